@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { parseConfig, sharedEnv } from '@tally/runtime';
+
+const apiEnv = sharedEnv.extend({
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  API_HOST: z.string().default('127.0.0.1'),
+  /** Public base URL, used in links Tally hands out (checkout pages, webhooks). */
+  PUBLIC_URL: z.url().optional(),
+  /** Secret for admin routes (tenant creation); admin routes are off when unset. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+
+export type ApiConfig = z.infer<typeof apiEnv> & { publicUrl: string };
+
+export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+  const parsed = parseConfig(apiEnv, env);
+  return { ...parsed, publicUrl: parsed.PUBLIC_URL ?? `http://${parsed.API_HOST}:${parsed.API_PORT}` };
+}

@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import { createLogger, type Logger, type Probe } from '@tally/runtime';
+import { createPool, postgresProbe, type Pool } from '@tally/postgres';
+import { createRedis, redisProbe } from '@tally/redis';
+import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
+import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
+import { TenantService } from '@tally/catalog';
+import type { ApiConfig } from './config.ts';
+
+/** Everything the API's routes need, built once at start-up. */
+export interface ApiContext {
+  config: ApiConfig;
+  logger: Logger;
+  pool: Pool;
+  redis: Redis;
+  clickhouse: ClickHouseClient;
+  producer: EventProducer;
+  probes: Probe[];
+  tenants: TenantService;
+  close(): Promise<void>;
+}
+
+export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
+  const logger = createLogger('tally-api', config.LOG_LEVEL);
+  const pool = createPool(config.DATABASE_URL);
+  const redis = createRedis(config.REDIS_URL);
+  redis.on('error', () => {}); // readiness and 503s report it; reconnects on its own
+  const clickhouse = createClickHouse({
+    url: config.CLICKHOUSE_URL,
+    database: config.CLICKHOUSE_DATABASE,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+  });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api` });
+  const producer = new KafkajsProducer(kafka);
+  const admin = new KafkajsAdmin(kafka);
+  await producer.connect().catch((err) => logger.warn({ err }, 'kafka not reachable at start-up; will retry per request'));
+
+  return {
+    config,
+    logger,
+    pool,
+    redis,
+    clickhouse,
+    producer,
+    probes: [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)],
+    tenants: new TenantService(pool),
+    async close() {
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      await clickhouse.close();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { Request, Response, Router } from 'express';
+import type { z } from 'zod';
+import type { Tenant } from './tenant.ts';
+import { parseInput } from './validate.ts';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface HandlerInput<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  tenant: Tenant;
+  req: Request;
+  res: Response;
+}
+
+/** What a handler returns; `undefined` when it wrote the response itself (e.g. HTML, streams). */
+export type HandlerResult = { status?: number; body: unknown; headers?: Record<string, string> } | undefined;
+
+export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType> {
+  method: Method;
+  /** Express-style path relative to the mount point, e.g. '/customers/:id'. */
+  path: string;
+  summary: string;
+  tags?: string[];
+  /** false for public routes (health, webhooks from providers, hosted pages). */
+  auth?: boolean;
+  body?: B;
+  query?: Q;
+  params?: P;
+  /** Response schemas by status, for the OpenAPI document. */
+  responses: Record<number, z.ZodType | null>;
+  /** Non-JSON request bodies this route also accepts, e.g. application/x-ndjson. */
+  extraContentTypes?: string[];
+  handler: (input: HandlerInput<z.infer<B>, z.infer<Q>, z.infer<P>>) => Promise<HandlerResult>;
+}
+
+export type AnyRoute = RouteSpec<z.ZodType, z.ZodType, z.ZodType> & { fullPath: string };
+
+/**
+ * Routes are declared once with their zod schemas: the same declaration
+ * validates requests and feeds GET /openapi.json, so the two cannot drift.
+ */
+export class RouteTable {
+  readonly routes: AnyRoute[] = [];
+
+  constructor(private readonly prefix = '') {}
+
+  add<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(spec: RouteSpec<B, Q, P>): void {
+    this.routes.push({ ...(spec as unknown as RouteSpec<z.ZodType, z.ZodType, z.ZodType>), fullPath: this.prefix + spec.path });
+  }
+
+  mount(router: Router, authed: Router): void {
+    for (const route of this.routes) {
+      const target = route.auth === false ? router : authed;
+      target[route.method](route.fullPath, async (req: Request, res: Response) => {
+        const input = {
+          body: route.body ? parseInput(route.body, req.body ?? {}, 'body') : req.body,
+          query: route.query ? parseInput(route.query, req.query, 'query') : req.query,
+          params: route.params ? parseInput(route.params, req.params, 'params') : req.params,
+          tenant: res.locals.tenant as Tenant,
+          req,
+          res,
+        };
+        const result = await route.handler(input);
+        if (!result || res.headersSent) return;
+        for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+        res.status(result.status ?? 200).json(result.body);
+      });
+    }
+  }
+}

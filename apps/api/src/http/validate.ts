@@ -1,0 +1,14 @@
+import type { z } from 'zod';
+import { ValidationError } from '@tally/runtime';
+
+/** Parses `input` with `schema`; a failure becomes a 400 naming each field path. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where = 'body'): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    path: issue.path.length ? issue.path.join('.') : where,
+    message: issue.message,
+  }));
+  const first = issues[0];
+  throw new ValidationError(first ? `${first.path}: ${first.message}` : `invalid ${where}`, issues);
+}

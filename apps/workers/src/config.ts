@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { parseConfig, sharedEnv } from '@tally/runtime';
+
+const workersEnv = sharedEnv.extend({
+  WORKERS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  WORKERS_HOST: z.string().default('127.0.0.1'),
+  KAFKA_CONSUMER_GROUP: z.string().default('tally-metering'),
+  /** Jobs each BullMQ worker runs at once. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  /** Public base URL of the API (links in checkout flows and webhooks). */
+  PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
+});
+
+export type WorkersConfig = z.infer<typeof workersEnv>;
+
+export const loadWorkersConfig = (env: Record<string, string | undefined> = process.env): WorkersConfig =>
+  parseConfig(workersEnv, env);

@@ -1,0 +1,67 @@
+import http from 'node:http';
+import { ConfigError, Shutdown, checkReadiness, createLogger, metricsRegistry } from '@tally/runtime';
+import { createPool, postgresProbe } from '@tally/postgres';
+import { createRedis, redisProbe } from '@tally/redis';
+import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
+import { createKafka, KafkajsAdmin, kafkaProbe } from '@tally/kafka';
+import { loadWorkersConfig } from './config.ts';
+import { WorkerRegistry } from './registry.ts';
+import { startWorkers } from './workers.ts';
+
+async function main(): Promise<void> {
+  const config = loadWorkersConfig();
+  const logger = createLogger('tally-workers', config.LOG_LEVEL);
+  const pool = createPool(config.DATABASE_URL);
+  const redis = createRedis(config.REDIS_URL);
+  redis.on('error', () => {});
+  const clickhouse = createClickHouse({
+    url: config.CLICKHOUSE_URL,
+    database: config.CLICKHOUSE_DATABASE,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+  });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-workers` });
+  const admin = new KafkajsAdmin(kafka);
+  const probes = [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)];
+
+  const registry = new WorkerRegistry(config.REDIS_URL, logger);
+  const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry });
+
+  // Liveness, readiness and metrics for the workers process.
+  const server = http.createServer(async (req, res) => {
+    if (req.url === '/healthz') return void res.end('{"ok":true}');
+    if (req.url === '/readyz') {
+      const r = await checkReadiness(probes);
+      res.writeHead(r.ok ? 200 : 503, { 'Content-Type': 'application/json' });
+      return void res.end(JSON.stringify(r));
+    }
+    if (req.url === '/metrics') {
+      res.writeHead(200, { 'Content-Type': metricsRegistry.contentType });
+      return void res.end(await metricsRegistry.metrics());
+    }
+    res.writeHead(404).end();
+  });
+  server.listen(config.WORKERS_PORT, config.WORKERS_HOST, () => logger.info({ port: config.WORKERS_PORT }, 'workers ready'));
+
+  // Order matters: stop consuming from Kafka first (its in-flight batch is handed
+  // to BullMQ and its offsets committed), then let BullMQ workers finish their
+  // jobs and flush buffered ClickHouse rows, then close connections.
+  const shutdown = new Shutdown(logger);
+  for (const step of running.beforeWorkersClose) shutdown.add(step.name, step.run);
+  shutdown.add('close bullmq workers', () => registry.close());
+  for (const step of running.afterWorkersClose) shutdown.add(step.name, step.run);
+  shutdown
+    .add('close health server', () => new Promise<void>((r) => server.close(() => r())))
+    .add('close connections', async () => {
+      await admin.disconnect().catch(() => {});
+      await clickhouse.close();
+      redis.disconnect();
+      await pool.end();
+    });
+  shutdown.listen();
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+import type { Kafka } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@tally/runtime';
+import type { Pool } from '@tally/postgres';
+import type { ClickHouseClient } from '@tally/clickhouse';
+import type { WorkersConfig } from './config.ts';
+import type { WorkerRegistry } from './registry.ts';
+
+export interface WorkersDeps {
+  config: WorkersConfig;
+  logger: Logger;
+  pool: Pool;
+  redis: Redis;
+  clickhouse: ClickHouseClient;
+  kafka: Kafka;
+  registry: WorkerRegistry;
+}
+
+export interface ShutdownStep {
+  name: string;
+  run: () => Promise<void>;
+}
+
+export interface RunningWorkers {
+  /** Run before BullMQ workers close, in order (e.g. stop the Kafka consumer). */
+  beforeWorkersClose: ShutdownStep[];
+  /** Run after BullMQ workers finished their jobs, in order (e.g. flush the ClickHouse writer). */
+  afterWorkersClose: ShutdownStep[];
+}
+
+/**
+ * Starts every consumer and BullMQ processor of the workers app. Each area
+ * (metering, billing, analytics) adds its own start function here.
+ */
+export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
+  void deps;
+  return { beforeWorkersClose: [], afterWorkersClose: [] };
+}

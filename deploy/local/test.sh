@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `npm test`: services up, migrations, then the unit, integration and e2e vitest projects in that
+# order, stopping at the first failing project. Services are left running for the next run.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+cd "$TALLY_ROOT"
+
+ensure_node_modules
+bash "$HERE/services.sh" up
+
+log "migrations (Postgres, ClickHouse, Kafka topics)"
+run_tsx apps/api/src/cli/migrate.ts
+
+for project in unit integration e2e; do
+  log "vitest project: $project"
+  npx vitest run --project "$project"
+done
+log "all test projects passed"

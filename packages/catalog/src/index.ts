@@ -1,0 +1,2 @@
+export * from './tenancy/api-keys.ts';
+export * from './tenancy/tenants.ts';

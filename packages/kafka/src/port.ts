@@ -1,0 +1,41 @@
+/**
+ * The event log port. Producers and consumers are behind these interfaces so
+ * the client library (kafkajs today) can be swapped without touching callers.
+ */
+export interface LogMessage {
+  key: string;
+  value: Buffer | string;
+  headers?: Record<string, string>;
+}
+
+export interface EventProducer {
+  connect(): Promise<void>;
+  /** Resolves only once the broker acknowledged every message (acks=all). */
+  send(topic: string, messages: LogMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  messages: { offset: string; key: string | null; value: Buffer | null; timestamp: string }[];
+  /** The offset to commit once the batch is durably handed on (last offset + 1). */
+  nextOffset: string;
+}
+
+export interface EventConsumer {
+  connect(): Promise<void>;
+  /**
+   * Calls `handle` for each batch, one partition at a time; the offset is
+   * committed only after `handle` resolves. A throw means: do not commit,
+   * the batch will be delivered again.
+   */
+  run(topic: string, handle: (batch: ConsumedBatch) => Promise<void>): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface EventLogAdmin {
+  ensureTopic(topic: string, partitions: number, replicationFactor: number): Promise<void>;
+  ping(): Promise<void>;
+  disconnect(): Promise<void>;
+}

@@ -1,0 +1,31 @@
+/**
+ * The one place Redis key names are built. Every key of one customer shares
+ * the hash tag {tenant:customer}, so a Lua script touching several of them is
+ * valid on Redis Cluster too (all land in one slot).
+ */
+const PREFIX = 'tally';
+
+const customerTag = (tenantId: string, customerId: string) => `{${tenantId}:${customerId}}`;
+
+export const keys = {
+  customerTag,
+  /** Balance state of one meter (a credit system, or a standalone metered feature). */
+  meter: (tenantId: string, customerId: string, meter: string) =>
+    `${PREFIX}:${customerTag(tenantId, customerId)}:meter:${meter}`,
+  /** Purchased grants of one credit system: hash grantId -> remaining micro-credits. */
+  grants: (tenantId: string, customerId: string, system: string) =>
+    `${PREFIX}:${customerTag(tenantId, customerId)}:grants:${system}`,
+  /** Order of those grants (score = grant time in ms): oldest spent first. */
+  grantOrder: (tenantId: string, customerId: string, system: string) =>
+    `${PREFIX}:${customerTag(tenantId, customerId)}:grant-order:${system}`,
+  /** Units used of one feature in the current period (for per-feature plan limits). */
+  featureUsage: (tenantId: string, customerId: string, feature: string) =>
+    `${PREFIX}:${customerTag(tenantId, customerId)}:feature:${feature}`,
+  /** Event ids already applied for this customer, bucketed by day (see metering dedup). */
+  seenEvents: (tenantId: string, customerId: string, day: string) =>
+    `${PREFIX}:${customerTag(tenantId, customerId)}:seen:${day}`,
+  /** Present when the customer's balances were built (from Postgres + ClickHouse) in Redis. */
+  hydrated: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:hydrated`,
+  /** Prefix for anything else a service needs; name it here rather than inline. */
+  custom: (...parts: string[]) => `${PREFIX}:${parts.join(':')}`,
+};
