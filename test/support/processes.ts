@@ -26,9 +26,14 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts apps/<app>/src/main.ts as its own process (so tests can kill -9 it)
- * and waits until its /readyz answers 200.
+ * and waits until `readyPath` (default /readyz) answers 200.
  */
-export async function startApp(app: 'api' | 'workers', env: Record<string, string>, timeoutMs = 60_000): Promise<AppProcess> {
+export async function startApp(
+  app: 'api' | 'workers',
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  readyPath = '/readyz',
+): Promise<AppProcess> {
   const port = await freePort();
   const portVar = app === 'api' ? 'API_PORT' : 'WORKERS_PORT';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, `apps/${app}/src/main.ts`)], {
@@ -47,7 +52,7 @@ export async function startApp(app: 'api' | 'workers', env: Record<string, strin
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode}:\n${tail}`);
     try {
-      const res = await fetch(`${url}/readyz`);
+      const res = await fetch(`${url}${readyPath}`);
       if (res.ok) break;
     } catch {
       // not listening yet
