@@ -1,2 +1,3 @@
 export * from './amounts.ts';
 export * from './catalog.ts';
+export * from './periods.ts';
