@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import type { CustomerDef, SubscriptionDef } from '@tally/core';
+import { asDependencyError, withTransaction, type Pool, type Queryable } from '@tally/postgres';
+import { AppError } from '@tally/runtime';
+import type { CatalogService } from '../catalog/catalog-service.ts';
+import { TtlCache } from './customer-context-cache.ts';
+
+export interface CustomerContext {
+  customer: CustomerDef;
+  /** The customer's live (active or trialing) base-plan subscription, if any. */
+  subscription: SubscriptionDef | null;
+}
+
+/** What an app may say about a customer when it first names it (Owostack's `customerData`). */
+export interface CustomerData {
+  email?: string | null;
+  name?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface UpsertCustomerInput {
+  id?: string;
+  email: string;
+  name?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface CustomerServiceOptions {
+  /** How long a customer's context is cached (writes in this process invalidate at once). */
+  ttlMs?: number;
+}
+
+interface CustomerRow {
+  id: string;
+  email: string | null;
+  name: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const UNIQUE_VIOLATION = '23505';
+const key = (tenantId: string, customerId: string) => `${tenantId}\u0000${customerId}`;
+const toCustomer = (r: CustomerRow): CustomerDef => ({
+  id: r.id,
+  email: r.email,
+  name: r.name,
+  metadata: r.metadata ?? {},
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** Customers of a tenant and their live subscription, cached for the metering hot path. */
+export class CustomerService {
+  private readonly cache: TtlCache<CustomerContext | null>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly catalog: CatalogService,
+    options: CustomerServiceOptions = {},
+  ) {
+    this.cache = new TtlCache(options.ttlMs ?? 1000);
+  }
+
+  /** The customer and its live subscription, or null when the tenant has no such customer. */
+  async context(tenantId: string, customerId: string): Promise<CustomerContext | null> {
+    const k = key(tenantId, customerId);
+    const cached = this.cache.get(k);
+    if (cached !== undefined) return cached;
+    const value = await this.load(this.pool, tenantId, customerId);
+    this.cache.set(k, value);
+    return value;
+  }
+
+  /** For track/check with customerData: the customer, created (with any auto-enabled free plan) when missing. */
+  async ensure(tenantId: string, customerId: string, customerData?: CustomerData | null): Promise<CustomerContext> {
+    const existing = await this.context(tenantId, customerId);
+    if (existing) return existing;
+    await this.tx(async (db) => {
+      await this.insert(db, tenantId, customerId, customerData ?? {});
+    });
+    this.invalidate(tenantId, customerId);
+    const created = await this.context(tenantId, customerId);
+    if (!created) throw new Error(`customer ${customerId} vanished after creation`);
+    return created;
+  }
+
+  /** POST /v1/customers: resolved by id, then by email; created when neither matches. */
+  async upsert(tenantId: string, input: UpsertCustomerInput): Promise<CustomerDef> {
+    const customer = await this.tx(async (db) => {
+      const byId = input.id ? await this.row(db, tenantId, 'id = $2', input.id) : null;
+      const match = byId ?? (await this.row(db, tenantId, 'lower(email) = lower($2)', input.email));
+      if (!match) {
+        const id = input.id ?? `cus_${randomUUID().replace(/-/g, '')}`;
+        await this.insert(db, tenantId, id, input);
+        const created = await this.row(db, tenantId, 'id = $2', id);
+        if (!created) throw new Error(`customer ${id} not found after insert`);
+        return created;
+      }
+      const { rows } = await db.query<CustomerRow>(
+        `UPDATE customers
+            SET email = $3,
+                name = CASE WHEN $4::boolean THEN $5 ELSE name END,
+                metadata = CASE WHEN $6::boolean THEN $7::jsonb ELSE metadata END,
+                updated_at = now()
+          WHERE tenant_id = $1 AND id = $2
+          RETURNING id, email, name, metadata, created_at, updated_at`,
+        [
+          tenantId,
+          match.id,
+          input.email,
+          input.name !== undefined,
+          input.name ?? null,
+          input.metadata !== undefined,
+          JSON.stringify(input.metadata ?? {}),
+        ],
+      );
+      return rows[0] as CustomerRow;
+    }).catch((err: { code?: string; constraint?: string }) => {
+      if (err?.code === UNIQUE_VIOLATION && err.constraint === 'customers_email') {
+        throw new AppError('customer_email_taken', `another customer already has the email ${input.email}`, { status: 409 });
+      }
+      throw err;
+    });
+    this.invalidate(tenantId, customer.id);
+    return toCustomer(customer);
+  }
+
+  invalidate(tenantId: string, customerId: string): void {
+    this.cache.delete(key(tenantId, customerId));
+  }
+
+  /**
+   * Inserts a customer (no-op when the id exists) and subscribes it to the
+   * tenant's auto-enabled free plan, if any. An email another customer already
+   * uses is dropped rather than failing the event that named the customer.
+   */
+  private async insert(db: Queryable, tenantId: string, id: string, data: CustomerData): Promise<void> {
+    const params = [tenantId, id, data.name ?? null, JSON.stringify(data.metadata ?? {})];
+    let inserted: number | null;
+    try {
+      await db.query('SAVEPOINT customer_insert');
+      ({ rowCount: inserted } = await db.query(
+        `INSERT INTO customers (tenant_id, id, email, name, metadata) VALUES ($1, $2, $5, $3, $4::jsonb)
+         ON CONFLICT (tenant_id, id) DO NOTHING`,
+        [...params, data.email ?? null],
+      ));
+      await db.query('RELEASE SAVEPOINT customer_insert');
+    } catch (err) {
+      if ((err as { constraint?: string }).constraint !== 'customers_email') throw err;
+      await db.query('ROLLBACK TO SAVEPOINT customer_insert');
+      ({ rowCount: inserted } = await db.query(
+        `INSERT INTO customers (tenant_id, id, email, name, metadata) VALUES ($1, $2, NULL, $3, $4::jsonb)
+         ON CONFLICT (tenant_id, id) DO NOTHING`,
+        params,
+      ));
+    }
+    if (!inserted) return;
+    const catalog = await this.catalog.snapshot(tenantId);
+    const autoPlan = [...catalog.plans.values()].find((p) => p.autoEnable && !p.isAddon && p.priceMinor === 0n);
+    if (autoPlan) {
+      await db.query(
+        `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, anchor_at, trial_ends_at)
+         VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $6::int > 0 THEN now() + make_interval(days => $6::int) END)`,
+        [randomUUID(), tenantId, id, autoPlan.id, autoPlan.trialDays > 0 ? 'trialing' : 'active', autoPlan.trialDays],
+      );
+    }
+  }
+
+  private async row(db: Queryable, tenantId: string, where: string, value: string): Promise<CustomerRow | null> {
+    const { rows } = await db.query<CustomerRow>(
+      `SELECT id, email, name, metadata, created_at, updated_at FROM customers WHERE tenant_id = $1 AND ${where} FOR UPDATE`,
+      [tenantId, value],
+    );
+    return rows[0] ?? null;
+  }
+
+  private async load(db: Queryable, tenantId: string, customerId: string): Promise<CustomerContext | null> {
+    try {
+      const { rows } = await db.query<
+        CustomerRow & { sub_id: string | null; plan_slug: string | null; status: SubscriptionDef['status'] | null; anchor_at: Date | null; trial_ends_at: Date | null }
+      >(
+        `SELECT c.id, c.email, c.name, c.metadata, c.created_at, c.updated_at,
+                s.id AS sub_id, s.plan_slug, s.status, s.anchor_at, s.trial_ends_at
+           FROM customers c
+           LEFT JOIN LATERAL (
+             SELECT s.id, p.slug AS plan_slug, s.status, s.anchor_at, s.trial_ends_at
+               FROM subscriptions s JOIN plans p ON p.id = s.plan_id AND p.tenant_id = s.tenant_id
+              WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id
+                AND s.status IN ('active', 'trialing') AND NOT p.is_addon
+              ORDER BY s.anchor_at DESC, s.created_at DESC
+              LIMIT 1
+           ) s ON true
+          WHERE c.tenant_id = $1 AND c.id = $2`,
+        [tenantId, customerId],
+      );
+      const r = rows[0];
+      if (!r) return null;
+      const subscription: SubscriptionDef | null =
+        r.sub_id && r.plan_slug && r.status && r.anchor_at
+          ? { id: r.sub_id, planSlug: r.plan_slug, status: r.status, anchorAt: r.anchor_at, trialEndsAt: r.trial_ends_at }
+          : null;
+      return { customer: toCustomer(r), subscription };
+    } catch (err) {
+      throw asDependencyError(err);
+    }
+  }
+
+  private tx<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
+  }
+}
