@@ -1,0 +1,111 @@
+/**
+ * The payment provider port. Billing talks to every provider through this
+ * interface only; `sandbox` (built in) and `stripe` implement it. Money is
+ * bigint minor units. Every call that moves money takes an idempotency key:
+ * the same key is the same charge/refund at the provider, so a retried job
+ * can never charge twice.
+ */
+export interface LineItem {
+  name: string;
+  description?: string;
+  unitAmountMinor: bigint;
+  quantity: number;
+  currency: string;
+}
+
+export interface ProviderCustomerInput {
+  tenantId: string;
+  customerId: string;
+  email?: string | null;
+  name?: string | null;
+}
+
+export interface CheckoutInput {
+  tenantId: string;
+  /** Tally's reference (purchase id); comes back in the webhook. */
+  reference: string;
+  providerCustomerId: string;
+  item: LineItem;
+  successUrl: string;
+  cancelUrl: string;
+  /** Offer to keep the card for later off-session charges. */
+  saveCard: boolean;
+  idempotencyKey: string;
+  metadata?: Record<string, string>;
+}
+
+export interface SetupInput {
+  tenantId: string;
+  reference: string;
+  providerCustomerId: string;
+  successUrl: string;
+  cancelUrl: string;
+  idempotencyKey: string;
+}
+
+export interface HostedSession {
+  id: string;
+  url: string;
+}
+
+export interface ChargeInput {
+  tenantId: string;
+  reference: string;
+  providerCustomerId: string;
+  providerMethodId: string;
+  amountMinor: bigint;
+  currency: string;
+  description: string;
+  idempotencyKey: string;
+  metadata?: Record<string, string>;
+}
+
+export type ChargeResult =
+  | { status: 'succeeded'; chargeId: string }
+  | { status: 'declined'; code: string; message: string; chargeId?: string };
+
+export interface RefundInput {
+  tenantId: string;
+  chargeId: string;
+  amountMinor: bigint;
+  idempotencyKey: string;
+}
+
+export interface RefundResult {
+  refundId: string;
+  status: 'succeeded' | 'pending';
+}
+
+export interface SavedCard {
+  providerMethodId: string;
+  providerCustomerId: string;
+  brand: string | null;
+  last4: string | null;
+  expMonth: number | null;
+  expYear: number | null;
+}
+
+/** A verified provider webhook, reduced to what billing acts on. `id` is the provider's event id. */
+export type ProviderEvent =
+  | { id: string; type: 'checkout.completed'; reference: string; chargeId: string; card: SavedCard | null }
+  | { id: string; type: 'checkout.failed'; reference: string; code: string; message: string }
+  | { id: string; type: 'setup.completed'; reference: string; card: SavedCard }
+  | { id: string; type: 'ignored'; providerType: string };
+
+export type WebhookHeaders = Record<string, string | string[] | undefined>;
+
+export interface PaymentProvider {
+  readonly name: string;
+  ensureCustomer(input: ProviderCustomerInput): Promise<string>;
+  createCheckout(input: CheckoutInput): Promise<HostedSession>;
+  chargeSavedMethod(input: ChargeInput): Promise<ChargeResult>;
+  setupCard(input: SetupInput): Promise<HostedSession>;
+  /** Throws AppError `invalid_signature` (400) for forged or stale (> 5 min) deliveries. */
+  verifyAndParseWebhook(rawBody: string, headers: WebhookHeaders): Promise<ProviderEvent>;
+  refund(input: RefundInput): Promise<RefundResult>;
+}
+
+export const headerValue = (headers: WebhookHeaders, name: string): string | undefined => {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+};

@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { withTransaction } from '@tally/postgres';
+import { signatureHeader } from '../signature.ts';
+import { cardOutcome, normalizeCardNumber } from './cards.ts';
+import { SANDBOX_SIGNATURE_HEADER, type SandboxEvent } from './events.ts';
+import { renderCheckoutPage, renderResultPage } from './page.ts';
+import { sandboxId, type SandboxSession, type SandboxStore } from './sandbox-store.ts';
+
+export interface HostedCheckoutConfig {
+  webhookSecret: string;
+  /** Where the sandbox sends its webhooks: Tally's own provider webhook route. */
+  webhookUrl: string;
+}
+
+export interface SubmitForm {
+  cardNumber: string;
+  expiry?: string;
+  saveCard?: boolean;
+}
+
+export type PageAnswer = { status: number; html: string } | { status: 303; redirect: string };
+
+/**
+ * The sandbox provider's hosted page, served by Tally under /v1/sandbox. Paying
+ * records the charge (and the saved card) on the sandbox side, then notifies
+ * Tally with a signed webhook exactly like an external provider would.
+ */
+export class SandboxHostedCheckout {
+  constructor(
+    private readonly store: SandboxStore,
+    private readonly config: HostedCheckoutConfig,
+  ) {}
+
+  async page(sessionId: string): Promise<PageAnswer> {
+    const session = await this.store.session(sessionId);
+    if (!session) return { status: 404, html: renderResultPage('Not found', 'This checkout session does not exist.') };
+    if (session.status !== 'open') return { status: 200, html: renderResultPage('Already paid', 'This checkout is complete.') };
+    return { status: 200, html: renderCheckoutPage(session) };
+  }
+
+  async submit(sessionId: string, form: SubmitForm): Promise<PageAnswer> {
+    const session = await this.store.session(sessionId);
+    if (!session) return { status: 404, html: renderResultPage('Not found', 'This checkout session does not exist.') };
+    if (session.status !== 'open') return { status: 409, html: renderResultPage('Already paid', 'This checkout is complete.') };
+    const outcome = cardOutcome(form.cardNumber);
+    // A declined card leaves the session open, as hosted checkouts do: the buyer may try another card.
+    if (!outcome.ok) return { status: 402, html: renderCheckoutPage(session, outcome.message) };
+
+    const [expMonth, expYear] = parseExpiry(form.expiry);
+    const event = await withTransaction(this.store.pool, async (tx) => {
+      // The guarded status change makes a double submit of the same page a no-op.
+      if (!(await this.store.closeSession(tx, session.id, session.mode === 'payment' ? 'paid' : 'completed'))) return null;
+      const keepCard = session.mode === 'setup' || form.saveCard === true;
+      const card = keepCard
+        ? {
+            id: sandboxId('pm_sbx'),
+            customerRef: session.customerRef,
+            number: normalizeCardNumber(form.cardNumber),
+            brand: outcome.brand,
+            last4: outcome.last4,
+            expMonth,
+            expYear,
+          }
+        : null;
+      if (card) await this.store.saveCard(tx, session.tenantId, card);
+      let chargeId: string | undefined;
+      if (session.mode === 'payment') {
+        const charge = await this.store.charge(tx, session.tenantId, {
+          idempotencyKey: `session:${session.id}`,
+          amountMinor: session.amountMinor,
+          currency: session.currency,
+          cardId: card?.id ?? null,
+          status: 'succeeded',
+          declineCode: null,
+        });
+        chargeId = charge.id;
+      }
+      const sent: SandboxEvent = {
+        id: sandboxId('evt_sbx'),
+        type: session.mode === 'payment' ? 'checkout.completed' : 'setup.completed',
+        created: Math.floor(Date.now() / 1000),
+        data: {
+          tenantId: session.tenantId,
+          sessionId: session.id,
+          reference: session.reference,
+          ...(chargeId ? { chargeId } : {}),
+          ...(card ? { card: { id: card.id, customerRef: card.customerRef, brand: card.brand, last4: card.last4, expMonth, expYear } } : {}),
+        },
+      };
+      await this.store.recordEvent(tx, session.tenantId, sent);
+      return sent;
+    });
+    if (!event) return { status: 409, html: renderResultPage('Already paid', 'This checkout is complete.') };
+
+    const delivered = await this.deliver(event);
+    if (session.successUrl) return { status: 303, redirect: session.successUrl };
+    return {
+      status: 200,
+      html: renderResultPage(
+        session.mode === 'payment' ? 'Payment succeeded' : 'Card saved',
+        delivered ? 'You can close this page.' : 'Recorded; the merchant will be notified shortly.',
+      ),
+    };
+  }
+
+  /** Sends a signed event to Tally, with a few quick retries (re-sending the same event id). */
+  async deliver(event: SandboxEvent, attempts = 3): Promise<boolean> {
+    const body = JSON.stringify(event);
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const res = await fetch(this.config.webhookUrl, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', [SANDBOX_SIGNATURE_HEADER]: signatureHeader(this.config.webhookSecret, body) },
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (res.ok) return true;
+      } catch {
+        // network error: retry below
+      }
+      if (attempt < attempts) await sleep(200 * 4 ** (attempt - 1));
+    }
+    return false;
+  }
+}
+
+function parseExpiry(expiry: string | undefined): [number, number] {
+  const match = /^\s*(\d{1,2})\s*\/\s*(\d{2,4})\s*$/.exec(expiry ?? '');
+  const now = new Date();
+  if (!match) return [12, now.getUTCFullYear() + 3];
+  const year = Number(match[2]);
+  return [Number(match[1]), year < 100 ? 2000 + year : year];
+}
+
+export type { SandboxSession };
