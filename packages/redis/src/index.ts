@@ -1,2 +1,3 @@
 export * from './connection.ts';
 export * from './keys.ts';
+export * from './scripts.ts';

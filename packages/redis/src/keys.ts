@@ -21,9 +21,23 @@ export const keys = {
   /** Units used of one feature in the current period (for per-feature plan limits). */
   featureUsage: (tenantId: string, customerId: string, feature: string) =>
     `${PREFIX}:${customerTag(tenantId, customerId)}:feature:${feature}`,
-  /** Event ids already applied for this customer, bucketed by day (see metering dedup). */
-  seenEvents: (tenantId: string, customerId: string, day: string) =>
-    `${PREFIX}:${customerTag(tenantId, customerId)}:seen:${day}`,
+  /** Expiry (ms) of those grants that have one: hash grantId -> expires-at ms. */
+  grantExpiry: (tenantId: string, customerId: string, system: string) =>
+    `${PREFIX}:${customerTag(tenantId, customerId)}:grant-expiry:${system}`,
+  /**
+   * Event ids already applied for this customer, one hash per 35-day generation
+   * (field = 8-byte digest of the id, value = 4-byte payload fingerprint).
+   */
+  seenEvents: (tenantId: string, customerId: string, generation: string) =>
+    `${PREFIX}:${customerTag(tenantId, customerId)}:seen:${generation}`,
+  /**
+   * Split (plan/purchased/overage) of applied events whose ClickHouse row is
+   * not confirmed yet: a replayed job writes their rows from here. Entries are
+   * removed once the rows are written.
+   */
+  appliedLog: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:applied`,
+  /** Lock held while one process rebuilds this customer's state. */
+  rebuildLock: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:rebuild-lock`,
   /** Present when the customer's balances were built (from Postgres + ClickHouse) in Redis. */
   hydrated: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:hydrated`,
   /** Prefix for anything else a service needs; name it here rather than inline. */

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toMicro } from '@tally/core';
+import { createRedis } from '@tally/redis';
+import { createPool } from '@tally/postgres';
+import { createClickHouse } from '@tally/clickhouse';
+import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
+import { BalanceService } from './balance-service.ts';
+import { Rebuilder } from './rebuild.ts';
+import { seedCatalog } from './testing/fixtures.ts';
+
+const config = parseConfig(sharedEnv);
+const redis = createRedis(config.REDIS_URL);
+const pool = createPool(config.DATABASE_URL, 2);
+const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+const logger = createLogger('test', 'silent');
+
+beforeAll(async () => {
+  if (redis.status !== 'ready') await once(redis, 'ready');
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await pool.end();
+  await clickhouse.close();
+});
+
+function service(allowance: number | null) {
+  const seed = seedCatalog(allowance);
+  const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
+  return { ...seed, balances: new BalanceService(redis, seed.directory, rebuilder) };
+}
+
+describe('BalanceService', () => {
+  it('applies a grant once however often it is applied', async () => {
+    const { tenantId, balances } = service(100);
+    const ref = { tenantId, customerId: 'c1', creditSystem: 'ai-credits' };
+    const grant = { ...ref, grantId: randomUUID(), creditsMicro: toMicro(500), grantedAt: new Date() };
+    expect((await balances.applyGrant(grant)).balanceMicro).toBe(toMicro(600));
+    expect((await balances.applyGrant(grant)).balanceMicro).toBe(toMicro(600));
+    expect(await balances.balance(ref)).toEqual({ planMicro: toMicro(100), purchasedMicro: toMicro(500), totalMicro: toMicro(600), unlimited: false });
+  });
+
+  it('revokes what is left of a grant, once', async () => {
+    const { tenantId, balances } = service(0);
+    const ref = { tenantId, customerId: 'c2', creditSystem: 'ai-credits' };
+    const a = { ...ref, grantId: randomUUID(), creditsMicro: toMicro(30), grantedAt: new Date(1000) };
+    const b = { ...ref, grantId: randomUUID(), creditsMicro: toMicro('12.5'), grantedAt: new Date(2000) };
+    await balances.applyGrant(a);
+    await balances.applyGrant(b);
+    expect((await balances.revokeGrant(b)).revokedMicro).toBe(toMicro('12.5'));
+    expect((await balances.revokeGrant(b)).revokedMicro).toBe(0n);
+    await balances.applyGrant(b); // re-applying a revoked grant does not bring it back
+    expect((await balances.balance(ref)).totalMicro).toBe(toMicro(30));
+  });
+
+  it('does not count an expired grant', async () => {
+    const { tenantId, balances } = service(0);
+    const ref = { tenantId, customerId: 'c3', creditSystem: 'ai-credits' };
+    await balances.applyGrant({ ...ref, grantId: randomUUID(), creditsMicro: toMicro(9), grantedAt: new Date(1), expiresAt: new Date(Date.now() - 1000) });
+    await balances.applyGrant({ ...ref, grantId: randomUUID(), creditsMicro: toMicro(4), grantedAt: new Date(2) });
+    expect((await balances.balance(ref)).purchasedMicro).toBe(toMicro(4));
+  });
+
+  it('fires balance-changed listeners registered on any instance', async () => {
+    const { balances } = service(0);
+    const seen: bigint[] = [];
+    const off = balances.onBalanceChanged((e) => seen.push(e.balanceMicro));
+    const { emitBalanceChanged } = await import('./balance-events.ts');
+    emitBalanceChanged({ tenantId: 't', customerId: 'c', creditSystem: 's', balanceMicro: 7n });
+    off();
+    emitBalanceChanged({ tenantId: 't', customerId: 'c', creditSystem: 's', balanceMicro: 8n });
+    expect(seen).toEqual([7n]);
+  });
+});

@@ -1,0 +1,116 @@
+import type { Redis } from 'ioredis';
+import { AppError } from '@tally/runtime';
+import { keys, scripts } from '@tally/redis';
+import type { MeteringDirectory } from './directory.ts';
+import type { Rebuilder } from './rebuild.ts';
+import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
+import { meterKeys, seenKeys } from './ledger-keys.ts';
+import { dedupGenerations } from './dedup.ts';
+import { withRedis } from './redis-errors.ts';
+import { onBalanceChanged, type BalanceListener } from './balance-events.ts';
+
+export interface GrantInput {
+  tenantId: string;
+  customerId: string;
+  creditSystem: string;
+  grantId: string;
+  creditsMicro: bigint;
+  grantedAt: Date;
+  expiresAt?: Date | null;
+}
+
+export interface MeterRef {
+  tenantId: string;
+  customerId: string;
+  creditSystem: string;
+}
+
+export interface Balance {
+  /** Plan allowance left this period (0 when the plan gives none; see `unlimited`). */
+  planMicro: bigint;
+  purchasedMicro: bigint;
+  totalMicro: bigint;
+  unlimited: boolean;
+}
+
+const MAX_REBUILD_TRIES = 3;
+
+/**
+ * Purchased credits and balances in Redis, for billing (grants, refunds,
+ * balance.low) and for answers. Every operation first makes sure the
+ * customer's state exists (rebuilt from Postgres + ClickHouse otherwise).
+ */
+export class BalanceService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly directory: MeteringDirectory,
+    private readonly rebuilder: Rebuilder,
+  ) {}
+
+  /** Adds a grant's credits once (idempotent by grantId); returns the new total balance. */
+  async applyGrant(input: GrantInput): Promise<{ balanceMicro: bigint }> {
+    const { tenantId: t, customerId: c, creditSystem } = input;
+    const [, grantsKey, orderKey, expiryKey] = meterKeys(t, c, creditSystem) as [string, string, string, string];
+    await this.withState(t, c, () =>
+      scripts.applyGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [
+        input.grantId,
+        input.creditsMicro.toString(),
+        String(input.grantedAt.getTime()),
+        input.expiresAt ? String(input.expiresAt.getTime()) : '',
+      ]),
+    );
+    return { balanceMicro: (await this.balance({ tenantId: t, customerId: c, creditSystem })).totalMicro };
+  }
+
+  /** Removes what is unspent of a grant and returns that amount. */
+  async revokeGrant(input: Omit<GrantInput, 'creditsMicro' | 'grantedAt' | 'expiresAt'>): Promise<{ revokedMicro: bigint }> {
+    const { tenantId: t, customerId: c, creditSystem } = input;
+    const [, grantsKey, orderKey] = meterKeys(t, c, creditSystem) as [string, string, string];
+    const revoked = await this.withState(t, c, () =>
+      scripts.revokeGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey], [input.grantId]),
+    );
+    return { revokedMicro: BigInt(revoked) };
+  }
+
+  async balance(ref: MeterRef): Promise<Balance> {
+    const { tenantId: t, customerId: c } = ref;
+    const cp = await customerPlan(this.directory, t, c);
+    const now = Date.now();
+    const args = meterArgs(cp, meterBySlug(cp, ref.creditSystem), new Date(now));
+    const gen = dedupGenerations(now);
+    const r = await this.withState(t, c, async () => {
+      const out = await scripts.check.run<number[]>(
+        this.redis,
+        [keys.hydrated(t, c), ...meterKeys(t, c, ref.creditSystem), ...seenKeys(t, c, gen), keys.appliedLog(t, c)],
+        [now, gen.expireAtMs, args.startMs, args.endMs, args.limit, 0, 0, 0, '', ''],
+      );
+      return out[0] === -1 ? -1 : out;
+    });
+    const [, , , , , used, limit, purchased] = r as number[];
+    const unlimited = limit! < 0;
+    const plan = unlimited ? 0n : BigInt(Math.max(0, limit! - used!));
+    return { planMicro: plan, purchasedMicro: BigInt(purchased!), totalMicro: plan + BigInt(purchased!), unlimited };
+  }
+
+  /** Called after deductions are applied (in this process), for balance.low webhooks and auto top-up. */
+  onBalanceChanged(listener: BalanceListener): () => void {
+    return onBalanceChanged(listener);
+  }
+
+  private withState<T>(t: string, c: string, op: () => Promise<T>): Promise<Exclude<T, -1>> {
+    return withCustomerState(this.rebuilder, t, c, op);
+  }
+}
+
+/**
+ * Runs a script that answers -1 when the customer has no state: rebuilds and
+ * retries. The warm path is the script alone (one round trip).
+ */
+export async function withCustomerState<T>(rebuilder: Rebuilder, t: string, c: string, op: () => Promise<T>): Promise<Exclude<T, -1>> {
+  for (let i = 0; i < MAX_REBUILD_TRIES; i++) {
+    const result = await withRedis(op);
+    if (result !== -1) return result as Exclude<T, -1>;
+    await rebuilder.ensure(t, c);
+  }
+  throw new AppError('state_unavailable', 'customer state could not be rebuilt', { status: 503, retryable: true });
+}

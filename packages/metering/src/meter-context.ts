@@ -1,0 +1,46 @@
+import { meterPeriod, meterTerms, resolveMeter, type CatalogSnapshot, type MeterDef, type PlanDef, type SubscriptionDef } from '@tally/core';
+import type { MeteringDirectory } from './directory.ts';
+
+export interface CustomerPlan {
+  snapshot: CatalogSnapshot;
+  subscription: SubscriptionDef | null;
+  plan: PlanDef | null;
+  customerExists: boolean;
+}
+
+const LIVE = new Set(['active', 'trialing']);
+
+/** The customer's catalog view: snapshot, live subscription and its plan (all from in-process caches). */
+export async function customerPlan(directory: MeteringDirectory, tenantId: string, customerId: string): Promise<CustomerPlan> {
+  const [snapshot, context] = await Promise.all([directory.snapshot(tenantId), directory.context(tenantId, customerId)]);
+  const subscription = context?.subscription && LIVE.has(context.subscription.status) ? context.subscription : null;
+  const plan = subscription ? (snapshot.plans.get(subscription.planSlug) ?? null) : null;
+  return { snapshot, subscription, plan, customerExists: context !== null };
+}
+
+export interface MeterArgs {
+  def: MeterDef;
+  startMs: number;
+  endMs: number;
+  /** -1 = unlimited, as the Lua scripts take it */
+  limit: number;
+}
+
+export function meterArgs(cp: CustomerPlan, def: MeterDef, now: Date): MeterArgs {
+  const { startMs, endMs } = meterPeriod(def, cp.subscription?.anchorAt ?? null, now);
+  return { def, startMs, endMs, limit: def.limitMicro === null ? -1 : Number(def.limitMicro) };
+}
+
+/** A meter named by its slug (credit system or standalone feature), e.g. for balance reads. */
+export function meterBySlug(cp: CustomerPlan, slug: string): MeterDef {
+  const system = cp.snapshot.creditSystems.get(slug);
+  return {
+    meter: slug,
+    kind: system ? 'credit_system' : 'feature',
+    creditSystem: system ? slug : '',
+    costMicro: 1_000_000n,
+    ...meterTerms(cp.plan, cp.subscription, slug),
+  };
+}
+
+export const meterForFeature = (cp: CustomerPlan, feature: string) => resolveMeter(cp.snapshot, cp.plan, cp.subscription, feature);

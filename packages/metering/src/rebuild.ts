@@ -1,0 +1,186 @@
+import type { Redis } from 'ioredis';
+import { spendingOrder, type GrantState } from '@tally/core';
+import { keys } from '@tally/redis';
+import { ident, queryRows, sql, type ClickHouseClient } from '@tally/clickhouse';
+import type { Pool } from '@tally/postgres';
+import { AppError, counter, type Logger } from '@tally/runtime';
+import type { MeteringDirectory } from './directory.ts';
+import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
+import { dedupGenerations, idDigest, DEDUP_WINDOW_MS } from './dedup.ts';
+import { meterKeys } from './ledger-keys.ts';
+import { withRedis } from './redis-errors.ts';
+
+const rebuilds = counter('tally_balance_rebuilds_total', 'Customer balance states rebuilt from Postgres + ClickHouse');
+
+export interface RebuildDeps {
+  redis: Redis;
+  pool: Pool;
+  clickhouse: ClickHouseClient;
+  directory: MeteringDirectory;
+  logger: Logger;
+}
+
+interface GrantRow {
+  id: string;
+  credit_system: string;
+  credits_micro: bigint;
+  revoked_micro: bigint;
+  granted_at: Date;
+  expires_at: Date | null;
+}
+
+interface UsageRow {
+  meter: string;
+  plan: string;
+  purchased: string;
+  overage: string;
+}
+
+const LOCK_MS = 15_000;
+
+/**
+ * Builds a customer's Redis state when it has none (first use, flush, lost
+ * instance): grants from the Postgres ledger, usage from ClickHouse. Every
+ * script refuses to touch a customer without the `hydrated` key, so nothing
+ * is applied between "state lost" and "state rebuilt".
+ */
+export class Rebuilder {
+  private readonly table;
+
+  constructor(private readonly deps: RebuildDeps, database: string) {
+    this.table = sql`${ident(database)}.${ident('raw_usage_events_v1')}`;
+  }
+
+  async ensure(tenantId: string, customerId: string): Promise<void> {
+    const { redis } = this.deps;
+    const hydrated = keys.hydrated(tenantId, customerId);
+    if ((await withRedis(() => redis.exists(hydrated))) === 1) return;
+    const lock = keys.rebuildLock(tenantId, customerId);
+    const token = `${process.pid}:${Math.random()}`;
+    const got = await withRedis(() => redis.set(lock, token, 'PX', LOCK_MS, 'NX'));
+    if (!got) {
+      // another process is rebuilding: wait for it
+      const deadline = Date.now() + LOCK_MS;
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        if ((await withRedis(() => redis.exists(hydrated))) === 1) return;
+      }
+      throw new AppError('rebuild_busy', 'balance rebuild still running', { status: 503, retryable: true });
+    }
+    try {
+      if ((await withRedis(() => redis.exists(hydrated))) === 1) return;
+      await this.rebuild(tenantId, customerId, new Date());
+    } finally {
+      await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token).catch(() => {});
+    }
+  }
+
+  private async rebuild(t: string, c: string, now: Date): Promise<void> {
+    const { redis, logger } = this.deps;
+    const cp = await customerPlan(this.deps.directory, t, c);
+    const grants = await this.grants(t, c);
+    const usage = await this.usageByMeter(t, c);
+    const meters = new Set<string>([...cp.snapshot.creditSystems.keys(), ...grants.keys(), ...usage.keys()]);
+    for (const slug of cp.plan?.entitlements.keys() ?? []) meters.add(slug);
+
+    const tx = redis.multi();
+    for (const slug of meters) {
+      const args = meterArgs(cp, meterBySlug(cp, slug), now);
+      const [meterKey, grantsKey, orderKey, expiryKey] = meterKeys(t, c, slug) as [string, string, string, string];
+      tx.del(meterKey, grantsKey, orderKey, expiryKey);
+      const inPeriod = await this.periodUsage(t, c, slug, args.startMs, args.endMs);
+      tx.hset(meterKey, {
+        period_start: String(args.startMs),
+        period_end: String(args.endMs),
+        limit: String(args.limit),
+        used: inPeriod.plan.toString(),
+        overage: inPeriod.overage.toString(),
+      });
+      // Purchased usage of all time, spent from the grants oldest first, as the ledger did.
+      let spent = usage.get(slug)?.purchased ?? 0n;
+      for (const g of spendingOrder(grants.get(slug) ?? [])) {
+        const take = spent < g.remainingMicro ? spent : g.remainingMicro;
+        spent -= take;
+        const left = g.revoked ? 0n : g.remainingMicro - take;
+        tx.hset(grantsKey, g.id, left.toString());
+        if (left > 0n) tx.zadd(orderKey, g.grantedAtMs, g.id);
+        if (g.expiresAtMs !== null) tx.hset(expiryKey, g.id, String(g.expiresAtMs));
+      }
+    }
+    // Ids applied in the dedup window are remembered again (payload unknown: '*' = duplicate, not conflict).
+    const gen = dedupGenerations(now.getTime());
+    const ids = await this.recentEventIds(t, c, now);
+    const seenKey = keys.seenEvents(t, c, gen.current);
+    for (let i = 0; i < ids.length; i += 1000) {
+      const fields: (Buffer | string)[] = [];
+      for (const id of ids.slice(i, i + 1000)) fields.push(idDigest(id), '*');
+      tx.hset(seenKey, ...(fields as [Buffer, string]));
+    }
+    if (ids.length) tx.pexpireat(seenKey, gen.expireAtMs);
+    tx.set(keys.hydrated(t, c), String(now.getTime()));
+    await withRedis(() => tx.exec());
+    rebuilds.inc();
+    logger.info({ tenantId: t, customerId: c, meters: meters.size, events: ids.length }, 'balance state rebuilt');
+  }
+
+  /** Grants ledger from Postgres (table created by billing; absent before its migration). */
+  private async grants(t: string, c: string): Promise<Map<string, (GrantState & { revoked: boolean })[]>> {
+    const out = new Map<string, (GrantState & { revoked: boolean })[]>();
+    const { rows: reg } = await this.deps.pool.query<{ t: string | null }>("SELECT to_regclass('credit_grants')::text AS t");
+    if (!reg[0]?.t) return out;
+    const { rows } = await this.deps.pool.query<GrantRow>(
+      `SELECT id, credit_system, credits_micro, revoked_micro, granted_at, expires_at
+         FROM credit_grants WHERE tenant_id = $1 AND customer_id = $2 ORDER BY granted_at, id`,
+      [t, c],
+    );
+    for (const r of rows) {
+      const list = out.get(r.credit_system) ?? [];
+      list.push({
+        id: r.id,
+        remainingMicro: r.credits_micro - r.revoked_micro,
+        grantedAtMs: r.granted_at.getTime(),
+        expiresAtMs: r.expires_at ? r.expires_at.getTime() : null,
+        revoked: r.revoked_micro > 0n,
+      });
+      out.set(r.credit_system, list);
+    }
+    return out;
+  }
+
+  /** All-time usage per meter; FINAL collapses rows re-inserted by replays. */
+  private async usageByMeter(t: string, c: string): Promise<Map<string, { purchased: bigint }>> {
+    const rows = await queryRows<UsageRow>(
+      this.deps.clickhouse,
+      sql`SELECT if(credit_system != '', credit_system, feature) AS meter, toString(sum(credits_plan_micro)) AS plan,
+                 toString(sum(credits_purchased_micro)) AS purchased, toString(sum(credits_overage_micro)) AS overage
+            FROM ${this.table} FINAL
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0
+           GROUP BY meter`.text,
+    );
+    return new Map(rows.map((r) => [r.meter, { purchased: BigInt(r.purchased) }]));
+  }
+
+  /** Plan and overage usage of one meter in its current period (rows are in the period they were applied in). */
+  private async periodUsage(t: string, c: string, meter: string, startMs: number, endMs: number) {
+    const rows = await queryRows<UsageRow>(
+      this.deps.clickhouse,
+      sql`SELECT ${meter} AS meter, toString(sum(credits_plan_micro)) AS plan, '0' AS purchased,
+                 toString(sum(credits_overage_micro)) AS overage
+            FROM ${this.table} FINAL
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0
+             AND if(credit_system != '', credit_system, feature) = ${meter}
+             AND ingested_at >= ${new Date(startMs)} AND ingested_at < ${new Date(Math.min(endMs, 4_102_444_800_000))}`.text,
+    );
+    const r = rows[0];
+    return { plan: BigInt(r?.plan ?? '0'), overage: BigInt(r?.overage ?? '0') };
+  }
+
+  private async recentEventIds(t: string, c: string, now: Date): Promise<string[]> {
+    const rows = await queryRows<{ event_id: string }>(
+      this.deps.clickhouse,
+      sql`SELECT DISTINCT event_id FROM ${this.table}
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND ingested_at >= ${new Date(now.getTime() - DEDUP_WINDOW_MS)}`.text,
+    );
+    return rows.map((r) => r.event_id);
+  }
+}

@@ -1,0 +1,55 @@
+-- Applies one customer's events (from one Kafka batch) atomically.
+-- KEYS: 1 hydrated, 2 seen (current generation), 3 seen (previous generation), 4 applied log,
+--       then 4 per meter: meter, grants, grant-order, grant-expiry.
+-- ARGV: 1 now ms, 2 seen expire-at ms, 3 meter count m,
+--       then 3 per meter: period start ms, period end ms, limit (-1 = unlimited),
+--       then 4 per event: id digest, payload fingerprint, meter index (1-based), credits needed.
+-- Returns -1 alone when the customer's state must be rebuilt first; otherwise
+-- 5 integers per event: status (1 applied, 2 applied before and row not yet
+-- confirmed: split from the log, 3 duplicate, 4 conflict), plan, purchased,
+-- overage, applied-at ms; then 2 per meter: plan left (-1 unlimited), purchased left.
+if redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
+local now = tonumber(ARGV[1])
+local meters = tonumber(ARGV[3])
+for i = 1, meters do
+  local a = 3 + (i - 1) * 3
+  open_meter(KEYS[4 + (i - 1) * 4 + 1], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+end
+
+local lists = {}
+local out = {}
+local wrote = false
+local i = 4 + meters * 3
+while i + 3 <= #ARGV do
+  local d, fp, mi, need = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  i = i + 4
+  local state = seen_state(KEYS[2], KEYS[3], d, fp)
+  local b = 4 + (mi - 1) * 4
+  if state == 0 then
+    lists[mi] = lists[mi] or usable_grants(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], now)
+    local p, g, o = debit(KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], lists[mi], need)
+    redis.call('HSET', KEYS[2], d, fp)
+    redis.call('HSET', KEYS[4], d, log_entry(p, g, o, now))
+    wrote = true
+    for _, v in ipairs({ 1, p, g, o, now }) do out[#out + 1] = v end
+  elseif state == 1 then
+    local log = read_log(KEYS[4], d)
+    if log then
+      for _, v in ipairs({ 2, log[1], log[2], log[3], log[4] }) do out[#out + 1] = v end
+    else
+      for _, v in ipairs({ 3, 0, 0, 0, 0 }) do out[#out + 1] = v end
+    end
+  else
+    for _, v in ipairs({ 4, 0, 0, 0, 0 }) do out[#out + 1] = v end
+  end
+end
+if wrote then
+  redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+  redis.call('EXPIRE', KEYS[4], LOG_TTL_SECONDS)
+end
+for m = 1, meters do
+  local b = 4 + (m - 1) * 4
+  out[#out + 1] = plan_left(KEYS[b + 1])
+  out[#out + 1] = grants_total(usable_grants(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], now))
+end
+return out

@@ -1,0 +1,94 @@
+-- Shared by the scripts that debit a meter (prepended by packages/redis/src/scripts.ts).
+-- Amounts are integer micro-units below 2^53, exact in Lua's doubles; fmt()
+-- writes them back as plain integers (never "1e+15").
+local function fmt(n)
+  return string.format('%.0f', n)
+end
+
+-- Lazy period reset: the caller computes the current period; when it is newer
+-- than the stored one the meter starts afresh. The limit follows the plan.
+local function open_meter(m, ps, pe, limit)
+  local stored = tonumber(redis.call('HGET', m, 'period_start') or '-1')
+  if stored < ps then
+    redis.call('HSET', m, 'period_start', fmt(ps), 'period_end', fmt(pe), 'used', '0', 'overage', '0', 'limit', fmt(limit))
+  else
+    redis.call('HSET', m, 'limit', fmt(limit))
+  end
+end
+
+-- Plan allowance left this period; -1 = unlimited.
+local function plan_left(m)
+  local v = redis.call('HMGET', m, 'limit', 'used')
+  local limit = tonumber(v[1] or '0')
+  if limit < 0 then return -1 end
+  local left = limit - tonumber(v[2] or '0')
+  if left < 0 then left = 0 end
+  return left
+end
+
+-- Unspent, unexpired grants in spending order (the sorted set is ordered by grant time).
+local function usable_grants(g, o, x, now)
+  local out = {}
+  for _, id in ipairs(redis.call('ZRANGE', o, 0, -1)) do
+    local rem = tonumber(redis.call('HGET', g, id) or '0')
+    local exp = redis.call('HGET', x, id)
+    if rem > 0 and (not exp or tonumber(exp) > now) then out[#out + 1] = { id, rem } end
+  end
+  return out
+end
+
+local function grants_total(list)
+  local sum = 0
+  for _, e in ipairs(list) do sum = sum + e[2] end
+  return sum
+end
+
+-- Consumption order: plan allowance, then grants oldest first, then overage
+-- (async usage is never lost; whether overage is allowed is check's decision).
+-- `list` is updated in place so several events of one call share it.
+local function debit(m, g, o, list, need)
+  local left = need
+  local pl = plan_left(m)
+  local plan = left
+  if pl >= 0 and pl < left then plan = pl end
+  left = left - plan
+  if plan > 0 then redis.call('HINCRBY', m, 'used', fmt(plan)) end
+  local purchased = 0
+  for _, e in ipairs(list) do
+    if left == 0 then break end
+    if e[2] > 0 then
+      local take = e[2]
+      if left < take then take = left end
+      e[2] = e[2] - take
+      purchased = purchased + take
+      left = left - take
+      redis.call('HSET', g, e[1], fmt(e[2]))
+      -- a spent grant leaves the spending order but keeps its hash field (idempotent re-apply)
+      if e[2] == 0 then redis.call('ZREM', o, e[1]) end
+    end
+  end
+  if left > 0 then redis.call('HINCRBY', m, 'overage', fmt(left)) end
+  return plan, purchased, left
+end
+
+-- 0 = new id, 1 = already applied with this payload ('*' = payload unknown, after a rebuild), 2 = conflict.
+local function seen_state(cur, prev, d, fp)
+  local v = redis.call('HGET', cur, d) or redis.call('HGET', prev, d)
+  if not v then return 0 end
+  if v == fp or v == '*' then return 1 end
+  return 2
+end
+
+-- "plan:purchased:overage:appliedAtMs" of an applied event whose ClickHouse row is not yet confirmed.
+local function log_entry(p, g, o, now)
+  return fmt(p) .. ':' .. fmt(g) .. ':' .. fmt(o) .. ':' .. fmt(now)
+end
+
+local function read_log(log, d)
+  local v = redis.call('HGET', log, d)
+  if not v then return nil end
+  local p, g, o, t = string.match(v, '^(%d+):(%d+):(%d+):(%d+)$')
+  return { tonumber(p), tonumber(g), tonumber(o), tonumber(t) }
+end
+
+local LOG_TTL_SECONDS = 7 * 24 * 3600

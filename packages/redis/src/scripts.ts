@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+
+const LUA_DIR = fileURLToPath(new URL('../lua/', import.meta.url));
+const LIBRARY = readFileSync(`${LUA_DIR}lib/ledger.lua`, 'utf8');
+
+export type ScriptArg = string | number | Buffer;
+
+/**
+ * A Lua script from packages/redis/lua/<name>.<numkeys>.lua (`var` = the
+ * caller passes any number of keys, all of one customer's hash tag). The
+ * shared ledger library is prepended. Runs with EVALSHA, loading the script
+ * on NOSCRIPT, so a warm call is one round trip.
+ */
+export class LuaScript {
+  readonly source: string;
+  readonly sha: string;
+  readonly numKeys: number | null;
+
+  constructor(readonly file: string) {
+    const match = /^([a-z-]+)\.(\d+|var)\.lua$/.exec(file);
+    if (!match) throw new Error(`script file must be named <name>.<numkeys>.lua: ${file}`);
+    this.numKeys = match[2] === 'var' ? null : Number(match[2]);
+    this.source = `${LIBRARY}\n${readFileSync(LUA_DIR + file, 'utf8')}`;
+    this.sha = createHash('sha1').update(this.source).digest('hex');
+  }
+
+  async run<T = unknown>(redis: Redis, keys: string[], args: ScriptArg[]): Promise<T> {
+    if (this.numKeys !== null && keys.length !== this.numKeys) {
+      throw new Error(`${this.file} takes ${this.numKeys} keys, got ${keys.length}`);
+    }
+    try {
+      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return (await redis.eval(this.source, keys.length, ...keys, ...args)) as T;
+    }
+  }
+}
+
+/** Every script Tally runs, loaded once per process. */
+export const scripts = {
+  deduct: new LuaScript('deduct.var.lua'),
+  check: new LuaScript('check.8.lua'),
+  applyGrant: new LuaScript('apply-grant.4.lua'),
+  revokeGrant: new LuaScript('revoke-grant.3.lua'),
+};
