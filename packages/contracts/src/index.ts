@@ -1,1 +1,5 @@
 export {};
+export * from './http/common.ts';
+export * from './http/catalog.ts';
+export * from './http/customers.ts';
+export * from './http/attach.ts';

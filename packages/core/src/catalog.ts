@@ -55,6 +55,8 @@ export interface PlanDef {
   provider: string | null;
   autoEnable: boolean;
   isAddon: boolean;
+  /** Plans of one group exclude each other for a customer (null = the default group). */
+  planGroup?: string | null;
   entitlements: Map<string, EntitlementDef>;
 }
 

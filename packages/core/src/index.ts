@@ -4,3 +4,4 @@ export * from './periods.ts';
 export * from './consumption.ts';
 export * from './check.ts';
 export * from './balance.ts';
+export * from './catalog-sync.ts';

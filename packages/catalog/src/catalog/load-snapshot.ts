@@ -38,8 +38,9 @@ export async function loadSnapshot(db: Queryable, tenantId: string): Promise<Cat
   const plans = await db.query<{
     id: string; slug: string; name: string; description: string | null; price_minor: bigint; currency: string;
     interval: string; trial_days: number; provider: string | null; auto_enable: boolean; is_addon: boolean;
+    plan_group: string | null;
   }>(
-    `SELECT id, slug, name, description, price_minor, currency, interval, trial_days, provider, auto_enable, is_addon
+    `SELECT id, slug, name, description, price_minor, currency, interval, trial_days, provider, auto_enable, is_addon, plan_group
        FROM plans WHERE tenant_id = $1 ORDER BY slug`,
     [tenantId],
   );
@@ -117,6 +118,7 @@ export async function loadSnapshot(db: Queryable, tenantId: string): Promise<Cat
       provider: p.provider,
       autoEnable: p.auto_enable,
       isAddon: p.is_addon,
+      planGroup: p.plan_group,
       entitlements: entitlementsByPlan.get(p.id) ?? new Map(),
     });
   }

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { amountSchema, currencySchema, metadataSchema, minorUnitsSchema, resetIntervalSchema, slugSchema } from './common.ts';
+
+// ---- POST /v1/sync (Owostack's catalog-as-code body) ----
+
+export const syncFeatureSchema = z.object({
+  slug: slugSchema,
+  type: z.enum(['metered', 'boolean']),
+  /** Defaults to the slug (Owostack's `metered("gpt-4")` has no name). */
+  name: z.string().min(1).max(256).optional(),
+  meterType: z.enum(['consumable', 'non_consumable']).optional(),
+});
+
+export const syncCreditSystemSchema = z.object({
+  slug: slugSchema,
+  name: z.string().min(1).max(256),
+  description: z.string().max(2000).nullish(),
+  /** Member features and what one unit of each costs in credits (`gpt4(20)`). */
+  features: z.array(z.object({ feature: slugSchema, creditCost: amountSchema })).default([]),
+});
+
+export const syncCreditPackSchema = z.object({
+  slug: slugSchema,
+  name: z.string().min(1).max(256),
+  description: z.string().max(2000).nullish(),
+  credits: amountSchema.refine((n) => n > 0, 'must be greater than 0'),
+  price: minorUnitsSchema,
+  currency: currencySchema,
+  creditSystem: slugSchema,
+  provider: z.string().min(1).max(64).nullish(),
+  metadata: metadataSchema.nullish(),
+});
+
+export const syncPlanFeatureSchema = z.object({
+  /** A feature slug, or a credit system slug for that system's allowance of credits. */
+  slug: slugSchema,
+  enabled: z.boolean().default(true),
+  /** Units (or credits) per period; null/absent = unlimited. */
+  limit: amountSchema.nullish(),
+  trialLimit: amountSchema.nullish(),
+  reset: resetIntervalSchema.optional(),
+  overage: z.enum(['block', 'charge']).optional(),
+  /** What one unit of this feature costs in its credit system on this plan. */
+  creditCost: amountSchema.nullish(),
+});
+
+export const syncPlanSchema = z.object({
+  slug: slugSchema,
+  name: z.string().min(1).max(256),
+  description: z.string().max(2000).nullish(),
+  price: minorUnitsSchema,
+  currency: currencySchema,
+  interval: z.string().min(1).max(32),
+  billingType: z.string().max(64).nullish(),
+  planGroup: z.string().max(128).nullish(),
+  trialDays: z.number().int().min(0).max(3650).optional(),
+  provider: z.string().min(1).max(64).nullish(),
+  metadata: metadataSchema.nullish(),
+  autoEnable: z.boolean().optional(),
+  isAddon: z.boolean().optional(),
+  features: z.array(syncPlanFeatureSchema).default([]),
+});
+
+export const syncBodySchema = z.object({
+  defaultProvider: z.string().min(1).max(64).optional(),
+  /** Compute the report without changing anything (`tally diff`). */
+  dryRun: z.boolean().optional(),
+  features: z.array(syncFeatureSchema).max(10_000).default([]),
+  creditSystems: z.array(syncCreditSystemSchema).max(10_000).default([]),
+  creditPacks: z.array(syncCreditPackSchema).max(10_000).default([]),
+  plans: z.array(syncPlanSchema).max(10_000).default([]),
+});
+export type SyncBody = z.input<typeof syncBodySchema>;
+export type SyncBodyParsed = z.output<typeof syncBodySchema>;
+
+export const syncQuerySchema = z.object({
+  dryRun: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1')),
+});
+
+export const syncSectionResultSchema = z.object({
+  created: z.array(z.string()),
+  updated: z.array(z.string()),
+  unchanged: z.array(z.string()),
+  /** Slugs sync removed (packs archived, plans deleted) because the config no longer lists them. */
+  removed: z.array(z.string()),
+});
+
+export const syncResultSchema = z.object({
+  success: z.literal(true),
+  dryRun: z.boolean(),
+  /** The catalog version after the sync (unchanged when nothing changed). */
+  version: z.number(),
+  features: syncSectionResultSchema,
+  creditSystems: syncSectionResultSchema,
+  creditPacks: syncSectionResultSchema,
+  plans: syncSectionResultSchema,
+  warnings: z.array(z.string()),
+});
+export type SyncResult = z.infer<typeof syncResultSchema>;
+
+// ---- Catalog reads ----
+
+export const planFeatureViewSchema = z.object({
+  slug: z.string(),
+  type: z.enum(['feature', 'credit_system']),
+  enabled: z.boolean(),
+  limit: z.number().nullable(),
+  trialLimit: z.number().nullable(),
+  reset: resetIntervalSchema,
+  overage: z.enum(['block', 'charge']),
+  creditCost: z.number().nullable(),
+});
+
+export const planViewSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  price: z.number(),
+  currency: z.string(),
+  interval: z.string(),
+  planGroup: z.string().nullable(),
+  trialDays: z.number(),
+  provider: z.string().nullable(),
+  autoEnable: z.boolean(),
+  isAddon: z.boolean(),
+  features: z.array(planFeatureViewSchema),
+});
+export type PlanView = z.infer<typeof planViewSchema>;
+
+export const plansResultSchema = z.object({ success: z.literal(true), plans: z.array(planViewSchema) });
+export const planResultSchema = z.object({ success: z.literal(true), plan: planViewSchema });
+
+export const creditSystemViewSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  features: z.array(z.object({ feature: z.string(), creditCost: z.number() })),
+});
+export const creditSystemsResultSchema = z.object({ success: z.literal(true), creditSystems: z.array(creditSystemViewSchema) });
+
+export const creditPackViewSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  credits: z.number(),
+  price: z.number(),
+  currency: z.string(),
+  creditSystem: z.string(),
+  provider: z.string(),
+});
+export const creditPacksResultSchema = z.object({ success: z.literal(true), creditPacks: z.array(creditPackViewSchema) });
+
+export const slugParamsSchema = z.object({ slug: slugSchema });

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { metadataSchema } from './common.ts';
+
+export const customerIdSchema = z.string().min(1).max(256);
+
+/** POST /v1/customers: upsert, resolved by id, then by email. */
+export const upsertCustomerBodySchema = z.object({
+  id: customerIdSchema.optional(),
+  email: z.email(),
+  name: z.string().max(256).nullish(),
+  metadata: metadataSchema.nullish(),
+});
+export type UpsertCustomerBody = z.input<typeof upsertCustomerBodySchema>;
+
+export const customerViewSchema = z.object({
+  id: z.string(),
+  email: z.string().nullable(),
+  name: z.string().nullable(),
+  metadata: metadataSchema,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+
+export const customerResultSchema = customerViewSchema.extend({ success: z.literal(true) });
+export type CustomerResult = z.infer<typeof customerResultSchema>;
+
+export const subscriptionViewSchema = z.object({
+  id: z.string(),
+  plan: z.string(),
+  status: z.enum(['active', 'trialing', 'pending', 'canceled']),
+  anchorAt: z.string(),
+  trialEndsAt: z.string().nullable(),
+  /** The monthly period containing now, counted from the anchor. */
+  currentPeriodStart: z.string(),
+  currentPeriodEnd: z.string(),
+});
+
+/** GET /v1/customers/:id: the customer and its live subscription. */
+export const customerDetailResultSchema = customerResultSchema.extend({ subscription: subscriptionViewSchema.nullable() });
+export type CustomerDetailResult = z.infer<typeof customerDetailResultSchema>;
+
+export const customerParamsSchema = z.object({ id: customerIdSchema });
