@@ -1,1 +1,10 @@
-export {};
+export * from './imports/event-line.ts';
+export * from './imports/import-store.ts';
+export * from './imports/import-service.ts';
+export * from './imports/import.queue.ts';
+export * from './imports/chunk-processor.ts';
+export * from './imports/spool.ts';
+export * from './usage/usage-query.ts';
+export * from './usage/usage-service.ts';
+export * from './purchases/credit-pack-purchases.ts';
+export * from './examples/example-queries.ts';

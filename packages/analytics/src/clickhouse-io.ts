@@ -1,0 +1,37 @@
+import { Readable } from 'node:stream';
+import { ident, type ClickHouseClient, type Sql } from '@tally/clickhouse';
+
+/**
+ * Inserts pre-serialized JSONEachRow lines (built with `jsonRow`, so Int64
+ * amounts stay exact bigints) into `database.table` in one INSERT.
+ */
+export async function insertJsonLines(client: ClickHouseClient, database: string, table: string, lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const result = await client.exec({
+    query: `INSERT INTO ${ident(database).text}.${ident(table).text} FORMAT JSONEachRow`,
+    values: Readable.from([lines.join('\n')]),
+  });
+  result.stream.resume();
+  await new Promise<void>((resolve, reject) => {
+    result.stream.on('end', resolve);
+    result.stream.on('error', reject);
+  });
+}
+
+/** One JSONEachRow line; bigint values are written as JSON numbers without going through a float. */
+export function jsonRow(row: Record<string, string | number | bigint>): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(row)) {
+    parts.push(`${JSON.stringify(key)}:${typeof value === 'bigint' ? value.toString() : JSON.stringify(value)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+export async function queryJson<T>(client: ClickHouseClient, query: Sql): Promise<T[]> {
+  const result = await client.query({ query: query.text, format: 'JSONEachRow' });
+  return result.json<T>();
+}
+
+export async function runCommand(client: ClickHouseClient, query: Sql): Promise<void> {
+  await client.command({ query: query.text });
+}

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CatalogSnapshot } from '@tally/core';
+import type { ClickHouseClient } from '@tally/clickhouse';
+import type { Pool } from '@tally/postgres';
+import { keys } from '@tally/redis';
+import type { Logger } from '@tally/runtime';
+import { insertJsonLines } from '../clickhouse-io.ts';
+import { dropStagedIds, findStoredIds } from './dedup.ts';
+import { parseCsvLine, parseNdjsonLine, type ImportEvent } from './event-line.ts';
+import type { ChunkResult, ImportRecord, ImportStore } from './import-store.ts';
+import { enqueueImportJob } from './import.queue.ts';
+import { reportRow } from './raw-rows.ts';
+import { revertImportRows } from './revert.ts';
+import { chunkPath, manifestPath, TOO_LONG, type SpoolManifest } from './spool.ts';
+
+/** Sends apply-mode events into the metering pipeline (Kafka, source 'import'), so debits follow live rules. */
+export interface ApplySink {
+  apply(tenantId: string, importId: string, events: ImportEvent[]): Promise<void>;
+}
+
+export interface ChunkProcessorDeps {
+  store: ImportStore;
+  pool: Pool;
+  redis: Redis;
+  clickhouse: ClickHouseClient;
+  database: string;
+  queue: Queue;
+  dataDir: (importId: string) => string;
+  catalog: (tenantId: string) => Promise<CatalogSnapshot>;
+  applySink: ApplySink | null;
+  logger: Logger;
+}
+
+const ACTIVE: ImportRecord['state'][] = ['queued', 'running'];
+const MARKER_TTL_SEC = 7 * 24 * 3600;
+
+export class ImportProcessor {
+  constructor(private readonly d: ChunkProcessorDeps) {}
+
+  /**
+   * One chunk, then enqueue the next: chunks of an import run one after
+   * another, so an id repeated across chunks of the same file is seen as a
+   * duplicate by the later chunk's lookup. A crash re-runs the unfinished
+   * chunk only (finished ones are recorded in import_chunks).
+   */
+  async processChunk(importId: string, tenantId: string, chunk: number): Promise<void> {
+    const rec = await this.d.store.get(importId, tenantId);
+    if (rec?.state === 'cancelled') return this.cleanUp(importId);
+    if (!rec || !ACTIVE.includes(rec.state) || rec.chunksTotal === null) return; // failed, reverted or gone
+    await this.d.store.transition(importId, tenantId, ['queued'], 'running');
+    if (!(await this.d.store.chunkDone(importId, chunk))) {
+      const dir = this.d.dataDir(importId);
+      const manifest = JSON.parse(await readFile(manifestPath(dir), 'utf8')) as SpoolManifest;
+      const text = await readFile(chunkPath(dir, chunk), 'utf8');
+      const result = await this.runChunk(rec, manifest, chunk, text);
+      await this.d.store.finishChunk(importId, chunk, result);
+    }
+    if (chunk + 1 < rec.chunksTotal) {
+      await enqueueImportJob(this.d.queue, { kind: 'chunk', importId, tenantId, chunk: chunk + 1 });
+      return;
+    }
+    if (await this.d.store.transition(importId, tenantId, ['running'], 'completed')) await this.cleanUp(importId);
+  }
+
+  async revert(importId: string, tenantId: string): Promise<void> {
+    const rec = await this.d.store.get(importId, tenantId);
+    if (!rec || rec.state !== 'reverting') return;
+    await revertImportRows(this.d.clickhouse, this.d.database, tenantId, importId);
+    await this.d.store.transition(importId, tenantId, ['reverting'], 'reverted');
+  }
+
+  async cleanUp(importId: string): Promise<void> {
+    await rm(this.d.dataDir(importId), { recursive: true, force: true });
+    await dropStagedIds(this.d.clickhouse, this.d.database, importId).catch((err) =>
+      this.d.logger.warn({ err, importId }, 'could not drop staged import ids'),
+    );
+  }
+
+  private async runChunk(rec: ImportRecord, manifest: SpoolManifest, chunk: number, text: string): Promise<ChunkResult> {
+    const startLine = manifest.chunkStartLines[chunk] ?? 1;
+    const now = Date.now();
+    const result: ChunkResult = { rowsRead: 0, accepted: 0, duplicates: 0, rejected: 0, flagged: 0, problems: [] };
+    const reject = (line: number, reason: string, content: string) => {
+      result.rejected++;
+      result.problems.push({ line, kind: 'rejected', reason, content });
+    };
+
+    // 1. Parse; the first occurrence of an id in the chunk wins.
+    const events: ImportEvent[] = [];
+    const seen = new Set<string>();
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.trim() === '') continue;
+      const lineNo = startLine + i;
+      result.rowsRead++;
+      if (line === TOO_LONG) {
+        reject(lineNo, 'line longer than 1 MiB', '');
+        continue;
+      }
+      const parsed = manifest.format === 'csv' ? parseCsvLine(line, manifest.header ?? [], lineNo, now) : parseNdjsonLine(line, lineNo, now);
+      if (!parsed.ok) {
+        reject(lineNo, parsed.reason, line);
+        continue;
+      }
+      if (seen.has(parsed.event.id)) {
+        result.duplicates++;
+        continue;
+      }
+      seen.add(parsed.event.id);
+      events.push(parsed.event);
+    }
+
+    // 2. Catalog: unknown customers or features are kept and flagged in report mode, rejected in apply mode.
+    const catalog = await this.d.catalog(rec.tenantId);
+    const knownCustomers = await this.knownCustomers(rec.tenantId, events);
+    const valid: ImportEvent[] = [];
+    for (const e of events) {
+      const problem = !catalog.features.has(e.feature)
+        ? `unknown feature ${JSON.stringify(e.feature)}`
+        : !knownCustomers.has(e.customer)
+          ? `unknown customer ${JSON.stringify(e.customer)}`
+          : null;
+      if (problem && rec.mode === 'apply') {
+        reject(e.line, problem, lines[e.line - startLine] ?? '');
+        continue;
+      }
+      if (problem) {
+        result.flagged++;
+        result.problems.push({ line: e.line, kind: 'flagged', reason: problem, content: lines[e.line - startLine] ?? '' });
+      }
+      valid.push(e);
+    }
+
+    // 3. Dedup against everything stored (live and imports). Ids this import stored in an
+    //    earlier attempt of this same chunk (crash after insert, before the chunk was recorded)
+    //    count as accepted, not duplicate: the marker says an earlier attempt got that far.
+    const marker = keys.custom('import', rec.id, 'chunk', String(chunk), 'inserting');
+    const retried = (await this.d.redis.exists(marker)) === 1;
+    const stored = await findStoredIds(this.d.clickhouse, this.d.database, rec.tenantId, rec.id, randomUUID(), valid.map((e) => e.id));
+    const fresh: ImportEvent[] = [];
+    for (const e of valid) {
+      const owner = stored.get(e.id);
+      if (owner === undefined) fresh.push(e);
+      else if (retried && owner === rec.id) result.accepted++;
+      else result.duplicates++;
+    }
+
+    // 4. Store. The marker is set before the insert so a crash in between is recognised above.
+    await this.d.redis.set(marker, '1', 'EX', MARKER_TTL_SEC);
+    if (rec.mode === 'apply') {
+      if (!this.d.applySink) throw new Error('apply imports need the metering pipeline (no apply sink configured)');
+      await this.d.applySink.apply(rec.tenantId, rec.id, fresh);
+    } else {
+      const ingested = Math.floor(now / 1000);
+      await insertJsonLines(
+        this.d.clickhouse,
+        this.d.database,
+        'raw_usage_events_v1',
+        fresh.map((e) => reportRow(rec.tenantId, rec.id, e, catalog, ingested)),
+      );
+    }
+    result.accepted += fresh.length;
+    return result;
+  }
+
+  private async knownCustomers(tenantId: string, events: ImportEvent[]): Promise<Set<string>> {
+    const ids = [...new Set(events.map((e) => e.customer))];
+    const known = new Set<string>();
+    for (let i = 0; i < ids.length; i += 5000) {
+      const { rows } = await this.d.pool.query<{ id: string }>(`SELECT id FROM customers WHERE tenant_id = $1 AND id = ANY($2)`, [
+        tenantId,
+        ids.slice(i, i + 5000),
+      ]);
+      for (const r of rows) known.add(r.id);
+    }
+    return known;
+  }
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { splitCsvLine } from './csv.ts';
+import { detectFormat, parseCsvLine, parseNdjsonLine } from './event-line.ts';
+
+const NOW = Date.UTC(2026, 10, 26);
+
+describe('import line parsing', () => {
+  it('detects NDJSON, CSV and refuses anything else', () => {
+    expect(detectFormat('{"customer":"c","feature":"f"}')).toEqual({ format: 'ndjson' });
+    expect(detectFormat('id,customer,feature,value,timestamp')).toEqual({
+      format: 'csv',
+      header: ['id', 'customer', 'feature', 'value', 'timestamp'],
+    });
+    expect(detectFormat('%PDF-1.4')).toBeNull();
+    expect(detectFormat('hello world')).toBeNull();
+    expect(detectFormat('[1,2,3]')).toBeNull();
+    expect(detectFormat('name,age')).toBeNull();
+  });
+
+  it('splits quoted CSV fields and rejects broken quoting', () => {
+    expect(splitCsvLine('a,"b,c","say ""hi""",')).toEqual(['a', 'b,c', 'say "hi"', '']);
+    expect(splitCsvLine('a,"open')).toBeNull();
+    expect(splitCsvLine('a,b"c')).toBeNull();
+  });
+
+  it('reads an NDJSON event with exact micro amounts', () => {
+    const r = parseNdjsonLine('{"id":"e1","customer":"c1","feature":"gpt4","value":0.1,"timestamp":"2026-10-01T10:00:05.900Z","properties":{"model":"x"}}', 3, NOW);
+    expect(r).toEqual({
+      ok: true,
+      event: {
+        line: 3,
+        id: 'e1',
+        customer: 'c1',
+        feature: 'gpt4',
+        valueMicro: 100_000n,
+        timeSec: Date.UTC(2026, 9, 1, 10, 0, 5) / 1000,
+        entity: '',
+        properties: '{"model":"x"}',
+      },
+    });
+  });
+
+  it('rejects malformed lines with a reason', () => {
+    expect(parseNdjsonLine('{"customer":', 1, NOW)).toEqual({ ok: false, reason: 'malformed JSON' });
+    expect(parseNdjsonLine('{"feature":"f","timestamp":1}', 1, NOW)).toMatchObject({ ok: false, reason: 'customer is required' });
+    expect(parseNdjsonLine('{"customer":"c","feature":"f","value":-1,"timestamp":"2026-01-01T00:00:00Z"}', 1, NOW)).toMatchObject({ ok: false });
+    expect(parseNdjsonLine('{"customer":"c","feature":"f","value":0.0000001,"timestamp":"2026-01-01T00:00:00Z"}', 1, NOW)).toMatchObject({ ok: false });
+    expect(parseNdjsonLine('{"customer":"c","feature":"f"}', 1, NOW)).toMatchObject({ ok: false, reason: expect.stringContaining('timestamp') });
+    expect(parseNdjsonLine('{"customer":"c","feature":"f","timestamp":1700000000}', 1, NOW)).toMatchObject({ ok: false, reason: 'timestamp out of range' });
+  });
+
+  it('derives a stable id from the line when none is given', () => {
+    const line = '{"customer":"c","feature":"f","timestamp":"2026-01-01T00:00:00Z"}';
+    const a = parseNdjsonLine(line, 1, NOW);
+    const b = parseNdjsonLine(line, 9, NOW);
+    expect(a.ok && b.ok && a.event.id === b.event.id && a.event.id.startsWith('h_')).toBe(true);
+  });
+
+  it('reads CSV with property columns', () => {
+    const header = ['id', 'customer', 'feature', 'value', 'timestamp', 'property.region'];
+    const r = parseCsvLine('e2,c2,gpt4,2.5,1790000000000,eu', header, 2, NOW);
+    expect(r).toMatchObject({ ok: true, event: { id: 'e2', valueMicro: 2_500_000n, properties: '{"region":"eu"}', timeSec: 1790000000 } });
+    expect(parseCsvLine('e3,c2', header, 3, NOW)).toMatchObject({ ok: false, reason: 'expected 6 fields, got 2' });
+  });
+});

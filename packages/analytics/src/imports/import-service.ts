@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Queue } from 'bullmq';
+import type { Pool } from '@tally/postgres';
+import { conflict, notFound } from '@tally/runtime';
+import type { ImportMode, ImportStatus, RejectedRow } from '@tally/contracts';
+import { ImportStore } from './import-store.ts';
+import { enqueueImportJob } from './import.queue.ts';
+import { spoolUpload } from './spool.ts';
+
+export interface ImportServiceOptions {
+  pool: Pool;
+  queue: Queue;
+  dataDir: (importId: string) => string;
+  linesPerChunk?: number;
+}
+
+export const DEFAULT_LINES_PER_CHUNK = 100_000;
+
+/** The API side of imports: spool the upload, enqueue its first chunk, report, cancel, revert. */
+export class ImportService {
+  readonly store: ImportStore;
+
+  constructor(private readonly o: ImportServiceOptions) {
+    this.store = new ImportStore(o.pool);
+  }
+
+  /**
+   * Streams `body` to chunk files, then queues chunk 0 (each chunk queues the
+   * next). The import row exists from the moment the format is known, in
+   * state 'uploading'; a body that is not NDJSON/CSV leaves nothing behind.
+   */
+  async create(tenantId: string, mode: ImportMode, body: Readable, gzip: boolean): Promise<ImportStatus> {
+    const id = randomUUID();
+    const dir = this.o.dataDir(id);
+    let created = false;
+    try {
+      const manifest = await spoolUpload(body, dir, {
+        gzip,
+        linesPerChunk: this.o.linesPerChunk ?? DEFAULT_LINES_PER_CHUNK,
+        onFormat: async (format) => {
+          await this.store.create(id, tenantId, mode, format);
+          created = true;
+        },
+      });
+      await this.store.uploaded(id, tenantId, BigInt(manifest.bytes), manifest.chunkStartLines.length);
+      if (manifest.chunkStartLines.length === 0) {
+        await this.store.transition(id, tenantId, ['queued'], 'completed');
+      } else {
+        await enqueueImportJob(this.o.queue, { kind: 'chunk', importId: id, tenantId, chunk: 0 });
+      }
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      if (created) await this.store.transition(id, tenantId, ['uploading'], 'failed', `upload failed: ${(err as Error).message}`);
+      throw err;
+    }
+    return (await this.status(id, tenantId))!;
+  }
+
+  async status(id: string, tenantId: string): Promise<ImportStatus | null> {
+    return this.store.status(id, tenantId);
+  }
+
+  async mustStatus(id: string, tenantId: string): Promise<ImportStatus> {
+    const s = await this.status(id, tenantId);
+    if (!s) throw notFound('import_not_found', `no import ${id}`);
+    return s;
+  }
+
+  /** Stops an import between chunks; rows of finished chunks stay (revert removes them). */
+  async cancel(id: string, tenantId: string): Promise<ImportStatus> {
+    const s = await this.mustStatus(id, tenantId);
+    if (!(await this.store.transition(id, tenantId, ['uploading', 'queued', 'running'], 'cancelled'))) {
+      throw conflict('import_not_cancellable', `import is ${s.state}`);
+    }
+    return this.mustStatus(id, tenantId);
+  }
+
+  async revert(id: string, tenantId: string): Promise<ImportStatus> {
+    const s = await this.mustStatus(id, tenantId);
+    if (s.state === 'reverting' || s.state === 'reverted') return s;
+    if (!(await this.store.transition(id, tenantId, ['completed', 'cancelled', 'failed'], 'reverting'))) {
+      throw conflict('import_not_revertable', `import is ${s.state}; cancel it first`);
+    }
+    await enqueueImportJob(this.o.queue, { kind: 'revert', importId: id, tenantId });
+    return this.mustStatus(id, tenantId);
+  }
+
+  problems(id: string, tenantId: string, kind: 'rejected' | 'flagged', afterLine: number, limit: number): Promise<RejectedRow[]> {
+    return this.store.problems(id, tenantId, kind, afterLine, limit);
+  }
+}

@@ -1,0 +1,19 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { ImportJob } from '@tally/contracts';
+
+/** The "import" queue: one job per chunk (chained in order) and one per revert. */
+export const IMPORT_QUEUE = 'import';
+
+export const importJobOptions: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+};
+
+/** Deterministic job ids: enqueuing the same chunk twice is a no-op. */
+export const importJobId = (job: ImportJob) => (job.kind === 'chunk' ? `${job.importId}-c${job.chunk}` : `${job.importId}-revert`);
+
+export async function enqueueImportJob(queue: Queue, job: ImportJob): Promise<void> {
+  await queue.add(job.kind, job, { ...importJobOptions, jobId: importJobId(job) });
+}

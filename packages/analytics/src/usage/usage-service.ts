@@ -1,0 +1,92 @@
+import { fromMicro } from '@tally/core';
+import { badRequest } from '@tally/runtime';
+import type { ClickHouseClient } from '@tally/clickhouse';
+import type { UsageAggregation, UsageQueryInput, UsageResponse, UsageRow } from '@tally/contracts';
+import { buildUsageSql, zoneOffsetMinutes, type GroupKey, type UsageQuery } from './usage-query.ts';
+
+const DEFAULT_AGGREGATIONS: UsageAggregation[] = ['sum_value', 'sum_credits', 'count'];
+const DEFAULT_RANGE_MS = 30 * 24 * 3600 * 1000;
+const PROPERTY_PARAM = /^property\.([A-Za-z0-9_.-]{1,64})$/;
+
+/** Turns the validated HTTP query into a UsageQuery (defaults, property filters, time zone check). */
+export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new Date()): UsageQuery {
+  const to = input.to ? new Date(input.to) : now;
+  const from = input.from ? new Date(input.from) : new Date(to.getTime() - DEFAULT_RANGE_MS);
+  if (!(from < to)) throw badRequest('ValidationError', '`from` must be before `to`');
+  try {
+    zoneOffsetMinutes(input.timezone, from);
+  } catch {
+    throw badRequest('ValidationError', `unknown time zone ${JSON.stringify(input.timezone)}`);
+  }
+  const properties: [string, string][] = [];
+  for (const [key, value] of Object.entries(input)) {
+    const m = PROPERTY_PARAM.exec(key);
+    if (!m) continue;
+    if (typeof value !== 'string') throw badRequest('ValidationError', `${key} must be given once`);
+    properties.push([m[1]!, value]);
+  }
+  const aggregations = [...new Set([...(input.aggregations?.length ? input.aggregations : DEFAULT_AGGREGATIONS), ...(input.orderBy ? [input.orderBy] : [])])];
+  return {
+    tenantId,
+    customers: input.customers ?? [],
+    features: input.features ?? [],
+    creditSystems: input.creditSystems ?? [],
+    properties,
+    from,
+    to,
+    groupBy: [...new Set(input.groupBy ?? [])] as GroupKey[],
+    window: input.window ?? null,
+    timezone: input.timezone,
+    aggregations,
+    orderBy: input.orderBy ?? null,
+    limit: input.limit,
+  };
+}
+
+type ResultRow = Record<string, string | number>;
+
+const big = (v: string | number | undefined) => BigInt(v ?? 0);
+
+/** Answers /v1/usage from ClickHouse; every query is scoped to the tenant. */
+export class UsageService {
+  constructor(
+    private readonly clickhouse: ClickHouseClient,
+    private readonly database: string,
+  ) {}
+
+  async query(q: UsageQuery): Promise<UsageResponse> {
+    const { source, query } = buildUsageSql(q, this.database);
+    const result = await this.clickhouse.query({ query: query.text, format: 'JSONEachRow' });
+    const rows = await result.json<ResultRow>();
+    return {
+      success: true,
+      from: q.from.toISOString(),
+      to: q.to.toISOString(),
+      window: q.window,
+      timezone: q.timezone,
+      source,
+      data: rows.map((r) => toRow(q, r)),
+    };
+  }
+}
+
+function toRow(q: UsageQuery, r: ResultRow): UsageRow {
+  const row: UsageRow = {};
+  if (q.window) row.bucket = new Date(Number(r.bucket) * 1000).toISOString();
+  q.groupBy.forEach((g, i) => {
+    const value = String(r[`g${i}`] ?? '');
+    if (g === 'customer') row.customer = value;
+    else if (g === 'feature') row.feature = value;
+    else if (g === 'creditSystem') row.creditSystem = value;
+    else (row.properties ??= {})[g.slice('property:'.length)] = value;
+  });
+  for (const agg of q.aggregations) {
+    const v = r[agg];
+    if (agg === 'sum_value') row.sumValue = fromMicro(big(v));
+    else if (agg === 'sum_credits') row.sumCredits = fromMicro(big(v));
+    else if (agg === 'max_value') row.maxValue = fromMicro(big(v));
+    else if (agg === 'count') row.count = Number(v);
+    else row.distinctCustomers = Number(v);
+  }
+  return row;
+}
