@@ -5,3 +5,8 @@ export * from './http/customers.ts';
 export * from './http/attach.ts';
 export * from './http/usage.ts';
 export * from './http/imports.ts';
+export * from './http/addon.ts';
+export * from './http/purchases.ts';
+export * from './http/wallet.ts';
+export * from './http/webhooks.ts';
+export * from './jobs-billing.ts';

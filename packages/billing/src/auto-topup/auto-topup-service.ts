@@ -1,0 +1,158 @@
+import type { Redis } from 'ioredis';
+import { fromMicro, toMicro } from '@tally/core';
+import type { Pool } from '@tally/postgres';
+import { keys } from '@tally/redis';
+import { notFound, type Logger } from '@tally/runtime';
+import type { BalanceChange, CatalogPort, CustomerPort } from '../ports.ts';
+import type { AddonService } from '../purchases/addon-service.ts';
+import { findPack } from '../purchases/pack-pricing.ts';
+import type { Purchase } from '../purchases/purchase-repo.ts';
+import { UNIQUE_VIOLATION } from '../purchases/purchase-repo.ts';
+
+export interface AutoTopupSettings {
+  customerId: string;
+  creditSystem: string;
+  thresholdMicro: bigint;
+  packId: string;
+  packSlug: string;
+  quantity: number;
+  enabled: boolean;
+  disabledReason: string | null;
+}
+
+const CACHE_MS = 2000;
+const LOCK_MS = 60_000;
+
+/**
+ * Auto top-up: when a customer's balance in a credit system falls below their
+ * threshold, buy the configured pack with the card on file, once.
+ *
+ * Storm control, three layers: a Redis SET NX lock per customer and system
+ * (cheap, stops a burst of deductions at the door); a partial unique index on
+ * purchases (at most one auto top-up in flight, even if the lock expired);
+ * and after a decline the setting is switched off until the customer saves a
+ * new card, so a declined card is not retried on every deduction.
+ */
+export class AutoTopupService {
+  private readonly cache = new Map<string, { value: AutoTopupSettings | null; until: number }>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly redis: Redis,
+    private readonly catalog: CatalogPort,
+    private readonly customers: CustomerPort,
+    private readonly addon: AddonService,
+    private readonly logger: Logger,
+  ) {}
+
+  async configure(
+    tenantId: string,
+    input: { customer: string; creditSystem: string; threshold: number; pack: string; quantity: number; enabled: boolean },
+  ): Promise<AutoTopupSettings> {
+    if (!(await this.customers.context(tenantId, input.customer))) throw notFound('customer_not_found', `customer "${input.customer}" does not exist`);
+    const snapshot = await this.catalog.snapshot(tenantId);
+    if (!snapshot.creditSystems.has(input.creditSystem)) {
+      throw notFound('credit_system_not_found', `credit system "${input.creditSystem}" does not exist`);
+    }
+    const pack = findPack(snapshot, input.pack);
+    if (pack.creditSystem !== input.creditSystem) {
+      throw notFound('pack_not_found', `pack "${pack.slug}" does not top up "${input.creditSystem}"`);
+    }
+    await this.pool.query(
+      `INSERT INTO auto_topups (tenant_id, customer_id, credit_system, threshold_micro, pack_id, quantity, enabled, disabled_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
+       ON CONFLICT (tenant_id, customer_id, credit_system) DO UPDATE SET threshold_micro = EXCLUDED.threshold_micro,
+         pack_id = EXCLUDED.pack_id, quantity = EXCLUDED.quantity, enabled = EXCLUDED.enabled, disabled_reason = NULL, updated_at = now()`,
+      [tenantId, input.customer, input.creditSystem, toMicro(input.threshold), pack.id, input.quantity, input.enabled],
+    );
+    this.cache.delete(cacheKey(tenantId, input.customer, input.creditSystem));
+    return (await this.settings(tenantId, input.customer, input.creditSystem))!;
+  }
+
+  async settings(tenantId: string, customerId: string, creditSystem: string): Promise<AutoTopupSettings | null> {
+    const k = cacheKey(tenantId, customerId, creditSystem);
+    const hit = this.cache.get(k);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const { rows } = await this.pool.query<{
+      threshold_micro: bigint;
+      pack_id: string;
+      quantity: number;
+      enabled: boolean;
+      disabled_reason: string | null;
+      slug: string | null;
+    }>(
+      `SELECT a.threshold_micro, a.pack_id, a.quantity, a.enabled, a.disabled_reason, p.slug
+         FROM auto_topups a LEFT JOIN credit_packs p ON p.id = a.pack_id AND p.tenant_id = a.tenant_id
+        WHERE a.tenant_id = $1 AND a.customer_id = $2 AND a.credit_system = $3`,
+      [tenantId, customerId, creditSystem],
+    );
+    const r = rows[0];
+    const value = r
+      ? {
+          customerId,
+          creditSystem,
+          thresholdMicro: r.threshold_micro,
+          packId: r.pack_id,
+          packSlug: r.slug ?? r.pack_id,
+          quantity: r.quantity,
+          enabled: r.enabled,
+          disabledReason: r.disabled_reason,
+        }
+      : null;
+    this.cache.set(k, { value, until: Date.now() + CACHE_MS });
+    return value;
+  }
+
+  /** The balance-changed hook: buys the pack once when the balance is below the threshold. */
+  async onBalanceChanged(change: BalanceChange): Promise<Purchase | null> {
+    const s = await this.settings(change.tenantId, change.customerId, change.creditSystem);
+    if (!s || !s.enabled || change.totalMicro >= s.thresholdMicro) return null;
+    const lock = keys.custom('billing', 'auto-topup', keys.customerTag(change.tenantId, change.customerId), change.creditSystem);
+    if ((await this.redis.set(lock, '1', 'PX', LOCK_MS, 'NX')) !== 'OK') return null;
+    try {
+      const { purchase } = await this.addon.start({
+        tenantId: change.tenantId,
+        customer: change.customerId,
+        pack: s.packId,
+        quantity: s.quantity,
+        source: 'auto_topup',
+        metadata: { autoTopup: true, balanceAtTrigger: fromMicro(change.totalMicro) },
+      });
+      await this.pool.query('UPDATE auto_topups SET last_purchase_id = $4 WHERE tenant_id = $1 AND customer_id = $2 AND credit_system = $3', [
+        change.tenantId,
+        change.customerId,
+        change.creditSystem,
+        purchase.id,
+      ]);
+      this.logger.info({ tenantId: change.tenantId, customerId: change.customerId, purchaseId: purchase.id }, 'auto top-up started');
+      return purchase;
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) return null; // one already in flight
+      throw err;
+    }
+  }
+
+  /** After a decline: off until the card changes. */
+  async disableAfterDecline(p: Purchase, code: string): Promise<void> {
+    if (p.source !== 'auto_topup') return;
+    await this.pool.query(
+      `UPDATE auto_topups SET enabled = false, disabled_reason = $4, updated_at = now()
+        WHERE tenant_id = $1 AND customer_id = $2 AND credit_system = $3`,
+      [p.tenantId, p.customerId, p.creditSystem, code],
+    );
+    this.cache.delete(cacheKey(p.tenantId, p.customerId, p.creditSystem));
+    this.logger.warn({ tenantId: p.tenantId, customerId: p.customerId, code }, 'auto top-up disabled after a decline');
+  }
+
+  /** A new card: switch back on what a decline switched off. */
+  async onCardSaved(tenantId: string, customerId: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE auto_topups SET enabled = true, disabled_reason = NULL, updated_at = now()
+        WHERE tenant_id = $1 AND customer_id = $2 AND enabled = false AND disabled_reason IS NOT NULL`,
+      [tenantId, customerId],
+    );
+    for (const k of this.cache.keys()) if (k.startsWith(`${tenantId}\u0000${customerId}\u0000`)) this.cache.delete(k);
+  }
+}
+
+const cacheKey = (tenantId: string, customerId: string, system: string) => `${tenantId}\u0000${customerId}\u0000${system}`;

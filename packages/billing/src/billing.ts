@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import type { Payments } from '@tally/payments';
+import type { Pool } from '@tally/postgres';
+import type { Logger } from '@tally/runtime';
+import { AutoTopupService } from './auto-topup/auto-topup-service.ts';
+import { CheckoutQueue } from './checkout/checkout.queue.ts';
+import { CheckoutService } from './checkout/checkout-service.ts';
+import { Fulfilment } from './checkout/fulfilment.ts';
+import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from './ports.ts';
+import { ProviderWebhooks } from './provider-webhooks.ts';
+import { AddonService } from './purchases/addon-service.ts';
+import { PurchaseRepo } from './purchases/purchase-repo.ts';
+import { RefundService } from './refunds/refund-service.ts';
+import { PaymentMethods } from './wallet/payment-methods.ts';
+import { WalletService } from './wallet/wallet-service.ts';
+import { BalanceAlerts } from './webhooks/balance-alerts.ts';
+import { WebhookDeliveries } from './webhooks/deliveries.ts';
+import { WebhookEndpoints } from './webhooks/endpoints.ts';
+import { WebhookEmitter } from './webhooks/webhook-emitter.ts';
+import { WebhookQueue } from './webhooks/webhooks.queue.ts';
+
+export interface BillingDeps {
+  pool: Pool;
+  redis: Redis;
+  redisUrl: string;
+  logger: Logger;
+  payments: Payments;
+  balances: BalancePort;
+  catalog: CatalogPort;
+  customers: CustomerPort;
+  /** Tally's public URL (return pages after a hosted checkout). */
+  publicUrl: string;
+}
+
+export type Billing = ReturnType<typeof createBilling>;
+
+/** Every billing service, wired once per process (API and workers alike). */
+export function createBilling(deps: BillingDeps) {
+  const { pool, logger } = deps;
+  const base = deps.publicUrl.replace(/\/$/, '');
+  const providers = deps.payments.providers;
+  const purchases = new PurchaseRepo(pool);
+  const methods = new PaymentMethods(pool);
+  const checkoutQueue = new CheckoutQueue(deps.redisUrl);
+  const webhookQueue = new WebhookQueue(deps.redisUrl);
+  const emitter = new WebhookEmitter(pool, webhookQueue, logger);
+  const fulfilment = new Fulfilment(pool, purchases, deps.balances, emitter, logger);
+  const addon = new AddonService(deps.catalog, deps.customers, providers, purchases, checkoutQueue);
+  const checkout = new CheckoutService(purchases, methods, providers, deps.customers, fulfilment, {
+    defaultReturnUrl: (id) => `${base}/v1/sandbox/return?reference=${id}`,
+  }, logger);
+  const wallet = new WalletService(pool, methods, providers, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
+  const providerWebhooks = new ProviderWebhooks(pool, providers, purchases, fulfilment, methods, wallet, logger);
+  const refunds = new RefundService(pool, purchases, providers, deps.balances, emitter);
+  const endpoints = new WebhookEndpoints(pool);
+  const deliveries = new WebhookDeliveries(pool, webhookQueue);
+  const alerts = new BalanceAlerts(pool, deps.redis, emitter);
+  const autoTopup = new AutoTopupService(pool, deps.redis, deps.catalog, deps.customers, addon, logger);
+  checkout.onDecline((p, code) => autoTopup.disableAfterDecline(p, code));
+  wallet.onCardSaved((t, c) => autoTopup.onCardSaved(t, c));
+
+  return {
+    purchases,
+    methods,
+    checkoutQueue,
+    webhookQueue,
+    emitter,
+    fulfilment,
+    addon,
+    checkout,
+    wallet,
+    providerWebhooks,
+    refunds,
+    endpoints,
+    deliveries,
+    alerts,
+    autoTopup,
+    balances: deps.balances,
+    /** The metering hook: balance alerts and auto top-up after every deduction. Never throws. */
+    async onBalanceChanged(change: BalanceChange): Promise<void> {
+      await alerts.onBalanceChanged(change).catch((err) => logger.warn({ err }, 'balance alert failed'));
+      await autoTopup.onBalanceChanged(change).catch((err) => logger.warn({ err }, 'auto top-up failed'));
+    },
+    async close(): Promise<void> {
+      await checkoutQueue.close();
+      await webhookQueue.close();
+    },
+  };
+}

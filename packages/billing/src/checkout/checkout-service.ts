@@ -1,0 +1,114 @@
+import type { ProviderRegistry } from '@tally/payments';
+import { AppError, type Logger } from '@tally/runtime';
+import type { CustomerPort } from '../ports.ts';
+import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
+import type { PaymentMethods } from '../wallet/payment-methods.ts';
+import type { Fulfilment } from './fulfilment.ts';
+
+export interface CheckoutUrls {
+  /** Where the hosted page sends the buyer after paying, when the app gave no callbackUrl. */
+  defaultReturnUrl: (purchaseId: string) => string;
+}
+
+/** Called when an auto top-up purchase is declined (to stop retrying until the card changes). */
+export type DeclineListener = (p: Purchase, code: string) => Promise<void>;
+
+/**
+ * The checkout job: moves one purchase forward from wherever it stands.
+ *
+ *   pending  --card on file-->  charging --succeeded--> paid --> completed
+ *      |                            \--declined--> failed
+ *      \--no card--> awaiting_payment --(provider webhook)--> paid --> completed
+ *
+ * The off-session charge carries the idempotency key `tally_purchase_<id>`:
+ * a worker killed after the provider charged, and the job run again, sends
+ * the same key and gets the same charge back instead of a second one.
+ */
+export class CheckoutService {
+  private readonly declineListeners: DeclineListener[] = [];
+
+  constructor(
+    private readonly purchases: PurchaseRepo,
+    private readonly methods: PaymentMethods,
+    private readonly providers: ProviderRegistry,
+    private readonly customers: CustomerPort,
+    private readonly fulfilment: Fulfilment,
+    private readonly urls: CheckoutUrls,
+    private readonly logger: Logger,
+  ) {}
+
+  onDecline(listener: DeclineListener): void {
+    this.declineListeners.push(listener);
+  }
+
+  async process(tenantId: string, purchaseId: string): Promise<Purchase['status']> {
+    const p = await this.purchases.get(tenantId, purchaseId);
+    if (!p) throw new AppError('purchase_not_found', `purchase ${purchaseId} not found`, { status: 404 });
+    switch (p.status) {
+      case 'completed':
+      case 'failed':
+      case 'refunded':
+      case 'awaiting_payment':
+        return p.status;
+      case 'paid':
+        return (await this.fulfilment.applyPaid(p)).status;
+      case 'pending':
+      case 'charging':
+        return this.chargeOrCheckout(p);
+    }
+  }
+
+  private async chargeOrCheckout(p: Purchase): Promise<Purchase['status']> {
+    const provider = this.providers.get(p.provider);
+    // Once charging started, stay with the card it started with: the retry must repeat that exact charge.
+    const method = p.paymentMethodId
+      ? await this.methods.get(p.tenantId, p.paymentMethodId)
+      : await this.methods.default(p.tenantId, p.customerId, p.provider);
+
+    if (method) {
+      await this.purchases.startCharge(p.tenantId, p.id, method.id);
+      const result = await provider.chargeSavedMethod({
+        tenantId: p.tenantId,
+        reference: p.id,
+        providerCustomerId: method.providerCustomerId,
+        providerMethodId: method.providerMethodId,
+        amountMinor: p.amountMinor,
+        currency: p.currency,
+        description: `${p.quantity} × ${p.packSlug}`,
+        idempotencyKey: `tally_purchase_${p.id}`,
+        metadata: { tally_customer: p.customerId, tally_pack: p.packSlug },
+      });
+      if (result.status === 'succeeded') return (await this.fulfilment.fulfil(p.tenantId, p.id, result.chargeId)).status;
+      await this.fulfilment.fail(p, result.code, result.message);
+      for (const listener of this.declineListeners) await listener(p, result.code).catch((err) => this.logger.warn({ err }, 'decline listener failed'));
+      return 'failed';
+    }
+
+    if (p.source === 'auto_topup') {
+      await this.fulfilment.fail(p, 'no_payment_method', 'Auto top-up needs a card on file.');
+      for (const listener of this.declineListeners) await listener(p, 'no_payment_method').catch(() => {});
+      return 'failed';
+    }
+
+    const ctx = await this.customers.context(p.tenantId, p.customerId);
+    const providerCustomerId = await this.methods.providerCustomer(provider, p.tenantId, {
+      id: p.customerId,
+      email: ctx?.customer.email ?? null,
+      name: ctx?.customer.name ?? null,
+    });
+    const returnUrl = p.callbackUrl ?? this.urls.defaultReturnUrl(p.id);
+    const session = await provider.createCheckout({
+      tenantId: p.tenantId,
+      reference: p.id,
+      providerCustomerId,
+      item: { name: `${p.packSlug}`, unitAmountMinor: p.amountMinor / BigInt(p.quantity), quantity: p.quantity, currency: p.currency },
+      successUrl: returnUrl,
+      cancelUrl: returnUrl,
+      saveCard: true,
+      idempotencyKey: `tally_checkout_${p.id}`,
+      metadata: { tally_customer: p.customerId, tally_pack: p.packSlug },
+    });
+    await this.purchases.awaitPayment(p.tenantId, p.id, session.id, session.url);
+    return 'awaiting_payment';
+  }
+}

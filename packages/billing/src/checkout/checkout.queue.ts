@@ -1,0 +1,54 @@
+import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import { bullConnection } from '@tally/redis';
+import { CHECKOUT_QUEUE, type CheckoutJob } from '@tally/contracts';
+
+/**
+ * The checkout queue: one job per purchase (jobId = purchase id, so adding it
+ * twice is a no-op). Retries back off exponentially; every step of the job is
+ * idempotent (guarded purchase states, provider idempotency keys), so a retry
+ * or a worker killed mid-job is safe.
+ */
+export const CHECKOUT_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/**
+ * A short lock, renewed every half period while the job runs, so a killed
+ * worker's job is noticed as stalled and handed to another worker in seconds.
+ */
+export const CHECKOUT_WORKER_OPTIONS = { lockDuration: 5000, stalledInterval: 5000, maxStalledCount: 3 };
+
+export class CheckoutQueue {
+  readonly queue: Queue<CheckoutJob>;
+  private events: QueueEvents | undefined;
+
+  constructor(private readonly redisUrl: string) {
+    this.queue = new Queue<CheckoutJob>(CHECKOUT_QUEUE, { connection: bullConnection(redisUrl) });
+  }
+
+  async enqueue(job: CheckoutJob): Promise<void> {
+    await this.queue.add('checkout', job, { ...CHECKOUT_JOB_OPTIONS, jobId: job.purchaseId });
+  }
+
+  /** Waits up to `timeoutMs` for the purchase's job to finish; false when it did not (or is gone). */
+  async waitFor(purchaseId: string, timeoutMs: number): Promise<boolean> {
+    this.events ??= new QueueEvents(CHECKOUT_QUEUE, { connection: bullConnection(this.redisUrl) });
+    await this.events.waitUntilReady();
+    const job = await this.queue.getJob(purchaseId);
+    if (!job) return false;
+    try {
+      await job.waitUntilFinished(this.events, timeoutMs);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.events?.close();
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,92 @@
+import { fromMicro } from '@tally/core';
+import { withTransaction, type Pool } from '@tally/postgres';
+import type { Logger } from '@tally/runtime';
+import type { BalancePort } from '../ports.ts';
+import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
+import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
+
+export const purchaseEventData = (p: Purchase) => ({
+  reference: p.id,
+  customer: p.customerId,
+  pack: p.packSlug,
+  creditSystem: p.creditSystem,
+  quantity: p.quantity,
+  credits: fromMicro(p.creditsMicro),
+  amount: Number(p.amountMinor),
+  currency: p.currency,
+  source: p.source,
+});
+
+/**
+ * Turns a paid purchase into credits, exactly once, whoever calls it (the
+ * checkout worker after an off-session charge, the provider webhook after a
+ * hosted checkout, a retry of either, the stale-purchase sweeper).
+ *
+ * Order: (1) one transaction writes the ledger row (id = purchase id, unique)
+ * and marks the purchase paid; (2) the grant is applied to the Redis balance,
+ * idempotent by grant id; (3) the purchase is marked completed. A crash after
+ * (1) leaves it `paid`, and every caller resumes at (2): Redis never holds a
+ * grant the ledger lacks, and the ledger's grant reaches Redis on the next try.
+ */
+export class Fulfilment {
+  constructor(
+    private readonly pool: Pool,
+    private readonly purchases: PurchaseRepo,
+    private readonly balances: BalancePort,
+    private readonly webhooks: WebhookEmitter,
+    private readonly logger: Logger,
+  ) {}
+
+  async fulfil(tenantId: string, purchaseId: string, chargeId: string): Promise<Purchase> {
+    const recorded = await withTransaction(this.pool, async (tx) => {
+      const p = await this.purchases.get(tenantId, purchaseId, tx, true);
+      if (!p) throw new Error(`purchase ${purchaseId} not found`);
+      if (p.status === 'completed' || p.status === 'refunded' || p.status === 'paid') return p;
+      await tx.query(
+        `INSERT INTO credit_grants (id, tenant_id, customer_id, credit_system, purchase_id, source, credits_micro, granted_at)
+         VALUES ($1, $2, $3, $4, $1, $5, $6, now()) ON CONFLICT (id) DO NOTHING`,
+        [p.id, tenantId, p.customerId, p.creditSystem, p.source, p.creditsMicro],
+      );
+      await this.purchases.markPaid(tx, tenantId, p.id, chargeId);
+      return { ...p, status: 'paid' as const, chargeId };
+    });
+    if (recorded.status !== 'paid') return recorded;
+    return this.applyPaid(recorded);
+  }
+
+  /** Steps (2) and (3) for a purchase whose ledger row exists. */
+  async applyPaid(p: Purchase): Promise<Purchase> {
+    const { rows } = await this.pool.query<{ granted_at: Date; expires_at: Date | null; credits_micro: bigint }>(
+      'SELECT granted_at, expires_at, credits_micro FROM credit_grants WHERE tenant_id = $1 AND id = $2',
+      [p.tenantId, p.id],
+    );
+    const grant = rows[0];
+    if (!grant) throw new Error(`purchase ${p.id} is paid but has no ledger row`);
+    await this.balances.applyGrant({
+      tenantId: p.tenantId,
+      customerId: p.customerId,
+      creditSystem: p.creditSystem,
+      grantId: p.id,
+      creditsMicro: grant.credits_micro,
+      grantedAt: grant.granted_at,
+      expiresAt: grant.expires_at,
+    });
+    if (await this.purchases.markCompleted(p.tenantId, p.id)) {
+      this.logger.info({ tenantId: p.tenantId, purchaseId: p.id, credits: fromMicro(p.creditsMicro) }, 'purchase completed');
+    }
+    await this.webhooks.emitSafely(p.tenantId, 'purchase.completed', `purchase.completed:${p.id}`, purchaseEventData(p));
+    return { ...p, status: 'completed' };
+  }
+
+  async fail(p: Purchase, code: string, message: string): Promise<void> {
+    if (await this.purchases.fail(p.tenantId, p.id, code, message)) {
+      this.logger.info({ tenantId: p.tenantId, purchaseId: p.id, code }, 'purchase failed');
+    } else if ((await this.purchases.get(p.tenantId, p.id))?.status !== 'failed') {
+      return; // it moved on (paid meanwhile): no failure to report
+    }
+    await this.webhooks.emitSafely(p.tenantId, 'purchase.failed', `purchase.failed:${p.id}`, {
+      ...purchaseEventData(p),
+      failure: { code, message },
+    });
+  }
+}

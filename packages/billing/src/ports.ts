@@ -1,0 +1,50 @@
+import type { CatalogSnapshot, CustomerDef } from '@tally/core';
+
+/**
+ * What billing needs from the rest of Tally, as narrow interfaces. The real
+ * implementations are @tally/metering's BalanceService and @tally/catalog's
+ * CatalogService / CustomerService; apps wire them in.
+ */
+export interface GrantInput {
+  tenantId: string;
+  customerId: string;
+  creditSystem: string;
+  grantId: string;
+  creditsMicro: bigint;
+  grantedAt: Date;
+  expiresAt?: Date | null;
+}
+
+export interface GrantRef {
+  tenantId: string;
+  customerId: string;
+  creditSystem: string;
+  grantId: string;
+}
+
+export interface BalanceRef {
+  tenantId: string;
+  customerId: string;
+  creditSystem: string;
+}
+
+export interface BalancePort {
+  /** Adds a grant to the hot balance; idempotent by grantId. */
+  applyGrant(input: GrantInput): Promise<{ balanceMicro: bigint }>;
+  /** Removes what is left of a grant; returns the unspent part it took back. */
+  revokeGrant(input: GrantRef): Promise<{ revokedMicro: bigint }>;
+  balance(input: BalanceRef): Promise<{ planMicro: bigint; purchasedMicro: bigint; totalMicro: bigint }>;
+}
+
+/** Fired by metering after a balance changed (deductions); drives balance alerts and auto top-up. */
+export interface BalanceChange extends BalanceRef {
+  totalMicro: bigint;
+}
+
+export interface CatalogPort {
+  snapshot(tenantId: string): Promise<CatalogSnapshot>;
+}
+
+export interface CustomerPort {
+  context(tenantId: string, customerId: string): Promise<{ customer: CustomerDef } | null>;
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { ProviderRegistry } from '@tally/payments';
+import { badRequest, notFound } from '@tally/runtime';
+import type { CheckoutQueue } from '../checkout/checkout.queue.ts';
+import type { CatalogPort, CustomerPort } from '../ports.ts';
+import { findPack, priceOrder } from './pack-pricing.ts';
+import type { Purchase, PurchaseRepo } from './purchase-repo.ts';
+
+export interface AddonRequest {
+  tenantId: string;
+  customer: string;
+  pack: string;
+  quantity: number;
+  currency?: string | undefined;
+  callbackUrl?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  idempotencyKey?: string | undefined;
+  source?: 'purchase' | 'auto_topup';
+}
+
+/**
+ * Starts a credit pack purchase: validates it against the catalog, records it
+ * (once per Idempotency-Key) and hands it to the checkout worker.
+ */
+export class AddonService {
+  constructor(
+    private readonly catalog: CatalogPort,
+    private readonly customers: CustomerPort,
+    private readonly providers: ProviderRegistry,
+    private readonly purchases: PurchaseRepo,
+    private readonly queue: CheckoutQueue,
+  ) {}
+
+  async start(req: AddonRequest): Promise<{ purchase: Purchase; created: boolean; creditSystemId: string | null }> {
+    if (req.idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(req.idempotencyKey)) {
+      throw badRequest('ValidationError', 'Idempotency-Key must be 1-255 visible ASCII characters');
+    }
+    // A retry with a known key answers from the recorded purchase, whatever the catalog says now.
+    if (req.idempotencyKey) {
+      const existing = await this.purchases.byIdempotencyKey(req.tenantId, req.idempotencyKey);
+      if (existing) return this.resume(existing);
+    }
+    const snapshot = await this.catalog.snapshot(req.tenantId);
+    const pack = findPack(snapshot, req.pack);
+    if (!(await this.customers.context(req.tenantId, req.customer))) {
+      throw notFound('customer_not_found', `customer "${req.customer}" does not exist`);
+    }
+    const order = priceOrder(snapshot, pack, req.quantity, req.currency);
+    this.providers.get(order.provider); // 400 provider_not_configured, naming it
+    const { purchase, created } = await this.purchases.create({
+      id: randomUUID(),
+      tenantId: req.tenantId,
+      customerId: req.customer,
+      packId: pack.id,
+      packSlug: pack.slug,
+      creditSystem: pack.creditSystem,
+      quantity: req.quantity,
+      creditsMicro: order.creditsMicro,
+      amountMinor: order.amountMinor,
+      currency: order.currency,
+      provider: order.provider,
+      source: req.source ?? 'purchase',
+      idempotencyKey: req.idempotencyKey ?? null,
+      callbackUrl: req.callbackUrl ?? null,
+      metadata: req.metadata ?? {},
+    });
+    if (!created) return this.resume(purchase);
+    await this.queue.enqueue({ tenantId: req.tenantId, purchaseId: purchase.id });
+    return { purchase, created, creditSystemId: snapshot.creditSystems.get(pack.creditSystem)?.id ?? null };
+  }
+
+  /** Re-adds the job (a no-op when it exists) in case the first request died between insert and enqueue. */
+  private async resume(purchase: Purchase) {
+    if (purchase.status === 'pending' || purchase.status === 'charging' || purchase.status === 'paid') {
+      await this.queue.enqueue({ tenantId: purchase.tenantId, purchaseId: purchase.id });
+    }
+    const snapshot = await this.catalog.snapshot(purchase.tenantId).catch(() => null);
+    return { purchase, created: false, creditSystemId: snapshot?.creditSystems.get(purchase.creditSystem)?.id ?? null };
+  }
+}

@@ -1,0 +1,199 @@
+import type { Pool, Queryable } from '@tally/postgres';
+
+export type PurchaseStatus = 'pending' | 'charging' | 'awaiting_payment' | 'paid' | 'completed' | 'failed' | 'refunded';
+
+export interface Purchase {
+  id: string;
+  tenantId: string;
+  customerId: string;
+  packId: string;
+  packSlug: string;
+  creditSystem: string;
+  quantity: number;
+  creditsMicro: bigint;
+  amountMinor: bigint;
+  currency: string;
+  provider: string;
+  source: 'purchase' | 'auto_topup';
+  status: PurchaseStatus;
+  idempotencyKey: string | null;
+  paymentMethodId: string | null;
+  checkoutId: string | null;
+  checkoutUrl: string | null;
+  chargeId: string | null;
+  failureCode: string | null;
+  failureMessage: string | null;
+  callbackUrl: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+export type NewPurchase = Pick<
+  Purchase,
+  'id' | 'tenantId' | 'customerId' | 'packId' | 'packSlug' | 'creditSystem' | 'quantity' | 'creditsMicro' | 'amountMinor' | 'currency' | 'provider' | 'source' | 'idempotencyKey' | 'callbackUrl' | 'metadata'
+>;
+
+interface Row {
+  id: string;
+  tenant_id: string;
+  customer_id: string;
+  pack_id: string;
+  pack_slug: string;
+  credit_system: string;
+  quantity: number;
+  credits_micro: bigint;
+  amount_minor: bigint;
+  currency: string;
+  provider: string;
+  source: Purchase['source'];
+  status: PurchaseStatus;
+  idempotency_key: string | null;
+  payment_method_id: string | null;
+  checkout_id: string | null;
+  checkout_url: string | null;
+  charge_id: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  callback_url: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+const toPurchase = (r: Row): Purchase => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  customerId: r.customer_id,
+  packId: r.pack_id,
+  packSlug: r.pack_slug,
+  creditSystem: r.credit_system,
+  quantity: r.quantity,
+  creditsMicro: r.credits_micro,
+  amountMinor: r.amount_minor,
+  currency: r.currency,
+  provider: r.provider,
+  source: r.source,
+  status: r.status,
+  idempotencyKey: r.idempotency_key,
+  paymentMethodId: r.payment_method_id,
+  checkoutId: r.checkout_id,
+  checkoutUrl: r.checkout_url,
+  chargeId: r.charge_id,
+  failureCode: r.failure_code,
+  failureMessage: r.failure_message,
+  callbackUrl: r.callback_url,
+  metadata: r.metadata ?? {},
+  createdAt: r.created_at,
+  completedAt: r.completed_at,
+});
+
+export const UNIQUE_VIOLATION = '23505';
+
+/** Purchases in Postgres. Every state change is a guarded UPDATE (`WHERE status IN …`). */
+export class PurchaseRepo {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Inserts the purchase, or returns the one already recorded under the same
+   * idempotency key (`created: false`): a retried request never makes a second.
+   */
+  async create(p: NewPurchase): Promise<{ purchase: Purchase; created: boolean }> {
+    const { rows } = await this.pool.query<Row>(
+      `INSERT INTO purchases (id, tenant_id, customer_id, pack_id, pack_slug, credit_system, quantity, credits_micro, amount_minor,
+                              currency, provider, source, status, idempotency_key, callback_url, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15)
+       ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING *`,
+      [
+        p.id, p.tenantId, p.customerId, p.packId, p.packSlug, p.creditSystem, p.quantity, p.creditsMicro, p.amountMinor,
+        p.currency, p.provider, p.source, p.idempotencyKey, p.callbackUrl, JSON.stringify(p.metadata),
+      ],
+    );
+    if (rows[0]) return { purchase: toPurchase(rows[0]), created: true };
+    const existing = await this.byIdempotencyKey(p.tenantId, p.idempotencyKey!);
+    if (!existing) throw new Error('idempotency conflict without a row');
+    return { purchase: existing, created: false };
+  }
+
+  async byIdempotencyKey(tenantId: string, key: string): Promise<Purchase | null> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM purchases WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, key]);
+    return rows[0] ? toPurchase(rows[0]) : null;
+  }
+
+  async get(tenantId: string, id: string, db: Queryable = this.pool, forUpdate = false): Promise<Purchase | null> {
+    const { rows } = await db.query<Row>(`SELECT * FROM purchases WHERE tenant_id = $1 AND id = $2${forUpdate ? ' FOR UPDATE' : ''}`, [
+      tenantId,
+      id,
+    ]);
+    return rows[0] ? toPurchase(rows[0]) : null;
+  }
+
+  /** For provider webhooks, which know the reference but not yet the tenant. */
+  async getAnyTenant(id: string): Promise<Purchase | null> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM purchases WHERE id = $1', [id]);
+    return rows[0] ? toPurchase(rows[0]) : null;
+  }
+
+  async startCharge(tenantId: string, id: string, paymentMethodId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE purchases SET status = 'charging', payment_method_id = $3, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'charging')`,
+      [tenantId, id, paymentMethodId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async awaitPayment(tenantId: string, id: string, checkoutId: string, checkoutUrl: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE purchases SET status = 'awaiting_payment', checkout_id = $3, checkout_url = $4, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND status = 'pending'`,
+      [tenantId, id, checkoutId, checkoutUrl],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async fail(tenantId: string, id: string, code: string, message: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE purchases SET status = 'failed', failure_code = $3, failure_message = $4, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'charging', 'awaiting_payment')`,
+      [tenantId, id, code, message],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async markPaid(db: Queryable, tenantId: string, id: string, chargeId: string): Promise<void> {
+    await db.query(
+      `UPDATE purchases SET status = 'paid', charge_id = $3, failure_code = NULL, failure_message = NULL, updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'charging', 'awaiting_payment', 'failed')`,
+      [tenantId, id, chargeId],
+    );
+  }
+
+  async markCompleted(tenantId: string, id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE purchases SET status = 'completed', completed_at = now(), updated_at = now()
+        WHERE tenant_id = $1 AND id = $2 AND status = 'paid'`,
+      [tenantId, id],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async markRefunded(db: Queryable, tenantId: string, id: string): Promise<void> {
+    await db.query(`UPDATE purchases SET status = 'refunded', updated_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'completed'`, [
+      tenantId,
+      id,
+    ]);
+  }
+
+  /** Purchases stuck in a state a worker should move on from (lost job, crash between steps). */
+  async stale(olderThanSeconds: number, limit = 100): Promise<Array<{ tenantId: string; id: string }>> {
+    const { rows } = await this.pool.query<{ tenant_id: string; id: string }>(
+      `SELECT tenant_id, id FROM purchases
+        WHERE status IN ('pending', 'charging', 'paid') AND updated_at < now() - make_interval(secs => $1)
+        ORDER BY updated_at LIMIT $2`,
+      [olderThanSeconds, limit],
+    );
+    return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id }));
+  }
+}

@@ -1,0 +1,39 @@
+import { fromMicro } from '@tally/core';
+import type { Pool } from '@tally/postgres';
+import type { PurchaseView } from '@tally/contracts';
+import type { Purchase } from './purchase-repo.ts';
+
+/** GET /v1/purchases/:reference, with the refund when there is one. */
+export async function purchaseView(pool: Pool, p: Purchase): Promise<PurchaseView> {
+  const { rows } = await pool.query<{ amount_minor: bigint; revoked_micro: bigint; spent_micro: bigint; created_at: Date }>(
+    'SELECT amount_minor, revoked_micro, spent_micro, created_at FROM refunds WHERE tenant_id = $1 AND purchase_id = $2',
+    [p.tenantId, p.id],
+  );
+  const refund = rows[0];
+  return {
+    success: true,
+    reference: p.id,
+    status: p.status,
+    customer: p.customerId,
+    pack: p.packSlug,
+    creditSystem: p.creditSystem,
+    quantity: p.quantity,
+    credits: fromMicro(p.creditsMicro),
+    amount: Number(p.amountMinor),
+    currency: p.currency,
+    provider: p.provider,
+    source: p.source,
+    checkoutUrl: p.checkoutUrl,
+    failure: p.failureCode ? { code: p.failureCode, message: p.failureMessage ?? '' } : null,
+    refund: refund
+      ? {
+          amount: Number(refund.amount_minor),
+          revokedCredits: fromMicro(refund.revoked_micro),
+          spentCredits: fromMicro(refund.spent_micro),
+          createdAt: refund.created_at.toISOString(),
+        }
+      : null,
+    createdAt: p.createdAt.toISOString(),
+    completedAt: p.completedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { fromMicro } from '@tally/core';
+import type { ProviderRegistry } from '@tally/payments';
+import type { Pool } from '@tally/postgres';
+import { AppError, conflict, notFound } from '@tally/runtime';
+import { purchaseEventData } from '../checkout/fulfilment.ts';
+import type { BalancePort } from '../ports.ts';
+import type { PurchaseRepo } from '../purchases/purchase-repo.ts';
+import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
+
+export interface RefundOutcome {
+  reference: string;
+  amountMinor: bigint;
+  currency: string;
+  revokedMicro: bigint;
+  spentMicro: bigint;
+}
+
+/**
+ * Refunds a completed purchase: the money back through the provider, the
+ * grant's unspent credits taken back from the balance, the spent remainder
+ * recorded. One transaction holds the purchase row locked for the whole
+ * refund, so two refund calls run one after the other and the second sees
+ * `refunded` and answers the same outcome.
+ *
+ * Order: provider refund (idempotency key per purchase) → revoke in Redis →
+ * ledger (`revoked_micro`), refund row and status in the same transaction.
+ * The ledger then says exactly what Redis holds: credits − revoked − spent.
+ */
+export class RefundService {
+  constructor(
+    private readonly pool: Pool,
+    private readonly purchases: PurchaseRepo,
+    private readonly providers: ProviderRegistry,
+    private readonly balances: BalancePort,
+    private readonly webhooks: WebhookEmitter,
+  ) {}
+
+  async refund(tenantId: string, purchaseId: string): Promise<RefundOutcome> {
+    const client = await this.pool.connect();
+    let outcome: RefundOutcome;
+    let fresh = false;
+    try {
+      await client.query('BEGIN');
+      const p = await this.purchases.get(tenantId, purchaseId, client, true);
+      if (!p) throw notFound('purchase_not_found', `purchase ${purchaseId} does not exist`);
+      if (p.status === 'refunded') {
+        const { rows } = await client.query<{ amount_minor: bigint; revoked_micro: bigint; spent_micro: bigint }>(
+          'SELECT amount_minor, revoked_micro, spent_micro FROM refunds WHERE tenant_id = $1 AND purchase_id = $2',
+          [tenantId, p.id],
+        );
+        const r = rows[0]!;
+        outcome = { reference: p.id, amountMinor: r.amount_minor, currency: p.currency, revokedMicro: r.revoked_micro, spentMicro: r.spent_micro };
+      } else {
+        if (p.status !== 'completed' || !p.chargeId) throw conflict('purchase_not_refundable', `purchase ${p.id} is ${p.status}; only completed purchases can be refunded`);
+        const provider = this.providers.get(p.provider);
+        const refund = await provider.refund({ tenantId, chargeId: p.chargeId, amountMinor: p.amountMinor, idempotencyKey: `tally_refund_${p.id}` });
+        const { revokedMicro } = await this.balances.revokeGrant({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem, grantId: p.id });
+        if (revokedMicro > p.creditsMicro) throw new AppError('refund_inconsistent', `revoked more than granted for ${p.id}`);
+        const spentMicro = p.creditsMicro - revokedMicro;
+        await client.query('UPDATE credit_grants SET revoked_micro = $3 WHERE tenant_id = $1 AND id = $2', [tenantId, p.id, revokedMicro]);
+        await client.query(
+          `INSERT INTO refunds (id, tenant_id, purchase_id, amount_minor, revoked_micro, spent_micro, provider_refund_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [randomUUID(), tenantId, p.id, p.amountMinor, revokedMicro, spentMicro, refund.refundId],
+        );
+        await this.purchases.markRefunded(client, tenantId, p.id);
+        outcome = { reference: p.id, amountMinor: p.amountMinor, currency: p.currency, revokedMicro, spentMicro };
+        await client.query('COMMIT');
+        fresh = true;
+        await this.webhooks.emitSafely(tenantId, 'refund.completed', `refund.completed:${p.id}`, {
+          ...purchaseEventData(p),
+          refund: { amount: Number(p.amountMinor), revokedCredits: fromMicro(revokedMicro), spentCredits: fromMicro(spentMicro) },
+        });
+        return outcome;
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      if (!fresh) await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+    return outcome;
+  }
+}

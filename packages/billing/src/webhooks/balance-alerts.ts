@@ -1,0 +1,67 @@
+import type { Redis } from 'ioredis';
+import { fromMicro, toMicro } from '@tally/core';
+import type { Pool } from '@tally/postgres';
+import { keys } from '@tally/redis';
+import type { BalanceChange } from '../ports.ts';
+import { WebhookEmitter } from './webhook-emitter.ts';
+
+const CACHE_MS = 2000;
+
+/**
+ * balance.low and balance.exhausted, fired once per crossing: a Redis flag per
+ * customer, system and kind is set (NX) when the balance goes under and
+ * cleared when it is back above, so a stream of deductions below the line
+ * sends one event, and a top-up re-arms it.
+ */
+export class BalanceAlerts {
+  private readonly thresholds = new Map<string, { value: bigint | null; until: number }>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly redis: Redis,
+    private readonly webhooks: WebhookEmitter,
+  ) {}
+
+  async setThreshold(tenantId: string, creditSystem: string, lowBalance: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO balance_alerts (tenant_id, credit_system, low_threshold_micro) VALUES ($1, $2, $3)
+       ON CONFLICT (tenant_id, credit_system) DO UPDATE SET low_threshold_micro = EXCLUDED.low_threshold_micro, updated_at = now()`,
+      [tenantId, creditSystem, toMicro(lowBalance)],
+    );
+    this.thresholds.delete(`${tenantId}\u0000${creditSystem}`);
+  }
+
+  async onBalanceChanged(change: BalanceChange): Promise<void> {
+    const low = await this.threshold(change.tenantId, change.creditSystem);
+    if (low !== null) await this.crossing(change, 'balance.low', change.totalMicro < low, { threshold: fromMicro(low) });
+    await this.crossing(change, 'balance.exhausted', change.totalMicro <= 0n, {});
+  }
+
+  private async crossing(change: BalanceChange, type: 'balance.low' | 'balance.exhausted', under: boolean, extra: Record<string, unknown>) {
+    const flag = keys.custom('billing', 'alert', keys.customerTag(change.tenantId, change.customerId), change.creditSystem, type);
+    if (!under) {
+      await this.redis.del(flag);
+      return;
+    }
+    if ((await this.redis.set(flag, '1', 'NX')) !== 'OK') return;
+    await this.webhooks.emitSafely(change.tenantId, type, WebhookEmitter.newEventId(), {
+      customer: change.customerId,
+      creditSystem: change.creditSystem,
+      balance: fromMicro(change.totalMicro),
+      ...extra,
+    });
+  }
+
+  private async threshold(tenantId: string, creditSystem: string): Promise<bigint | null> {
+    const k = `${tenantId}\u0000${creditSystem}`;
+    const hit = this.thresholds.get(k);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const { rows } = await this.pool.query<{ low_threshold_micro: bigint }>(
+      'SELECT low_threshold_micro FROM balance_alerts WHERE tenant_id = $1 AND credit_system = $2',
+      [tenantId, creditSystem],
+    );
+    const value = rows[0]?.low_threshold_micro ?? null;
+    this.thresholds.set(k, { value, until: Date.now() + CACHE_MS });
+    return value;
+  }
+}

@@ -1,0 +1,30 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { bullConnection } from '@tally/redis';
+import { WEBHOOKS_QUEUE, type WebhookDeliveryJob } from '@tally/contracts';
+
+/**
+ * Outbound webhook deliveries: one job per delivery (jobId = delivery id).
+ * Exponential backoff 2 s, 4 s, 8 s … over 10 attempts (about 17 minutes).
+ */
+export const WEBHOOK_JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export class WebhookQueue {
+  readonly queue: Queue<WebhookDeliveryJob>;
+
+  constructor(redisUrl: string) {
+    this.queue = new Queue<WebhookDeliveryJob>(WEBHOOKS_QUEUE, { connection: bullConnection(redisUrl) });
+  }
+
+  async enqueue(job: WebhookDeliveryJob): Promise<void> {
+    await this.queue.add('deliver', job, { ...WEBHOOK_JOB_OPTIONS, jobId: job.deliveryId });
+  }
+
+  close(): Promise<void> {
+    return this.queue.close();
+  }
+}
