@@ -4,7 +4,7 @@ import { createPool, postgresProbe, type Pool } from '@tally/postgres';
 import { createRedis, redisProbe } from '@tally/redis';
 import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
-import { TenantService } from '@tally/catalog';
+import { CatalogService, CustomerService, SubscriptionService, TenantService } from '@tally/catalog';
 import type { ApiConfig } from './config.ts';
 
 /** Everything the API's routes need, built once at start-up. */
@@ -17,6 +17,10 @@ export interface ApiContext {
   producer: EventProducer;
   probes: Probe[];
   tenants: TenantService;
+  catalog: CatalogService;
+  customers: CustomerService;
+  /** Billing wires its plan checkout with subscriptions.setPlanCheckout(...). */
+  subscriptions: SubscriptionService;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,10 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const admin = new KafkajsAdmin(kafka);
   await producer.connect().catch((err) => logger.warn({ err }, 'kafka not reachable at start-up; will retry per request'));
 
+  const catalog = new CatalogService(pool);
+  const customers = new CustomerService(pool, catalog);
+  const subscriptions = new SubscriptionService(pool, catalog, customers);
+
   return {
     config,
     logger,
@@ -45,6 +53,9 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     producer,
     probes: [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)],
     tenants: new TenantService(pool),
+    catalog,
+    customers,
+    subscriptions,
     async close() {
       await producer.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});

@@ -6,3 +6,5 @@ export * from './catalog/load-snapshot.ts';
 export * from './catalog/sync.ts';
 export * from './customers/customer-context-cache.ts';
 export * from './customers/customer-service.ts';
+export * from './subscriptions/plan-checkout.ts';
+export * from './subscriptions/subscription-service.ts';

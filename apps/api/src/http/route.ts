@@ -21,6 +21,8 @@ export interface RouteSpec<B extends z.ZodType, Q extends z.ZodType, P extends z
   method: Method;
   /** Express-style path relative to the mount point, e.g. '/customers/:id'. */
   path: string;
+  /** Overrides the table's prefix, e.g. '' for operator routes outside /v1 (public routes only). */
+  prefix?: string;
   summary: string;
   tags?: string[];
   /** false for public routes (health, webhooks from providers, hosted pages). */
@@ -47,13 +49,16 @@ export class RouteTable {
   constructor(private readonly prefix = '') {}
 
   add<B extends z.ZodType, Q extends z.ZodType, P extends z.ZodType>(spec: RouteSpec<B, Q, P>): void {
-    this.routes.push({ ...(spec as unknown as RouteSpec<z.ZodType, z.ZodType, z.ZodType>), fullPath: this.prefix + spec.path });
+    this.routes.push({ ...(spec as unknown as RouteSpec<z.ZodType, z.ZodType, z.ZodType>), fullPath: (spec.prefix ?? this.prefix) + spec.path });
   }
 
   mount(router: Router, authed: Router): void {
     for (const route of this.routes) {
+      // The authed router is mounted at the table's prefix (app.use('/v1', authed)), so its
+      // routes are registered relative to it; public routes keep their full path.
       const target = route.auth === false ? router : authed;
-      target[route.method](route.fullPath, async (req: Request, res: Response) => {
+      const path = route.auth === false ? route.fullPath : route.fullPath.slice(this.prefix.length);
+      target[route.method](path, async (req: Request, res: Response) => {
         const input = {
           body: route.body ? parseInput(route.body, req.body ?? {}, 'body') : req.body,
           query: route.query ? parseInput(route.query, req.query, 'query') : req.query,

@@ -30,9 +30,9 @@ export const subscriptionViewSchema = z.object({
   status: z.enum(['active', 'trialing', 'pending', 'canceled']),
   anchorAt: z.string(),
   trialEndsAt: z.string().nullable(),
-  /** The monthly period containing now, counted from the anchor. */
-  currentPeriodStart: z.string(),
-  currentPeriodEnd: z.string(),
+  /** The billing period containing now (plan interval, counted from the anchor); null for one-off plans. */
+  currentPeriodStart: z.string().nullable(),
+  currentPeriodEnd: z.string().nullable(),
 });
 
 /** GET /v1/customers/:id: the customer and its live subscription. */

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import type { PlanDef, SubscriptionDef } from '@tally/core';
+import { asDependencyError, withTransaction, type Pool, type Queryable } from '@tally/postgres';
+import { AppError, badRequest, notFound } from '@tally/runtime';
+import type { CatalogService } from '../catalog/catalog-service.ts';
+import type { CustomerData, CustomerService } from '../customers/customer-service.ts';
+import type { PlanCheckout } from './plan-checkout.ts';
+
+export interface AttachInput {
+  customer: string;
+  product: string;
+  customerData?: CustomerData;
+  metadata?: Record<string, unknown>;
+  currency?: string;
+  callbackUrl?: string;
+}
+
+export interface AttachOutcome {
+  requiresCheckout: boolean;
+  checkoutUrl?: string;
+  reference?: string;
+  subscription: SubscriptionDef | null;
+  message: string;
+}
+
+interface SubscriptionRow {
+  id: string;
+  plan_slug: string;
+  status: SubscriptionDef['status'];
+  anchor_at: Date;
+  trial_ends_at: Date | null;
+}
+
+const toSubscription = (r: SubscriptionRow): SubscriptionDef => ({
+  id: r.id,
+  planSlug: r.plan_slug,
+  status: r.status,
+  anchorAt: r.anchor_at,
+  trialEndsAt: r.trial_ends_at,
+});
+
+const RETURNING = `RETURNING id, status, anchor_at, trial_ends_at`;
+
+/** Subscriptions: attach a plan (free at once, paid through the PlanCheckout seam) and activate paid ones. */
+export class SubscriptionService {
+  private checkout: PlanCheckout | null;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly catalog: CatalogService,
+    private readonly customers: CustomerService,
+    checkout: PlanCheckout | null = null,
+  ) {
+    this.checkout = checkout;
+  }
+
+  /** The billing side wires its checkout here; until then paid plans answer provider_not_configured. */
+  setPlanCheckout(checkout: PlanCheckout | null): void {
+    this.checkout = checkout;
+  }
+
+  async attach(tenantId: string, input: AttachInput): Promise<AttachOutcome> {
+    const snapshot = await this.catalog.snapshot(tenantId);
+    const plan = snapshot.plans.get(input.product);
+    if (!plan) throw notFound('plan_not_found', `no plan "${input.product}"`);
+    const paid = plan.priceMinor > 0n;
+    if (paid && !this.checkout) {
+      throw badRequest('provider_not_configured', `plan "${plan.slug}" is paid and no checkout provider is configured for plans`);
+    }
+    await this.customers.ensure(tenantId, input.customer, input.customerData);
+    return paid ? this.startCheckout(tenantId, plan, input) : this.applyFree(tenantId, plan, input);
+  }
+
+  /**
+   * Called by the billing side when the checkout of `reference` is paid. Idempotent:
+   * a second call returns the already active subscription.
+   */
+  async activateSubscription(reference: string, tenantId?: string): Promise<SubscriptionDef> {
+    const activated = await this.tx(async (db) => {
+      const { rows } = await db.query<SubscriptionRow & { tenant_id: string; customer_id: string; plan_id: string }>(
+        `SELECT s.id, s.tenant_id, s.customer_id, s.plan_id, p.slug AS plan_slug, s.status, s.anchor_at, s.trial_ends_at
+           FROM subscriptions s JOIN plans p ON p.id = s.plan_id
+          WHERE s.checkout_reference = $1 AND ($2::uuid IS NULL OR s.tenant_id = $2::uuid)
+          FOR UPDATE OF s`,
+        [reference, tenantId ?? null],
+      );
+      const row = rows[0];
+      if (!row) throw notFound('subscription_not_found', `no subscription for checkout ${reference}`);
+      if (row.status === 'active' || row.status === 'trialing') return { row, tenantId: row.tenant_id, customerId: row.customer_id };
+      if (row.status === 'canceled') throw new AppError('subscription_canceled', `subscription for checkout ${reference} was canceled`, { status: 409 });
+      const plan = (await this.catalog.snapshot(row.tenant_id)).plans.get(row.plan_slug);
+      await this.lockCustomer(db, row.tenant_id, row.customer_id);
+      if (plan) await this.cancelLiveInGroup(db, row.tenant_id, row.customer_id, plan);
+      const trialDays = plan?.trialDays ?? 0;
+      const updated = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
+        `UPDATE subscriptions SET status = $2, anchor_at = now(),
+                trial_ends_at = CASE WHEN $3::int > 0 THEN now() + make_interval(days => $3::int) END
+          WHERE id = $1 ${RETURNING}`,
+        [row.id, trialDays > 0 ? 'trialing' : 'active', trialDays],
+      );
+      return { row: { ...updated.rows[0]!, plan_slug: row.plan_slug }, tenantId: row.tenant_id, customerId: row.customer_id };
+    });
+    this.customers.invalidate(activated.tenantId, activated.customerId);
+    return toSubscription(activated.row);
+  }
+
+  private async applyFree(tenantId: string, plan: PlanDef, input: AttachInput): Promise<AttachOutcome> {
+    const result = await this.tx(async (db) => {
+      await this.lockCustomer(db, tenantId, input.customer);
+      const { rows: live } = await db.query<SubscriptionRow>(
+        `SELECT s.id, $3::text AS plan_slug, s.status, s.anchor_at, s.trial_ends_at FROM subscriptions s
+          WHERE s.tenant_id = $1 AND s.customer_id = $2 AND s.plan_id = $4 AND s.status IN ('active', 'trialing')`,
+        [tenantId, input.customer, plan.slug, plan.id],
+      );
+      if (live[0]) return { row: live[0], created: false };
+      await this.cancelLiveInGroup(db, tenantId, input.customer, plan);
+      const { rows } = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
+        `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, anchor_at, trial_ends_at, metadata)
+         VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $6::int > 0 THEN now() + make_interval(days => $6::int) END, $7::jsonb)
+         ${RETURNING}`,
+        [randomUUID(), tenantId, input.customer, plan.id, plan.trialDays > 0 ? 'trialing' : 'active', plan.trialDays,
+          JSON.stringify(input.metadata ?? {})],
+      );
+      return { row: { ...rows[0]!, plan_slug: plan.slug }, created: true };
+    });
+    this.customers.invalidate(tenantId, input.customer);
+    return {
+      requiresCheckout: false,
+      subscription: toSubscription(result.row),
+      message: result.created ? `customer ${input.customer} is now on plan ${plan.slug}` : `customer ${input.customer} is already on plan ${plan.slug}`,
+    };
+  }
+
+  private async startCheckout(tenantId: string, plan: PlanDef, input: AttachInput): Promise<AttachOutcome> {
+    const checkout = this.checkout!;
+    const subscriptionId = randomUUID();
+    // The pending row is committed before the provider is called (never hold a
+    // transaction open across the network); it is removed if checkout fails.
+    await this.tx(async (db) => {
+      await this.lockCustomer(db, tenantId, input.customer);
+      await db.query(
+        `UPDATE subscriptions SET status = 'canceled', canceled_at = now()
+          WHERE tenant_id = $1 AND customer_id = $2 AND plan_id = $3 AND status = 'pending'`,
+        [tenantId, input.customer, plan.id],
+      );
+      await db.query(
+        `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, anchor_at, metadata)
+         VALUES ($1, $2, $3, $4, 'pending', now(), $5::jsonb)`,
+        [subscriptionId, tenantId, input.customer, plan.id, JSON.stringify(input.metadata ?? {})],
+      );
+    });
+    let started;
+    try {
+      started = await checkout.start({
+        tenantId,
+        customerId: input.customer,
+        plan,
+        subscriptionId,
+        currency: input.currency ?? plan.currency,
+        ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
+        ...(input.metadata ? { metadata: input.metadata } : {}),
+      });
+    } catch (err) {
+      await this.pool.query('DELETE FROM subscriptions WHERE id = $1 AND tenant_id = $2', [subscriptionId, tenantId]).catch(() => {});
+      throw err;
+    }
+    const { rows } = await this.pool.query<Omit<SubscriptionRow, 'plan_slug'>>(
+      `UPDATE subscriptions SET checkout_reference = $3 WHERE id = $1 AND tenant_id = $2 ${RETURNING}`,
+      [subscriptionId, tenantId, started.reference],
+    );
+    return {
+      requiresCheckout: true,
+      checkoutUrl: started.checkoutUrl,
+      reference: started.reference,
+      subscription: rows[0] ? toSubscription({ ...rows[0], plan_slug: plan.slug }) : null,
+      message: `complete checkout to start plan ${plan.slug}`,
+    };
+  }
+
+  /** Serialises plan changes of one customer (two attaches at once must not leave two live plans). */
+  private async lockCustomer(db: Queryable, tenantId: string, customerId: string): Promise<void> {
+    const { rows } = await db.query('SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, customerId]);
+    if (!rows.length) throw notFound('customer_not_found', `no customer "${customerId}"`);
+  }
+
+  /** Base plans of one plan group exclude each other; add-on plans stack. */
+  private async cancelLiveInGroup(db: Queryable, tenantId: string, customerId: string, plan: PlanDef): Promise<void> {
+    if (plan.isAddon) return;
+    await db.query(
+      `UPDATE subscriptions s SET status = 'canceled', canceled_at = now()
+         FROM plans p
+        WHERE p.id = s.plan_id AND s.tenant_id = $1 AND s.customer_id = $2 AND s.status IN ('active', 'trialing')
+          AND NOT p.is_addon AND p.plan_group IS NOT DISTINCT FROM $3`,
+      [tenantId, customerId, plan.planGroup ?? null],
+    );
+  }
+
+  private async tx<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    try {
+      return await withTransaction(this.pool, fn);
+    } catch (err) {
+      throw asDependencyError(err);
+    }
+  }
+}
