@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import type { ApiContext } from './context.ts';
 import { errorHandler } from './http/errors.ts';
+import { keepRawBody } from './http/raw-body.ts';
 import { requireApiKey } from './http/auth.ts';
 import { requestContext } from './http/request-context.ts';
 import { buildOpenApi } from './http/openapi.ts';
@@ -19,9 +20,9 @@ export function createApp(ctx: ApiContext): BuiltApp {
   app.set('trust proxy', false);
   app.use(requestContext(ctx.logger));
   // Batch ingest takes up to 5 MB (API.md); everything else is small.
-  app.use(express.json({ limit: '5mb' }));
-  app.use(express.text({ type: ['application/x-ndjson', 'text/csv'], limit: '5mb' }));
-  app.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  // POST /v1/imports streams its body to disk itself (files of any size): no parser may buffer it.
+  const parsers = [express.json({ limit: '5mb', verify: keepRawBody }), express.text({ type: ['application/x-ndjson', 'text/csv'], limit: '5mb' }), express.urlencoded({ extended: false, limit: '64kb' })];
+  for (const parse of parsers) app.use((req, res, next) => (req.method === 'POST' && req.path === '/v1/imports' ? next() : parse(req, res, next)));
 
   const publicRouter = Router();
   const authed = Router();

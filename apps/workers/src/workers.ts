@@ -5,6 +5,7 @@ import type { Pool } from '@tally/postgres';
 import type { ClickHouseClient } from '@tally/clickhouse';
 import type { WorkersConfig } from './config.ts';
 import type { WorkerRegistry } from './registry.ts';
+import { startAnalytics } from './analytics.ts';
 
 export interface WorkersDeps {
   config: WorkersConfig;
@@ -33,6 +34,9 @@ export interface RunningWorkers {
  * (metering, billing, analytics) adds its own start function here.
  */
 export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
-  void deps;
-  return { beforeWorkersClose: [], afterWorkersClose: [] };
+  const areas: RunningWorkers[] = [await startAnalytics(deps)];
+  return {
+    beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
+    afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),
+  };
 }

@@ -1,5 +1,7 @@
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
+import { registerImportRoutes } from './imports.ts';
+import { registerUsageRoutes } from './usage.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { registerAttachRoutes } from './attach.ts';
 import { registerCatalogRoutes } from './catalog.ts';
@@ -14,4 +16,6 @@ export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerCustomerRoutes(routes, ctx);
   registerAttachRoutes(routes, ctx);
   registerAdminRoutes(routes, ctx);
+  registerImportRoutes(routes, ctx);
+  registerUsageRoutes(routes, ctx);
 }

@@ -31,14 +31,14 @@ export class ImportService {
    * next). The import row exists from the moment the format is known, in
    * state 'uploading'; a body that is not NDJSON/CSV leaves nothing behind.
    */
-  async create(tenantId: string, mode: ImportMode, body: Readable, gzip: boolean): Promise<ImportStatus> {
+  async create(tenantId: string, mode: ImportMode, body: Readable, gzip: boolean, linesPerChunk?: number): Promise<ImportStatus> {
     const id = randomUUID();
     const dir = this.o.dataDir(id);
     let created = false;
     try {
       const manifest = await spoolUpload(body, dir, {
         gzip,
-        linesPerChunk: this.o.linesPerChunk ?? DEFAULT_LINES_PER_CHUNK,
+        linesPerChunk: linesPerChunk ?? this.o.linesPerChunk ?? DEFAULT_LINES_PER_CHUNK,
         onFormat: async (format) => {
           await this.store.create(id, tenantId, mode, format);
           created = true;

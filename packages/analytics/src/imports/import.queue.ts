@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { ImportJob } from '@tally/contracts';
+import { bullConnection } from '@tally/redis';
 
 /** The "import" queue: one job per chunk (chained in order) and one per revert. */
 export const IMPORT_QUEUE = 'import';
@@ -17,3 +18,6 @@ export const importJobId = (job: ImportJob) => (job.kind === 'chunk' ? `${job.im
 export async function enqueueImportJob(queue: Queue, job: ImportJob): Promise<void> {
   await queue.add(job.kind, job, { ...importJobOptions, jobId: importJobId(job) });
 }
+
+/** A producer handle on the import queue (the API enqueues chunk 0 and reverts). */
+export const createImportQueue = (redisUrl: string) => new Queue(IMPORT_QUEUE, { connection: bullConnection(redisUrl) });

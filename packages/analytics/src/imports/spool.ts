@@ -110,3 +110,9 @@ export async function spoolUpload(
   await writeFile(manifestPath(dir), JSON.stringify(manifest));
   return manifest;
 }
+
+/** Where an import's chunk files live: one folder per import under `root` (shared by API and workers). */
+export const importDirs =
+  (root: string) =>
+  (importId: string): string =>
+    path.join(root, importId);

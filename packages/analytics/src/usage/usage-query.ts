@@ -153,7 +153,8 @@ export function buildUsageSql(q: UsageQuery, database: string): { source: UsageS
   });
   const measures = q.aggregations.map((a) => sql`${measure(a, rollup)} AS ${ident(a)}`);
   // Rollup rows of fully reverted events net to zero but may linger until a merge: hide them.
-  const having = rollup ? raw('HAVING sum(events) != 0') : raw('');
+  // Without GROUP BY an aggregate over nothing is still one row of zeros: hide that too.
+  const having = raw(rollup ? 'HAVING sum(events) != 0' : 'HAVING count() > 0');
   const groupBy = keyNames.length ? raw(`GROUP BY ${keyNames.join(', ')}`) : raw('');
   const order = q.orderBy
     ? sql`ORDER BY ${ident(q.orderBy)} DESC${keyNames.length ? raw(`, ${keyNames.join(', ')}`) : raw('')}`

@@ -12,6 +12,8 @@ export type ImportState = (typeof IMPORT_STATES)[number];
 export const createImportQuerySchema = z.object({
   mode: z.enum(IMPORT_MODES).default('report'),
   compression: z.enum(['none', 'gzip']).optional(),
+  /** Lines per chunk (the unit of work, progress and resume); default 100,000. */
+  chunkLines: z.coerce.number().int().min(10).max(1_000_000).optional(),
 });
 export type CreateImportQuery = z.infer<typeof createImportQuerySchema>;
 

@@ -1,0 +1,96 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { ImportService, createImportQueue, importDirs } from '@tally/analytics';
+import { createImportQuerySchema, importIdParamsSchema, importStatusSchema, rejectedQuerySchema } from '@tally/contracts';
+import type { ApiContext } from '../context.ts';
+import type { RouteTable } from '../http/route.ts';
+
+const PAGE = 5000;
+
+/** The import service of this API process; the upload spool folder is shared with the workers (same machine). */
+export function createImportService(ctx: ApiContext): ImportService {
+  return new ImportService({ pool: ctx.pool, queue: createImportQueue(ctx.config.REDIS_URL), dataDir: importDirs(path.join(os.tmpdir(), 'tally-imports')) });
+}
+
+/**
+ * Backfill imports. POST /v1/imports streams the request body (NDJSON or CSV,
+ * optionally gzip) to disk: app.ts keeps the body parsers off this route.
+ */
+export function registerImportRoutes(routes: RouteTable, ctx: ApiContext, imports = createImportService(ctx)): void {
+  routes.add({
+    method: 'post',
+    path: '/imports',
+    summary: 'Start a backfill import from an NDJSON or CSV file (streamed; gzip with Content-Encoding or ?compression=gzip)',
+    tags: ['imports'],
+    query: createImportQuerySchema,
+    extraContentTypes: ['application/x-ndjson', 'text/csv', 'application/octet-stream', 'application/gzip'],
+    responses: { 202: importStatusSchema, 400: null },
+    handler: async ({ query, tenant, req }) => {
+      const gzip = query.compression === 'gzip' || /\bgzip\b/i.test(String(req.headers['content-encoding'] ?? ''));
+      const status = await imports.create(tenant.tenantId, query.mode, req, gzip, query.chunkLines);
+      return { status: 202, body: status };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/imports/:id',
+    summary: 'Progress of an import: rows read, accepted, duplicates, rejected, bytes, rate, state',
+    tags: ['imports'],
+    params: importIdParamsSchema,
+    responses: { 200: importStatusSchema, 404: null },
+    handler: async ({ params, tenant }) => ({ body: await imports.mustStatus(params.id, tenant.tenantId) }),
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/imports/:id/cancel',
+    summary: 'Stop an import between chunks (finished chunks stay; revert removes them)',
+    tags: ['imports'],
+    params: importIdParamsSchema,
+    responses: { 200: importStatusSchema, 404: null, 409: null },
+    handler: async ({ params, tenant }) => ({ body: await imports.cancel(params.id, tenant.tenantId) }),
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/imports/:id/revert',
+    summary: "Remove an import's events from analytics (asynchronous; poll GET /v1/imports/:id)",
+    tags: ['imports'],
+    params: importIdParamsSchema,
+    responses: { 202: importStatusSchema, 404: null, 409: null },
+    handler: async ({ params, tenant }) => ({ status: 202, body: await imports.revert(params.id, tenant.tenantId) }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/imports/:id/rejected',
+    summary: 'Rejected (or, with kind=flagged, kept-but-flagged) rows with line number and reason, as NDJSON or CSV',
+    tags: ['imports'],
+    params: importIdParamsSchema,
+    query: rejectedQuerySchema,
+    responses: { 200: z.string(), 404: null },
+    handler: async ({ params, query, tenant, res }) => {
+      await imports.mustStatus(params.id, tenant.tenantId);
+      const csv = query.format === 'csv';
+      res.status(200);
+      res.setHeader('Content-Type', csv ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="import-${params.id}-${query.kind}.${csv ? 'csv' : 'ndjson'}"`);
+      if (csv) res.write('line,reason,content\n');
+      let after = 0;
+      for (;;) {
+        const page = await imports.problems(params.id, tenant.tenantId, query.kind, after, PAGE);
+        for (const row of page) {
+          res.write(csv ? `${row.line},${csvField(row.reason)},${csvField(row.content)}\n` : `${JSON.stringify(row)}\n`);
+        }
+        if (page.length < PAGE) break;
+        after = page[page.length - 1]!.line;
+      }
+      res.end();
+      return undefined;
+    },
+  });
+}
+
+const csvField = (s: string) => `"${s.replaceAll('"', '""').replace(/\r?\n/g, ' ')}"`;

@@ -1,0 +1,39 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Job } from 'bullmq';
+import { CatalogService } from '@tally/catalog';
+import { IMPORT_QUEUE, ImportProcessor, ImportStore, createImportQueue, importDirs } from '@tally/analytics';
+import { importJobSchema, type ImportJob } from '@tally/contracts';
+import type { RunningWorkers, WorkersDeps } from './workers.ts';
+
+/**
+ * The "import" queue: chunk jobs (report imports straight to ClickHouse) and
+ * revert jobs. One import's chunks run in order (each enqueues the next), so
+ * concurrency only interleaves different imports.
+ */
+export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers> {
+  const queue = createImportQueue(deps.config.REDIS_URL);
+  const catalog = new CatalogService(deps.pool);
+  const processor = new ImportProcessor({
+    store: new ImportStore(deps.pool),
+    pool: deps.pool,
+    redis: deps.redis,
+    clickhouse: deps.clickhouse,
+    database: deps.config.CLICKHOUSE_DATABASE,
+    queue,
+    dataDir: importDirs(path.join(os.tmpdir(), 'tally-imports')),
+    catalog: (tenantId) => catalog.snapshot(tenantId),
+    applySink: null,
+    logger: deps.logger,
+  });
+  deps.registry.register<ImportJob>(
+    IMPORT_QUEUE,
+    async (job: Job<ImportJob>) => {
+      const data = importJobSchema.parse(job.data);
+      if (data.kind === 'chunk') await processor.processChunk(data.importId, data.tenantId, data.chunk);
+      else await processor.revert(data.importId, data.tenantId);
+    },
+    2,
+  );
+  return { beforeWorkersClose: [], afterWorkersClose: [{ name: 'close import queue', run: () => queue.close() }] };
+}
