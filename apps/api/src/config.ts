@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseConfig, sharedEnv } from '@tally/runtime';
+import { analyticsEnv } from '@tally/analytics';
+import { paymentsEnv } from '@tally/payments';
 
 const apiEnv = sharedEnv.extend({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -8,7 +10,7 @@ const apiEnv = sharedEnv.extend({
   PUBLIC_URL: z.url().optional(),
   /** Secret for admin routes (tenant creation); admin routes are off when unset. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-});
+}).extend(paymentsEnv.shape).extend(analyticsEnv.shape);
 
 export type ApiConfig = z.infer<typeof apiEnv> & { publicUrl: string };
 

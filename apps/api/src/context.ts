@@ -5,6 +5,9 @@ import { createRedis, redisProbe } from '@tally/redis';
 import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
 import { CatalogService, CustomerService, SubscriptionService, TenantService } from '@tally/catalog';
+import { createPayments, type Payments } from '@tally/payments';
+import { createBilling, type Billing } from '@tally/billing';
+import { createBalanceServices, type BalanceService } from '@tally/metering';
 import type { ApiConfig } from './config.ts';
 
 /** Everything the API's routes need, built once at start-up. */
@@ -21,6 +24,12 @@ export interface ApiContext {
   customers: CustomerService;
   /** Billing wires its plan checkout with subscriptions.setPlanCheckout(...). */
   subscriptions: SubscriptionService;
+  /** Purchased credits and balances in Redis (metering). */
+  balances: BalanceService;
+  /** Payment providers (sandbox, Stripe) and the sandbox hosted checkout. */
+  payments: Payments;
+  /** Credit packs for sale: addon, wallet, refunds, webhooks, auto top-up. */
+  billing: Billing;
   close(): Promise<void>;
 }
 
@@ -43,6 +52,17 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const catalog = new CatalogService(pool);
   const customers = new CustomerService(pool, catalog);
   const subscriptions = new SubscriptionService(pool, catalog, customers);
+  const { balances } = createBalanceServices({
+    redis,
+    pool,
+    clickhouse,
+    directory: { snapshot: (t) => catalog.snapshot(t), context: (t, c) => customers.context(t, c) },
+    logger,
+    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+  });
+  const payments = createPayments(pool, config, config.publicUrl);
+  const billing = createBilling({ pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.publicUrl });
+  balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
 
   return {
     config,
@@ -56,7 +76,11 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     catalog,
     customers,
     subscriptions,
+    balances,
+    payments,
+    billing,
     async close() {
+      await billing.close().catch(() => {});
       await producer.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
       await clickhouse.close();

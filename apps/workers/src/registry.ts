@@ -1,4 +1,4 @@
-import { Worker, UnrecoverableError, type Job, type Processor } from 'bullmq';
+import { Worker, UnrecoverableError, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import { counter, histogram, isAppError, type Logger } from '@tally/runtime';
 import { bullConnection } from '@tally/redis';
 
@@ -18,7 +18,13 @@ export class WorkerRegistry {
     private readonly logger: Logger,
   ) {}
 
-  register<T>(queueName: string, processor: (job: Job<T>) => Promise<unknown>, concurrency = 4): Worker {
+  register<T>(
+    queueName: string,
+    processor: (job: Job<T>) => Promise<unknown>,
+    concurrency = 4,
+    /** Per-queue settings, e.g. a short lockDuration so a killed worker's job is picked up quickly. */
+    options: Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> = {},
+  ): Worker {
     const wrapped: Processor<T> = async (job) => {
       const end = jobSeconds.startTimer({ queue: queueName });
       try {
@@ -30,7 +36,7 @@ export class WorkerRegistry {
         end();
       }
     };
-    const worker = new Worker<T>(queueName, wrapped, { connection: bullConnection(this.redisUrl), concurrency });
+    const worker = new Worker<T>(queueName, wrapped, { connection: bullConnection(this.redisUrl), concurrency, ...options });
     worker.on('completed', () => jobsDone.labels(queueName, 'completed').inc());
     worker.on('failed', (job, err) => {
       jobsDone.labels(queueName, 'failed').inc();

@@ -1,5 +1,10 @@
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
+import { registerAddonRoutes } from './addon.ts';
+import { registerPurchaseRoutes } from './purchases.ts';
+import { registerWalletRoutes } from './wallet.ts';
+import { registerWebhookRoutes } from './webhooks.ts';
+import { registerSandboxRoutes } from './sandbox.ts';
 import { registerImportRoutes } from './imports.ts';
 import { registerUsageRoutes } from './usage.ts';
 import { registerAdminRoutes } from './admin.ts';
@@ -18,4 +23,9 @@ export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerAdminRoutes(routes, ctx);
   registerImportRoutes(routes, ctx);
   registerUsageRoutes(routes, ctx);
+  registerAddonRoutes(routes, ctx);
+  registerPurchaseRoutes(routes, ctx);
+  registerWalletRoutes(routes, ctx);
+  registerWebhookRoutes(routes, ctx);
+  registerSandboxRoutes(routes, ctx);
 }

@@ -42,3 +42,15 @@ export function cardOutcome(input: string): CardOutcome {
   if (!brand) return { ok: false, code: 'unknown_test_card', message: 'Use a sandbox test card, e.g. 4242 4242 4242 4242.' };
   return { ok: true, brand, last4: number.slice(-4) };
 }
+
+/**
+ * Saving a card (set-up mode) charges nothing, so a card that will later be
+ * declined, such as 4000 0000 0000 0002, can be saved; its off-session
+ * charges then decline by the same rule.
+ */
+export function cardForSetup(input: string): CardOutcome {
+  const number = normalizeCardNumber(input);
+  const outcome = cardOutcome(number);
+  if (outcome.ok || !DECLINES[number]) return outcome;
+  return { ok: true, brand: 'visa', last4: number.slice(-4) };
+}

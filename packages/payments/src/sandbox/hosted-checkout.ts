@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withTransaction } from '@tally/postgres';
 import { signatureHeader } from '../signature.ts';
-import { cardOutcome, normalizeCardNumber } from './cards.ts';
+import { cardForSetup, cardOutcome, normalizeCardNumber } from './cards.ts';
 import { SANDBOX_SIGNATURE_HEADER, type SandboxEvent } from './events.ts';
 import { renderCheckoutPage, renderResultPage } from './page.ts';
 import { sandboxId, type SandboxSession, type SandboxStore } from './sandbox-store.ts';
@@ -42,7 +42,7 @@ export class SandboxHostedCheckout {
     const session = await this.store.session(sessionId);
     if (!session) return { status: 404, html: renderResultPage('Not found', 'This checkout session does not exist.') };
     if (session.status !== 'open') return { status: 409, html: renderResultPage('Already paid', 'This checkout is complete.') };
-    const outcome = cardOutcome(form.cardNumber);
+    const outcome = session.mode === 'setup' ? cardForSetup(form.cardNumber) : cardOutcome(form.cardNumber);
     // A declined card leaves the session open, as hosted checkouts do: the buyer may try another card.
     if (!outcome.ok) return { status: 402, html: renderCheckoutPage(session, outcome.message) };
 

@@ -1,0 +1,45 @@
+import { fromMicro } from '@tally/core';
+import { errorBodySchema, purchaseParamsSchema, purchaseViewSchema, refundResultSchema } from '@tally/contracts';
+import { purchaseView } from '@tally/billing';
+import { notFound } from '@tally/runtime';
+import type { ApiContext } from '../context.ts';
+import type { RouteTable } from '../http/route.ts';
+
+export function registerPurchaseRoutes(routes: RouteTable, ctx: ApiContext): void {
+  routes.add({
+    method: 'get',
+    path: '/purchases/:reference',
+    summary: 'A credit pack purchase and where it stands',
+    tags: ['billing'],
+    params: purchaseParamsSchema,
+    responses: { 200: purchaseViewSchema, 404: errorBodySchema },
+    handler: async ({ params, tenant }) => {
+      const p = await ctx.billing.purchases.get(tenant.tenantId, params.reference);
+      if (!p) throw notFound('purchase_not_found', `purchase ${params.reference} does not exist`);
+      return { body: await purchaseView(ctx.pool, p) };
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/purchases/:reference/refund',
+    summary: 'Refund a purchase: money back, unspent credits revoked, spent part recorded',
+    tags: ['billing'],
+    params: purchaseParamsSchema,
+    responses: { 200: refundResultSchema, 404: errorBodySchema, 409: errorBodySchema },
+    handler: async ({ params, tenant }) => {
+      const r = await ctx.billing.refunds.refund(tenant.tenantId, params.reference);
+      return {
+        body: {
+          success: true,
+          reference: r.reference,
+          status: 'refunded',
+          amount: Number(r.amountMinor),
+          currency: r.currency,
+          revokedCredits: fromMicro(r.revokedMicro),
+          spentCredits: fromMicro(r.spentMicro),
+        },
+      };
+    },
+  });
+}

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { fromMicro } from '@tally/core';
+import {
+  autoTopupBodySchema,
+  autoTopupViewSchema,
+  balanceAlertBodySchema,
+  createdEndpointSchema,
+  createEndpointBodySchema,
+  deliveryListSchema,
+  deliveryParamsSchema,
+  endpointListSchema,
+  endpointParamsSchema,
+  errorBodySchema,
+  slugSchema,
+} from '@tally/contracts';
+import type { AutoTopupSettings, Delivery, Endpoint } from '@tally/billing';
+import { notFound } from '@tally/runtime';
+import type { ApiContext } from '../context.ts';
+import type { RouteTable } from '../http/route.ts';
+
+const endpointView = (e: Endpoint) => ({ id: e.id, url: e.url, events: e.events, createdAt: e.createdAt.toISOString() });
+const deliveryView = (d: Delivery) => ({
+  id: d.id,
+  eventId: d.eventId,
+  eventType: d.eventType,
+  status: d.status,
+  attempts: d.attempts,
+  responseStatus: d.responseStatus,
+  lastError: d.lastError,
+  redeliveryOf: d.redeliveryOf,
+  createdAt: d.createdAt.toISOString(),
+  deliveredAt: d.deliveredAt?.toISOString() ?? null,
+});
+const topupView = (s: AutoTopupSettings) => ({
+  success: true as const,
+  customer: s.customerId,
+  creditSystem: s.creditSystem,
+  threshold: fromMicro(s.thresholdMicro),
+  pack: s.packSlug,
+  quantity: s.quantity,
+  enabled: s.enabled,
+  disabledReason: s.disabledReason,
+});
+
+/** Outbound webhook endpoints and their delivery log, balance alert thresholds, auto top-up settings. */
+export function registerWebhookRoutes(routes: RouteTable, ctx: ApiContext): void {
+  const { endpoints, deliveries, alerts, autoTopup } = ctx.billing;
+
+  routes.add({
+    method: 'post',
+    path: '/webhooks/endpoints',
+    summary: 'Add a webhook endpoint; the signing secret is shown once',
+    tags: ['webhooks'],
+    body: createEndpointBodySchema,
+    responses: { 201: createdEndpointSchema, 400: errorBodySchema },
+    handler: async ({ body, tenant }) => {
+      const e = await endpoints.create(tenant.tenantId, body.url, body.events);
+      return { status: 201, body: { success: true, ...endpointView(e), secret: e.secret } };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/webhooks/endpoints',
+    summary: 'Webhook endpoints',
+    tags: ['webhooks'],
+    responses: { 200: endpointListSchema },
+    handler: async ({ tenant }) => ({ body: { success: true, endpoints: (await endpoints.list(tenant.tenantId)).map(endpointView) } }),
+  });
+
+  routes.add({
+    method: 'delete',
+    path: '/webhooks/endpoints/:id',
+    summary: 'Remove a webhook endpoint',
+    tags: ['webhooks'],
+    params: endpointParamsSchema,
+    responses: { 200: z.object({ success: z.literal(true) }), 404: errorBodySchema },
+    handler: async ({ params, tenant }) => {
+      await endpoints.remove(tenant.tenantId, params.id);
+      return { body: { success: true } };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/webhooks/endpoints/:id/deliveries',
+    summary: "An endpoint's delivery log, newest first",
+    tags: ['webhooks'],
+    params: endpointParamsSchema,
+    responses: { 200: deliveryListSchema, 404: errorBodySchema },
+    handler: async ({ params, tenant }) => {
+      await endpoints.get(tenant.tenantId, params.id);
+      return { body: { success: true, deliveries: (await deliveries.list(tenant.tenantId, params.id)).map(deliveryView) } };
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/webhooks/endpoints/:id/deliveries/:deliveryId/redeliver',
+    summary: 'Send a delivered (or failed) event again',
+    tags: ['webhooks'],
+    params: deliveryParamsSchema,
+    responses: { 202: z.object({ success: z.literal(true), delivery: deliveryListSchema.shape.deliveries.element }), 404: errorBodySchema },
+    handler: async ({ params, tenant }) => {
+      await endpoints.get(tenant.tenantId, params.id);
+      const d = await deliveries.redeliver(tenant.tenantId, params.id, params.deliveryId);
+      return { status: 202, body: { success: true, delivery: deliveryView(d) } };
+    },
+  });
+
+  routes.add({
+    method: 'put',
+    path: '/webhooks/balance-alerts',
+    summary: 'Set the balance.low threshold of a credit system (credits)',
+    tags: ['webhooks'],
+    body: balanceAlertBodySchema,
+    responses: { 200: z.object({ success: z.literal(true), creditSystem: z.string(), lowBalance: z.number() }), 404: errorBodySchema },
+    handler: async ({ body, tenant }) => {
+      const snapshot = await ctx.catalog.snapshot(tenant.tenantId);
+      if (!snapshot.creditSystems.has(body.creditSystem)) {
+        throw notFound('credit_system_not_found', `credit system "${body.creditSystem}" does not exist`);
+      }
+      await alerts.setThreshold(tenant.tenantId, body.creditSystem, body.lowBalance);
+      return { body: { success: true, creditSystem: body.creditSystem, lowBalance: body.lowBalance } };
+    },
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/auto-topup',
+    summary: 'Opt a customer in to (or out of) auto top-up for a credit system',
+    tags: ['billing'],
+    body: autoTopupBodySchema,
+    responses: { 200: autoTopupViewSchema, 404: errorBodySchema },
+    handler: async ({ body, tenant }) => ({ body: topupView(await autoTopup.configure(tenant.tenantId, body)) }),
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/auto-topup',
+    summary: "A customer's auto top-up setting for a credit system",
+    tags: ['billing'],
+    query: z.object({ customer: z.string().min(1), creditSystem: slugSchema }),
+    responses: { 200: autoTopupViewSchema, 404: errorBodySchema },
+    handler: async ({ query, tenant }) => {
+      const s = await autoTopup.settings(tenant.tenantId, query.customer, query.creditSystem);
+      if (!s) throw notFound('auto_topup_not_found', 'no auto top-up for this customer and credit system');
+      return { body: topupView(s) };
+    },
+  });
+}

@@ -1,0 +1,69 @@
+import { CatalogService, CustomerService } from '@tally/catalog';
+import { CHECKOUT_QUEUE, WEBHOOKS_QUEUE, type CheckoutJob, type WebhookDeliveryJob } from '@tally/contracts';
+import { CHECKOUT_WORKER_OPTIONS, checkoutProcessor, createBilling, webhookDeliveryProcessor } from '@tally/billing';
+import { createBalanceServices } from '@tally/metering';
+import { createPayments } from '@tally/payments';
+import type { RunningWorkers, WorkersDeps } from './workers.ts';
+
+const SWEEP_EVERY_MS = 30_000;
+/** A purchase untouched this long in pending/charging/paid lost its job (or its job gave up): move it on. */
+const STALE_PURCHASE_SECONDS = 120;
+const STALE_DELIVERY_SECONDS = 300;
+
+/**
+ * Billing's queues: "checkout" (charge a card on file or open a hosted
+ * checkout, then grant) and "webhooks" (outbound deliveries). Balance
+ * changes from metering's deductions drive balance alerts and auto top-up.
+ */
+export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
+  const { config, logger, pool, redis } = deps;
+  const catalog = new CatalogService(pool);
+  const customers = new CustomerService(pool, catalog);
+  const { balances } = createBalanceServices({
+    redis,
+    pool,
+    clickhouse: deps.clickhouse,
+    directory: { snapshot: (t) => catalog.snapshot(t), context: (t, c) => customers.context(t, c) },
+    logger,
+    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+  });
+  const payments = createPayments(pool, config, config.PUBLIC_URL);
+  const billing = createBilling({ pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.PUBLIC_URL });
+
+  deps.registry.register<CheckoutJob>(CHECKOUT_QUEUE, checkoutProcessor(billing.checkout), config.WORKER_CONCURRENCY, CHECKOUT_WORKER_OPTIONS);
+  deps.registry.register<WebhookDeliveryJob>(WEBHOOKS_QUEUE, webhookDeliveryProcessor(billing.deliveries), config.WORKER_CONCURRENCY);
+  const unsubscribe = balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
+
+  // Safety net for crashes between two durable steps (purchase row written but job lost,
+  // delivery row written but not queued). Every step it re-runs is idempotent.
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      for (const p of await billing.purchases.stale(STALE_PURCHASE_SECONDS)) {
+        await billing.checkout.process(p.tenantId, p.id).catch((err) => logger.warn({ err, purchaseId: p.id }, 'stale purchase sweep failed'));
+      }
+      await billing.deliveries.requeueStale(STALE_DELIVERY_SECONDS);
+    } catch (err) {
+      logger.warn({ err }, 'billing sweep failed');
+    } finally {
+      sweeping = false;
+    }
+  };
+  const timer = setInterval(() => void sweep(), SWEEP_EVERY_MS);
+  timer.unref();
+
+  return {
+    beforeWorkersClose: [
+      {
+        name: 'stop billing sweeper',
+        run: async () => {
+          clearInterval(timer);
+          unsubscribe();
+        },
+      },
+    ],
+    afterWorkersClose: [{ name: 'close billing queues', run: () => billing.close() }],
+  };
+}
