@@ -1,1 +1,20 @@
-export {};
+export { Tally, type TallyOptions, type CheckInput, type TrackInput, type TrackAnswer, type TrackBatchAnswer } from './client.ts';
+export { TallyError } from './errors.ts';
+export {
+  metered,
+  boolean,
+  creditSystem,
+  plan,
+  creditPack,
+  type MeteredFeature,
+  type BooleanFeature,
+  type CreditSystemRef,
+  type PlanRef,
+  type CreditPackRef,
+  type PlanEntry,
+  type CreditSystemMember,
+  type LimitOptions,
+  type ResetInterval,
+  type Overage,
+} from './dsl.ts';
+export { buildSyncBody, CatalogConfigError } from './collect.ts';

@@ -1,0 +1,93 @@
+/**
+ * tally sync ./billing.config.ts   push the catalog the file exports
+ * tally diff ./billing.config.ts   show what sync would change (dry run)
+ *
+ * Credentials: --api-key / --api-url, or TALLY_API_KEY / TALLY_API_URL.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import type { SyncResult } from '@tally/contracts';
+import { Tally } from './client.ts';
+import { buildSyncBody } from './collect.ts';
+import { TallyError } from './errors.ts';
+
+const USAGE = `usage: tally <sync|diff> <config file> [--api-key KEY] [--api-url URL] [--json]
+
+  sync   push the catalog exported by the config file to Tally
+  diff   show what sync would change, changing nothing
+
+Environment: TALLY_API_KEY, TALLY_API_URL (default http://127.0.0.1:3000)`;
+
+interface Args {
+  command: string | undefined;
+  file: string | undefined;
+  apiKey: string | undefined;
+  apiUrl: string | undefined;
+  json: boolean;
+}
+
+function parseArgs(argv: string[], env: NodeJS.ProcessEnv): Args {
+  const args: Args = { command: undefined, file: undefined, apiKey: env.TALLY_API_KEY, apiUrl: env.TALLY_API_URL, json: false };
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i]!;
+    if (a === '--api-key') args.apiKey = argv[++i];
+    else if (a === '--api-url') args.apiUrl = argv[++i];
+    else if (a === '--json') args.json = true;
+    else positional.push(a);
+  }
+  [args.command, args.file] = positional;
+  return args;
+}
+
+/** Loads a config file (TypeScript or JavaScript) and returns everything it exports. */
+export async function loadConfig(file: string): Promise<unknown> {
+  const absolute = path.resolve(file);
+  const mod = (await tsImport(pathToFileURL(absolute).href, import.meta.url)) as Record<string, unknown>;
+  return mod;
+}
+
+export function formatReport(result: SyncResult): string {
+  const lines: string[] = [];
+  const sections = [['features', result.features], ['credit systems', result.creditSystems], ['credit packs', result.creditPacks], ['plans', result.plans]] as const;
+  for (const [name, s] of sections) {
+    const parts = [
+      s.created.length && `created ${s.created.join(', ')}`,
+      s.updated.length && `updated ${s.updated.join(', ')}`,
+      s.removed.length && `removed ${s.removed.join(', ')}`,
+      s.unchanged.length && `unchanged ${s.unchanged.length}`,
+    ].filter(Boolean);
+    lines.push(`${name.padEnd(15)} ${parts.join('; ') || 'none'}`);
+  }
+  for (const w of result.warnings) lines.push(`warning: ${w}`);
+  lines.push(result.dryRun ? 'dry run: nothing was changed' : `catalog version ${result.version}`);
+  return lines.join('\n');
+}
+
+export async function main(argv = process.argv.slice(2), env = process.env, out = console.log, err = console.error): Promise<number> {
+  const args = parseArgs(argv, env);
+  if ((args.command !== 'sync' && args.command !== 'diff') || !args.file) {
+    err(USAGE);
+    return 2;
+  }
+  if (!args.apiKey) {
+    err('tally: set TALLY_API_KEY (or pass --api-key)');
+    return 2;
+  }
+  try {
+    const body = buildSyncBody(await loadConfig(args.file));
+    const tally = new Tally({ apiKey: args.apiKey, apiUrl: args.apiUrl ?? 'http://127.0.0.1:3000' });
+    const result = await tally.sync(body, { dryRun: args.command === 'diff' });
+    out(args.json ? JSON.stringify(result, null, 2) : formatReport(result));
+    return 0;
+  } catch (e) {
+    if (e instanceof TallyError) {
+      err(`tally: ${e.code}: ${e.message}`);
+      for (const issue of e.issues) err(`  ${issue.path}: ${issue.message}`);
+    } else {
+      err(`tally: ${(e as Error).message}`);
+    }
+    return 1;
+  }
+}

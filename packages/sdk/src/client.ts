@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  AddonBody,
+  AddonResult,
+  AttachBody,
+  AttachResult,
+  CheckRequest,
+  CheckResponse,
+  CustomerDetailResult,
+  CustomerResult,
+  PlanView,
+  SyncBody,
+  SyncResult,
+  TrackEventInput,
+  TrackResult,
+  UpsertCustomerBody,
+} from '@tally/contracts';
+import { buildSyncBody } from './collect.ts';
+import { KIND } from './dsl.ts';
+import { TallyError } from './errors.ts';
+
+export interface TallyOptions {
+  apiKey: string;
+  /** Base URL of the Tally server, e.g. http://127.0.0.1:3000 (an Owostack app points `apiUrl` here). */
+  apiUrl: string;
+  /** Retries after the first attempt on 503 and network errors (default 3). */
+  retries?: number;
+  /** First backoff delay; doubles each retry, with jitter (default 200 ms). */
+  backoffMs?: number;
+  /** Per-attempt timeout (default 10 s). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+export type CheckInput = Optional<CheckRequest, 'value' | 'sendEvent'>;
+export type TrackInput = Optional<TrackEventInput, 'value'>;
+export interface TrackAnswer {
+  success: true;
+  code: 'tracked';
+  id: string;
+  usage: number | null;
+  limit: number | null;
+  balance: number | null;
+  resetsAt: string | null;
+  resetInterval: string | null;
+  credits: CheckResponse['credits'];
+  details: { message: string; [k: string]: unknown };
+}
+export interface TrackBatchAnswer {
+  success: true;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  results: TrackResult[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Typed client for Tally's /v1 API. Calls that record something carry an id
+ * generated once, before the first attempt, and reused on every retry — so a
+ * retried track after a timeout is the same event, never a second one.
+ */
+export class Tally {
+  private readonly apiUrl: string;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: TallyOptions) {
+    if (!options.apiKey) throw new TypeError('Tally: apiKey is required');
+    if (!options.apiUrl) throw new TypeError('Tally: apiUrl is required');
+    this.apiUrl = options.apiUrl.replace(/\/+$/, '');
+    this.retries = options.retries ?? 3;
+    this.backoffMs = options.backoffMs ?? 200;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** May the customer use the feature (and, with sendEvent, debit it atomically)? */
+  check(input: CheckInput): Promise<CheckResponse> {
+    const body = input.sendEvent ? { ...input, id: input.id ?? randomUUID() } : input;
+    return this.request('POST', '/v1/check', body);
+  }
+
+  track(input: TrackInput): Promise<TrackAnswer> {
+    return this.request('POST', '/v1/track', { ...input, id: input.id ?? randomUUID() });
+  }
+
+  trackBatch(events: TrackInput[]): Promise<TrackBatchAnswer> {
+    return this.request('POST', '/v1/track/batch', { events: events.map((e) => ({ ...e, id: e.id ?? randomUUID() })) });
+  }
+
+  /** Buy credit packs; the Idempotency-Key is fixed before the first attempt. */
+  addon(input: AddonBody, options: { idempotencyKey?: string } = {}): Promise<AddonResult> {
+    return this.request('POST', '/v1/addon', input, { 'Idempotency-Key': options.idempotencyKey ?? randomUUID() });
+  }
+
+  attach(input: AttachBody): Promise<AttachResult> {
+    return this.request('POST', '/v1/attach', input);
+  }
+
+  /** Create or update a customer (resolved by id, then email). */
+  customer(input: UpsertCustomerBody): Promise<CustomerResult> {
+    return this.request('POST', '/v1/customers', input);
+  }
+
+  getCustomer(id: string): Promise<CustomerDetailResult> {
+    return this.request('GET', `/v1/customers/${encodeURIComponent(id)}`);
+  }
+
+  async plans(): Promise<PlanView[]> {
+    return (await this.request<{ plans: PlanView[] }>('GET', '/v1/plans')).plans;
+  }
+
+  async plan(slug: string): Promise<PlanView> {
+    return (await this.request<{ plan: PlanView }>('GET', `/v1/plans/${encodeURIComponent(slug)}`)).plan;
+  }
+
+  /** Push a catalog: a sync body, or DSL items (what a billing.config.ts exports). */
+  sync(catalog: SyncBody | unknown[] | Record<string, unknown>, options: { dryRun?: boolean } = {}): Promise<SyncResult> {
+    const body = isSyncBody(catalog) ? catalog : buildSyncBody(catalog);
+    return this.request('POST', `/v1/sync${options.dryRun ? '?dryRun=true' : ''}`, body);
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    for (let attempt = 0; ; attempt += 1) {
+      let res: Response;
+      try {
+        res = await this.fetchImpl(this.apiUrl + path, {
+          method,
+          headers: {
+            Authorization: `Bearer ${this.options.apiKey}`,
+            Accept: 'application/json',
+            ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
+            ...headers,
+          },
+          body: payload,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (err) {
+        if (attempt < this.retries) {
+          await sleep(this.delay(attempt, null));
+          continue;
+        }
+        throw new TallyError('network_error', `could not reach Tally at ${this.apiUrl}: ${(err as Error).message}`, 0);
+      }
+      if (res.status === 503 && attempt < this.retries) {
+        await res.arrayBuffer().catch(() => undefined);
+        await sleep(this.delay(attempt, res.headers.get('retry-after')));
+        continue;
+      }
+      const text = await res.text();
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        parsed = null;
+      }
+      if (res.ok) return parsed as T;
+      const error = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
+      throw new TallyError(
+        error?.code ?? `http_${res.status}`,
+        error?.message ?? (text.slice(0, 200) || res.statusText),
+        res.status,
+        (error ?? {}) as Record<string, unknown>,
+      );
+    }
+  }
+
+  /** Exponential backoff with full jitter; a server's Retry-After (seconds) is a floor. */
+  private delay(attempt: number, retryAfter: string | null): number {
+    const exp = this.backoffMs * 2 ** attempt;
+    const jittered = exp / 2 + Math.random() * (exp / 2);
+    const floor = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
+    return Math.max(jittered, Math.min(floor, 30_000));
+  }
+}
+
+function isSyncBody(value: unknown): value is SyncBody {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+  const v = value as Record<string | symbol, unknown>;
+  if (v[KIND]) return false;
+  return ['features', 'creditSystems', 'creditPacks', 'plans'].some((k) => Array.isArray(v[k]) && (v[k] as unknown[]).every((x) => !(x as Record<symbol, unknown>)?.[KIND]));
+}
