@@ -1,0 +1,98 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Tally } from './client.ts';
+import { TallyError } from './errors.ts';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+}
+
+/** A throwaway HTTP server answering with `replies` in order, recording every request. */
+async function serve(replies: { status: number; body: unknown; headers?: Record<string, string> }[]) {
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: raw ? JSON.parse(raw) : undefined });
+      const reply = replies[Math.min(seen.length - 1, replies.length - 1)]!;
+      res.writeHead(reply.status, { 'Content-Type': 'application/json', ...reply.headers });
+      res.end(JSON.stringify(reply.body));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+const servers: http.Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+});
+
+const unavailable = { status: 503, body: { success: false, error: { code: 'ServiceUnavailable', message: 'kafka is unavailable' } }, headers: { 'Retry-After': '0' } };
+
+describe('Tally client', () => {
+  it('retries a 503 and reuses the event id it generated, so a retry is never a second event', async () => {
+    const ok = { status: 200, body: { success: true, code: 'tracked', id: 'x' } };
+    const { url, seen } = await serve([unavailable, unavailable, ok]);
+    const tally = new Tally({ apiKey: 'sk_test_x', apiUrl: url, backoffMs: 1 });
+    await tally.track({ customer: 'c', feature: 'gpt-4' });
+    expect(seen).toHaveLength(3);
+    const ids = seen.map((s) => s.body.id);
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(1);
+    expect(seen[0]!.headers.authorization).toBe('Bearer sk_test_x');
+    expect(seen[0]!.url).toBe('/v1/track');
+  });
+
+  it('gives every batch event an id once and keeps the ids across retries', async () => {
+    const { url, seen } = await serve([unavailable, { status: 200, body: { success: true, results: [] } }]);
+    const tally = new Tally({ apiKey: 'k', apiUrl: url, backoffMs: 1 });
+    await tally.trackBatch([{ customer: 'c', feature: 'f' }, { id: 'mine', customer: 'c', feature: 'f' }]);
+    expect(seen[0]!.body.events.map((e: { id: string }) => e.id)).toEqual(seen[1]!.body.events.map((e: { id: string }) => e.id));
+    expect(seen[0]!.body.events[1].id).toBe('mine');
+  });
+
+  it('keeps the Idempotency-Key of an addon across retries', async () => {
+    const { url, seen } = await serve([unavailable, { status: 200, body: { success: true, requiresCheckout: true } }]);
+    await new Tally({ apiKey: 'k', apiUrl: url, backoffMs: 1 }).addon({ customer: 'c', pack: 'p' });
+    expect(seen[0]!.headers['idempotency-key']).toBeTruthy();
+    expect(seen[1]!.headers['idempotency-key']).toBe(seen[0]!.headers['idempotency-key']);
+  });
+
+  it('surfaces server errors as a typed TallyError with code, message, status and issues', async () => {
+    const { url, seen } = await serve([
+      { status: 400, body: { success: false, error: { code: 'ValidationError', message: 'email: Invalid email address', issues: [{ path: 'email', message: 'Invalid email address' }] } } },
+    ]);
+    const err = await new Tally({ apiKey: 'k', apiUrl: url }).customer({ email: 'nope' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TallyError);
+    expect(err).toMatchObject({ code: 'ValidationError', status: 400, message: 'email: Invalid email address', issues: [{ path: 'email' }] });
+    expect(seen).toHaveLength(1); // 4xx is not retried
+  });
+
+  it('gives up after the configured retries with the last 503 as the error', async () => {
+    const { url, seen } = await serve([unavailable]);
+    const err = await new Tally({ apiKey: 'k', apiUrl: url, retries: 2, backoffMs: 1 }).check({ customer: 'c', feature: 'f' }).catch((e: unknown) => e);
+    expect(seen).toHaveLength(3);
+    expect(err).toMatchObject({ code: 'ServiceUnavailable', status: 503 });
+  });
+
+  it('retries network errors and then reports network_error', async () => {
+    const { url } = await serve([]);
+    await new Promise((r) => servers.pop()!.close(r)); // nothing listens there any more
+    const err = await new Tally({ apiKey: 'k', apiUrl: url, retries: 1, backoffMs: 1 }).plans().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'network_error', status: 0 });
+  });
+
+  it('sync sends DSL items as a sync body and diff as a dry run', async () => {
+    const { url, seen } = await serve([{ status: 200, body: { success: true } }]);
+    const { metered } = await import('./dsl.ts');
+    await new Tally({ apiKey: 'k', apiUrl: url }).sync([metered('gpt-4')], { dryRun: true });
+    expect(seen[0]!.url).toBe('/v1/sync?dryRun=true');
+    expect(seen[0]!.body).toEqual({ features: [{ slug: 'gpt-4', type: 'metered' }], creditSystems: [], creditPacks: [], plans: [] });
+  });
+});
