@@ -1,8 +1,6 @@
-import os from 'node:os';
-import path from 'node:path';
 import type { Job } from 'bullmq';
 import { CatalogService } from '@tally/catalog';
-import { IMPORT_QUEUE, ImportProcessor, ImportStore, createImportQueue, importDirs } from '@tally/analytics';
+import { ImportProcessor, ImportStore, createImportQueue, importDirs, importRoot } from '@tally/analytics';
 import { importJobSchema, type ImportJob } from '@tally/contracts';
 import type { RunningWorkers, WorkersDeps } from './workers.ts';
 
@@ -12,7 +10,7 @@ import type { RunningWorkers, WorkersDeps } from './workers.ts';
  * concurrency only interleaves different imports.
  */
 export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers> {
-  const queue = createImportQueue(deps.config.REDIS_URL);
+  const queue = createImportQueue(deps.config.REDIS_URL, deps.config.IMPORT_QUEUE);
   const catalog = new CatalogService(deps.pool);
   const processor = new ImportProcessor({
     store: new ImportStore(deps.pool),
@@ -21,13 +19,13 @@ export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers>
     clickhouse: deps.clickhouse,
     database: deps.config.CLICKHOUSE_DATABASE,
     queue,
-    dataDir: importDirs(path.join(os.tmpdir(), 'tally-imports')),
+    dataDir: importDirs(importRoot(deps.config)),
     catalog: (tenantId) => catalog.snapshot(tenantId),
     applySink: null,
     logger: deps.logger,
   });
   deps.registry.register<ImportJob>(
-    IMPORT_QUEUE,
+    deps.config.IMPORT_QUEUE,
     async (job: Job<ImportJob>) => {
       const data = importJobSchema.parse(job.data);
       if (data.kind === 'chunk') await processor.processChunk(data.importId, data.tenantId, data.chunk);

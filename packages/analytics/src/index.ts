@@ -1,3 +1,4 @@
+export * from './config.ts';
 export * from './imports/event-line.ts';
 export * from './imports/import-store.ts';
 export * from './imports/import-service.ts';

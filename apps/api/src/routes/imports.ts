@@ -1,7 +1,5 @@
-import os from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
-import { ImportService, createImportQueue, importDirs } from '@tally/analytics';
+import { ImportService, createImportQueue, importDirs, importRoot } from '@tally/analytics';
 import { createImportQuerySchema, importIdParamsSchema, importStatusSchema, rejectedQuerySchema } from '@tally/contracts';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
@@ -10,7 +8,11 @@ const PAGE = 5000;
 
 /** The import service of this API process; the upload spool folder is shared with the workers (same machine). */
 export function createImportService(ctx: ApiContext): ImportService {
-  return new ImportService({ pool: ctx.pool, queue: createImportQueue(ctx.config.REDIS_URL), dataDir: importDirs(path.join(os.tmpdir(), 'tally-imports')) });
+  return new ImportService({
+    pool: ctx.pool,
+    queue: createImportQueue(ctx.config.REDIS_URL, ctx.config.IMPORT_QUEUE),
+    dataDir: importDirs(importRoot(ctx.config)),
+  });
 }
 
 /**

@@ -2,7 +2,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { ImportJob } from '@tally/contracts';
 import { bullConnection } from '@tally/redis';
 
-/** The "import" queue: one job per chunk (chained in order) and one per revert. */
+/** The "import" queue (name overridable by IMPORT_QUEUE): one job per chunk (chained in order) and one per revert. */
 export const IMPORT_QUEUE = 'import';
 
 export const importJobOptions: JobsOptions = {
@@ -20,4 +20,4 @@ export async function enqueueImportJob(queue: Queue, job: ImportJob): Promise<vo
 }
 
 /** A producer handle on the import queue (the API enqueues chunk 0 and reverts). */
-export const createImportQueue = (redisUrl: string) => new Queue(IMPORT_QUEUE, { connection: bullConnection(redisUrl) });
+export const createImportQueue = (redisUrl: string, name = IMPORT_QUEUE) => new Queue(name, { connection: bullConnection(redisUrl) });
