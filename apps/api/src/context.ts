@@ -8,6 +8,7 @@ import { CatalogService, CustomerService, SubscriptionService, TenantService } f
 import { createPayments, type Payments } from '@tally/payments';
 import { createBilling, type Billing } from '@tally/billing';
 import { createBalanceServices, type BalanceService } from '@tally/metering';
+import { createMeteringApi, type MeteringApi } from '@tally/metering';
 import type { ApiConfig } from './config.ts';
 
 /** Everything the API's routes need, built once at start-up. */
@@ -30,6 +31,8 @@ export interface ApiContext {
   payments: Payments;
   /** Credit packs for sale: addon, wallet, refunds, webhooks, auto top-up. */
   billing: Billing;
+  /** /v1/track and /v1/check (metering). */
+  metering: MeteringApi;
   close(): Promise<void>;
 }
 
@@ -64,7 +67,23 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const billing = createBilling({ pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.publicUrl });
   balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
 
+  const metering = createMeteringApi({
+    redis,
+    pool,
+    clickhouse,
+    directory: {
+      snapshot: (t) => catalog.snapshot(t),
+      context: (t, c) => customers.context(t, c),
+      ensure: (t, c, data) => customers.ensure(t, c, data),
+    },
+    logger,
+    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+    producer,
+    topic: config.KAFKA_TOPIC_EVENTS,
+  });
+
   return {
+    metering,
     config,
     logger,
     pool,

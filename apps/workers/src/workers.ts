@@ -6,6 +6,7 @@ import type { ClickHouseClient } from '@tally/clickhouse';
 import type { WorkersConfig } from './config.ts';
 import type { WorkerRegistry } from './registry.ts';
 import { startAnalytics } from './analytics.ts';
+import { startMetering } from './metering.ts';
 import { startBilling } from './billing.ts';
 
 export interface WorkersDeps {
@@ -35,7 +36,7 @@ export interface RunningWorkers {
  * (metering, billing, analytics) adds its own start function here.
  */
 export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
-  const areas: RunningWorkers[] = [await startAnalytics(deps), await startBilling(deps)];
+  const areas: RunningWorkers[] = [await startMetering(deps), await startAnalytics(deps), await startBilling(deps)];
   return {
     beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
     afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),

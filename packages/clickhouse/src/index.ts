@@ -1,3 +1,4 @@
 export * from './client.ts';
 export * from './sql.ts';
 export * from './migrate.ts';
+export * from './writer.ts';

@@ -1,2 +1,4 @@
 export * from './port.ts';
 export * from './kafkajs.ts';
+export * from './kafkajs-consumer.ts';
+export * from './coalescing-producer.ts';

@@ -5,6 +5,9 @@ import type { Logger } from '@tally/runtime';
 import type { MeteringDirectory } from './directory.ts';
 import { Rebuilder } from './rebuild.ts';
 import { BalanceService } from './balance-service.ts';
+import { CoalescingProducer, type EventProducer } from '@tally/kafka';
+import { IngestService } from './ingest.ts';
+import { CheckService } from './check-service.ts';
 
 export interface MeteringDeps {
   redis: Redis;
@@ -20,4 +23,22 @@ export interface MeteringDeps {
 export function createBalanceServices(deps: MeteringDeps): { rebuilder: Rebuilder; balances: BalanceService } {
   const rebuilder = new Rebuilder(deps, deps.clickhouseDatabase);
   return { rebuilder, balances: new BalanceService(deps.redis, deps.directory, rebuilder) };
+}
+
+export interface MeteringApiDeps extends MeteringDeps {
+  producer: EventProducer;
+  topic: string;
+}
+
+export interface MeteringApi {
+  ingest: IngestService;
+  checks: CheckService;
+}
+
+/** What the API needs for /v1/track and /v1/check. Concurrent produce calls share Kafka requests. */
+export function createMeteringApi(deps: MeteringApiDeps): MeteringApi {
+  const rebuilder = new Rebuilder(deps, deps.clickhouseDatabase);
+  const producer = new CoalescingProducer(deps.producer);
+  const common = { redis: deps.redis, rebuilder, directory: deps.directory, producer, topic: deps.topic, logger: deps.logger };
+  return { ingest: new IngestService(common), checks: new CheckService(common) };
 }

@@ -1,5 +1,7 @@
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
+import { registerTrackRoutes } from './track.ts';
+import { registerCheckRoutes } from './check.ts';
 import { registerAddonRoutes } from './addon.ts';
 import { registerPurchaseRoutes } from './purchases.ts';
 import { registerWalletRoutes } from './wallet.ts';
@@ -21,6 +23,8 @@ export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerCustomerRoutes(routes, ctx);
   registerAttachRoutes(routes, ctx);
   registerAdminRoutes(routes, ctx);
+  registerTrackRoutes(routes, ctx);
+  registerCheckRoutes(routes, ctx);
   registerImportRoutes(routes, ctx);
   registerUsageRoutes(routes, ctx);
   registerAddonRoutes(routes, ctx);

@@ -1,0 +1,57 @@
+import { Queue } from 'bullmq';
+import { CatalogService, CustomerService } from '@tally/catalog';
+import { BatchingWriter } from '@tally/clickhouse';
+import type { DeductJob } from '@tally/contracts';
+import { KafkajsConsumer } from '@tally/kafka';
+import { createBridge, deductQueueName, DeductService, Rebuilder, type UsageRow } from '@tally/metering';
+import { bullConnection } from '@tally/redis';
+import { counter, histogram } from '@tally/runtime';
+import { deductProcessor } from './metering-deduct.processor.ts';
+import type { RunningWorkers, WorkersDeps } from './workers.ts';
+
+const flushedRows = counter('tally_clickhouse_rows_written_total', 'rows inserted into raw_usage_events_v1');
+const flushSeconds = histogram('tally_clickhouse_flush_seconds', 'duration of one batched insert');
+const flushErrors = counter('tally_clickhouse_flush_errors_total', 'failed batched inserts (the jobs retry)');
+
+/**
+ * The metering pipeline: Kafka consumer group -> BullMQ "deduct" jobs ->
+ * ledger (Redis Lua) -> raw usage rows (ClickHouse, batched).
+ */
+export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> {
+  const { config, logger, pool, redis, clickhouse, kafka, registry } = deps;
+  const catalog = new CatalogService(pool);
+  const customers = new CustomerService(pool, catalog);
+  const directory = { snapshot: (t: string) => catalog.snapshot(t), context: (t: string, c: string) => customers.context(t, c) };
+  const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', {
+    maxRows: 20_000,
+    maxDelayMs: 100,
+    onFlush: (rows, ms) => {
+      flushedRows.inc(rows);
+      flushSeconds.observe(ms / 1000);
+    },
+    onError: (err, rows) => {
+      flushErrors.inc();
+      logger.warn({ err, rows }, 'clickhouse insert failed; the deduct jobs will retry');
+    },
+  });
+  const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory, logger }, config.CLICKHOUSE_DATABASE);
+  const service = new DeductService({ redis, rebuilder, directory, writer, logger });
+
+  const queueName = deductQueueName(config.KAFKA_CONSUMER_GROUP);
+  const queue = new Queue<DeductJob>(queueName, { connection: bullConnection(config.REDIS_URL) });
+  // Jobs wait for their rows' insert, so several run at once to fill each batch.
+  registry.register<DeductJob>(queueName, deductProcessor(service), Math.max(config.WORKER_CONCURRENCY, 16));
+
+  const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_CONSUMER_GROUP, partitionsConsumedConcurrently: 3 });
+  await consumer.connect();
+  await consumer.run(config.KAFKA_TOPIC_EVENTS, createBridge(queue, logger));
+  logger.info({ topic: config.KAFKA_TOPIC_EVENTS, group: config.KAFKA_CONSUMER_GROUP, queue: queueName }, 'metering pipeline started');
+
+  return {
+    beforeWorkersClose: [{ name: 'stop the usage consumer', run: () => consumer.disconnect() }],
+    afterWorkersClose: [
+      { name: 'flush the clickhouse writer', run: () => writer.close() },
+      { name: 'close the deduct queue', run: () => queue.close() },
+    ],
+  };
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { amountSchema, customerDataSchema, metadataSchema, resetIntervalSchema } from './common.ts';
+import { creditsInfoSchema } from './check.ts';
+
+export const MAX_BATCH_EVENTS = 10_000;
+export const MAX_PROPERTIES_BYTES = 8 * 1024;
+
+/** One usage event as an app sends it (Owostack's track()). */
+export const trackEventSchema = z.object({
+  id: z.string().min(1).max(256).optional(),
+  customer: z.string().min(1).max(256),
+  feature: z.string().min(1).max(128),
+  value: amountSchema.default(1),
+  /** ISO 8601 or ms since the epoch; default now. Not older than 35 days, not more than 5 minutes ahead. */
+  timestamp: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional(),
+  entity: z.string().max(256).optional(),
+  properties: z
+    .record(z.string(), z.unknown())
+    .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_PROPERTIES_BYTES, `properties must be at most ${MAX_PROPERTIES_BYTES} bytes of JSON`)
+    .optional(),
+  metadata: metadataSchema.optional(),
+  customerData: customerDataSchema.optional(),
+});
+export type TrackEventInput = z.infer<typeof trackEventSchema>;
+
+/** POST /v1/track/batch: `{ events: [...] }` (or an NDJSON body, one event per line). Each event is validated on its own. */
+export const trackBatchSchema = z.object({ events: z.array(z.unknown()) });
+
+export const trackResponseSchema = z.object({
+  success: z.literal(true),
+  code: z.literal('tracked'),
+  id: z.string(),
+  usage: z.number().nullable(),
+  limit: z.number().nullable(),
+  balance: z.number().nullable(),
+  resetsAt: z.string().nullable(),
+  resetInterval: resetIntervalSchema.nullable(),
+  credits: creditsInfoSchema.nullable(),
+  details: z.looseObject({ message: z.string() }),
+});
+
+export const trackResultSchema = z.object({
+  index: z.number().int(),
+  id: z.string().nullable(),
+  status: z.enum(['accepted', 'duplicate', 'rejected']),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type TrackResult = z.infer<typeof trackResultSchema>;
+
+export const trackBatchResponseSchema = z.object({
+  success: z.literal(true),
+  accepted: z.number().int(),
+  duplicates: z.number().int(),
+  rejected: z.number().int(),
+  results: z.array(trackResultSchema),
+});

@@ -1,0 +1,64 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { ConsumedBatch, EventConsumer } from './port.ts';
+
+export interface KafkajsConsumerOptions {
+  groupId: string;
+  /** Partitions handled at once (each partition's batches stay in order). */
+  partitionsConsumedConcurrently?: number;
+  maxBytesPerPartition?: number;
+}
+
+/**
+ * kafkajs consumer-group adapter: eachBatch with manual commits. The offset
+ * of a batch is committed only after `handle` resolved; a throw leaves it
+ * uncommitted, so the batch comes again (after a restart or rebalance).
+ */
+export class KafkajsConsumer implements EventConsumer {
+  private readonly consumer: Consumer;
+
+  constructor(kafka: Kafka, private readonly options: KafkajsConsumerOptions) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxWaitTimeInMs: 50,
+      retry: { retries: 1000, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.consumer.connect();
+  }
+
+  async run(topic: string, handle: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
+    await this.consumer.subscribe({ topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+        const last = batch.messages[batch.messages.length - 1]!;
+        const nextOffset = (BigInt(last.offset) + 1n).toString();
+        await handle({
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: batch.messages.map((m) => ({
+            offset: m.offset,
+            key: m.key ? m.key.toString() : null,
+            value: m.value,
+            timestamp: m.timestamp,
+          })),
+          nextOffset,
+        });
+        resolveOffset(last.offset);
+        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+        await heartbeat();
+      },
+    });
+  }
+
+  /** Stops fetching; the batch in hand finishes (and commits) first. */
+  disconnect(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { codeForSplit, creditsFor, decideCheck, fromMicro, planRemaining, toMicro, type CheckCode } from '@tally/core';
+import type { CheckRequest, CheckResponse, UsageEventMessage } from '@tally/contracts';
+import type { EventProducer } from '@tally/kafka';
+import { conflict, counter, type Logger } from '@tally/runtime';
+import type { MeteringDirectory } from './directory.ts';
+import type { Rebuilder } from './rebuild.ts';
+import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
+import { runCheckScript } from './meter-state.ts';
+import { balanceFields, emptyFields } from './answer.ts';
+import { idDigest, payloadFingerprint } from './dedup.ts';
+import { emitBalanceChanged } from './balance-events.ts';
+import { eventKey, toMessage } from './messages.ts';
+
+const checks = counter('tally_checks_total', 'check answers', ['code', 'send_event']);
+
+export interface CheckDeps {
+  redis: Redis;
+  rebuilder: Rebuilder;
+  directory: MeteringDirectory;
+  producer: EventProducer;
+  topic: string;
+  logger: Logger;
+}
+
+const denied = (code: CheckCode, message: string): CheckResponse => ({ allowed: false, code, ...emptyFields, details: { message } });
+
+/**
+ * POST /v1/check. Once the customer's state is in Redis the answer costs one
+ * Lua call (plus, with sendEvent, the Kafka publish of the debited event).
+ */
+export class CheckService {
+  constructor(private readonly deps: CheckDeps) {}
+
+  async check(tenantId: string, req: CheckRequest): Promise<CheckResponse> {
+    const answer = await this.decide(tenantId, req);
+    checks.labels(answer.code, String(req.sendEvent)).inc();
+    return answer;
+  }
+
+  private async decide(t: string, req: CheckRequest): Promise<CheckResponse> {
+    const { directory, redis, rebuilder } = this.deps;
+    if (req.customerData && directory.ensure) await directory.ensure(t, req.customer, req.customerData);
+    const cp = await customerPlan(directory, t, req.customer);
+    if (!cp.customerExists) return denied('customer_not_found', `customer ${req.customer} does not exist`);
+    const resolved = meterForFeature(cp, req.feature);
+    if (!resolved.ok) {
+      if (resolved.code === 'feature_not_found') return denied('feature_not_found', `feature ${req.feature} does not exist`);
+      // boolean feature: on or off in the plan
+      if (!cp.subscription) return denied('no_active_subscription', 'the customer has no active plan');
+      const on = cp.plan?.entitlements.get(req.feature)?.enabled === true;
+      return on
+        ? { allowed: true, code: 'access_granted', ...emptyFields, details: { message: 'feature enabled in plan' } }
+        : denied('feature_not_in_plan', `feature ${req.feature} is not in the customer's plan`);
+    }
+    const def = resolved.def;
+    if (def.kind === 'feature' && !cp.subscription) return denied('no_active_subscription', 'the customer has no active plan');
+    if (def.kind === 'feature' && !def.inPlan) return denied('feature_not_in_plan', `feature ${req.feature} is not in the customer's plan`);
+
+    const now = new Date();
+    const args = meterArgs(cp, def, now);
+    const valueMicro = toMicro(req.value);
+    const neededMicro = creditsFor(valueMicro, def.costMicro);
+    const event = req.sendEvent ? this.strictEvent(t, req, valueMicro, now.getTime()) : null;
+    const s = await runCheckScript(redis, rebuilder, t, req.customer, args, {
+      neededMicro,
+      send: event ? { digest: idDigest(event.id), fingerprint: payloadFingerprint(fingerprintOf(event)), neededMicro } : null,
+    });
+    if (s.status === 4) throw conflict('event_conflict', `event ${event?.id} was already used with a different payload`);
+
+    let allowed: boolean;
+    let code: CheckCode;
+    if (event && s.allowed) {
+      allowed = true;
+      code = codeForSplit(s.split);
+    } else {
+      const d = decideCheck({ kind: def.kind, neededMicro, planRemainingMicro: planRemaining(s), purchasedMicro: s.purchasedMicro, overage: def.overage });
+      allowed = event ? s.allowed : d.allowed;
+      code = allowed ? d.code : !cp.subscription ? 'no_active_subscription' : d.code;
+    }
+
+    if (event && s.status === 0 && s.allowed) {
+      // The debit happened in Redis; now make it durable. The message carries the
+      // split so the pipeline records it without debiting again.
+      await this.deps.producer.send(this.deps.topic, [
+        toMessage({ ...event, debited: { meter: def.meter, planMicro: s.split.planMicro.toString(), purchasedMicro: s.split.purchasedMicro.toString(), overageMicro: s.split.overageMicro.toString(), appliedAt: now.getTime() } }),
+      ]);
+      const left = planRemaining(s);
+      emitBalanceChanged({ tenantId: t, customerId: req.customer, creditSystem: def.meter, balanceMicro: (left ?? 0n) + s.purchasedMicro });
+    }
+
+    return {
+      allowed,
+      code,
+      ...balanceFields(def, s),
+      details: {
+        message: allowed ? 'allowed' : 'not enough balance',
+        requested: fromMicro(neededMicro),
+        ...(event ? { eventId: event.id, debited: s.allowed, duplicate: s.status === 3, split: splitJson(s.split) } : {}),
+      },
+    };
+  }
+
+  private strictEvent(tenantId: string, req: CheckRequest, valueMicro: bigint, nowMs: number): UsageEventMessage {
+    return {
+      tenantId,
+      id: req.id ?? randomUUID(),
+      customer: req.customer,
+      feature: req.feature,
+      valueMicro: valueMicro.toString(),
+      timestamp: nowMs,
+      acceptedAt: nowMs,
+      entity: req.entity ?? null,
+      properties: req.properties,
+      source: 'check',
+    };
+  }
+}
+
+/** What makes two events with one id "the same". A check-path event's time is when it was checked, so a retried check is not a conflict. */
+export const fingerprintOf = (m: UsageEventMessage) => ({
+  feature: m.feature,
+  valueMicro: BigInt(m.valueMicro),
+  timestampMs: m.source === 'check' ? 0 : m.timestamp,
+  entity: m.entity ?? null,
+  properties: JSON.stringify(m.properties ?? {}),
+});
+
+const splitJson = (s: { planMicro: bigint; purchasedMicro: bigint; overageMicro: bigint }) => ({
+  plan: fromMicro(s.planMicro),
+  purchased: fromMicro(s.purchasedMicro),
+  overage: fromMicro(s.overageMicro),
+});
+
+export { eventKey };

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { toMicro, type CatalogSnapshot } from '@tally/core';
+import {
+  MAX_BATCH_EVENTS,
+  trackEventSchema,
+  type TrackEventInput,
+  type TrackResult,
+  type UsageEventMessage,
+} from '@tally/contracts';
+import type { EventProducer } from '@tally/kafka';
+import { AppError, badRequest, counter, notFound, type Logger } from '@tally/runtime';
+import { keys } from '@tally/redis';
+import type { MeteringDirectory } from './directory.ts';
+import type { Rebuilder } from './rebuild.ts';
+import { dedupGenerations, idDigest, DEDUP_WINDOW_MS } from './dedup.ts';
+import { toMessage } from './messages.ts';
+import { withRedis } from './redis-errors.ts';
+import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
+import { runCheckScript } from './meter-state.ts';
+import { balanceFields, emptyFields, type BalanceFields } from './answer.ts';
+
+const MAX_AHEAD_MS = 5 * 60_000;
+const tracked = counter('tally_track_events_total', 'events answered by track', ['status']);
+
+export interface IngestDeps {
+  redis: Redis;
+  rebuilder: Rebuilder;
+  directory: MeteringDirectory;
+  producer: EventProducer;
+  topic: string;
+  logger: Logger;
+}
+
+/** A line of an NDJSON body that is not JSON. */
+export const UNPARSABLE = Symbol('unparsable');
+
+interface Candidate {
+  index: number;
+  message: UsageEventMessage;
+  customerData: TrackEventInput['customerData'];
+}
+
+export interface BatchOutcome {
+  results: TrackResult[];
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+/**
+ * Where usage enters Tally: validate each event on its own, then produce
+ * the good ones to Kafka (acks=all) and answer only after the broker
+ * acknowledged them. If Kafka fails, the whole request fails (503) and no
+ * event is reported accepted.
+ */
+export class IngestService {
+  constructor(private readonly deps: IngestDeps) {}
+
+  async trackBatch(tenantId: string, events: unknown[]): Promise<BatchOutcome> {
+    if (events.length > MAX_BATCH_EVENTS) {
+      throw new AppError('PayloadTooLarge', `at most ${MAX_BATCH_EVENTS} events per request`, { status: 413 });
+    }
+    const snapshot = await this.deps.directory.snapshot(tenantId);
+    const now = Date.now();
+    const results: TrackResult[] = new Array(events.length);
+    const inRequest = new Set<string>();
+    const candidates: Candidate[] = [];
+    events.forEach((raw, index) => {
+      const verdict = this.validate(tenantId, snapshot, raw, now);
+      if ('error' in verdict) {
+        results[index] = { index, id: verdict.id, status: 'rejected', error: verdict.error };
+      } else if (inRequest.has(verdict.message.id)) {
+        results[index] = { index, id: verdict.message.id, status: 'duplicate' };
+      } else {
+        inRequest.add(verdict.message.id);
+        candidates.push({ index, message: verdict.message, customerData: verdict.customerData });
+      }
+    });
+
+    await this.ensureCustomers(tenantId, candidates);
+    const seen = await this.alreadySeen(tenantId, candidates, now);
+    const fresh = candidates.filter((c, i) => {
+      if (!seen[i]) return true;
+      results[c.index] = { index: c.index, id: c.message.id, status: 'duplicate' };
+      return false;
+    });
+    // Only after the broker acknowledged every message is any of them "accepted".
+    await this.deps.producer.send(this.deps.topic, fresh.map((c) => toMessage(c.message)));
+    for (const c of fresh) results[c.index] = { index: c.index, id: c.message.id, status: 'accepted' };
+
+    const outcome = { results, accepted: fresh.length, duplicates: 0, rejected: 0 };
+    for (const r of results) {
+      if (r.status === 'duplicate') outcome.duplicates++;
+      if (r.status === 'rejected') outcome.rejected++;
+    }
+    tracked.labels('accepted').inc(outcome.accepted);
+    tracked.labels('duplicate').inc(outcome.duplicates);
+    tracked.labels('rejected').inc(outcome.rejected);
+    return outcome;
+  }
+
+  /** POST /v1/track: one event, answered with the balance as Tally knows it now. */
+  async trackOne(tenantId: string, input: TrackEventInput, idempotencyKey?: string) {
+    const event = { ...input, id: input.id ?? idempotencyKey };
+    const outcome = await this.trackBatch(tenantId, [event]);
+    const r = outcome.results[0]!;
+    if (r.status === 'rejected') {
+      const { code, message } = r.error!;
+      throw code === 'feature_not_found' ? notFound(code, message) : badRequest(code, message);
+    }
+    const fields = await this.balanceNow(tenantId, input.customer, input.feature);
+    return {
+      success: true as const,
+      code: 'tracked' as const,
+      id: r.id!,
+      ...fields,
+      details: { message: r.status === 'duplicate' ? 'event already tracked' : 'event accepted', duplicate: r.status === 'duplicate' },
+    };
+  }
+
+  private validate(tenantId: string, snapshot: CatalogSnapshot, raw: unknown, now: number):
+    | { message: UsageEventMessage; customerData: TrackEventInput['customerData'] }
+    | { id: string | null; error: { code: string; message: string } } {
+    const rawId = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
+    if (raw === UNPARSABLE) return { id: null, error: { code: 'invalid_json', message: 'line is not valid JSON' } };
+    const parsed = trackEventSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return { id: rawId, error: { code: 'invalid_event', message: issue ? `${issue.path.join('.') || 'event'}: ${issue.message}` : 'invalid event' } };
+    }
+    const e = parsed.data;
+    const feature = snapshot.features.get(e.feature);
+    if (!feature) return { id: rawId, error: { code: 'feature_not_found', message: `feature ${e.feature} does not exist` } };
+    if (feature.type !== 'metered') return { id: rawId, error: { code: 'feature_not_metered', message: `feature ${e.feature} is not metered` } };
+    const timestamp = e.timestamp === undefined ? now : typeof e.timestamp === 'number' ? e.timestamp : Date.parse(e.timestamp);
+    if (timestamp < now - DEDUP_WINDOW_MS || timestamp > now + MAX_AHEAD_MS) {
+      return { id: rawId, error: { code: 'timestamp_out_of_range', message: 'timestamp must be within the last 35 days and at most 5 minutes ahead' } };
+    }
+    return {
+      message: {
+        tenantId,
+        id: e.id ?? randomUUID(),
+        customer: e.customer,
+        feature: e.feature,
+        valueMicro: toMicro(e.value).toString(),
+        timestamp,
+        acceptedAt: now,
+        entity: e.entity ?? null,
+        properties: e.properties,
+        source: 'live',
+      },
+      customerData: e.customerData,
+    };
+  }
+
+  /** Unknown customers are created on first use (cached: no query once known). */
+  private async ensureCustomers(tenantId: string, candidates: Candidate[]): Promise<void> {
+    const ensure = this.deps.directory.ensure?.bind(this.deps.directory);
+    if (!ensure) return;
+    const data = new Map<string, TrackEventInput['customerData']>();
+    for (const c of candidates) if (!data.has(c.message.customer) || (!data.get(c.message.customer) && c.customerData)) data.set(c.message.customer, c.customerData);
+    await Promise.all([...data].map(([customer, d]) => ensure(tenantId, customer, d ?? null)));
+  }
+
+  /** Ids this customer already had applied (best effort here; the Lua ledger is the real guard). One pipelined round trip. */
+  private async alreadySeen(tenantId: string, candidates: Candidate[], now: number): Promise<boolean[]> {
+    if (candidates.length === 0) return [];
+    const gen = dedupGenerations(now);
+    const pipeline = this.deps.redis.pipeline();
+    for (const c of candidates) {
+      const digest = idDigest(c.message.id);
+      pipeline.hexists(keys.seenEvents(tenantId, c.message.customer, gen.current), digest);
+      pipeline.hexists(keys.seenEvents(tenantId, c.message.customer, gen.previous), digest);
+    }
+    const replies = await withRedis(async () => {
+      const out = await pipeline.exec();
+      if (!out) throw new Error('pipeline aborted');
+      for (const [err] of out) if (err) throw err;
+      return out.map(([, v]) => v === 1);
+    });
+    return candidates.map((_, i) => replies[2 * i]! || replies[2 * i + 1]!);
+  }
+
+  private async balanceNow(tenantId: string, customer: string, feature: string): Promise<BalanceFields> {
+    const cp = await customerPlan(this.deps.directory, tenantId, customer);
+    const resolved = meterForFeature(cp, feature);
+    if (!resolved.ok) return emptyFields;
+    const s = await runCheckScript(this.deps.redis, this.deps.rebuilder, tenantId, customer, meterArgs(cp, resolved.def, new Date()), {
+      neededMicro: 0n,
+      send: null,
+    });
+    return balanceFields(resolved.def, s);
+  }
+}

@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import { keys, scripts } from '@tally/redis';
+import { withCustomerState } from './balance-service.ts';
+import type { Rebuilder } from './rebuild.ts';
+import type { MeterArgs } from './meter-context.ts';
+import { dedupGenerations } from './dedup.ts';
+import { meterKeys, seenKeys } from './ledger-keys.ts';
+
+export interface MeterSnapshot {
+  /** 0 ok, 3 duplicate (already applied), 4 conflict */
+  status: number;
+  allowed: boolean;
+  split: { planMicro: bigint; purchasedMicro: bigint; overageMicro: bigint };
+  usedMicro: bigint;
+  /** null = unlimited */
+  limitMicro: bigint | null;
+  purchasedMicro: bigint;
+  overageMicro: bigint;
+  periodEndMs: number;
+}
+
+export interface StrictEvent {
+  digest: Buffer;
+  fingerprint: Buffer;
+  neededMicro: bigint;
+}
+
+/**
+ * One call of check.8.lua: the meter's state after a lazy period reset, and
+ * with `send` the atomic decide-and-debit. Rebuilds the customer first when
+ * Redis has no state for it.
+ */
+export async function runCheckScript(
+  redis: Redis,
+  rebuilder: Rebuilder,
+  t: string,
+  c: string,
+  args: MeterArgs,
+  event: { neededMicro: bigint; send: StrictEvent | null },
+): Promise<MeterSnapshot> {
+  const now = Date.now();
+  const gen = dedupGenerations(now);
+  const k = [keys.hydrated(t, c), ...meterKeys(t, c, args.def.meter), ...seenKeys(t, c, gen), keys.appliedLog(t, c)];
+  const a = [
+    now,
+    gen.expireAtMs,
+    args.startMs,
+    args.endMs,
+    args.limit,
+    event.neededMicro.toString(),
+    args.def.overage === 'charge' ? 1 : 0,
+    event.send ? 1 : 0,
+    event.send?.digest ?? '',
+    event.send?.fingerprint ?? '',
+  ];
+  const r = await withCustomerState(rebuilder, t, c, async () => {
+    const out = await scripts.check.run<number[]>(redis, k, a);
+    return out[0] === -1 ? -1 : out;
+  });
+  const n = (i: number) => BigInt(r[i] ?? 0);
+  return {
+    status: r[0]!,
+    allowed: r[1] === 1,
+    split: { planMicro: n(2), purchasedMicro: n(3), overageMicro: n(4) },
+    usedMicro: n(5),
+    limitMicro: r[6]! < 0 ? null : n(6),
+    purchasedMicro: n(7),
+    overageMicro: n(8),
+    periodEndMs: r[10]!,
+  };
+}
