@@ -1,42 +1,20 @@
-import type { Kafka } from 'kafkajs';
-import type { Redis } from 'ioredis';
-import type { Logger } from '@tally/runtime';
-import type { Pool } from '@tally/postgres';
-import type { ClickHouseClient } from '@tally/clickhouse';
-import type { WorkersConfig } from './config.ts';
-import type { WorkerRegistry } from './registry.ts';
-import { startAnalytics } from './analytics.ts';
+import { z } from 'zod';
+import { parseConfig, sharedEnv } from '@tally/runtime';
+import { analyticsEnv } from '@tally/analytics';
+import { paymentsEnv } from '@tally/payments';
 
-export interface WorkersDeps {
-  config: WorkersConfig;
-  logger: Logger;
-  pool: Pool;
-  redis: Redis;
-  clickhouse: ClickHouseClient;
-  kafka: Kafka;
-  registry: WorkerRegistry;
-}
+const apiEnv = sharedEnv.extend({
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  API_HOST: z.string().default('127.0.0.1'),
+  /** Public base URL, used in links Tally hands out (checkout pages, webhooks). */
+  PUBLIC_URL: z.url().optional(),
+  /** Secret for admin routes (tenant creation); admin routes are off when unset. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+}).extend(paymentsEnv.shape).extend(analyticsEnv.shape);
 
-export interface ShutdownStep {
-  name: string;
-  run: () => Promise<void>;
-}
+export type ApiConfig = z.infer<typeof apiEnv> & { publicUrl: string };
 
-export interface RunningWorkers {
-  /** Run before BullMQ workers close, in order (e.g. stop the Kafka consumer). */
-  beforeWorkersClose: ShutdownStep[];
-  /** Run after BullMQ workers finished their jobs, in order (e.g. flush the ClickHouse writer). */
-  afterWorkersClose: ShutdownStep[];
-}
-
-/**
- * Starts every consumer and BullMQ processor of the workers app. Each area
- * (metering, billing, analytics) adds its own start function here.
- */
-export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
-  const areas: RunningWorkers[] = [await startAnalytics(deps)];
-  return {
-    beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
-    afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),
-  };
+export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+  const parsed = parseConfig(apiEnv, env);
+  return { ...parsed, publicUrl: parsed.PUBLIC_URL ?? `http://${parsed.API_HOST}:${parsed.API_PORT}` };
 }

@@ -1,42 +1,19 @@
-import type { Kafka } from 'kafkajs';
-import type { Redis } from 'ioredis';
-import type { Logger } from '@tally/runtime';
-import type { Pool } from '@tally/postgres';
-import type { ClickHouseClient } from '@tally/clickhouse';
-import type { WorkersConfig } from './config.ts';
-import type { WorkerRegistry } from './registry.ts';
-import { startAnalytics } from './analytics.ts';
+import { z } from 'zod';
+import { parseConfig, sharedEnv } from '@tally/runtime';
+import { analyticsEnv } from '@tally/analytics';
+import { paymentsEnv } from '@tally/payments';
 
-export interface WorkersDeps {
-  config: WorkersConfig;
-  logger: Logger;
-  pool: Pool;
-  redis: Redis;
-  clickhouse: ClickHouseClient;
-  kafka: Kafka;
-  registry: WorkerRegistry;
-}
+const workersEnv = sharedEnv.extend({
+  WORKERS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  WORKERS_HOST: z.string().default('127.0.0.1'),
+  KAFKA_CONSUMER_GROUP: z.string().default('tally-metering'),
+  /** Jobs each BullMQ worker runs at once. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  /** Public base URL of the API (links in checkout flows and webhooks). */
+  PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
+}).extend(paymentsEnv.shape).extend(analyticsEnv.shape);
 
-export interface ShutdownStep {
-  name: string;
-  run: () => Promise<void>;
-}
+export type WorkersConfig = z.infer<typeof workersEnv>;
 
-export interface RunningWorkers {
-  /** Run before BullMQ workers close, in order (e.g. stop the Kafka consumer). */
-  beforeWorkersClose: ShutdownStep[];
-  /** Run after BullMQ workers finished their jobs, in order (e.g. flush the ClickHouse writer). */
-  afterWorkersClose: ShutdownStep[];
-}
-
-/**
- * Starts every consumer and BullMQ processor of the workers app. Each area
- * (metering, billing, analytics) adds its own start function here.
- */
-export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
-  const areas: RunningWorkers[] = [await startAnalytics(deps)];
-  return {
-    beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
-    afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),
-  };
-}
+export const loadWorkersConfig = (env: Record<string, string | undefined> = process.env): WorkersConfig =>
+  parseConfig(workersEnv, env);
