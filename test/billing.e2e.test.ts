@@ -12,6 +12,7 @@ import {
   sandboxCharges,
   saveCard,
   sign,
+  tenantCharges,
   webhookReceiver,
   type Api,
 } from './billing.support.ts';
@@ -122,6 +123,7 @@ describe('buying credit packs (the seed guide)', () => {
     const again = await api.post('/v1/addon', { customer, pack: '500-ai-credits', quantity: 2 }, { 'Idempotency-Key': key });
     expect(again.body).toMatchObject({ reference, credits: 1000, balance: 1100 });
     expect(await sandboxCharges(tenantId, reference)).toBe(1);
+    expect(await tenantCharges(tenantId)).toBe(1);
     expect(await ledgerRows(tenantId, reference)).toBe(1);
     expect(await creditsOf(api, customer)).toEqual({ balance: 1100, addon: 1000, plan: 100 });
   });

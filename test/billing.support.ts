@@ -95,6 +95,12 @@ export async function sandboxCharges(tenantId: string, purchaseId: string): Prom
   return rows[0].n;
 }
 
+/** Every charge the sandbox recorded for the tenant, whatever key it came with: "charged once" means this is 1. */
+export async function tenantCharges(tenantId: string): Promise<number> {
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM sandbox_charges WHERE tenant_id = $1', [tenantId]);
+  return rows[0].n;
+}
+
 export const sign = (secret: string, body: string, t = Math.floor(Date.now() / 1000)) =>
   `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
 
