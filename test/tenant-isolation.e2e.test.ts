@@ -1,0 +1,107 @@
+/**
+ * Tenant isolation for the catalog, customers and attach routes: every route
+ * is tried with another tenant's key and that tenant's ids and slugs; the
+ * other tenant's data is never visible and never changes.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { client, newTenant } from './support/stack.ts';
+
+type Api = ReturnType<typeof client>;
+
+const catalogOf = (prefix: string) => ({
+  features: [{ slug: `${prefix}-feature`, type: 'metered', name: `${prefix} feature` }, { slug: 'shared-feature', type: 'metered', name: `${prefix} shared` }],
+  creditSystems: [{ slug: `${prefix}-credits`, name: `${prefix} credits`, features: [{ feature: 'shared-feature', creditCost: prefix === 'a' ? 10 : 99 }] }],
+  creditPacks: [{ slug: `${prefix}-pack`, name: `${prefix} pack`, credits: 100, price: 500, currency: 'USD', creditSystem: `${prefix}-credits` }],
+  plans: [
+    { slug: `${prefix}-free`, name: `${prefix} free`, price: 0, currency: 'USD', interval: 'monthly', features: [{ slug: `${prefix}-credits`, limit: 10 }] },
+    { slug: 'shared-plan', name: `${prefix} shared plan`, price: 0, currency: 'USD', interval: 'monthly', features: [] },
+  ],
+});
+
+let a: Api;
+let b: Api;
+let snapshotOfA: () => Promise<unknown>;
+
+beforeAll(async () => {
+  a = client((await newTenant('iso-a')).apiKey.secret);
+  b = client((await newTenant('iso-b')).apiKey.secret);
+  expect((await a.post('/v1/sync', catalogOf('a'))).status).toBe(200);
+  expect((await b.post('/v1/sync', catalogOf('b'))).status).toBe(200);
+  expect((await a.post('/v1/customers', { id: 'a-only', email: 'a-only@example.com', name: 'A only' })).status).toBe(200);
+  expect((await a.post('/v1/customers', { id: 'same-id', email: 'same@example.com', name: 'A same' })).status).toBe(200);
+  expect((await a.post('/v1/attach', { customer: 'a-only', product: 'a-free' })).status).toBe(200);
+  // Everything tenant A can see, to compare before and after B's attempts.
+  snapshotOfA = async () => ({
+    plans: (await a.get('/v1/plans')).body,
+    systems: (await a.get('/v1/credit-systems')).body,
+    packs: (await a.get('/v1/credit-packs')).body,
+    aOnly: (await a.get('/v1/customers/a-only')).body,
+    same: (await a.get('/v1/customers/same-id')).body,
+  });
+});
+
+describe('tenant isolation: catalog and customers', () => {
+  it('catalog reads show only the caller’s own catalog', async () => {
+    const plans = await b.get('/v1/plans');
+    expect(plans.body.plans.map((p: { slug: string }) => p.slug).sort()).toEqual(['b-free', 'shared-plan']);
+    expect(plans.body.plans.find((p: { slug: string }) => p.slug === 'shared-plan').name).toBe('b shared plan');
+    expect((await b.get('/v1/plans/a-free')).status).toBe(404);
+    const systems = await b.get('/v1/credit-systems');
+    expect(systems.body.creditSystems.map((s: { slug: string }) => s.slug)).toEqual(['b-credits']);
+    expect(systems.body.creditSystems[0].features).toEqual([{ feature: 'shared-feature', creditCost: 99 }]);
+    const packs = await b.get('/v1/credit-packs');
+    expect(packs.body.creditPacks.map((p: { slug: string }) => p.slug)).toEqual(['b-pack']);
+  });
+
+  it('another tenant’s customer ids are not found, and reusing them creates the caller’s own customer', async () => {
+    const before = await snapshotOfA();
+    expect((await b.get('/v1/customers/a-only')).status).toBe(404);
+    expect((await b.get('/v1/customers/same-id')).status).toBe(404);
+    const own = await b.post('/v1/customers', { id: 'same-id', email: 'same@example.com', name: 'B same' });
+    expect(own.status).toBe(200);
+    expect(own.body.name).toBe('B same');
+    // Resolving by email stays inside the tenant too.
+    const byEmail = await b.post('/v1/customers', { email: 'a-only@example.com', name: 'B by email' });
+    expect(byEmail.body.id).not.toBe('a-only');
+    expect(await snapshotOfA()).toEqual(before);
+  });
+
+  it('attach with another tenant’s plan slug is 404; attach on a shared id changes only the caller’s customer', async () => {
+    const before = await snapshotOfA();
+    const foreign = await b.post('/v1/attach', { customer: 'a-only', product: 'a-free' });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.error.code).toBe('plan_not_found');
+    const shared = await b.post('/v1/attach', { customer: 'a-only', product: 'shared-plan' });
+    expect(shared.status).toBe(200);
+    expect((await b.get('/v1/customers/a-only')).body.subscription.plan).toBe('shared-plan');
+    expect(await snapshotOfA()).toEqual(before);
+    expect((await a.get('/v1/customers/a-only')).body.subscription.plan).toBe('a-free');
+  });
+
+  it('a sync with another key leaves the other tenant’s catalog as it was, even with the same slugs', async () => {
+    const before = await snapshotOfA();
+    const res = await b.post('/v1/sync', { ...catalogOf('b'), plans: [{ slug: 'shared-plan', name: 'renamed by b', price: 0, currency: 'USD', interval: 'monthly', features: [] }], creditPacks: [] });
+    expect(res.status).toBe(200);
+    expect(res.body.plans.updated).toEqual(['shared-plan']);
+    expect(res.body.plans.removed).toEqual(['b-free']); // b's own unsubscribed plan; a's plans are untouched
+    expect(await snapshotOfA()).toEqual(before);
+    const dry = await b.post('/v1/sync?dryRun=true', catalogOf('a'));
+    expect(dry.body.features.created).toContain('a-feature');
+    expect(await snapshotOfA()).toEqual(before);
+  });
+
+  it('no key, a malformed key or a revoked-looking key gets 401 on every catalog route', async () => {
+    const routes: [string, string][] = [
+      ['post', '/v1/sync'], ['post', '/v1/customers'], ['get', '/v1/customers/a-only'], ['post', '/v1/attach'],
+      ['get', '/v1/plans'], ['get', '/v1/plans/a-free'], ['get', '/v1/credit-systems'], ['get', '/v1/credit-packs'],
+    ];
+    for (const key of [null, 'sk_test_0000000000000000000000000000000x', 'not-a-key']) {
+      const api = client(key);
+      for (const [method, path] of routes) {
+        const res = method === 'get' ? await api.get(path) : await api.post(path, {});
+        expect(res.status, `${method} ${path} with ${key}`).toBe(401);
+        expect(res.body.error.code).toBe('Unauthorized');
+      }
+    }
+  });
+});
