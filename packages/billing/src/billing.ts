@@ -55,8 +55,9 @@ export function createBilling(deps: BillingDeps) {
   const endpoints = new WebhookEndpoints(pool);
   const deliveries = new WebhookDeliveries(pool, webhookQueue);
   const alerts = new BalanceAlerts(pool, deps.redis, emitter);
-  const autoTopup = new AutoTopupService(pool, deps.redis, deps.catalog, deps.customers, addon, logger);
+  const autoTopup = new AutoTopupService(pool, deps.redis, deps.catalog, deps.customers, addon, deps.balances, logger);
   checkout.onDecline((p, code) => autoTopup.disableAfterDecline(p, code));
+  checkout.onFinished((p) => autoTopup.release(p));
   wallet.onCardSaved((t, c) => autoTopup.onCardSaved(t, c));
 
   return {

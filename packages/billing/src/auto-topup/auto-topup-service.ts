@@ -3,7 +3,7 @@ import { fromMicro, toMicro } from '@tally/core';
 import type { Pool } from '@tally/postgres';
 import { keys } from '@tally/redis';
 import { notFound, type Logger } from '@tally/runtime';
-import type { BalanceChange, CatalogPort, CustomerPort } from '../ports.ts';
+import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from '../ports.ts';
 import type { AddonService } from '../purchases/addon-service.ts';
 import { findPack } from '../purchases/pack-pricing.ts';
 import type { Purchase } from '../purchases/purchase-repo.ts';
@@ -21,6 +21,7 @@ export interface AutoTopupSettings {
 }
 
 const CACHE_MS = 2000;
+/** Upper bound of the lock; it is released as soon as the top-up purchase is completed or failed. */
 const LOCK_MS = 60_000;
 
 /**
@@ -42,6 +43,7 @@ export class AutoTopupService {
     private readonly catalog: CatalogPort,
     private readonly customers: CustomerPort,
     private readonly addon: AddonService,
+    private readonly balances: BalancePort,
     private readonly logger: Logger,
   ) {}
 
@@ -107,9 +109,15 @@ export class AutoTopupService {
   async onBalanceChanged(change: BalanceChange): Promise<Purchase | null> {
     const s = await this.settings(change.tenantId, change.customerId, change.creditSystem);
     if (!s || !s.enabled || change.totalMicro >= s.thresholdMicro) return null;
-    const lock = keys.custom('billing', 'auto-topup', keys.customerTag(change.tenantId, change.customerId), change.creditSystem);
+    const lock = lockKey(change.tenantId, change.customerId, change.creditSystem);
     if ((await this.redis.set(lock, '1', 'PX', LOCK_MS, 'NX')) !== 'OK') return null;
     try {
+      // The event may be older than a top-up that just landed: decide on the balance as it is now.
+      const now = await this.balances.balance(change);
+      if (now.totalMicro >= s.thresholdMicro) {
+        await this.redis.del(lock);
+        return null;
+      }
       const { purchase } = await this.addon.start({
         tenantId: change.tenantId,
         customer: change.customerId,
@@ -128,8 +136,14 @@ export class AutoTopupService {
       return purchase;
     } catch (err) {
       if ((err as { code?: string }).code === UNIQUE_VIOLATION) return null; // one already in flight
+      await this.redis.del(lock);
       throw err;
     }
+  }
+
+  /** The top-up purchase reached a final state: the next crossing may buy again. */
+  async release(p: Purchase): Promise<void> {
+    if (p.source === 'auto_topup') await this.redis.del(lockKey(p.tenantId, p.customerId, p.creditSystem));
   }
 
   /** After a decline: off until the card changes. */
@@ -155,4 +169,6 @@ export class AutoTopupService {
   }
 }
 
+const lockKey = (tenantId: string, customerId: string, system: string) =>
+  keys.custom('billing', 'auto-topup', keys.customerTag(tenantId, customerId), system);
 const cacheKey = (tenantId: string, customerId: string, system: string) => `${tenantId}\u0000${customerId}\u0000${system}`;

@@ -10,8 +10,10 @@ export interface CheckoutUrls {
   defaultReturnUrl: (purchaseId: string) => string;
 }
 
-/** Called when an auto top-up purchase is declined (to stop retrying until the card changes). */
+/** Called when a purchase is declined (auto top-up stops retrying until the card changes). */
 export type DeclineListener = (p: Purchase, code: string) => Promise<void>;
+/** Called when the checkout job leaves a purchase completed or failed. */
+export type FinishedListener = (p: Purchase) => Promise<void>;
 
 /**
  * The checkout job: moves one purchase forward from wherever it stands.
@@ -26,6 +28,7 @@ export type DeclineListener = (p: Purchase, code: string) => Promise<void>;
  */
 export class CheckoutService {
   private readonly declineListeners: DeclineListener[] = [];
+  private readonly finishedListeners: FinishedListener[] = [];
 
   constructor(
     private readonly purchases: PurchaseRepo,
@@ -41,9 +44,21 @@ export class CheckoutService {
     this.declineListeners.push(listener);
   }
 
+  onFinished(listener: FinishedListener): void {
+    this.finishedListeners.push(listener);
+  }
+
   async process(tenantId: string, purchaseId: string): Promise<Purchase['status']> {
     const p = await this.purchases.get(tenantId, purchaseId);
     if (!p) throw new AppError('purchase_not_found', `purchase ${purchaseId} not found`, { status: 404 });
+    const status = await this.step(p);
+    if (status === 'completed' || status === 'failed') {
+      for (const listener of this.finishedListeners) await listener(p).catch((err) => this.logger.warn({ err }, 'finished listener failed'));
+    }
+    return status;
+  }
+
+  private async step(p: Purchase): Promise<Purchase['status']> {
     switch (p.status) {
       case 'completed':
       case 'failed':
