@@ -40,7 +40,13 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> 
   const queueName = deductQueueName(config.KAFKA_CONSUMER_GROUP);
   const queue = new Queue<DeductJob>(queueName, { connection: bullConnection(config.REDIS_URL) });
   // Jobs wait for their rows' insert, so several run at once to fill each batch.
-  registry.register<DeductJob>(queueName, deductProcessor(service), Math.max(config.WORKER_CONCURRENCY, 16));
+  // A killed worker's job is taken over after ~10 s, and never failed for having stalled:
+  // replaying a deduct job is safe (see DeductService), dropping one would lose usage.
+  registry.register<DeductJob>(queueName, deductProcessor(service), Math.max(config.WORKER_CONCURRENCY, 16), {
+    lockDuration: 10_000,
+    stalledInterval: 5_000,
+    maxStalledCount: 1_000_000,
+  });
 
   const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_CONSUMER_GROUP, partitionsConsumedConcurrently: 3 });
   await consumer.connect();

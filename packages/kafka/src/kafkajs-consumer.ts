@@ -21,6 +21,10 @@ export class KafkajsConsumer implements EventConsumer {
       groupId: options.groupId,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxWaitTimeInMs: 50,
+      // A killed member is noticed within seconds, so its partitions move on quickly.
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 12_000,
+      heartbeatInterval: 1_000,
       retry: { retries: 1000, initialRetryTime: 200, maxRetryTime: 5000 },
     });
   }

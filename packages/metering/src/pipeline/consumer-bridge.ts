@@ -26,7 +26,7 @@ export interface BridgeOptions {
  */
 export function createBridge(queue: Queue<DeductJob>, logger: Logger, options: BridgeOptions = {}) {
   const maxWaiting = options.maxWaitingJobs ?? 500;
-  const maxPauseMs = options.maxPauseMs ?? 20_000;
+  const maxPauseMs = options.maxPauseMs ?? 5_000;
   return async (batch: ConsumedBatch): Promise<void> => {
     const groups = new Map<string, DeductJob['customers'][number]>();
     for (const msg of batch.messages) {

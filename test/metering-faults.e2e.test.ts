@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createKafka, KafkajsAdmin } from '@tally/kafka';
+import { client, config, eventually } from './support/stack.ts';
+import { freePort, startApp, type AppProcess } from './support/processes.ts';
+import { checkBalance, distinctEvents, grantCredits, meteringTenant, subscribedCustomer, usageTotals } from './metering-helpers.ts';
+
+const started: AppProcess[] = [];
+afterAll(async () => {
+  for (const app of started) await app.stop('SIGKILL');
+});
+
+async function ownApp(app: 'api' | 'workers', env: Record<string, string>, readyPath?: string) {
+  const p = await startApp(app, { ...inject('stackEnv'), ...env }, 60_000, readyPath);
+  started.push(p);
+  return p;
+}
+
+describe('metering: dependencies down', () => {
+  it('answers 503 to track and check when Redis is unreachable', async () => {
+    const { api: setup, tenant } = await meteringTenant(100);
+    const customer = await subscribedCustomer(setup);
+    const dead = await ownApp('api', { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }, '/healthz');
+    const down = client(tenant.apiKey.secret, dead.url);
+    const check = await down.post('/v1/check', { customer, feature: 'gpt-4' });
+    expect(check.status, JSON.stringify(check.body)).toBe(503);
+    expect(check.headers.get('retry-after')).toBeTruthy();
+    const track = await down.post('/v1/track/batch', { events: [{ id: randomUUID(), customer, feature: 'gpt-4' }] });
+    expect(track.status).toBe(503);
+    await dead.stop();
+  });
+
+  it('answers 503 to track when Kafka is unreachable and reports nothing accepted', async () => {
+    const { api: setup, tenant } = await meteringTenant(100);
+    const customer = await subscribedCustomer(setup);
+    const dead = await ownApp('api', { KAFKA_BROKERS: `127.0.0.1:${await freePort()}` }, '/healthz');
+    const down = client(tenant.apiKey.secret, dead.url);
+    const track = await down.post('/v1/track/batch', { events: [{ id: randomUUID(), customer, feature: 'gpt-4' }] });
+    expect(track.status).toBe(503);
+    expect(track.body.results).toBeUndefined();
+    const single = await down.post('/v1/track', { customer, feature: 'gpt-4' });
+    expect(single.status).toBe(503);
+    await dead.stop();
+  });
+});
+
+describe('metering: kill -9 of the workers mid-run', () => {
+  it('leaves every balance and ClickHouse total exactly as a clean run would', async () => {
+    const run = randomUUID().slice(0, 8);
+    const env = { KAFKA_TOPIC_EVENTS: `tally.usage-events.kill-${run}`, KAFKA_CONSUMER_GROUP: `tally-metering-kill-${run}` };
+    const admin = new KafkajsAdmin(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'e2e-kill' }));
+    await admin.ensureTopic(env.KAFKA_TOPIC_EVENTS, 6, 1);
+    await admin.disconnect();
+    const apiApp = await ownApp('api', env);
+    let workers = await ownApp('workers', { ...env, PUBLIC_URL: apiApp.url });
+
+    const allowance = 2000;
+    const { api, tenantId } = await meteringTenant(allowance, 'block', apiApp.url);
+    const customers = [await subscribedCustomer(api), await subscribedCustomer(api), await subscribedCustomer(api)];
+    for (const c of customers) await grantCredits(tenantId, c, 3000);
+
+    // 3,000 events over 10 batches, each event id sent twice somewhere; the workers are killed 3 times
+    const cost = { 'gpt-4': 20, 'dall-e': 50 } as const;
+    const expected = new Map(customers.map((c) => [c, 0]));
+    const events = Array.from({ length: 3000 }, (_, i) => {
+      const customer = customers[i % 3]!;
+      const feature = i % 7 === 0 ? 'dall-e' : 'gpt-4';
+      expected.set(customer, expected.get(customer)! + cost[feature]);
+      return { id: `k-${run}-${i}`, customer, feature, value: 1, timestamp: Date.now() };
+    });
+    for (let b = 0; b < 10; b++) {
+      const chunk = events.slice(b * 300, (b + 1) * 300);
+      const resend = b > 0 ? events.slice((b - 1) * 300, (b - 1) * 300 + 30) : [];
+      const res = await api.post('/v1/track/batch', { events: [...chunk, ...resend] });
+      expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(200);
+      expect(res.body.rejected).toBe(0);
+      if (b === 2 || b === 5 || b === 8) {
+        // the batch was just acknowledged by Kafka: kill while it is being consumed, debited and written
+        await new Promise((r) => setTimeout(r, { 2: 40, 5: 100, 8: 200 }[b]));
+        await workers.stop('SIGKILL');
+        workers = await ownApp('workers', { ...env, PUBLIC_URL: apiApp.url });
+      }
+    }
+
+    for (const c of customers) {
+      await eventually(async () => (await usageTotals(tenantId, c)).events === 1000, 120_000, 500);
+      const total = expected.get(c)!;
+      const plan = Math.min(total, allowance);
+      const purchased = Math.min(total - plan, 3000);
+      const overage = total - plan - purchased;
+      expect(await usageTotals(tenantId, c)).toEqual({ events: 1000, plan, purchased, overage });
+      expect(await distinctEvents(tenantId, c)).toBe(1000);
+      await eventually(async () => (await checkBalance(api, c)).usage === plan, 30_000);
+      expect(await checkBalance(api, c)).toMatchObject({ usage: plan, balance: allowance - plan + 3000 - purchased });
+    }
+  }, 300_000);
+});
+
