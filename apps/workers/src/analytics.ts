@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { CatalogService } from '@tally/catalog';
-import { ImportProcessor, ImportStore, createImportQueue, importDirs, importRoot } from '@tally/analytics';
+import { ImportProcessor, ImportStore, KafkaApplySink, createImportQueue, importDirs, importRoot } from '@tally/analytics';
+import { KafkajsProducer } from '@tally/kafka';
 import { importJobSchema, type ImportJob } from '@tally/contracts';
 import type { RunningWorkers, WorkersDeps } from './workers.ts';
 
@@ -12,6 +13,8 @@ import type { RunningWorkers, WorkersDeps } from './workers.ts';
 export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers> {
   const queue = createImportQueue(deps.config.REDIS_URL, deps.config.IMPORT_QUEUE);
   const catalog = new CatalogService(deps.pool);
+  // Apply imports go through the metering pipeline; the producer connects on first send.
+  const producer = new KafkajsProducer(deps.kafka);
   const processor = new ImportProcessor({
     store: new ImportStore(deps.pool),
     pool: deps.pool,
@@ -21,7 +24,7 @@ export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers>
     queue,
     dataDir: importDirs(importRoot(deps.config)),
     catalog: (tenantId) => catalog.snapshot(tenantId),
-    applySink: null,
+    applySink: new KafkaApplySink(producer, deps.config.KAFKA_TOPIC_EVENTS),
     logger: deps.logger,
   });
   deps.registry.register<ImportJob>(
@@ -33,5 +36,11 @@ export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers>
     },
     2,
   );
-  return { beforeWorkersClose: [], afterWorkersClose: [{ name: 'close import queue', run: () => queue.close() }] };
+  return {
+    beforeWorkersClose: [],
+    afterWorkersClose: [
+      { name: 'close import queue', run: () => queue.close() },
+      { name: 'disconnect import producer', run: () => producer.disconnect().catch(() => {}) },
+    ],
+  };
 }

@@ -4,6 +4,8 @@ export * from './imports/import-store.ts';
 export * from './imports/import-service.ts';
 export * from './imports/import.queue.ts';
 export * from './imports/chunk-processor.ts';
+export * from './imports/kafka-apply-sink.ts';
+export * from './imports/credit-back.ts';
 export * from './imports/spool.ts';
 export * from './usage/usage-query.ts';
 export * from './usage/usage-service.ts';

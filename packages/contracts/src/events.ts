@@ -20,6 +20,8 @@ export const usageEventMessageSchema = z.object({
   entity: z.string().max(256).nullable().optional(),
   properties: z.record(z.string(), z.unknown()).optional(),
   source: z.enum(['live', 'check', 'import']).default('live'),
+  /** The backfill import an `apply` import event came from (so a revert can find its rows). */
+  importId: z.string().max(64).optional(),
   /** Set by check with sendEvent: the strict path already debited it; the pipeline must not debit again. */
   debited: z
     .object({ meter: z.string(), planMicro: micro, purchasedMicro: micro, overageMicro: micro, appliedAt: z.number().int() })

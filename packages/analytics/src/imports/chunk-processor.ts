@@ -14,6 +14,7 @@ import type { ChunkResult, ImportRecord, ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
 import { reportRow } from './raw-rows.ts';
 import { revertImportRows } from './revert.ts';
+import { assertApplyRowsStored, creditBack } from './credit-back.ts';
 import { chunkPath, manifestPath, TOO_LONG, type SpoolManifest } from './spool.ts';
 
 /** Sends apply-mode events into the metering pipeline (Kafka, source 'import'), so debits follow live rules. */
@@ -65,10 +66,21 @@ export class ImportProcessor {
     if (await this.d.store.transition(importId, tenantId, ['running'], 'completed')) await this.cleanUp(importId);
   }
 
+  /**
+   * Revert: for apply imports first wait until the pipeline stored every
+   * event, then mark the rows reverted, then (apply) drop the customers'
+   * Redis state so balances are rebuilt without them. Each step is
+   * idempotent, so a retried job converges.
+   */
   async revert(importId: string, tenantId: string): Promise<void> {
     const rec = await this.d.store.get(importId, tenantId);
     if (!rec || rec.state !== 'reverting') return;
+    if (rec.mode === 'apply') {
+      const status = await this.d.store.status(importId, tenantId);
+      await assertApplyRowsStored(this.d.clickhouse, this.d.database, tenantId, importId, status?.accepted ?? 0);
+    }
     await revertImportRows(this.d.clickhouse, this.d.database, tenantId, importId);
+    if (rec.mode === 'apply') await creditBack(this.d.clickhouse, this.d.redis, this.d.database, tenantId, importId);
     await this.d.store.transition(importId, tenantId, ['reverting'], 'reverted');
   }
 

@@ -49,7 +49,7 @@ export function usageRow(
     event_time: Math.floor(m.timestamp / 1000),
     ingested_at: Math.floor(appliedAtMs / 1000),
     source: m.source,
-    import_id: '',
+    import_id: m.importId ?? '',
     reverted: 0,
     version: appliedAtMs,
   };
