@@ -85,8 +85,9 @@ describe('tenant isolation: catalog and customers', () => {
     expect(res.body.plans.updated).toEqual(['shared-plan']);
     expect(res.body.plans.removed).toEqual(['b-free']); // b's own unsubscribed plan; a's plans are untouched
     expect(await snapshotOfA()).toEqual(before);
-    const dry = await b.post('/v1/sync?dryRun=true', catalogOf('a'));
-    expect(dry.body.features.created).toContain('a-feature');
+    const dry = await b.post('/v1/sync?dryRun=true', { features: catalogOf('a').features });
+    expect(dry.status).toBe(200);
+    expect(dry.body.features).toMatchObject({ created: ['a-feature'], updated: ['shared-feature'] });
     expect(await snapshotOfA()).toEqual(before);
   });
 
