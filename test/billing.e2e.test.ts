@@ -263,3 +263,22 @@ describe('outbound webhooks', () => {
     await hooks.close();
   });
 });
+
+describe('paid plans through billing (the PlanCheckout seam)', () => {
+  it('attach of a paid plan returns a sandbox checkout; paying activates the plan and keeps the card', async () => {
+    const { api } = await billingTenant();
+    const customer = await newCustomer(api);
+    const attach = await api.post('/v1/attach', { customer, product: 'pro' });
+    expect(attach.status).toBe(200);
+    expect(attach.body).toMatchObject({ success: true, requiresCheckout: true });
+    expect(attach.body.reference).toMatch(/^sub_/);
+    const html = await (await fetch(attach.body.checkoutUrl)).text();
+    expect(html).toContain('Pro');
+    expect(html).toContain('20.00 USD');
+    expect(await creditsOf(api, customer)).toEqual({ balance: 100, addon: 0, plan: 100 });
+    const paid = await payOnPage(attach.body.checkoutUrl, '4242424242424242', true);
+    expect(paid.status).toBe(303);
+    await eventually(async () => (await creditsOf(api, customer)).plan === 5000);
+    expect((await api.get(`/v1/wallet?customer=${customer}`)).body.hasCard).toBe(true);
+  });
+});

@@ -22,6 +22,18 @@ export const catalog = {
   ],
   plans: [
     {
+      slug: 'pro',
+      name: 'Pro',
+      price: 2000,
+      currency: 'USD',
+      interval: 'monthly',
+      features: [
+        { slug: 'ai-credits', enabled: true, limit: 5000, reset: 'monthly', overage: 'block' },
+        { slug: 'ai-tokens', enabled: true },
+        { slug: 'gpt-4', enabled: true },
+      ],
+    },
+    {
       slug: 'starter',
       name: 'Starter',
       price: 0,

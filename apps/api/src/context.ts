@@ -66,6 +66,9 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const payments = createPayments(pool, config, config.publicUrl);
   const billing = createBilling({ pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.publicUrl });
   balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
+  // Paid plans in /v1/attach go through billing's providers; their webhook activates the subscription.
+  subscriptions.setPlanCheckout(billing.planCheckout);
+  billing.providerWebhooks.setPlanActivation((reference, tenantId) => subscriptions.activateSubscription(reference, tenantId));
 
   const metering = createMeteringApi({
     redis,

@@ -8,6 +8,7 @@ import { CheckoutService } from './checkout/checkout-service.ts';
 import { Fulfilment } from './checkout/fulfilment.ts';
 import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from './ports.ts';
 import { ProviderWebhooks } from './provider-webhooks.ts';
+import { ProviderPlanCheckout } from './plan-checkout.ts';
 import { AddonService } from './purchases/addon-service.ts';
 import { PurchaseRepo } from './purchases/purchase-repo.ts';
 import { RefundService } from './refunds/refund-service.ts';
@@ -51,6 +52,7 @@ export function createBilling(deps: BillingDeps) {
   }, logger);
   const wallet = new WalletService(pool, methods, providers, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
   const providerWebhooks = new ProviderWebhooks(pool, providers, purchases, fulfilment, methods, wallet, logger);
+  const planCheckout = new ProviderPlanCheckout(providers, methods, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
   const refunds = new RefundService(pool, purchases, providers, deps.balances, emitter);
   const endpoints = new WebhookEndpoints(pool);
   const deliveries = new WebhookDeliveries(pool, webhookQueue);
@@ -71,6 +73,7 @@ export function createBilling(deps: BillingDeps) {
     checkout,
     wallet,
     providerWebhooks,
+    planCheckout,
     refunds,
     endpoints,
     deliveries,

@@ -19,3 +19,4 @@ export * from './webhooks/deliveries.ts';
 export * from './webhooks/endpoints.ts';
 export * from './webhooks/balance-alerts.ts';
 export * from './auto-topup/auto-topup-service.ts';
+export * from './plan-checkout.ts';

@@ -1,10 +1,14 @@
-import type { ProviderEvent, ProviderRegistry, WebhookHeaders } from '@tally/payments';
+import type { ProviderEvent, ProviderRegistry, SavedCard, WebhookHeaders } from '@tally/payments';
 import type { Pool } from '@tally/postgres';
 import type { Logger } from '@tally/runtime';
 import type { Fulfilment } from './checkout/fulfilment.ts';
 import type { PurchaseRepo } from './purchases/purchase-repo.ts';
 import type { WalletService } from './wallet/wallet-service.ts';
 import type { PaymentMethods } from './wallet/payment-methods.ts';
+import { PLAN_REFERENCE_PREFIX } from './plan-checkout.ts';
+
+/** Activates the subscription a plan checkout paid for (the catalog's SubscriptionService). */
+export type PlanActivation = (reference: string, tenantId: string) => Promise<unknown>;
 
 /**
  * POST /v1/providers/:provider/webhook. The provider's signature is checked
@@ -14,6 +18,8 @@ import type { PaymentMethods } from './wallet/payment-methods.ts';
  * idempotent), so a re-delivery that races the first one still credits once.
  */
 export class ProviderWebhooks {
+  private activatePlan: PlanActivation | null = null;
+
   constructor(
     private readonly pool: Pool,
     private readonly providers: ProviderRegistry,
@@ -23,6 +29,10 @@ export class ProviderWebhooks {
     private readonly wallet: WalletService,
     private readonly logger: Logger,
   ) {}
+
+  setPlanActivation(activate: PlanActivation): void {
+    this.activatePlan = activate;
+  }
 
   async receive(providerName: string, rawBody: string, headers: WebhookHeaders): Promise<{ received: true; duplicate: boolean }> {
     const provider = this.providers.get(providerName);
@@ -40,6 +50,7 @@ export class ProviderWebhooks {
   private async handle(providerName: string, event: ProviderEvent): Promise<string | null> {
     switch (event.type) {
       case 'checkout.completed': {
+        if (event.reference.startsWith(PLAN_REFERENCE_PREFIX)) return this.planPaid(providerName, event.reference, event.card);
         const p = await this.purchaseFor(event.reference, providerName);
         if (!p) return null;
         if (event.card && (await this.methods.save(this.pool, p.tenantId, p.customerId, providerName, event.card))) {
@@ -59,6 +70,23 @@ export class ProviderWebhooks {
       case 'ignored':
         return null;
     }
+  }
+
+  private async planPaid(providerName: string, reference: string, card: SavedCard | null): Promise<string | null> {
+    const { rows } = await this.pool.query<{ tenant_id: string; customer_id: string }>(
+      'SELECT tenant_id, customer_id FROM subscriptions WHERE checkout_reference = $1',
+      [reference],
+    );
+    const sub = rows[0];
+    if (!sub || !this.activatePlan) {
+      this.logger.warn({ reference }, 'provider webhook for an unknown plan checkout; ignored');
+      return null;
+    }
+    if (card && (await this.methods.save(this.pool, sub.tenant_id, sub.customer_id, providerName, card))) {
+      await this.wallet.notifyCardSaved(sub.tenant_id, sub.customer_id);
+    }
+    await this.activatePlan(reference, sub.tenant_id);
+    return sub.tenant_id;
   }
 
   private async purchaseFor(reference: string, providerName: string) {
