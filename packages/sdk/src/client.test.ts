@@ -8,7 +8,7 @@ interface Seen {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
-  body: any;
+  body: { id?: string; events?: { id: string }[] } & Record<string, unknown>;
 }
 
 /** A throwaway HTTP server answering with `replies` in order, recording every request. */
@@ -53,8 +53,8 @@ describe('Tally client', () => {
     const { url, seen } = await serve([unavailable, { status: 200, body: { success: true, results: [] } }]);
     const tally = new Tally({ apiKey: 'k', apiUrl: url, backoffMs: 1 });
     await tally.trackBatch([{ customer: 'c', feature: 'f' }, { id: 'mine', customer: 'c', feature: 'f' }]);
-    expect(seen[0]!.body.events.map((e: { id: string }) => e.id)).toEqual(seen[1]!.body.events.map((e: { id: string }) => e.id));
-    expect(seen[0]!.body.events[1].id).toBe('mine');
+    expect(seen[0]!.body.events!.map((e) => e.id)).toEqual(seen[1]!.body.events!.map((e) => e.id));
+    expect(seen[0]!.body.events![1]!.id).toBe('mine');
   });
 
   it('keeps the Idempotency-Key of an addon across retries', async () => {

@@ -5,15 +5,19 @@
  * customer on Pro. Prints a fresh API key each run.
  */
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseConfig, sharedEnv } from '@tally/runtime';
 import { createPool, withTransaction } from '@tally/postgres';
 import { CatalogService, CustomerService, TenantService } from '@tally/catalog';
 import { buildSyncBody } from '@tally/sdk';
 import { syncBodySchema } from '@tally/contracts';
-import * as billingConfig from '../../../../examples/billing.config.ts';
 
 const DEMO_ORG = 'Tally demo';
 const DEMO_CUSTOMER = { id: 'demo-user', email: 'demo@example.com', name: 'Demo User' };
+
+// The example config is a user-side file (it imports @tally/sdk like an app would), loaded at run time.
+const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../../examples/billing.config.ts', import.meta.url));
+const billingConfig: unknown = await import(pathToFileURL(EXAMPLE_CONFIG).href);
 
 const config = parseConfig(sharedEnv);
 const pool = createPool(config.DATABASE_URL, 2);

@@ -46,7 +46,7 @@ beforeAll(async () => {
   server = built.app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  doc = await (await fetch(`${base}/openapi.json`)).json();
+  doc = (await (await fetch(`${base}/openapi.json`)).json()) as typeof doc;
   secret = (await ctx.tenants.createTenant(`openapi-${Date.now()}`)).apiKey.secret;
 });
 
