@@ -1,0 +1,108 @@
+import http from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { eventually } from './support/stack.ts';
+import { startApp, type AppProcess } from './support/processes.ts';
+import { billingTenant, creditsOf, db } from './billing.support.ts';
+
+/**
+ * A pack switched to Stripe, end to end through Tally's API and workers, with
+ * Stripe's API played by a local server answering Stripe's documented shapes
+ * (STRIPE_API_BASE) and webhooks signed as Stripe signs them. Own API and
+ * workers on a separate Redis database: the shared workers have no Stripe key.
+ */
+const WEBHOOK_SECRET = 'whsec_e2e_stripe_secret';
+const calls: Array<{ method: string; path: string; form: URLSearchParams; key?: string }> = [];
+const pm = { id: 'pm_e2e_visa', object: 'payment_method', type: 'card', customer: 'cus_e2e', card: { brand: 'visa', last4: '4242', exp_month: 1, exp_year: 2031 } };
+
+const fake = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const form = new URLSearchParams(req.method === 'GET' ? url.search : body);
+    calls.push({ method: req.method ?? '', path: url.pathname, form, key: req.headers['idempotency-key'] as string | undefined });
+    const route = `${req.method} ${url.pathname}`;
+    let out: [number, unknown] = [404, { error: { type: 'invalid_request_error', message: route } }];
+    if (route === 'POST /v1/customers') out = [200, { id: 'cus_e2e', object: 'customer' }];
+    if (route === 'POST /v1/checkout/sessions') {
+      out = [200, { id: `cs_e2e_${calls.length}`, object: 'checkout.session', url: `https://checkout.stripe.com/c/pay/cs_e2e_${calls.length}` }];
+    }
+    if (route === 'GET /v1/payment_intents/pi_checkout') {
+      out = [200, { id: 'pi_checkout', object: 'payment_intent', status: 'succeeded', customer: 'cus_e2e', setup_future_usage: 'off_session', payment_method: pm }];
+    }
+    if (route === 'POST /v1/payment_intents') out = [200, { id: `pi_off_${calls.length}`, object: 'payment_intent', status: 'succeeded' }];
+    if (route === 'POST /v1/refunds') out = [200, { id: 're_e2e', object: 'refund', status: 'succeeded' }];
+    res.writeHead(out[0], { 'Content-Type': 'application/json' }).end(JSON.stringify(out[1]));
+  });
+});
+
+const started: AppProcess[] = [];
+afterAll(async () => {
+  for (const app of started.reverse()) await app.stop();
+  await new Promise<void>((r) => fake.close(() => r()));
+  await db.end();
+});
+
+describe('a pack sold through Stripe', () => {
+  it('checkout session, signed webhook, saved card charged off-session, refund', { timeout: 120_000 }, async () => {
+    fake.listen(0, '127.0.0.1');
+    await once(fake, 'listening');
+    const { PUBLIC_URL: _shared, ...stackEnv } = inject('stackEnv');
+    const env = {
+      ...stackEnv,
+      REDIS_URL: 'redis://127.0.0.1:6379/6',
+      KAFKA_CONSUMER_GROUP: `${stackEnv.KAFKA_CONSUMER_GROUP}-billing-stripe`,
+      STRIPE_SECRET_KEY: 'sk_test_e2e_local',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_BASE: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+    };
+    const api = await startApp('api', env);
+    started.push(api);
+    started.push(await startApp('workers', { ...env, PUBLIC_URL: api.url }));
+
+    const { api: tally } = await billingTenant(api.url);
+    const customer = 'stripe-buyer';
+    await tally.post('/v1/customers', { id: customer, email: 'buyer@example.test' });
+    await tally.post('/v1/attach', { customer, product: 'starter' });
+
+    const first = await tally.post('/v1/addon', { customer, pack: 'stripe-pack', quantity: 2 });
+    expect(first.body).toMatchObject({ success: true, requiresCheckout: true });
+    expect(first.body.checkoutUrl).toMatch(/^https:\/\/checkout\.stripe\.com\/c\/pay\/cs_e2e_/);
+    const session = calls.find((c) => c.path === '/v1/checkout/sessions')!;
+    expect(session.form.get('client_reference_id')).toBe(first.body.reference);
+    expect(session.form.get('line_items[0][quantity]')).toBe('2');
+    expect(session.form.get('line_items[0][price_data][unit_amount]')).toBe('500');
+    expect(session.key).toBe(`tally_checkout_${first.body.reference}`);
+
+    const payload = JSON.stringify({
+      id: 'evt_e2e_1',
+      object: 'event',
+      type: 'checkout.session.completed',
+      data: { object: { id: 'cs_e2e', object: 'checkout.session', mode: 'payment', payment_status: 'paid', client_reference_id: first.body.reference, payment_intent: 'pi_checkout' } },
+    });
+    const signature = new Stripe('sk_test_signing').webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
+    const hook = await tally.post('/v1/providers/stripe/webhook', payload, { 'Stripe-Signature': signature });
+    expect(hook.status).toBe(200);
+    const forged = await tally.post('/v1/providers/stripe/webhook', payload, { 'Stripe-Signature': signature.replace(/v1=./, 'v1=0') });
+    expect(forged.status).toBe(400);
+    await eventually(async () => (await tally.get(`/v1/purchases/${first.body.reference}`)).body.status === 'completed');
+    expect(await creditsOf(tally, customer)).toEqual({ balance: 300, addon: 200, plan: 100 });
+    const wallet = await tally.get(`/v1/wallet?customer=${customer}`);
+    expect(wallet.body.card).toMatchObject({ provider: 'stripe', last4: '4242', brand: 'visa' });
+
+    const second = await tally.post('/v1/addon', { customer, pack: 'stripe-pack' });
+    expect(second.body).toMatchObject({ success: true, requiresCheckout: false, credits: 100, balance: 400 });
+    const intent = calls.find((c) => c.method === 'POST' && c.path === '/v1/payment_intents')!;
+    expect(intent.key).toBe(`tally_purchase_${second.body.reference}`);
+    expect(intent.form.get('off_session')).toBe('true');
+    expect(intent.form.get('payment_method')).toBe('pm_e2e_visa');
+    expect(intent.form.get('customer')).toBe('cus_e2e');
+
+    const refund = await tally.post(`/v1/purchases/${second.body.reference}/refund`);
+    expect(refund.body).toMatchObject({ status: 'refunded', amount: 500, revokedCredits: 100, spentCredits: 0 });
+    expect(calls.find((c) => c.path === '/v1/refunds')?.form.get('payment_intent')).toMatch(/^pi_off_/);
+  });
+});
