@@ -11,8 +11,10 @@ import type { SyncResult } from '@tally/contracts';
 import { Tally } from './client.ts';
 import { buildSyncBody } from './collect.ts';
 import { TallyError } from './errors.ts';
+import { importMain } from './cli-import.ts';
 
 const USAGE = `usage: tally <sync|diff> <config file> [--api-key KEY] [--api-url URL] [--json]
+       tally import <file.ndjson|file.csv[.gz]> [--mode report|apply]
 
   sync   push the catalog exported by the config file to Tally
   diff   show what sync would change, changing nothing
@@ -66,6 +68,9 @@ export function formatReport(result: SyncResult): string {
 }
 
 export async function main(argv = process.argv.slice(2), env = process.env, out = console.log, err = console.error): Promise<number> {
+  if (argv[0] === 'import') {
+    return importMain(argv.slice(1), env, { out, err, progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r${line}\x1b[K`) : undefined });
+  }
   const args = parseArgs(argv, env);
   if ((args.command !== 'sync' && args.command !== 'diff') || !args.file) {
     err(USAGE);

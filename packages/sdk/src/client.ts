@@ -18,6 +18,7 @@ import type {
 import { buildSyncBody } from './collect.ts';
 import { KIND } from './dsl.ts';
 import { TallyError } from './errors.ts';
+import { usageQueryString, type UsageParams, type UsageResponse } from './usage.ts';
 
 export interface TallyOptions {
   apiKey: string;
@@ -117,6 +118,11 @@ export class Tally {
 
   async plan(slug: string): Promise<PlanView> {
     return (await this.request<{ plan: PlanView }>('GET', `/v1/plans/${encodeURIComponent(slug)}`)).plan;
+  }
+
+  /** Usage analytics (GET /v1/usage): filters, group by, window in a time zone, aggregations. */
+  usage(params: UsageParams = {}): Promise<UsageResponse> {
+    return this.request('GET', `/v1/usage${usageQueryString(params)}`);
   }
 
   /** Push a catalog: a sync body, or DSL items (what a billing.config.ts exports). */

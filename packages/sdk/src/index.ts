@@ -18,3 +18,5 @@ export {
   type Overage,
 } from './dsl.ts';
 export { buildSyncBody, CatalogConfigError } from './collect.ts';
+export { usageQueryString, type UsageParams, type UsageAnswer, type UsageRow } from './usage.ts';
+export { importMain } from './cli-import.ts';
