@@ -142,3 +142,54 @@ describe('Owostack contract: POST /v1/attach', () => {
     }
   });
 });
+
+describe('Owostack contract: check, track and addon on the guide’s catalog', () => {
+  const nullableNumber = (v: unknown) => v === null || typeof v === 'number';
+  const nullableString = (v: unknown) => v === null || typeof v === 'string';
+
+  it('track answers { success, code: "tracked", id, usage, limit, balance, resetsAt, resetInterval, credits, details }', async () => {
+    const api = client((await newTenant('owo-track')).apiKey.secret);
+    await api.post('/v1/sync', owostackSync);
+    await api.post('/v1/attach', { customer: 'user_t', product: 'starter', customerData: { email: 't@example.com' } });
+    const res = await api.post('/v1/track', { customer: 'user_t', feature: 'gpt-4', value: 1, id: 'evt-owo-1' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ success: true, code: 'tracked', id: 'evt-owo-1' });
+    for (const key of ['usage', 'limit', 'balance']) expect(nullableNumber(res.body[key]), key).toBe(true);
+    expect(nullableString(res.body.resetsAt)).toBe(true);
+    expect(nullableString(res.body.resetInterval)).toBe(true);
+    expect(typeof res.body.details.message).toBe('string');
+    expect(res.body.credits).toMatchObject({ source: 'credit_system', systemSlug: 'ai-credits', costPerUnit: 20 });
+  });
+
+  it('check answers { allowed, code, usage, limit, balance, resetsAt, resetInterval, credits, details }', async () => {
+    const api = client((await newTenant('owo-check')).apiKey.secret);
+    await api.post('/v1/sync', owostackSync);
+    await api.post('/v1/attach', { customer: 'user_c', product: 'starter', customerData: { email: 'c@example.com' } });
+    const res = await api.post('/v1/check', { customer: 'user_c', feature: 'gpt-4' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ allowed: true, code: 'access_granted', limit: expect.any(Number), balance: expect.any(Number) });
+    expect(nullableNumber(res.body.usage)).toBe(true);
+    expect(res.body.resetInterval).toBe('monthly');
+    expect(res.body.resetsAt).toEqual(isoDate);
+    expect(res.body.credits).toEqual({
+      source: 'credit_system',
+      systemSlug: 'ai-credits',
+      costPerUnit: 20,
+      addonBalance: expect.any(Number),
+      plan: { used: expect.any(Number), limit: 100, balance: expect.any(Number), resetsAt: isoDate },
+    });
+    expect(typeof res.body.details.message).toBe('string');
+    const unknown = await api.post('/v1/check', { customer: 'nobody', feature: 'gpt-4' });
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toMatchObject({ allowed: false, code: 'customer_not_found' });
+  });
+
+  it('addon answers { success, requiresCheckout, checkoutUrl, reference } for a customer without a card', async () => {
+    const api = client((await newTenant('owo-addon')).apiKey.secret);
+    await api.post('/v1/sync', owostackSync);
+    await api.post('/v1/customers', { id: 'user_a', email: 'a@example.com' });
+    const res = await api.post('/v1/addon', { customer: 'user_a', pack: '500-ai-credits', quantity: 3 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ success: true, requiresCheckout: true, checkoutUrl: expect.stringMatching(/^https?:\/\//), reference: expect.any(String) });
+  });
+});
