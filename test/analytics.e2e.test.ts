@@ -10,7 +10,7 @@ describe('backfill imports → /v1/usage', () => {
     const T = todayStart() - DAY_MS; // yesterday 00:00 UTC
     const file = ndjson([
       { id: 'e1', customer: 'c1', feature: 'gpt4', value: 1, timestamp: iso(T + 10_000) },
-      { id: 'e2', customer: 'c1', feature: 'gpt4', value: 2.5, timestamp: iso(T + 3_700_000), properties: { region: 'eu' } },
+      { id: 'e2', customer: 'c1', feature: 'gpt4', value: 2.5, timestamp: iso(T + 3_700_000), properties: { region: 'eu', note: 'tab\there\nnew \\ "q"' }, entity: 'e\tx' },
       '{"customer":',
       { id: 'e3', customer: 'c2', feature: 'dalle', value: 1, timestamp: T + 20_000 },
       { id: 'e4', customer: 'ghost', feature: 'gpt4', value: 1, timestamp: iso(T + 30_000) },
@@ -56,6 +56,9 @@ describe('backfill imports → /v1/usage', () => {
     ]);
     const byRegion = await api.get(`/v1/usage?${range}&groupBy=property:region&property.region=eu&aggregations=count`);
     expect(byRegion.body.data).toEqual([{ properties: { region: 'eu' }, count: 1 }]);
+    // Tabs, newlines, backslashes and quotes survive the TabSeparated insert.
+    const byNote = await api.get(`/v1/usage?${range}&groupBy=property:note&property.region=eu&aggregations=count`);
+    expect(byNote.body.data).toEqual([{ properties: { note: 'tab\there\nnew \\ "q"' }, count: 1 }]);
 
     const lines = await api.get(`/v1/imports/${created.body.id}/rejected`);
     expect(lines.status).toBe(200);

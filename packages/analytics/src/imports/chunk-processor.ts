@@ -7,12 +7,12 @@ import type { ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
 import { keys } from '@tally/redis';
 import type { Logger } from '@tally/runtime';
-import { insertJsonLines } from '../clickhouse-io.ts';
+import { insertTsvLines } from '../clickhouse-io.ts';
 import { dropStagedIds, findStoredIds } from './dedup.ts';
 import { parseCsvLine, parseNdjsonLine, type ImportEvent } from './event-line.ts';
 import type { ChunkResult, ImportRecord, ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
-import { reportRow } from './raw-rows.ts';
+import { REPORT_COLUMNS, reportRow } from './raw-rows.ts';
 import { revertImportRows } from './revert.ts';
 import { assertApplyRowsStored, creditBack } from './credit-back.ts';
 import { chunkPath, manifestPath, TOO_LONG, type SpoolManifest } from './spool.ts';
@@ -168,10 +168,11 @@ export class ImportProcessor {
       await this.d.applySink.apply(rec.tenantId, rec.id, fresh);
     } else {
       const ingested = Math.floor(now / 1000);
-      await insertJsonLines(
+      await insertTsvLines(
         this.d.clickhouse,
         this.d.database,
         'raw_usage_events_v1',
+        REPORT_COLUMNS,
         fresh.map((e) => reportRow(rec.tenantId, rec.id, e, catalog, ingested)),
       );
     }

@@ -1,5 +1,5 @@
 import { ident, sql, type ClickHouseClient } from '@tally/clickhouse';
-import { insertJsonLines, jsonRow, queryJson } from '../clickhouse-io.ts';
+import { insertTsvLines, queryJson, tsvRow } from '../clickhouse-io.ts';
 
 /**
  * Which of `ids` are already stored for the tenant (by live traffic or any
@@ -17,12 +17,7 @@ export async function findStoredIds(
 ): Promise<Map<string, string>> {
   const stored = new Map<string, string>();
   if (ids.length === 0) return stored;
-  await insertJsonLines(
-    client,
-    database,
-    'import_staged_ids_v1',
-    ids.map((id) => jsonRow({ import_id: importId, attempt, event_id: id })),
-  );
+  await insertTsvLines(client, database, 'import_staged_ids_v1', ['import_id', 'attempt', 'event_id'], ids.map((id) => tsvRow([importId, attempt, id])));
   const db = ident(database);
   const rows = await queryJson<{ event_id: string; import_id: string }>(
     client,

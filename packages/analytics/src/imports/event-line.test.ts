@@ -63,3 +63,10 @@ describe('import line parsing', () => {
     expect(parseCsvLine('e3,c2', header, 3, NOW)).toMatchObject({ ok: false, reason: 'expected 6 fields, got 2' });
   });
 });
+
+describe('TabSeparated rows', () => {
+  it('escapes what would break a field or a row', async () => {
+    const { tsvRow } = await import('../clickhouse-io.ts');
+    expect(tsvRow(['a\tb', 'line\nnext', 'back\\slash', 'nul\0', 12n, 3])).toBe('a\\tb\tline\\nnext\tback\\\\slash\tnul\\0\t12\t3');
+  });
+});
