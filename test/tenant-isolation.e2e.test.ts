@@ -106,3 +106,38 @@ describe('tenant isolation: catalog and customers', () => {
     }
   });
 });
+
+describe('tenant isolation: metering and billing routes with another tenant’s ids', () => {
+  it('check, track, addon, purchases and wallet never reach the other tenant’s customer, plan or purchase', async () => {
+    // Tenant A: its customer has an allowance and a pending purchase.
+    const addon = await a.post('/v1/addon', { customer: 'a-only', pack: 'a-pack' });
+    expect(addon.status).toBe(200);
+    const aCheck = async () => (await a.post('/v1/check', { customer: 'a-only', feature: 'shared-feature' })).body;
+    const before = await aCheck();
+    expect(before.allowed).toBe(true);
+
+    // B asks about A's customer: not B's customer.
+    const check = await b.post('/v1/check', { customer: 'a-only-2', feature: 'shared-feature' });
+    expect(check.body).toMatchObject({ allowed: false, code: 'customer_not_found' });
+    // B debits (strict path, synchronous) the same customer id and feature slug A uses:
+    // it is B's own customer and B's own balance; A's does not move.
+    const bCatalog = catalogOf('b');
+    bCatalog.plans.push({ slug: 'b-iso', name: 'b iso', price: 0, currency: 'USD', interval: 'monthly', features: [{ slug: 'b-credits', limit: 1000 }] });
+    expect((await b.post('/v1/sync', bCatalog)).status).toBe(200);
+    expect((await b.post('/v1/attach', { customer: 'a-only', product: 'b-iso' })).status).toBe(200);
+    const debit = await b.post('/v1/check', { customer: 'a-only', feature: 'shared-feature', value: 1, sendEvent: true, id: `iso-${Date.now()}` });
+    expect(debit.body).toMatchObject({ allowed: true });
+    expect(debit.body.credits.plan.balance).toBe(1000 - 99);
+    const track = await b.post('/v1/track', { customer: 'a-only', feature: 'shared-feature', value: 1, id: `iso-t-${Date.now()}` });
+    expect(track.status).toBe(200);
+    // A's pack slug and A's purchase reference do not exist for B.
+    const foreignPack = await b.post('/v1/addon', { customer: 'a-only', pack: 'a-pack' });
+    expect(foreignPack.status).toBe(404);
+    const foreignPurchase = await b.get(`/v1/purchases/${addon.body.reference}`);
+    expect(foreignPurchase.status).toBe(404);
+    expect((await a.get(`/v1/purchases/${addon.body.reference}`)).status).toBe(200);
+    const wallet = await b.get('/v1/wallet?customer=a-only');
+    expect(wallet.body.hasCard ?? false).toBe(false);
+    expect(await aCheck()).toEqual(before);
+  });
+});
