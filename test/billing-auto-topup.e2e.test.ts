@@ -89,4 +89,21 @@ describe('auto top-up', () => {
     });
     await hooks.close();
   });
+
+  it('deductions from async track (debited by the workers) trigger it too', async () => {
+    const { tenantId, api } = await billingTenant();
+    const customer = await newCustomer(api);
+    await saveCard(api, customer);
+    await api.post('/v1/auto-topup', { customer, creditSystem: 'ai-credits', threshold: 50, pack: '500-ai-credits', quantity: 2 });
+    for (let i = 0; i < 3; i++) {
+      const r = await api.post('/v1/track', { customer, feature: 'gpt-4', id: `t-${i}` });
+      expect(r.status).toBe(200);
+    }
+    const purchases = await eventually(async () => {
+      const p = await autoPurchases(tenantId, customer);
+      return p.length === 1 && p[0]!.status === 'completed' ? p : null;
+    }, 30_000);
+    expect(purchases).toHaveLength(1);
+    expect(await creditsOf(api, customer)).toEqual({ balance: 1040, addon: 1000, plan: 40 });
+  });
 });

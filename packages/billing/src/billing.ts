@@ -56,7 +56,7 @@ export function createBilling(deps: BillingDeps) {
   const refunds = new RefundService(pool, purchases, providers, deps.balances, emitter);
   const endpoints = new WebhookEndpoints(pool);
   const deliveries = new WebhookDeliveries(pool, webhookQueue);
-  const alerts = new BalanceAlerts(pool, deps.redis, emitter);
+  const alerts = new BalanceAlerts(pool, deps.redis, emitter, deps.balances);
   const autoTopup = new AutoTopupService(pool, deps.redis, deps.catalog, deps.customers, addon, deps.balances, logger);
   checkout.onDecline((p, code) => autoTopup.disableAfterDecline(p, code));
   checkout.onFinished((p) => autoTopup.release(p));

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { fromMicro, toMicro } from '@tally/core';
 import type { Pool } from '@tally/postgres';
 import { keys } from '@tally/redis';
-import type { BalanceChange } from '../ports.ts';
+import type { BalanceChange, BalancePort } from '../ports.ts';
 import { WebhookEmitter } from './webhook-emitter.ts';
 
 const CACHE_MS = 2000;
@@ -11,7 +11,9 @@ const CACHE_MS = 2000;
  * balance.low and balance.exhausted, fired once per crossing: a Redis flag per
  * customer, system and kind is set (NX) when the balance goes under and
  * cleared when it is back above, so a stream of deductions below the line
- * sends one event, and a top-up re-arms it.
+ * sends one event, and a top-up re-arms it. Listeners run asynchronously, so
+ * an older event can arrive after a newer one: the flag is only cleared after
+ * reading the balance as it is now.
  */
 export class BalanceAlerts {
   private readonly thresholds = new Map<string, { value: bigint | null; until: number }>();
@@ -20,6 +22,7 @@ export class BalanceAlerts {
     private readonly pool: Pool,
     private readonly redis: Redis,
     private readonly webhooks: WebhookEmitter,
+    private readonly balances: BalancePort,
   ) {}
 
   async setThreshold(tenantId: string, creditSystem: string, lowBalance: number): Promise<void> {
@@ -33,14 +36,22 @@ export class BalanceAlerts {
 
   async onBalanceChanged(change: BalanceChange): Promise<void> {
     const low = await this.threshold(change.tenantId, change.creditSystem);
-    if (low !== null) await this.crossing(change, 'balance.low', change.totalMicro < low, { threshold: fromMicro(low) });
-    await this.crossing(change, 'balance.exhausted', change.totalMicro <= 0n, {});
+    if (low !== null) await this.crossing(change, 'balance.low', (micro) => micro < low, { threshold: fromMicro(low) });
+    await this.crossing(change, 'balance.exhausted', (micro) => micro <= 0n, {});
   }
 
-  private async crossing(change: BalanceChange, type: 'balance.low' | 'balance.exhausted', under: boolean, extra: Record<string, unknown>) {
+  private async crossing(
+    change: BalanceChange,
+    type: 'balance.low' | 'balance.exhausted',
+    isUnder: (micro: bigint) => boolean,
+    extra: Record<string, unknown>,
+  ) {
     const flag = keys.custom('billing', 'alert', keys.customerTag(change.tenantId, change.customerId), change.creditSystem, type);
-    if (!under) {
-      await this.redis.del(flag);
+    if (!isUnder(change.totalMicro)) {
+      if (await this.redis.exists(flag)) {
+        const now = await this.balances.balance(change);
+        if (!isUnder(now.totalMicro)) await this.redis.del(flag);
+      }
       return;
     }
     if ((await this.redis.set(flag, '1', 'NX')) !== 'OK') return;
