@@ -11,3 +11,5 @@ export * from './usage/usage-query.ts';
 export * from './usage/usage-service.ts';
 export * from './purchases/credit-pack-purchases.ts';
 export * from './examples/example-queries.ts';
+export * from './imports/raw-rows.ts';
+export { insertTsvLines, tsvRow, tsvField } from './clickhouse-io.ts';
