@@ -1,9 +1,12 @@
 import { fromMicro } from '@tally/core';
 import { withTransaction, type Pool } from '@tally/postgres';
-import type { Logger } from '@tally/runtime';
+import { counter, type Logger } from '@tally/runtime';
 import type { BalancePort } from '../ports.ts';
 import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
+
+const purchasesDone = counter('tally_purchases_total', 'Credit pack purchases that reached a final state', ['provider', 'source', 'outcome']);
+const creditsGranted = counter('tally_credits_granted_total', 'Purchased credits granted (credits)', ['provider']);
 
 export const purchaseEventData = (p: Purchase) => ({
   reference: p.id,
@@ -72,6 +75,8 @@ export class Fulfilment {
       expiresAt: grant.expires_at,
     });
     if (await this.purchases.markCompleted(p.tenantId, p.id)) {
+      purchasesDone.labels(p.provider, p.source, 'completed').inc();
+      creditsGranted.labels(p.provider).inc(fromMicro(p.creditsMicro));
       this.logger.info({ tenantId: p.tenantId, purchaseId: p.id, credits: fromMicro(p.creditsMicro) }, 'purchase completed');
     }
     await this.webhooks.emitSafely(p.tenantId, 'purchase.completed', `purchase.completed:${p.id}`, purchaseEventData(p));
@@ -80,6 +85,7 @@ export class Fulfilment {
 
   async fail(p: Purchase, code: string, message: string): Promise<void> {
     if (await this.purchases.fail(p.tenantId, p.id, code, message)) {
+      purchasesDone.labels(p.provider, p.source, 'failed').inc();
       this.logger.info({ tenantId: p.tenantId, purchaseId: p.id, code }, 'purchase failed');
     } else if ((await this.purchases.get(p.tenantId, p.id))?.status !== 'failed') {
       return; // it moved on (paid meanwhile): no failure to report
