@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -78,7 +79,7 @@ describe('a pack sold through Stripe', () => {
     expect(session.key).toBe(`tally_checkout_${first.body.reference}`);
 
     const payload = JSON.stringify({
-      id: 'evt_e2e_1',
+      id: `evt_${randomUUID().replace(/-/g, '')}`, // provider event ids are unique: a fixed one would be a re-delivery next run
       object: 'event',
       type: 'checkout.session.completed',
       data: { object: { id: 'cs_e2e', object: 'checkout.session', mode: 'payment', payment_status: 'paid', client_reference_id: first.body.reference, payment_intent: 'pi_checkout' } },
