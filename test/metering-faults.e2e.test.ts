@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createKafka, KafkajsAdmin } from '@tally/kafka';
 import { client, config, eventually } from './support/stack.ts';
@@ -40,8 +42,76 @@ describe('metering: dependencies down', () => {
     expect(track.body.results).toBeUndefined();
     const single = await down.post('/v1/track', { customer, feature: 'gpt-4' });
     expect(single.status).toBe(503);
+    // the strict path debits, fails to publish, gives the credits back and answers 503
+    const strict = await down.post('/v1/check', { customer, feature: 'gpt-4', sendEvent: true });
+    expect(strict.status).toBe(503);
+    expect(await checkBalance(setup, customer)).toMatchObject({ usage: 0, balance: 100 });
     await dead.stop();
   });
+});
+
+/** A TCP proxy to ClickHouse that the test can cut and restore (the shared server itself stays up). */
+async function clickhouseProxy(port: number) {
+  const target = new URL(config.CLICKHOUSE_URL);
+  const sockets = new Set<net.Socket>();
+  let server: net.Server | null = null;
+  const up = async () => {
+    server = net.createServer((inbound) => {
+      const outbound = net.connect(Number(target.port || 8123), target.hostname);
+      for (const s of [inbound, outbound]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      inbound.pipe(outbound).pipe(inbound);
+    });
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+  };
+  const down = async () => {
+    const closed = new Promise((r) => server!.close(r));
+    for (const s of sockets) s.destroy();
+    await closed;
+  };
+  await up();
+  return { up, down };
+}
+
+describe('metering: ClickHouse down', () => {
+  it('keeps debiting, holds the rows back while ClickHouse is away, then writes every one exactly once', async () => {
+    const run = randomUUID().slice(0, 8);
+    const env = { KAFKA_TOPIC_EVENTS: `tally.usage-events.chdown-${run}`, KAFKA_CONSUMER_GROUP: `tally-metering-chdown-${run}` };
+    const admin = new KafkajsAdmin(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'e2e-chdown' }));
+    await admin.ensureTopic(env.KAFKA_TOPIC_EVENTS, 6, 1);
+    await admin.disconnect();
+    const port = await freePort();
+    const proxy = await clickhouseProxy(port);
+    const apiApp = await ownApp('api', env);
+    await ownApp('workers', { ...env, PUBLIC_URL: apiApp.url, CLICKHOUSE_URL: `http://127.0.0.1:${port}` });
+    const { api, tenantId } = await meteringTenant(100_000, 'block', apiApp.url);
+    const customer = await subscribedCustomer(api);
+    const send = async (n: number, from: number) => {
+      const events = Array.from({ length: n }, (_, i) => ({ id: `ch-${run}-${from + i}`, customer, feature: 'gpt-4' }));
+      expect((await api.post('/v1/track/batch', { events })).body.accepted).toBe(n);
+    };
+
+    await send(200, 0);
+    await eventually(async () => (await usageTotals(tenantId, customer)).events === 200);
+
+    await proxy.down();
+    await send(300, 200);
+    // the ledger still moves (balances stay current) ...
+    await eventually(async () => (await checkBalance(api, customer)).usage === 500 * 20);
+    // ... while no row can reach ClickHouse
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await usageTotals(tenantId, customer)).events).toBe(200);
+
+    await proxy.up();
+    await eventually(async () => (await usageTotals(tenantId, customer)).events === 500, 60_000, 250);
+    expect(await usageTotals(tenantId, customer)).toEqual({ events: 500, plan: 10_000, purchased: 0, overage: 0 });
+    expect(await distinctEvents(tenantId, customer)).toBe(500);
+    await proxy.down();
+  }, 120_000);
 });
 
 describe('metering: kill -9 of the workers mid-run', () => {

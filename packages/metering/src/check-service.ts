@@ -9,7 +9,9 @@ import type { Rebuilder } from './rebuild.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
 import { runCheckScript } from './meter-state.ts';
 import { balanceFields, emptyFields } from './answer.ts';
-import { idDigest, payloadFingerprint } from './dedup.ts';
+import { dedupGenerations, idDigest, payloadFingerprint } from './dedup.ts';
+import { meterKeys } from './ledger-keys.ts';
+import { keys, scripts } from '@tally/redis';
 import { emitBalanceChanged } from './balance-events.ts';
 import { eventKey, toMessage } from './messages.ts';
 
@@ -83,9 +85,14 @@ export class CheckService {
     if (event && s.status === 0 && s.allowed) {
       // The debit happened in Redis; now make it durable. The message carries the
       // split so the pipeline records it without debiting again.
-      await this.deps.producer.send(this.deps.topic, [
-        toMessage({ ...event, debited: { meter: def.meter, planMicro: s.split.planMicro.toString(), purchasedMicro: s.split.purchasedMicro.toString(), overageMicro: s.split.overageMicro.toString(), appliedAt: now.getTime() } }),
-      ]);
+      const message = toMessage({ ...event, debited: { meter: def.meter, planMicro: s.split.planMicro.toString(), purchasedMicro: s.split.purchasedMicro.toString(), overageMicro: s.split.overageMicro.toString(), appliedAt: now.getTime() } });
+      try {
+        await this.deps.producer.send(this.deps.topic, [message]);
+      } catch (err) {
+        // Not durable, so not done: give the credits back and answer 503.
+        await this.undo(t, req.customer, def.meter, idDigest(event.id), now.getTime());
+        throw err;
+      }
       const left = planRemaining(s);
       emitBalanceChanged({ tenantId: t, customerId: req.customer, creditSystem: def.meter, balanceMicro: (left ?? 0n) + s.purchasedMicro });
     }
@@ -100,6 +107,16 @@ export class CheckService {
         ...(event ? { eventId: event.id, debited: s.allowed, duplicate: s.status === 3, split: splitJson(s.split) } : {}),
       },
     };
+  }
+
+  private async undo(t: string, c: string, meter: string, digest: Buffer, nowMs: number): Promise<void> {
+    const gen = dedupGenerations(nowMs);
+    const [meterKey, grantsKey, orderKey] = meterKeys(t, c, meter);
+    try {
+      await scripts.undoDebit.run(this.deps.redis, [meterKey!, grantsKey!, orderKey!, keys.seenEvents(t, c, gen.current), keys.appliedLog(t, c)], [digest]);
+    } catch (err) {
+      this.deps.logger.error({ err, tenantId: t, customer: c }, 'could not undo a strict-path debit whose event was not published');
+    }
   }
 
   private strictEvent(tenantId: string, req: CheckRequest, valueMicro: bigint, nowMs: number): UsageEventMessage {

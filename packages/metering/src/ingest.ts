@@ -55,6 +55,9 @@ export interface BatchOutcome {
  * event is reported accepted.
  */
 export class IngestService {
+  // Customers known to exist (they are never deleted): no catalog lookup per event for them.
+  private readonly knownCustomers = new Set<string>();
+
   constructor(private readonly deps: IngestDeps) {}
 
   async trackBatch(tenantId: string, events: unknown[]): Promise<BatchOutcome> {
@@ -154,32 +157,61 @@ export class IngestService {
     };
   }
 
-  /** Unknown customers are created on first use (cached: no query once known). */
+  /** Unknown customers are created on first use; known ones cost nothing. */
   private async ensureCustomers(tenantId: string, candidates: Candidate[]): Promise<void> {
     const ensure = this.deps.directory.ensure?.bind(this.deps.directory);
     if (!ensure) return;
-    const data = new Map<string, TrackEventInput['customerData']>();
-    for (const c of candidates) if (!data.has(c.message.customer) || (!data.get(c.message.customer) && c.customerData)) data.set(c.message.customer, c.customerData);
-    await Promise.all([...data].map(([customer, d]) => ensure(tenantId, customer, d ?? null)));
+    const missing = new Map<string, TrackEventInput['customerData']>();
+    for (const c of candidates) {
+      const key = `${tenantId}\u0000${c.message.customer}`;
+      if (this.knownCustomers.has(key)) continue;
+      if (!missing.has(key) || (!missing.get(key) && c.customerData)) missing.set(key, c.customerData);
+    }
+    await Promise.all(
+      [...missing].map(async ([key, data]) => {
+        await ensure(tenantId, key.slice(tenantId.length + 1), data ?? null);
+        if (this.knownCustomers.size >= 200_000) this.knownCustomers.clear();
+        this.knownCustomers.add(key);
+      }),
+    );
   }
 
-  /** Ids this customer already had applied (best effort here; the Lua ledger is the real guard). One pipelined round trip. */
+  /**
+   * Ids this customer already had applied (best effort here; the Lua ledger is
+   * the real guard): one HMGET per customer and generation, one pipelined round trip.
+   */
   private async alreadySeen(tenantId: string, candidates: Candidate[], now: number): Promise<boolean[]> {
     if (candidates.length === 0) return [];
     const gen = dedupGenerations(now);
+    const byCustomer = new Map<string, number[]>();
+    candidates.forEach((c, i) => {
+      const list = byCustomer.get(c.message.customer);
+      if (list) list.push(i);
+      else byCustomer.set(c.message.customer, [i]);
+    });
     const pipeline = this.deps.redis.pipeline();
-    for (const c of candidates) {
-      const digest = idDigest(c.message.id);
-      pipeline.hexists(keys.seenEvents(tenantId, c.message.customer, gen.current), digest);
-      pipeline.hexists(keys.seenEvents(tenantId, c.message.customer, gen.previous), digest);
+    const order: number[][] = [];
+    for (const [customer, indexes] of byCustomer) {
+      const digests = indexes.map((i) => idDigest(candidates[i]!.message.id));
+      pipeline.hmget(keys.seenEvents(tenantId, customer, gen.current), ...digests);
+      pipeline.hmget(keys.seenEvents(tenantId, customer, gen.previous), ...digests);
+      order.push(indexes);
     }
     const replies = await withRedis(async () => {
       const out = await pipeline.exec();
       if (!out) throw new Error('pipeline aborted');
       for (const [err] of out) if (err) throw err;
-      return out.map(([, v]) => v === 1);
+      return out.map(([, v]) => v as (string | null)[]);
     });
-    return candidates.map((_, i) => replies[2 * i]! || replies[2 * i + 1]!);
+    const seen = new Array<boolean>(candidates.length).fill(false);
+    order.forEach((indexes, k) => {
+      const cur = replies[2 * k]!;
+      const prev = replies[2 * k + 1]!;
+      indexes.forEach((i, j) => {
+        seen[i] = cur[j] !== null || prev[j] !== null;
+      });
+    });
+    return seen;
   }
 
   private async balanceNow(tenantId: string, customer: string, feature: string): Promise<BalanceFields> {

@@ -29,10 +29,11 @@ if status == 0 then
   local pl = plan_left(KEYS[2])
   if pl < 0 or need <= pl + grants_total(list) or ARGV[7] == '1' then allowed = 1 end
   if send and allowed == 1 then
-    p, g, o = debit(KEYS[2], KEYS[3], KEYS[4], list, need)
+    local takes
+    p, g, o, takes = debit(KEYS[2], KEYS[3], KEYS[4], list, need)
     redis.call('HSET', KEYS[6], ARGV[9], ARGV[10])
     redis.call('PEXPIREAT', KEYS[6], ARGV[2])
-    redis.call('HSET', KEYS[8], ARGV[9], log_entry(p, g, o, now))
+    redis.call('HSET', KEYS[8], ARGV[9], log_entry(p, g, o, now), ARGV[9] .. '#g', takes_entry(takes))
     redis.call('EXPIRE', KEYS[8], LOG_TTL_SECONDS)
   end
 end

@@ -46,4 +46,5 @@ export const scripts = {
   check: new LuaScript('check.8.lua'),
   applyGrant: new LuaScript('apply-grant.4.lua'),
   revokeGrant: new LuaScript('revoke-grant.3.lua'),
+  undoDebit: new LuaScript('undo-debit.5.lua'),
 };

@@ -17,6 +17,7 @@ import { usageRow, type UsageRow } from './usage-row.ts';
 
 const outcomes = counter('tally_deduct_events_total', 'events seen by the deduct processor', ['outcome']);
 
+const GRANT_TAKES = Buffer.from('#g');
 const APPLIED = 1;
 const REPLAYED = 2;
 const DUPLICATE = 3;
@@ -145,7 +146,8 @@ export class DeductService {
     results.forEach((r, i) => {
       if (r.digests.length === 0) return;
       const g = job.customers[i]!;
-      pipeline.hdel(keys.appliedLog(g.tenantId, g.customer), ...r.digests);
+      // '#g' fields exist for strict-path (check) events: their grant takes, kept for an undo
+      pipeline.hdel(keys.appliedLog(g.tenantId, g.customer), ...r.digests.flatMap((d) => [d, Buffer.concat([d, GRANT_TAKES])]));
       n++;
     });
     if (n > 0) await withRedis(() => pipeline.exec());

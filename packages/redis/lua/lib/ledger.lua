@@ -46,6 +46,7 @@ end
 -- Consumption order: plan allowance, then grants oldest first, then overage
 -- (async usage is never lost; whether overage is allowed is check's decision).
 -- `list` is updated in place so several events of one call share it.
+-- Returns plan, purchased, overage and the takes from each grant ({id, amount, order score}).
 local function debit(m, g, o, list, need)
   local left = need
   local pl = plan_left(m)
@@ -54,6 +55,7 @@ local function debit(m, g, o, list, need)
   left = left - plan
   if plan > 0 then redis.call('HINCRBY', m, 'used', fmt(plan)) end
   local purchased = 0
+  local takes = {}
   for _, e in ipairs(list) do
     if left == 0 then break end
     if e[2] > 0 then
@@ -62,13 +64,22 @@ local function debit(m, g, o, list, need)
       e[2] = e[2] - take
       purchased = purchased + take
       left = left - take
+      takes[#takes + 1] = { e[1], take, redis.call('ZSCORE', o, e[1]) }
       redis.call('HSET', g, e[1], fmt(e[2]))
       -- a spent grant leaves the spending order but keeps its hash field (idempotent re-apply)
       if e[2] == 0 then redis.call('ZREM', o, e[1]) end
     end
   end
   if left > 0 then redis.call('HINCRBY', m, 'overage', fmt(left)) end
-  return plan, purchased, left
+  return plan, purchased, left, takes
+end
+
+-- "grantId=amount=score,..." of a strict-path debit, kept so the debit can be undone
+-- if its event cannot be made durable.
+local function takes_entry(takes)
+  local parts = {}
+  for _, t in ipairs(takes) do parts[#parts + 1] = t[1] .. '=' .. fmt(t[2]) .. '=' .. (t[3] or '0') end
+  return table.concat(parts, ',')
 end
 
 -- 0 = new id, 1 = already applied with this payload ('*' = payload unknown, after a rebuild), 2 = conflict.
