@@ -1,6 +1,7 @@
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { bullConnection } from '@tally/redis';
 import { CHECKOUT_QUEUE, type CheckoutJob } from '@tally/contracts';
+import { DependencyUnavailableError } from '@tally/runtime';
 
 /**
  * The checkout queue: one job per purchase (jobId = purchase id, so adding it
@@ -21,6 +22,8 @@ export const CHECKOUT_JOB_OPTIONS: JobsOptions = {
  */
 export const CHECKOUT_WORKER_OPTIONS = { lockDuration: 5000, stalledInterval: 5000, maxStalledCount: 3 };
 
+const ENQUEUE_TIMEOUT_MS = 3000;
+
 export class CheckoutQueue {
   readonly queue: Queue<CheckoutJob>;
   private events: QueueEvents | undefined;
@@ -29,8 +32,22 @@ export class CheckoutQueue {
     this.queue = new Queue<CheckoutJob>(CHECKOUT_QUEUE, { connection: bullConnection(redisUrl) });
   }
 
+  /** Redis down: 503 (the purchase row is kept; a retry with the same Idempotency-Key enqueues it). */
   async enqueue(job: CheckoutJob): Promise<void> {
-    await this.queue.add('checkout', job, { ...CHECKOUT_JOB_OPTIONS, jobId: job.purchaseId });
+    // BullMQ's connection queues commands while Redis is away; bound the wait instead of hanging the request.
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.queue.add('checkout', job, { ...CHECKOUT_JOB_OPTIONS, jobId: job.purchaseId }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('enqueue timed out')), ENQUEUE_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      throw new DependencyUnavailableError('redis', err);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Waits up to `timeoutMs` for the purchase's job to finish; false when it did not (or is gone). */
