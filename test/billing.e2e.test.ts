@@ -170,6 +170,29 @@ describe('provider webhooks', () => {
     expect(await creditsOf(api, customer)).toEqual({ balance: 600, addon: 500, plan: 100 });
   });
 
+  it('the sandbox re-sends an event Tally never acknowledged (its first delivery was lost)', { timeout: 90_000 }, async () => {
+    const { tenantId, api } = await billingTenant();
+    const customer = await newCustomer(api);
+    const res = await api.post('/v1/addon', { customer, pack: '500-ai-credits' });
+    // What the sandbox records when the buyer pays, with a webhook that never reached Tally.
+    const sessionId = res.body.checkoutUrl.split('/').pop();
+    const chargeId = `ch_sbx_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+    const eventId = `evt_sbx_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+    await db.query(
+      `INSERT INTO sandbox_charges (id, tenant_id, idempotency_key, amount_minor, currency, status) VALUES ($1, $2, $3, 1000, 'USD', 'succeeded')`,
+      [chargeId, tenantId, `session:${sessionId}`],
+    );
+    const event = { id: eventId, type: 'checkout.completed', created: Math.floor(Date.now() / 1000), data: { tenantId, sessionId, reference: res.body.reference, chargeId } };
+    await db.query(`INSERT INTO sandbox_events (id, tenant_id, type, payload, created_at) VALUES ($1, $2, 'checkout.completed', $3, now() - interval '1 minute')`, [
+      eventId,
+      tenantId,
+      JSON.stringify(event),
+    ]);
+    expect((await api.get(`/v1/purchases/${res.body.reference}`)).body.status).toBe('awaiting_payment');
+    await eventually(async () => (await api.get(`/v1/purchases/${res.body.reference}`)).body.status === 'completed', 75_000, 500);
+    expect(await ledgerRows(tenantId, res.body.reference)).toBe(1);
+  });
+
   it('rejects forged and stale signatures', async () => {
     const { api, event } = await paidThroughCheckout();
     const body = JSON.stringify({ ...event, id: 'evt_forged' });

@@ -45,6 +45,7 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
         await billing.checkout.process(p.tenantId, p.id).catch((err) => logger.warn({ err, purchaseId: p.id }, 'stale purchase sweep failed'));
       }
       await billing.deliveries.requeueStale(STALE_DELIVERY_SECONDS);
+      await payments.hostedCheckout.redeliverUnacknowledged();
     } catch (err) {
       logger.warn({ err }, 'billing sweep failed');
     } finally {

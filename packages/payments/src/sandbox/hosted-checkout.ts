@@ -103,6 +103,24 @@ export class SandboxHostedCheckout {
     };
   }
 
+  /**
+   * Like a real provider's retry schedule: events Tally has not acknowledged
+   * (no row in provider_events, which the receiver writes after acting on an
+   * event) are sent again, for up to 3 days. Run periodically by the workers.
+   */
+  async redeliverUnacknowledged(minAgeSeconds = 30, limit = 50): Promise<number> {
+    const { rows } = await this.store.pool.query<{ payload: SandboxEvent }>(
+      `SELECT e.payload FROM sandbox_events e
+        WHERE e.created_at < now() - make_interval(secs => $1) AND e.created_at > now() - interval '3 days'
+          AND NOT EXISTS (SELECT 1 FROM provider_events p WHERE p.provider = 'sandbox' AND p.event_id = e.id)
+        ORDER BY e.created_at LIMIT $2`,
+      [minAgeSeconds, limit],
+    );
+    let delivered = 0;
+    for (const row of rows) if (await this.deliver(row.payload, 1)) delivered++;
+    return delivered;
+  }
+
   /** Sends a signed event to Tally, with a few quick retries (re-sending the same event id). */
   async deliver(event: SandboxEvent, attempts = 3): Promise<boolean> {
     const body = JSON.stringify(event);
