@@ -287,6 +287,47 @@ describe('outbound webhooks', () => {
   });
 });
 
+describe('wallet and endpoint management', () => {
+  it('removing the only card sends the next purchase to checkout; endpoints can be removed; unknown ids are 404', async () => {
+    const { api } = await billingTenant();
+    const customer = await newCustomer(api);
+    const card = await saveCard(api, customer);
+    const removed = await api.del(`/v1/wallet/methods/${card.id}`);
+    expect(removed.status).toBe(200);
+    expect((await api.get(`/v1/wallet?customer=${customer}`)).body).toMatchObject({ hasCard: false, card: null, methods: [] });
+    expect((await api.del(`/v1/wallet/methods/${card.id}`)).status).toBe(404);
+    const buy = await api.post('/v1/addon', { customer, pack: '500-ai-credits' });
+    expect(buy.body.requiresCheckout).toBe(true);
+    expect((await api.get('/v1/wallet?customer=nobody')).body.error.code).toBe('customer_not_found');
+
+    const hooks = await webhookReceiver();
+    const endpoint = await api.post('/v1/webhooks/endpoints', { url: hooks.url });
+    expect(endpoint.body.events).toEqual(['purchase.completed', 'purchase.failed', 'balance.low', 'balance.exhausted', 'refund.completed']);
+    expect((await api.del(`/v1/webhooks/endpoints/${endpoint.body.id}`)).status).toBe(200);
+    expect((await api.get('/v1/webhooks/endpoints')).body.endpoints).toEqual([]);
+    expect((await api.get(`/v1/webhooks/endpoints/${endpoint.body.id}/deliveries`)).status).toBe(404);
+    expect((await api.post('/v1/webhooks/endpoints', { url: 'ftp://example.test/x' })).status).toBe(400);
+    expect((await api.put('/v1/webhooks/balance-alerts', { creditSystem: 'nope', lowBalance: 5 })).body.error.code).toBe('credit_system_not_found');
+    expect((await api.get(`/v1/auto-topup?customer=${customer}&creditSystem=ai-credits`)).status).toBe(404);
+    await hooks.close();
+  });
+
+  it("never shows or changes another tenant's purchases, cards or endpoints", async () => {
+    const a = await billingTenant();
+    const b = await billingTenant();
+    const customer = await newCustomer(a.api);
+    const card = await saveCard(a.api, customer);
+    const buy = await a.api.post('/v1/addon', { customer, pack: '500-ai-credits' });
+    const endpoint = await a.api.post('/v1/webhooks/endpoints', { url: 'http://127.0.0.1:9/x' });
+    expect((await b.api.get(`/v1/purchases/${buy.body.reference}`)).status).toBe(404);
+    expect((await b.api.post(`/v1/purchases/${buy.body.reference}/refund`)).status).toBe(404);
+    expect((await b.api.del(`/v1/wallet/methods/${card.id}`)).status).toBe(404);
+    expect((await b.api.del(`/v1/webhooks/endpoints/${endpoint.body.id}`)).status).toBe(404);
+    expect((await b.api.get('/v1/webhooks/endpoints')).body.endpoints).toEqual([]);
+    expect((await a.api.get(`/v1/wallet?customer=${customer}`)).body.hasCard).toBe(true);
+  });
+});
+
 describe('paid plans through billing (the PlanCheckout seam)', () => {
   it('attach of a paid plan returns a sandbox checkout; paying activates the plan and keeps the card', async () => {
     const { api } = await billingTenant();
