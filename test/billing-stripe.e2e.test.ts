@@ -6,7 +6,7 @@ import Stripe from 'stripe';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from './support/stack.ts';
 import { startApp, type AppProcess } from './support/processes.ts';
-import { billingTenant, creditsOf, db } from './billing.support.ts';
+import { billingTenant, buyNow, creditsOf, db } from './billing.support.ts';
 
 /**
  * A pack switched to Stripe, end to end through Tally's API and workers, with
@@ -94,7 +94,7 @@ describe('a pack sold through Stripe', () => {
     const wallet = await tally.get(`/v1/wallet?customer=${customer}`);
     expect(wallet.body.card).toMatchObject({ provider: 'stripe', last4: '4242', brand: 'visa' });
 
-    const second = await tally.post('/v1/addon', { customer, pack: 'stripe-pack' });
+    const second = await buyNow(tally, { customer, pack: 'stripe-pack' });
     expect(second.body).toMatchObject({ success: true, requiresCheckout: false, credits: 100, balance: 400 });
     const intent = calls.find((c) => c.method === 'POST' && c.path === '/v1/payment_intents')!;
     expect(intent.key).toBe(`tally_purchase_${second.body.reference}`);

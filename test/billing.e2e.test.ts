@@ -4,6 +4,7 @@ import { eventually } from './support/stack.ts';
 import {
   SANDBOX_SECRET,
   billingTenant,
+  buyNow,
   creditsOf,
   db,
   ledgerRows,
@@ -70,7 +71,7 @@ describe('buying credit packs (the seed guide)', () => {
     const customer = await newCustomer(api);
     await saveCard(api, customer);
 
-    const res = await api.post('/v1/addon', { customer, pack: '500-ai-credits', quantity: 3 });
+    const res = await buyNow(api, { customer, pack: '500-ai-credits', quantity: 3 });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ success: true, requiresCheckout: false, credits: 1500, balance: 1600, status: 'completed' });
     expect(res.body.creditSystemId).toMatch(/^[0-9a-f-]{36}$/);
@@ -78,7 +79,7 @@ describe('buying credit packs (the seed guide)', () => {
     expect((await api.get(`/v1/purchases/${res.body.reference}`)).body).toMatchObject({ amount: 3000, quantity: 3, credits: 1500 });
     expect(await creditsOf(api, customer)).toEqual({ balance: 1600, addon: 1500, plan: 100 });
 
-    const one = await api.post('/v1/addon', { customer, pack: '500-ai-credits' });
+    const one = await buyNow(api, { customer, pack: '500-ai-credits' });
     expect(one.body).toMatchObject({ success: true, requiresCheckout: false, credits: 500, balance: 2100 });
   });
 
@@ -86,7 +87,7 @@ describe('buying credit packs (the seed guide)', () => {
     const { api } = await billingTenant();
     const customer = await newCustomer(api);
     await saveCard(api, customer);
-    await api.post('/v1/addon', { customer, pack: '500-ai-credits' });
+    await buyNow(api, { customer, pack: '500-ai-credits' });
     // gpt-4 costs 20 credits a call: 4 calls = 80 from the plan's 100, the 5th and 6th take 20 more plan + 20 purchased.
     for (let i = 0; i < 6; i++) {
       const r = await api.post('/v1/check', { customer, feature: 'gpt-4', sendEvent: true, id: `evt-${i}` });
@@ -99,7 +100,7 @@ describe('buying credit packs (the seed guide)', () => {
     const { tenantId, api } = await billingTenant();
     const customer = await newCustomer(api);
     await saveCard(api, customer, '4000000000000002');
-    const res = await api.post('/v1/addon', { customer, pack: '500-ai-credits' });
+    const res = await buyNow(api, { customer, pack: '500-ai-credits' });
     expect(res.status).toBe(402);
     expect(res.body).toMatchObject({ success: false, requiresCheckout: false, status: 'failed', error: { code: 'card_declined' } });
     expect(res.body.message).toContain('declined');
@@ -217,7 +218,7 @@ describe('refunds', () => {
     await saveCard(api, customer);
     const hooks = await webhookReceiver();
     await api.post('/v1/webhooks/endpoints', { url: hooks.url, events: ['refund.completed'] });
-    const buy = await api.post('/v1/addon', { customer, pack: '500-ai-credits' });
+    const buy = await buyNow(api, { customer, pack: '500-ai-credits' });
     // 6 gpt-4 calls = 120 credits: 100 from the plan, 20 from the pack.
     for (let i = 0; i < 6; i++) await api.post('/v1/check', { customer, feature: 'gpt-4', sendEvent: true, id: `r-${i}` });
     const refund = await api.post(`/v1/purchases/${buy.body.reference}/refund`);
@@ -317,7 +318,7 @@ describe('wallet and endpoint management', () => {
     const b = await billingTenant();
     const customer = await newCustomer(a.api);
     const card = await saveCard(a.api, customer);
-    const buy = await a.api.post('/v1/addon', { customer, pack: '500-ai-credits' });
+    const buy = await buyNow(a.api, { customer, pack: '500-ai-credits' });
     const endpoint = await a.api.post('/v1/webhooks/endpoints', { url: 'http://127.0.0.1:9/x' });
     expect((await b.api.get(`/v1/purchases/${buy.body.reference}`)).status).toBe(404);
     expect((await b.api.post(`/v1/purchases/${buy.body.reference}/refund`)).status).toBe(404);

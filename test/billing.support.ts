@@ -68,6 +68,19 @@ export async function newCustomer(api: Api, id = `cus_${randomUUID().slice(0, 8)
   return id;
 }
 
+/**
+ * POST /v1/addon with a card on file. The API answers 200 once the charge and
+ * grant are done, or 202 when that takes longer than its wait (a loaded test
+ * machine): then poll, and ask again with the same Idempotency-Key, which
+ * answers the completed purchase (200, credits, balance) without a new charge.
+ */
+export async function buyNow(api: Api, body: Record<string, unknown>, key = randomUUID()) {
+  const first = await api.post('/v1/addon', body, { 'Idempotency-Key': key });
+  if (first.status !== 202) return first;
+  await eventually(async () => ['completed', 'failed'].includes((await api.get(`/v1/purchases/${first.body.reference}`)).body.status), 30_000);
+  return api.post('/v1/addon', body, { 'Idempotency-Key': key });
+}
+
 /** Submits the sandbox hosted page's form, as a browser would. */
 export async function payOnPage(url: string, cardNumber: string, saveCard = false) {
   const form = new URLSearchParams({ cardNumber, expiry: '12/34', cvc: '123', ...(saveCard ? { saveCard: 'true' } : {}) });
