@@ -20,7 +20,7 @@ const spend = (api: Api, customer: string, n: number, tag: string) =>
   Promise.all(Array.from({ length: n }, (_, i) => api.post('/v1/check', { customer, feature: 'gpt-4', sendEvent: true, id: `${tag}-${i}` })));
 
 describe('auto top-up', () => {
-  it('falling below the threshold buys the pack once, however many deductions cross it', async () => {
+  it('falling below the threshold buys the pack once, however many deductions cross it', { timeout: 120_000 }, async () => {
     const { tenantId, api } = await billingTenant();
     const customer = await newCustomer(api);
     await saveCard(api, customer);
@@ -33,7 +33,7 @@ describe('auto top-up', () => {
     const purchases = await eventually(async () => {
       const p = await autoPurchases(tenantId, customer);
       return p.length === 1 && p[0]!.status === 'completed' ? p : null;
-    });
+    }, 45_000);
     expect(purchases).toHaveLength(1);
     expect(await creditsOf(api, customer)).toEqual({ balance: 500, addon: 500, plan: 0 });
 
@@ -42,11 +42,11 @@ describe('auto top-up', () => {
     await eventually(async () => {
       const p = await autoPurchases(tenantId, customer);
       return p.length === 2 && p.every((x) => x.status === 'completed') ? p : null;
-    });
+    }, 45_000);
     expect(await creditsOf(api, customer)).toEqual({ balance: 540, addon: 540, plan: 0 });
   });
 
-  it('a declined card turns auto top-up off until a new card is saved: no retry storm', async () => {
+  it('a declined card turns auto top-up off until a new card is saved: no retry storm', { timeout: 120_000 }, async () => {
     const { tenantId, api } = await billingTenant();
     const customer = await newCustomer(api);
     const hooks = await webhookReceiver();
@@ -59,7 +59,7 @@ describe('auto top-up', () => {
     const failed = await eventually(async () => {
       const p = await autoPurchases(tenantId, customer);
       return p.length === 1 && p[0]!.status === 'failed' ? p : null;
-    });
+    }, 45_000);
     expect(failed[0]!.failure_code).toBe('card_declined');
     const off = await eventually(async () => {
       const r = await api.get(`/v1/auto-topup?customer=${customer}&creditSystem=ai-credits`);

@@ -26,7 +26,7 @@ const completed = (api: Api, reference: string) =>
   eventually(async () => {
     const r = await api.get(`/v1/purchases/${reference}`);
     return r.body.status === 'completed' ? r.body : null;
-  });
+  }, 45_000);
 
 describe('buying credit packs (the seed guide)', () => {
   it('no card: checkout URL, pay on the sandbox page, webhook, credits; the card is then on file', async () => {
