@@ -9,6 +9,7 @@ import { createPayments, type Payments } from '@tally/payments';
 import { createBilling, type Billing } from '@tally/billing';
 import { createBalanceServices, type BalanceService } from '@tally/metering';
 import { createMeteringApi, type MeteringApi } from '@tally/metering';
+import { PlatformaticProducer } from '@tally/kafka';
 import type { ApiConfig } from './config.ts';
 
 /** Everything the API's routes need, built once at start-up. */
@@ -81,7 +82,10 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     },
     logger,
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
-    producer,
+    producer:
+      config.KAFKA_PRODUCER_CLIENT === 'platformatic'
+        ? new PlatformaticProducer({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api-usage` })
+        : producer,
     topic: config.KAFKA_TOPIC_EVENTS,
   });
 
@@ -102,6 +106,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     payments,
     billing,
     async close() {
+      await metering.close().catch(() => {});
       await billing.close().catch(() => {});
       await producer.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});

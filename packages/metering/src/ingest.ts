@@ -167,13 +167,17 @@ export class IngestService {
       if (this.knownCustomers.has(key)) continue;
       if (!missing.has(key) || (!missing.get(key) && c.customerData)) missing.set(key, c.customerData);
     }
-    await Promise.all(
-      [...missing].map(async ([key, data]) => {
+    // a few at a time: a batch naming thousands of new customers must not drain the Postgres pool
+    const queue = [...missing];
+    const lane = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [key, data] = next;
         await ensure(tenantId, key.slice(tenantId.length + 1), data ?? null);
         if (this.knownCustomers.size >= 200_000) this.knownCustomers.clear();
         this.knownCustomers.add(key);
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, queue.length) }, lane));
   }
 
   /**

@@ -33,6 +33,8 @@ export interface MeteringApiDeps extends MeteringDeps {
 export interface MeteringApi {
   ingest: IngestService;
   checks: CheckService;
+  /** Disconnects the usage producer (a no-op twice). */
+  close(): Promise<void>;
 }
 
 /** What the API needs for /v1/track and /v1/check. Concurrent produce calls share Kafka requests. */
@@ -40,5 +42,5 @@ export function createMeteringApi(deps: MeteringApiDeps): MeteringApi {
   const rebuilder = new Rebuilder(deps, deps.clickhouseDatabase);
   const producer = new CoalescingProducer(deps.producer);
   const common = { redis: deps.redis, rebuilder, directory: deps.directory, producer, topic: deps.topic, logger: deps.logger };
-  return { ingest: new IngestService(common), checks: new CheckService(common) };
+  return { ingest: new IngestService(common), checks: new CheckService(common), close: () => producer.disconnect() };
 }
