@@ -5,19 +5,20 @@
  * ClickHouse's own insert rate for the same rows (one streamed JSONEachRow
  * INSERT into the same table, MVs included).
  *
- *   npx tsx bench/import.ts [events=10000000] [chunkLines=100000]
+ *   npx tsx bench/import.ts [events=10000000] [chunkLines=100000] [only=import|clickhouse]
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { createClickHouse } from '@tally/clickhouse';
+import { createClient } from '@clickhouse/client';
 import { REPORT_COLUMNS, tsvRow } from '@tally/analytics';
 import { BENCH_DB, CUSTOMERS, FEATURES, benchTenant, chConfig, fmt, peakRssMiB, startBenchStack } from './analytics-lib.ts';
 
 const N = Number(process.argv[2] ?? 10_000_000);
 const CHUNK = Number(process.argv[3] ?? 100_000);
+const ONLY = process.argv[4] ?? '';
 const FILE = `.data/bench-import-${N}.ndjson`;
 const monthStart = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1);
 const span = Math.max(3_600_000, Date.now() - monthStart - 60_000);
@@ -51,6 +52,15 @@ async function main() {
   const stack = await startBenchStack();
   try {
     const tenant = await benchTenant(stack.api.url);
+    if (ONLY !== 'clickhouse') await importFile(stack, tenant);
+    if (ONLY !== 'import') await clickhouseAlone(tenant.tenantId);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function importFile(stack: Awaited<ReturnType<typeof startBenchStack>>, tenant: Awaited<ReturnType<typeof benchTenant>>) {
+  {
     const started = performance.now();
     const res = await fetch(`${stack.api.url}/v1/imports?mode=report&chunkLines=${CHUNK}`, {
       method: 'POST',
@@ -74,10 +84,16 @@ async function main() {
     console.log(`upload + spool: ${((uploaded - started) / 1000).toFixed(1)} s; upload to queryable: ${seconds.toFixed(1)} s = ${fmt(N / seconds)} events/s`);
     console.log(`peak RSS: api ${await peakRssMiB(stack.api.child.pid!)} MiB, workers ${await peakRssMiB(stack.workers!.child.pid!)} MiB`);
 
+  }
+}
+
+async function clickhouseAlone(tenantId: string) {
+  {
     // ClickHouse alone: the same rows as the import wrote them (same TabSeparated format, same
     // table and materialized views), streamed in one INSERT from this process.
-    const ch = createClickHouse(chConfig);
-    const other = `${tenant.tenantId}-chonly`;
+    // A long request timeout: one INSERT of millions of rows outlasts the app client's 30 s.
+    const ch = createClient({ url: chConfig.url, username: chConfig.username, password: chConfig.password, request_timeout: 3_600_000, compression: { request: false, response: false } });
+    const other = `${tenantId}-chonly`;
     const ingested = Math.floor(Date.now() / 1000);
     const costs = [20_000_000n, 50_000_000n, 500_000n, 3_000_000n];
     async function* rows() {
@@ -102,8 +118,6 @@ async function main() {
     const cs = (performance.now() - c0) / 1000;
     console.log(`ClickHouse alone (one streamed INSERT of the same ${fmt(N)} rows): ${cs.toFixed(1)} s = ${fmt(N / cs)} rows/s`);
     await ch.close();
-  } finally {
-    await stack.stop();
   }
 }
 
