@@ -4,13 +4,19 @@
  * batches of 10 M, through the same materialized views), then each question
  * is asked over HTTP 3 times to warm up and 20 times measured.
  *
- *   npx tsx bench/usage.ts [events=10000000] [budgetSeconds=900]
+ *   npx tsx bench/usage.ts [events=10000000] [budgetSeconds=900] [existingTenantId]
+ *
+ * With an existing tenant id (e.g. the tenant bench/import.ts filled through
+ * the import path), nothing is generated: its stored events are measured.
  */
 import { createClickHouse } from '@tally/clickhouse';
-import { BENCH_DB, CUSTOMERS, benchTenant, chConfig, fmt, startBenchStack } from './analytics-lib.ts';
+import { TenantService } from '@tally/catalog';
+import { createPool } from '@tally/postgres';
+import { BENCH_DB, CUSTOMERS, benchTenant, chConfig, config, fmt, startBenchStack } from './analytics-lib.ts';
 
 const N = Number(process.argv[2] ?? 10_000_000);
 const BUDGET_S = Number(process.argv[3] ?? 900);
+const EXISTING = process.argv[4];
 const BATCH = 10_000_000;
 const now = new Date();
 const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
@@ -21,11 +27,20 @@ async function main() {
   const stack = await startBenchStack(false);
   const ch = createClickHouse(chConfig);
   try {
-    const tenant = await benchTenant(stack.api.url);
+    let tenant: { tenantId: string; apiKey: { secret: string } };
+    let stored = 0;
+    if (EXISTING) {
+      const pool = createPool(config.DATABASE_URL, 1);
+      tenant = { tenantId: EXISTING, apiKey: await new TenantService(pool).createKey(EXISTING, 'bench') };
+      await pool.end();
+      const rows = await (await ch.query({ query: `SELECT count() AS n FROM ${BENCH_DB}.raw_usage_events_v1 WHERE tenant_id = '${EXISTING.replace(/[^0-9a-f-]/g, '')}'`, format: 'JSONEachRow' })).json<{ n: string }>();
+      stored = Number(rows[0]?.n ?? 0);
+    } else {
+      tenant = await benchTenant(stack.api.url);
+    }
     const t = tenant.tenantId.replace(/[^0-9a-f-]/g, '');
     const fill0 = performance.now();
-    let stored = 0;
-    while (stored < N && (performance.now() - fill0) / 1000 < BUDGET_S) {
+    while (!EXISTING && stored < N && (performance.now() - fill0) / 1000 < BUDGET_S) {
       const n = Math.min(BATCH, N - stored);
       const b0 = performance.now();
       // Same distribution as the import bench: 10,000 customers, 4 features, spread over this month.
@@ -43,7 +58,7 @@ async function main() {
       stored += n;
       console.log(`stored ${fmt(stored)} events (+${fmt(n)} in ${((performance.now() - b0) / 1000).toFixed(1)} s)`);
     }
-    if (stored < N) console.log(`time budget reached: measuring with ${fmt(stored)} events`);
+    if (!EXISTING && stored < N) console.log(`time budget reached: measuring with ${fmt(stored)} events`);
 
     const headers = { Authorization: `Bearer ${tenant.apiKey.secret}` };
     const range = `from=${new Date(monthStart).toISOString()}&to=${new Date(nextMonth).toISOString()}`;
