@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { eventually } from './support/stack.ts';
 import { analyticsTenant, DAY_MS, ndjson, todayStart, upload, waitFor } from './analytics-helpers.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -123,6 +124,34 @@ describe('backfill imports → /v1/usage', () => {
     expect((await api.get('/v1/usage?window=week')).status).toBe(400);
     expect((await api.get('/v1/usage?timezone=Mars/Olympus')).status).toBe(400);
     expect((await api.get('/v1/imports/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  it('cancels between chunks, keeps finished chunks until a revert removes them', async () => {
+    const { api, secret } = await analyticsTenant();
+    const T = todayStart() - 2 * DAY_MS;
+    const rows = Array.from({ length: 5000 }, (_, i) => ({ id: `x-${i}`, customer: 'c1', feature: 'gpt4', value: 1, timestamp: iso(T + i * 1000) }));
+    const created = await upload(secret, ndjson(rows), '?chunkLines=10');
+    expect(created.body.chunksTotal).toBe(500);
+    const cancelled = await api.post(`/v1/imports/${created.body.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.state).toBe('cancelled');
+    // Whatever chunk was running finishes; nothing after it starts.
+    const settled = await eventually(async () => {
+      const a = (await api.get(`/v1/imports/${created.body.id}`)).body;
+      await new Promise((r) => setTimeout(r, 1500));
+      const b = (await api.get(`/v1/imports/${created.body.id}`)).body;
+      return a.chunksDone === b.chunksDone ? b : undefined;
+    });
+    expect(settled.state).toBe('cancelled');
+    expect(settled.chunksDone).toBeLessThan(500);
+    expect(settled.accepted).toBe(settled.chunksDone * 10);
+    const range = `from=${iso(T)}&to=${iso(T + DAY_MS)}`;
+    const count = async () => (await api.get(`/v1/usage?${range}&aggregations=count`)).body.data[0]?.count ?? 0;
+    expect(await count()).toBe(settled.accepted);
+    expect((await api.post(`/v1/imports/${created.body.id}/cancel`)).status).toBe(409);
+    expect((await api.post(`/v1/imports/${created.body.id}/revert`)).status).toBe(202);
+    await waitFor(api, created.body.id, ['reverted']);
+    expect(await count()).toBe(0);
   });
 
   it('keeps tenants apart', async () => {
