@@ -37,6 +37,7 @@ export interface ChunkProcessorDeps {
 
 const ACTIVE: ImportRecord['state'][] = ['queued', 'running'];
 const MARKER_TTL_SEC = 7 * 24 * 3600;
+export const MAX_FLAGGED_DETAILS = 10_000;
 
 export class ImportProcessor {
   constructor(private readonly d: ChunkProcessorDeps) {}
@@ -141,8 +142,12 @@ export class ImportProcessor {
         continue;
       }
       if (problem) {
+        // Every flagged row is counted; the details of the first ones per chunk are kept
+        // (history that predates the catalog may flag every row of a huge file).
+        if (result.flagged < MAX_FLAGGED_DETAILS) {
+          result.problems.push({ line: e.line, kind: 'flagged', reason: problem, content: lines[e.line - startLine] ?? '' });
+        }
         result.flagged++;
-        result.problems.push({ line: e.line, kind: 'flagged', reason: problem, content: lines[e.line - startLine] ?? '' });
       }
       valid.push(e);
     }
