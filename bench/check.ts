@@ -39,7 +39,11 @@ try {
   const body = () => JSON.stringify({ customer: t.customers[n++ % t.customers.length], feature: 'gpt-4', value: 1 });
   for (let i = 0; i < t.customers.length; i++) await post(stack.api.url, '/v1/check', t.secret, body()); // warm: state built once
 
-  for (const lanes of [1, connections]) {
+  // JIT and connection warm-up, not measured
+  await closedLoop(4, 3, async () => {
+    await post(stack.api.url, '/v1/check', t.secret, body());
+  });
+  for (const lanes of [1, 16, connections]) {
     const r = await closedLoop(lanes, seconds, async () => {
       const res = await post(stack.api.url, '/v1/check', t.secret, body());
       if (res.status !== 200) throw new Error(`check ${res.status}: ${res.text}`);
