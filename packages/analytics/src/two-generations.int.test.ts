@@ -77,6 +77,9 @@ describe.each(engines)('analytics SQL on %s', (_label, open) => {
     ]);
     // A revert of e4: same row, reverted = 1, version + 1. Rollups must net it out.
     await insert('raw_usage_events_v1', [event(tenant, 'e4', 'c2', 'dalle', 5n * M, { import_id: 'imp-1', source: 'import', reverted: 1, version: 2 })]);
+    // c3 has only an imported event, reverted: it must vanish from every answer.
+    await insert('raw_usage_events_v1', [event(tenant, 'e5', 'c3', 'dalle', 7n * M, { import_id: 'imp-1', source: 'import' })]);
+    await insert('raw_usage_events_v1', [event(tenant, 'e5', 'c3', 'dalle', 7n * M, { import_id: 'imp-1', source: 'import', reverted: 1, version: 2 })]);
     await insert('credit_pack_purchases_v1', [
       purchase(tenant, 'p1', 'c1', 100n * M, 1000n, 1),
       purchase(tenant, 'p2', 'c2', 1000n * M, 9000n, 1),
@@ -88,7 +91,7 @@ describe.each(engines)('analytics SQL on %s', (_label, open) => {
   it('keeps hourly and daily rollups exact under a revert', async () => {
     const hourly = await engine.rows<{ customer_id: string; credits: string; events: string }>(
       `SELECT customer_id, sum(credits_micro) AS credits, sum(events) AS events FROM ${engine.database}.usage_per_hour_v1
-       WHERE tenant_id = '${tenant}' GROUP BY customer_id ORDER BY customer_id`,
+       WHERE tenant_id = '${tenant}' GROUP BY customer_id HAVING events != 0 ORDER BY customer_id`,
     );
     expect(hourly.map((r) => [r.customer_id, String(r.credits), String(r.events)])).toEqual([
       ['c1', String(90n * M), '2'],
@@ -121,6 +124,8 @@ describe.each(engines)('analytics SQL on %s', (_label, open) => {
       { ...base, window: 'hour', timezone: 'Europe/Paris' },
       { ...base, window: 'minute', aggregations: ['sum_credits', 'count', 'max_value', 'distinct_customers'] },
       { ...base, window: 'month', timezone: 'Asia/Kolkata' },
+      { ...base, aggregations: ['sum_credits', 'count', 'distinct_customers'] },
+      { ...base, window: 'hour', aggregations: ['sum_credits', 'count', 'distinct_customers'] },
     ];
     const sources = new Set<string>();
     for (const q of variants) {
@@ -135,6 +140,20 @@ describe.each(engines)('analytics SQL on %s', (_label, open) => {
       expect(Object.fromEntries(byCustomer), source).toEqual({ c1: [90n * M, 2n], c2: [10n * M, 1n] });
     }
     expect(sources).toEqual(new Set(['usage_per_day_v1', 'usage_per_hour_v1', 'raw_usage_events_v1']));
+
+    // Distinct customers from the rollup skip c2's reverted event but keep c2 (e3 is live).
+    const distinct = await engine.rows<{ distinct_customers: string; count: string }>(
+      buildUsageSql({ ...base, groupBy: [], window: null, aggregations: ['distinct_customers', 'count'], orderBy: null }, engine.database).query.text,
+    );
+    expect(distinct.map((r) => [String(r.distinct_customers), String(r.count)])).toEqual([['2', '3']]);
+    const onlyReverted = await engine.rows(
+      buildUsageSql({ ...base, groupBy: [], window: 'day', customers: ['c3'], aggregations: ['distinct_customers', 'count'], orderBy: null }, engine.database).query.text,
+    );
+    expect(onlyReverted).toEqual([]);
+    const perFeature = await engine.rows<{ g0: string; distinct_customers: string }>(
+      buildUsageSql({ ...base, groupBy: ['feature'], window: null, aggregations: ['distinct_customers'], orderBy: null }, engine.database).query.text,
+    );
+    expect(perFeature.map((r) => [r.g0, String(r.distinct_customers)])).toEqual([['dalle', '1'], ['gpt4', '1']]);
 
     const byRegion = await engine.rows<{ g0: string; sum_value: string }>(
       buildUsageSql({ ...base, window: null, groupBy: ['property:region'], properties: [['model', 'gpt-4']], aggregations: ['sum_value'], orderBy: null }, engine.database)

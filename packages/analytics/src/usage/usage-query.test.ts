@@ -40,12 +40,11 @@ describe('usage query builder', () => {
     expect(chooseSource(base({ from: new Date('2026-10-01T05:00:00Z'), window: 'day' }))).toBe('usage_per_hour_v1');
   });
 
-  it('falls back to raw events for minutes, properties, max, distinct customers, odd offsets and ragged ranges', () => {
+  it('falls back to raw events for minutes, properties, max, odd offsets and ragged ranges', () => {
     expect(chooseSource(base({ window: 'minute' }))).toBe('raw_usage_events_v1');
     expect(chooseSource(base({ properties: [['region', 'eu']] }))).toBe('raw_usage_events_v1');
     expect(chooseSource(base({ groupBy: ['property:model'] }))).toBe('raw_usage_events_v1');
     expect(chooseSource(base({ aggregations: ['max_value'] }))).toBe('raw_usage_events_v1');
-    expect(chooseSource(base({ aggregations: ['distinct_customers'] }))).toBe('raw_usage_events_v1');
     expect(chooseSource(base({ timezone: 'Asia/Kolkata', window: 'day' }))).toBe('raw_usage_events_v1');
     expect(chooseSource(base({ from: new Date('2026-10-01T00:30:00Z') }))).toBe('raw_usage_events_v1');
   });
@@ -62,6 +61,14 @@ describe('usage query builder', () => {
     expect(query.text).toContain('customer_id AS `g0`, feature AS `g1`');
     expect(query.text).toContain('GROUP BY bucket, g0, g1');
     expect(query.text).toContain('ORDER BY `sum_credits` DESC');
+  });
+
+  it('counts distinct customers from a rollup per customer first', () => {
+    const { source, query } = buildUsageSql(base({ window: 'day', aggregations: ['distinct_customers', 'count'] }), 'tally');
+    expect(source).toBe('usage_per_day_v1');
+    expect(query.text).toContain('customer_id AS cust');
+    expect(query.text).toContain('GROUP BY bucket, cust HAVING m_events != 0');
+    expect(query.text).toContain('uniqExact(cust) AS `distinct_customers`');
   });
 
   it('excludes reverted events on the raw path', () => {

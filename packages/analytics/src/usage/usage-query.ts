@@ -54,10 +54,7 @@ export function chooseSource(q: UsageQuery): UsageSource {
     q.window === 'minute' ||
     q.properties.length > 0 ||
     q.groupBy.some((g) => g.startsWith('property:')) ||
-    q.aggregations.includes('max_value') ||
-    // Distinct customers must skip customers whose events were all reverted; rollup rows
-    // of a reverted import net to zero only after a merge, so count them from raw events.
-    q.aggregations.includes('distinct_customers');
+    q.aggregations.includes('max_value');
   if (needsRaw) return 'raw_usage_events_v1';
   const from = q.from.getTime();
   const to = q.to.getTime();
@@ -151,6 +148,7 @@ export function buildUsageSql(q: UsageQuery, database: string): { source: UsageS
     keys.push(sql`${expr} AS ${ident(alias)}`);
     keyNames.push(alias);
   });
+  if (rollup && q.aggregations.includes('distinct_customers')) return { source, query: distinctFromRollup(q, table, where, keys, keyNames) };
   const measures = q.aggregations.map((a) => sql`${measure(a, rollup)} AS ${ident(a)}`);
   // Rollup rows of fully reverted events net to zero but may linger until a merge: hide them.
   // Without GROUP BY an aggregate over nothing is still one row of zeros: hide that too.
@@ -164,4 +162,32 @@ export function buildUsageSql(q: UsageQuery, database: string): { source: UsageS
   const select = join([...keys, ...measures]);
   const query = sql`SELECT ${select} FROM ${table} WHERE ${join(where, ' AND ')} ${groupBy} ${having} ${order} LIMIT ${q.limit}`;
   return { source, query };
+}
+
+const OUTER_MEASURE: Record<UsageAggregation, string> = {
+  sum_value: 'sum(m_value)',
+  sum_credits: 'sum(m_credits)',
+  count: 'sum(m_events)',
+  distinct_customers: 'uniqExact(cust)',
+  max_value: 'max(m_value)', // never reached: max needs raw events
+};
+
+/**
+ * Distinct customers from a rollup: first per customer (dropping customers
+ * whose events were all reverted: their rollup rows net to zero), then over
+ * the requested keys. Exact, and it reads the rollup, not the raw events.
+ */
+function distinctFromRollup(q: UsageQuery, table: Sql, where: Sql[], keys: Sql[], keyNames: string[]): Sql {
+  const innerGroup = raw(`GROUP BY ${[...keyNames, 'cust'].join(', ')}`);
+  const inner = sql`SELECT ${join([...keys, raw('customer_id AS cust'), raw('sum(value_micro) AS m_value'), raw('sum(credits_micro) AS m_credits'), raw('sum(events) AS m_events')])}
+    FROM ${table} WHERE ${join(where, ' AND ')} ${innerGroup} HAVING m_events != 0`;
+  const outerKeys = keyNames.map((k) => raw(k));
+  const measures = q.aggregations.map((a) => sql`${raw(OUTER_MEASURE[a])} AS ${ident(a)}`);
+  const groupBy = keyNames.length ? raw(`GROUP BY ${keyNames.join(', ')}`) : raw('');
+  const order = q.orderBy
+    ? sql`ORDER BY ${ident(q.orderBy)} DESC${keyNames.length ? raw(`, ${keyNames.join(', ')}`) : raw('')}`
+    : keyNames.length
+      ? raw(`ORDER BY ${keyNames.join(', ')}`)
+      : raw('');
+  return sql`SELECT ${join([...outerKeys, ...measures])} FROM (${inner}) ${groupBy} HAVING sum(m_events) != 0 ${order} LIMIT ${q.limit}`;
 }
