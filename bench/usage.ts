@@ -67,7 +67,7 @@ async function main() {
       ['top 10 customers by credits, this month (daily rollup)', `/v1/usage?${range}&groupBy=customer&orderBy=sum_credits&limit=10`],
       ['per feature per day, Europe/Paris (hourly rollup)', `/v1/usage?${range}&groupBy=feature&window=day&timezone=Europe/Paris`],
       ['one customer by region property, this month (raw events)', `/v1/usage?${range}&customers=cust-42&groupBy=property:region&aggregations=count,max_value`],
-      ['distinct customers per day, this month (raw events)', `/v1/usage?${range}&window=day&aggregations=distinct_customers`],
+      ['distinct customers per day, this month (daily rollup)', `/v1/usage?${range}&window=day&aggregations=distinct_customers`],
     ];
     console.log(`\n/v1/usage latency with ${fmt(stored)} events stored (ms, 20 runs after 3 warm-up)`);
     for (const [name, path] of questions) {
