@@ -13,3 +13,4 @@ export * from './purchases/credit-pack-purchases.ts';
 export * from './examples/example-queries.ts';
 export * from './imports/raw-rows.ts';
 export { insertTsvLines, tsvRow, tsvField } from './clickhouse-io.ts';
+export * from './rollups/repair.ts';

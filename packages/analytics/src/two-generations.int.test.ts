@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonRow } from './clickhouse-io.ts';
 import { loadExampleQueries, renderExample } from './examples/example-queries.ts';
 import { buildUsageSql, type UsageQuery } from './usage/usage-query.ts';
+import { repairRollups } from './rollups/repair.ts';
 import { chdbEngine, serverEngine, type Engine } from './testing/clickhouse-engines.ts';
 
 /**
@@ -187,5 +188,20 @@ describe.each(engines)('analytics SQL on %s', (_label, open) => {
     expect(running.map((r) => [r.customer_id, String(r.remaining_micro)])).toEqual([['c1', String(10n * M)]]);
     const revenue = await run('revenue_from_credit_packs_by_week');
     expect(revenue.map((r) => [r.currency, String(r.purchases), String(r.gross_minor), String(r.net_minor)])).toEqual([['usd', '2', '10000', '6000']]);
+  });
+  // Last: it writes a replayed duplicate row on purpose.
+  it('repairs rollups that counted a replayed raw row twice', async () => {
+    const totals = async (table: string) =>
+      (await engine.rows<{ credits: string; events: string }>(
+        `SELECT toString(sum(credits_micro)) AS credits, toString(sum(events)) AS events FROM ${engine.database}.${table} WHERE tenant_id = '${tenant}'`,
+      ))[0];
+    await insert('raw_usage_events_v1', [event(tenant, 'e1', 'c1', 'gpt4', 60n * M)]); // a pipeline replay: the same row again
+    expect(await totals('usage_per_hour_v1')).toEqual({ credits: String(160n * M), events: '4' });
+    const from = new Date((todayStart - DAY) * 1000);
+    const to = new Date((todayStart + DAY) * 1000);
+    expect(await repairRollups(engine, engine.database, tenant, from, to)).toBe(2);
+    expect(await totals('usage_per_hour_v1')).toEqual({ credits: String(100n * M), events: '3' });
+    expect(await totals('usage_per_day_v1')).toEqual({ credits: String(100n * M), events: '3' });
+    expect(await repairRollups(engine, engine.database, tenant, from, to)).toBe(0);
   });
 });
