@@ -77,6 +77,9 @@ export class Rebuilder {
 
   private async rebuild(t: string, c: string, now: Date): Promise<void> {
     const { redis, logger } = this.deps;
+    // Rows written while this build reads ClickHouse would be missed: remember the
+    // counter the deduct processor bumps after each write, and compare at the end.
+    const writesBefore = await withRedis(() => redis.get(keys.rowsWritten(t, c)));
     const cp = await customerPlan(this.deps.directory, t, c);
     const grants = await this.grants(t, c);
     const usage = await this.usageByMeter(t, c);
@@ -117,8 +120,15 @@ export class Rebuilder {
       tx.hset(seenKey, ...(fields as [Buffer, string]));
     }
     if (ids.length) tx.pexpireat(seenKey, gen.expireAtMs);
-    tx.set(keys.hydrated(t, c), String(now.getTime()));
+    // a fresh value per build: the deduct processor compares it to detect a build that raced its writes
+    const build = `${now.getTime()}-${Math.random().toString(36).slice(2, 10)}`;
+    tx.set(keys.hydrated(t, c), build);
     await withRedis(() => tx.exec());
+    if ((await withRedis(() => redis.get(keys.rowsWritten(t, c)))) !== writesBefore) {
+      // a deduct job wrote rows meanwhile: this build may lack them, so the next use builds again
+      await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, keys.hydrated(t, c), build);
+      logger.info({ tenantId: t, customerId: c }, 'rows were written during the rebuild; it will run again');
+    }
     rebuilds.inc();
     logger.info({ tenantId: t, customerId: c, meters: meters.size, events: ids.length }, 'balance state rebuilt');
   }

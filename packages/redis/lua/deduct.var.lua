@@ -7,7 +7,8 @@
 -- Returns -1 alone when the customer's state must be rebuilt first; otherwise
 -- 5 integers per event: status (1 applied, 2 applied before and row not yet
 -- confirmed: split from the log, 3 duplicate, 4 conflict), plan, purchased,
--- overage, applied-at ms; then 2 per meter: plan left (-1 unlimited), purchased left.
+-- overage, applied-at ms; then 2 per meter: plan left (-1 unlimited), purchased left;
+-- last, the value of the hydrated key (which state build these debits went into).
 if redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
 local now = tonumber(ARGV[1])
 local meters = tonumber(ARGV[3])
@@ -52,4 +53,5 @@ for m = 1, meters do
   out[#out + 1] = plan_left(KEYS[b + 1])
   out[#out + 1] = grants_total(usable_grants(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], now))
 end
+out[#out + 1] = redis.call('GET', KEYS[1])
 return out

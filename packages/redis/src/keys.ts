@@ -36,6 +36,8 @@ export const keys = {
    * removed once the rows are written.
    */
   appliedLog: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:applied`,
+  /** Bumped each time rows of this customer's debits reach ClickHouse (a rebuild checks it did not miss any). */
+  rowsWritten: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:rows-written`,
   /** Lock held while one process rebuilds this customer's state. */
   rebuildLock: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:rebuild-lock`,
   /** Present when the customer's balances were built (from Postgres + ClickHouse) in Redis. */

@@ -43,6 +43,8 @@ interface CustomerResult {
   rows: UsageRow[];
   digests: Buffer[];
   balances: { meter: string; balanceMicro: bigint }[];
+  /** The state build (hydrated key value) the debits went into. */
+  build: string | null;
 }
 
 /**
@@ -103,7 +105,7 @@ export class DeductService {
       planned.push({ m, def, digest });
       eventArgs.push(digest, payloadFingerprint(fingerprintOf(m)), meter.index, creditsFor(BigInt(m.valueMicro), def.costMicro).toString());
     }
-    if (planned.length === 0) return { rows: [], digests: [], balances: [] };
+    if (planned.length === 0) return { rows: [], digests: [], balances: [], build: null };
 
     const gen = dedupGenerations(now);
     const meterList = [...meters.values()];
@@ -131,25 +133,47 @@ export class DeductService {
         logger.warn({ tenantId: t, customer: c, eventId: m.id }, 'event id reused with a different payload: not applied');
       }
     });
-    const tail = out.slice(planned.length * 5);
+    const tail = out.slice(planned.length * 5) as number[];
+    const build = (out[out.length - 1] as unknown as string | null) ?? null;
     const balances = meterList.map((x, i) => ({
       meter: x.args.def.meter,
       balanceMicro: BigInt(Math.max(0, tail[i * 2]!)) + BigInt(tail[i * 2 + 1]!),
     }));
-    return { rows, digests, balances };
+    return { rows, digests, balances, build };
   }
 
-  /** Rows are in ClickHouse: their splits need not be kept for replays any more. */
+  /**
+   * Rows are in ClickHouse: their splits need not be kept for replays any more.
+   * If the customer's state was rebuilt (flush, lost Redis) after this job's
+   * debits and before its rows were written, that build missed them: drop it
+   * so the next use rebuilds again, now with these rows in ClickHouse.
+   */
   private async forgetApplied(job: DeductJob, results: CustomerResult[]): Promise<void> {
-    const pipeline = this.deps.redis.pipeline();
-    let n = 0;
+    const { redis, logger } = this.deps;
+    const pipeline = redis.pipeline();
+    const watched: { i: number; build: string }[] = [];
     results.forEach((r, i) => {
       if (r.digests.length === 0) return;
       const g = job.customers[i]!;
       // '#g' fields exist for strict-path (check) events: their grant takes, kept for an undo
       pipeline.hdel(keys.appliedLog(g.tenantId, g.customer), ...r.digests.flatMap((d) => [d, Buffer.concat([d, GRANT_TAKES])]));
-      n++;
+      pipeline.incr(keys.rowsWritten(g.tenantId, g.customer));
+      pipeline.get(keys.hydrated(g.tenantId, g.customer));
+      watched.push({ i, build: r.build ?? '' });
     });
-    if (n > 0) await withRedis(() => pipeline.exec());
+    if (watched.length === 0) return;
+    const replies = await withRedis(async () => (await pipeline.exec()) ?? []);
+    const stale = watched.flatMap((w, k) => {
+      const current = replies[3 * k + 2]?.[1] as string | null | undefined;
+      return current && current !== w.build ? [{ ...w, current }] : [];
+    });
+    for (const w of stale) {
+      const g = job.customers[w.i]!;
+      // compare-and-delete: only the build that missed these rows
+      await withRedis(() =>
+        redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, keys.hydrated(g.tenantId, g.customer), w.current),
+      );
+      logger.info({ tenantId: g.tenantId, customer: g.customer }, 'state was rebuilt while debits were in flight; rebuilding again');
+    }
   }
 }
