@@ -9,13 +9,14 @@ import { keys } from '@tally/redis';
 import type { Logger } from '@tally/runtime';
 import { insertTsvLines } from '../clickhouse-io.ts';
 import { dropStagedIds, findStoredIds } from './dedup.ts';
-import { parseCsvLine, parseNdjsonLine, type ImportEvent } from './event-line.ts';
+import type { ImportEvent } from './event-line.ts';
 import type { ChunkResult, ImportRecord, ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
 import { REPORT_COLUMNS, reportRow } from './raw-rows.ts';
+import { ChunkPrefetcher } from './parse-chunk.ts';
 import { revertImportRows } from './revert.ts';
 import { assertApplyRowsStored, creditBack } from './credit-back.ts';
-import { chunkPath, manifestPath, TOO_LONG, type SpoolManifest } from './spool.ts';
+import { manifestPath, type SpoolManifest } from './spool.ts';
 
 /** Sends apply-mode events into the metering pipeline (Kafka, source 'import'), so debits follow live rules. */
 export interface ApplySink {
@@ -40,6 +41,8 @@ const MARKER_TTL_SEC = 7 * 24 * 3600;
 export const MAX_FLAGGED_DETAILS = 10_000;
 
 export class ImportProcessor {
+  private readonly prefetch = new ChunkPrefetcher();
+
   constructor(private readonly d: ChunkProcessorDeps) {}
 
   /**
@@ -56,8 +59,7 @@ export class ImportProcessor {
     if (!(await this.d.store.chunkDone(importId, chunk))) {
       const dir = this.d.dataDir(importId);
       const manifest = JSON.parse(await readFile(manifestPath(dir), 'utf8')) as SpoolManifest;
-      const text = await readFile(chunkPath(dir, chunk), 'utf8');
-      const result = await this.runChunk(rec, manifest, chunk, text);
+      const result = await this.runChunk(rec, manifest, chunk);
       await this.d.store.finishChunk(importId, chunk, result);
     }
     if (chunk + 1 < rec.chunksTotal) {
@@ -86,46 +88,24 @@ export class ImportProcessor {
   }
 
   async cleanUp(importId: string): Promise<void> {
+    this.prefetch.drop(importId);
     await rm(this.d.dataDir(importId), { recursive: true, force: true });
     await dropStagedIds(this.d.clickhouse, this.d.database, importId).catch((err) =>
       this.d.logger.warn({ err, importId }, 'could not drop staged import ids'),
     );
   }
 
-  private async runChunk(rec: ImportRecord, manifest: SpoolManifest, chunk: number, text: string): Promise<ChunkResult> {
-    const startLine = manifest.chunkStartLines[chunk] ?? 1;
+  private async runChunk(rec: ImportRecord, manifest: SpoolManifest, chunk: number): Promise<ChunkResult> {
+    const dir = this.d.dataDir(rec.id);
+    // 1. Parse (or take the parse done ahead while the previous chunk was inserted), then
+    //    start parsing the next chunk: it overlaps with this chunk's dedup and insert.
+    const { lines, startLine, events, result } = await this.prefetch.take(rec.id, dir, manifest, chunk);
+    if (rec.chunksTotal !== null && chunk + 1 < rec.chunksTotal) this.prefetch.start(rec.id, dir, manifest, chunk + 1);
     const now = Date.now();
-    const result: ChunkResult = { rowsRead: 0, accepted: 0, duplicates: 0, rejected: 0, flagged: 0, problems: [] };
     const reject = (line: number, reason: string, content: string) => {
       result.rejected++;
       result.problems.push({ line, kind: 'rejected', reason, content });
     };
-
-    // 1. Parse; the first occurrence of an id in the chunk wins.
-    const events: ImportEvent[] = [];
-    const seen = new Set<string>();
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line.trim() === '') continue;
-      const lineNo = startLine + i;
-      result.rowsRead++;
-      if (line === TOO_LONG) {
-        reject(lineNo, 'line longer than 1 MiB', '');
-        continue;
-      }
-      const parsed = manifest.format === 'csv' ? parseCsvLine(line, manifest.header ?? [], lineNo, now) : parseNdjsonLine(line, lineNo, now);
-      if (!parsed.ok) {
-        reject(lineNo, parsed.reason, line);
-        continue;
-      }
-      if (seen.has(parsed.event.id)) {
-        result.duplicates++;
-        continue;
-      }
-      seen.add(parsed.event.id);
-      events.push(parsed.event);
-    }
 
     // 2. Catalog: unknown customers or features are kept and flagged in report mode, rejected in apply mode.
     const catalog = await this.d.catalog(rec.tenantId);

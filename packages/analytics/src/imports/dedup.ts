@@ -1,5 +1,6 @@
 import { ident, sql, type ClickHouseClient } from '@tally/clickhouse';
-import { insertTsvLines, queryJson, tsvRow } from '../clickhouse-io.ts';
+import { queryJson, tsvField } from '../clickhouse-io.ts';
+import { insertTsvText } from './tsv-insert.ts';
 
 /**
  * Which of `ids` are already stored for the tenant (by live traffic or any
@@ -17,7 +18,9 @@ export async function findStoredIds(
 ): Promise<Map<string, string>> {
   const stored = new Map<string, string>();
   if (ids.length === 0) return stored;
-  await insertTsvLines(client, database, 'import_staged_ids_v1', ['import_id', 'attempt', 'event_id'], ids.map((id) => tsvRow([importId, attempt, id])));
+  const prefix = `${tsvField(importId)}\t${tsvField(attempt)}\t`;
+  const body = ids.map((id) => `${prefix}${tsvField(id)}\n`).join('');
+  await insertTsvText(client, database, 'import_staged_ids_v1', ['import_id', 'attempt', 'event_id'], body);
   const db = ident(database);
   const rows = await queryJson<{ event_id: string; import_id: string }>(
     client,
