@@ -2,7 +2,7 @@
  * Import benchmark: a 10-million-event NDJSON file (generated under .data/,
  * not in git) streamed to POST /v1/imports until every row is queryable in
  * ClickHouse; memory of the API and workers processes; and, in the same run,
- * ClickHouse's own insert rate for the same rows (one streamed JSONEachRow
+ * ClickHouse's own insert rate for the same rows (one streamed TabSeparated
  * INSERT into the same table, MVs included).
  *
  *   npx tsx bench/import.ts [events=10000000] [chunkLines=100000] [only=import|clickhouse]
