@@ -2,20 +2,21 @@
  * Ingest and end-to-end benchmark on the whole local stack (own API and
  * workers processes, own topic and consumer group):
  *  1. raw producer ceiling (kafkajs, Tally's adapter) in the same run;
- *  2. events/s accepted through POST /v1/track/batch (C concurrent clients, 1,000-event batches);
+ *  2. events/s accepted through POST /v1/track/batch (C concurrent clients, B-event batches), and the
+ *     API process's CPU time per 1,000 accepted events (a figure less sensitive to a loaded machine);
  *  3. events/s fully applied (Redis ledger + ClickHouse rows) for that load;
  *  4. 2xx -> balance-visible delay (p50/p99) while a background load runs at half the measured rate.
- * Usage: npx tsx bench/ingest.ts [seconds=15] [clients=4] [producer=kafkajs|platformatic]
+ * Usage: npx tsx bench/ingest.ts [seconds=15] [clients=4] [producer=kafkajs|platformatic] [batch=1000]
  */
 import { randomUUID } from 'node:crypto';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
-import { benchTenant, config, machine, post, round, sleep, startStack, summarize, usageEvent } from './lib.ts';
+import { benchTenant, config, machine, post, processCpuMs, round, sleep, startStack, summarize, usageEvent } from './lib.ts';
 import { benchTopic, kafkajsThroughput, platformaticThroughput } from './producers.ts';
 
 const seconds = Number(process.argv[2] ?? 15);
 const clients = Number(process.argv[3] ?? 4);
 const producerClient = process.argv[4] === 'platformatic' ? 'platformatic' : 'kafkajs';
-const BATCH = 1000;
+const BATCH = Number(process.argv[5] ?? 1000);
 const PROBES = 40;
 
 const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
@@ -40,6 +41,8 @@ try {
   let i = 0;
   let accepted = 0;
   const latencies: number[] = [];
+  const apiPid = stack.api.child.pid!;
+  const cpuBefore = processCpuMs(apiPid);
   const started = performance.now();
   const deadline = started + seconds * 1000;
   await Promise.all(
@@ -55,7 +58,8 @@ try {
   );
   const ingestSeconds = (performance.now() - started) / 1000;
   const ingestRate = Math.round(accepted / ingestSeconds);
-  console.log('ingest', JSON.stringify({ accepted, seconds: round(ingestSeconds), eventsPerSecond: ingestRate, batchLatencyMs: summarize(latencies) }));
+  const apiCpuMs = processCpuMs(apiPid) - cpuBefore;
+  console.log('ingest', JSON.stringify({ accepted, batch: BATCH, seconds: round(ingestSeconds), eventsPerSecond: ingestRate, batchLatencyMs: summarize(latencies), apiCpuMsPer1000Events: round((apiCpuMs / accepted) * 1000), apiCpuCores: round(apiCpuMs / 1000 / ingestSeconds) }));
 
   // end to end: until every accepted event is a ClickHouse row (the ledger applies before the row is written)
   let rows = 0;

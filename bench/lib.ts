@@ -3,6 +3,7 @@
  * topic, consumer group and deduct queue), a tenant with the seed catalog,
  * a keep-alive HTTP client and percentiles. Everything points at 127.0.0.1.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -115,6 +116,12 @@ export const usageEvent = (customer: string, i: number, run: string) => ({
   value: 1,
   properties: { model: 'gpt-4o', region: 'eu' },
 });
+
+/** CPU time (user + system, ms) a process used so far, from /proc (Linux). */
+export function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100/s)
+}
 
 export function machine(): string {
   return `${os.cpus().length} vCPU ${os.cpus()[0]?.model ?? '?'}, ${round(os.totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}`;

@@ -49,7 +49,8 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     password: config.CLICKHOUSE_PASSWORD,
   });
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api` });
-  const producer = new KafkajsProducer(kafka);
+  // lanes: several idempotent producers, so big ingest sends go out in parallel (packages/kafka/src/kafkajs.ts)
+  const producer = new KafkajsProducer(kafka, { lanes: 3 });
   const admin = new KafkajsAdmin(kafka);
   await producer.connect().catch((err) => logger.warn({ err }, 'kafka not reachable at start-up; will retry per request'));
 

@@ -1,4 +1,6 @@
-import { CompressionTypes, Kafka, logLevel, type Producer, type Admin } from 'kafkajs';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import kafkajs, { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type Admin, type ICustomPartitioner } from 'kafkajs';
 import { DependencyUnavailableError } from '@tally/runtime';
 import type { EventLogAdmin, EventProducer, LogMessage } from './port.ts';
 
@@ -6,6 +8,18 @@ export interface KafkaConfig {
   brokers: string[];
   clientId: string;
 }
+
+const gzipFast = promisify((buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => zlib.gzip(buf, { level: 1 }, cb));
+const unzip = promisify(zlib.unzip);
+/**
+ * GZIP at level 1 instead of zlib's default 6: still gzip for every reader;
+ * on usage-event JSON about 0.7 instead of 2.2 µs of CPU per event, output
+ * about 8 % larger. (CompressionCodecs is not a named ESM export of kafkajs.)
+ */
+kafkajs.CompressionCodecs[CompressionTypes.GZIP] = () => ({
+  compress: (encoder: { buffer: Buffer }) => gzipFast(encoder.buffer),
+  decompress: (buffer: Buffer) => unzip(buffer),
+});
 
 export function createKafka(config: KafkaConfig): Kafka {
   return new Kafka({
@@ -18,36 +32,106 @@ export function createKafka(config: KafkaConfig): Kafka {
   });
 }
 
+/**
+ * kafkajs' default (Java-compatible murmur2) partitioner, remembered per key:
+ * same partitions as the default, without hashing every message again (a
+ * batch names few customers, each many times). Messages without a key go to
+ * the default's round-robin.
+ */
+export const memoizedDefaultPartitioner: ICustomPartitioner = () => {
+  const inner = Partitioners.DefaultPartitioner();
+  const memo = new Map<string, number>();
+  return (args) => {
+    const { message, partitionMetadata } = args;
+    if (message.partition != null || message.key == null) return inner(args);
+    const k = `${partitionMetadata.length}\u0000${message.key.toString()}`;
+    let partition = memo.get(k);
+    if (partition === undefined) {
+      partition = inner(args);
+      if (memo.size >= 100_000) memo.clear();
+      memo.set(k, partition);
+    }
+    return partition;
+  };
+};
+
+export interface KafkajsProducerOptions {
+  /**
+   * Independent idempotent producers a large send is spread over (by key, so
+   * one key's messages keep their order). Each keeps one request in flight.
+   */
+  lanes?: number;
+  /**
+   * Messages per kafkajs send call. kafkajs groups a send's messages per
+   * partition by copying arrays (quadratic in the messages per partition),
+   * so big sends go out as several smaller ones.
+   */
+  chunk?: number;
+}
+
+/** Cheap stable string hash (FNV-1a) to pick a lane for a key. */
+function laneOf(key: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % lanes;
+}
+
 /** kafkajs producer: idempotent, acks=all, gzip-compressed batches. */
 export class KafkajsProducer implements EventProducer {
-  private readonly producer: Producer;
-  private connected = false;
+  private readonly producers: Producer[];
+  private readonly connected: boolean[];
+  private readonly chunk: number;
 
-  constructor(kafka: Kafka) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    this.producer.on(this.producer.events.DISCONNECT, () => {
-      this.connected = false;
-    });
+  constructor(kafka: Kafka, options: KafkajsProducerOptions = {}) {
+    const lanes = Math.max(1, options.lanes ?? 1);
+    this.chunk = Math.max(1, options.chunk ?? 2000);
+    this.producers = [];
+    this.connected = [];
+    for (let i = 0; i < lanes; i++) {
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: memoizedDefaultPartitioner });
+      producer.on(producer.events.DISCONNECT, () => {
+        this.connected[i] = false;
+      });
+      this.producers.push(producer);
+      this.connected.push(false);
+    }
   }
 
   async connect(): Promise<void> {
-    await this.producer.connect();
-    this.connected = true;
+    await Promise.all(this.producers.map((_, i) => this.connectLane(i)));
   }
 
+  private async connectLane(i: number): Promise<void> {
+    await this.producers[i]!.connect();
+    this.connected[i] = true;
+  }
+
+  /** Resolves once every lane's messages were acknowledged (acks=all); any failure fails the whole send. */
   async send(topic: string, messages: LogMessage[]): Promise<void> {
     if (messages.length === 0) return;
+    const lanes = this.producers.length;
+    const perLane: LogMessage[][] = Array.from({ length: lanes }, () => []);
+    if (lanes === 1) perLane[0] = messages;
+    else for (const m of messages) perLane[laneOf(m.key, lanes)]!.push(m);
     try {
-      if (!this.connected) await this.connect();
-      await this.producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+      await Promise.all(perLane.map((msgs, i) => (msgs.length > 0 ? this.sendLane(i, topic, msgs) : undefined)));
     } catch (err) {
       throw new DependencyUnavailableError('kafka', err);
     }
   }
 
+  private async sendLane(i: number, topic: string, messages: LogMessage[]): Promise<void> {
+    if (!this.connected[i]) await this.connectLane(i);
+    const producer = this.producers[i]!;
+    for (let start = 0; start < messages.length; start += this.chunk) {
+      const part = start === 0 && messages.length <= this.chunk ? messages : messages.slice(start, start + this.chunk);
+      await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: part });
+    }
+  }
+
   async disconnect(): Promise<void> {
-    await this.producer.disconnect();
-    this.connected = false;
+    await Promise.all(this.producers.map((p) => p.disconnect()));
+    this.connected.fill(false);
   }
 }
 

@@ -3,7 +3,6 @@ import type { Redis } from 'ioredis';
 import { toMicro, type CatalogSnapshot } from '@tally/core';
 import {
   MAX_BATCH_EVENTS,
-  trackEventSchema,
   type TrackEventInput,
   type TrackResult,
   type UsageEventMessage,
@@ -14,13 +13,17 @@ import { keys } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { dedupGenerations, idDigest, DEDUP_WINDOW_MS } from './dedup.ts';
-import { toMessage } from './messages.ts';
+import { liveEventMessage } from './ingest-message.ts';
+import { parseTrackEvent } from './ingest-validate.ts';
 import { withRedis } from './redis-errors.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
 import { runCheckScript } from './meter-state.ts';
 import { balanceFields, emptyFields, type BalanceFields } from './answer.ts';
 
 const MAX_AHEAD_MS = 5 * 60_000;
+/** Micro-units as text; whole amounts (the usual case) without the decimal parser. */
+const valueMicroText = (v: number): string => (Number.isSafeInteger(v) && v <= 9_007_199_254 ? (v === 0 ? '0' : `${v}000000`) : toMicro(v).toString());
+
 const tracked = counter('tally_track_events_total', 'events answered by track', ['status']);
 
 export interface IngestDeps {
@@ -89,7 +92,7 @@ export class IngestService {
       return false;
     });
     // Only after the broker acknowledged every message is any of them "accepted".
-    await this.deps.producer.send(this.deps.topic, fresh.map((c) => toMessage(c.message)));
+    await this.deps.producer.send(this.deps.topic, fresh.map((c) => liveEventMessage(c.message)));
     for (const c of fresh) results[c.index] = { index: c.index, id: c.message.id, status: 'accepted' };
 
     const outcome = { results, accepted: fresh.length, duplicates: 0, rejected: 0 };
@@ -127,7 +130,7 @@ export class IngestService {
     | { id: string | null; error: { code: string; message: string } } {
     const rawId = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
     if (raw === UNPARSABLE) return { id: null, error: { code: 'invalid_json', message: 'line is not valid JSON' } };
-    const parsed = trackEventSchema.safeParse(raw);
+    const parsed = parseTrackEvent(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return { id: rawId, error: { code: 'invalid_event', message: issue ? `${issue.path.join('.') || 'event'}: ${issue.message}` : 'invalid event' } };
@@ -146,7 +149,7 @@ export class IngestService {
         id: e.id ?? randomUUID(),
         customer: e.customer,
         feature: e.feature,
-        valueMicro: toMicro(e.value).toString(),
+        valueMicro: valueMicroText(e.value),
         timestamp,
         acceptedAt: now,
         entity: e.entity ?? null,

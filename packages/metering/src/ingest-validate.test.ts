@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { trackEventSchema } from '@tally/contracts';
+import { fastTrackEvent, parseTrackEvent } from './ingest-validate.ts';
+
+const ok = { id: 'evt_1', customer: 'cus_1', feature: 'gpt-4' };
+const long = (n: number) => 'x'.repeat(n);
+
+const valid: unknown[] = [
+  ok,
+  { customer: 'c', feature: 'f' },
+  { ...ok, value: 0 },
+  { ...ok, value: 3 },
+  { ...ok, value: 0.5 },
+  { ...ok, value: 0.000001 },
+  { ...ok, value: 9_007_199_254 },
+  { ...ok, value: 1234.567891 },
+  { ...ok, value: 1e-6 },
+  { ...ok, timestamp: 1_700_000_000_000 },
+  { ...ok, timestamp: 0 },
+  { ...ok, timestamp: '2026-11-26T05:00:00Z' },
+  { ...ok, timestamp: '2026-11-26T05:00:00.123Z' },
+  { ...ok, timestamp: '2026-11-26T05:00:00+02:00' },
+  { ...ok, entity: 'seat-1' },
+  { ...ok, entity: '' },
+  { ...ok, properties: {} },
+  { ...ok, properties: { model: 'gpt-4o', region: 'eu', tokens: 12, nested: { a: [1, 2] } } },
+  { ...ok, properties: { big: long(8 * 1024 - 20) } },
+  { ...ok, unknownField: 1 },
+  { ...ok, id: long(256), customer: long(256), feature: long(128), entity: long(256) },
+  { ...ok, metadata: { a: 1 } },
+  { ...ok, customerData: { email: 'a@example.com', name: 'A' } },
+  JSON.parse('{"customer":"c","feature":"f","properties":{"__proto__":{"x":1}}}'),
+  { customer: 'c', feature: 'f', properties: { é: 'ü'.repeat(4000) } },
+];
+
+const invalid: unknown[] = [
+  null,
+  undefined,
+  42,
+  'event',
+  [ok],
+  {},
+  { ...ok, id: '' },
+  { ...ok, id: 7 },
+  { ...ok, id: long(257) },
+  { ...ok, customer: '' },
+  { ...ok, customer: undefined },
+  { ...ok, customer: long(257) },
+  { ...ok, feature: long(129) },
+  { ...ok, feature: null },
+  { ...ok, value: -1 },
+  { ...ok, value: -0.5 },
+  { ...ok, value: '1' },
+  { ...ok, value: Number.NaN },
+  { ...ok, value: Number.POSITIVE_INFINITY },
+  { ...ok, value: 0.0000001 },
+  { ...ok, value: 9_007_199_255 },
+  { ...ok, value: 1e300 },
+  { ...ok, value: null },
+  { ...ok, timestamp: -1 },
+  { ...ok, timestamp: 1.5 },
+  { ...ok, timestamp: 2 ** 60 },
+  { ...ok, timestamp: '2026-11-26' },
+  { ...ok, timestamp: '2026-13-26T05:00:00Z' },
+  { ...ok, timestamp: 'yesterday' },
+  { ...ok, timestamp: null },
+  { ...ok, entity: 5 },
+  { ...ok, entity: long(257) },
+  { ...ok, properties: null },
+  { ...ok, properties: [1, 2] },
+  { ...ok, properties: 'x' },
+  { ...ok, properties: { big: long(8 * 1024) } },
+  { customer: 'c', feature: 'f', properties: { é: 'ü'.repeat(4100) } },
+  { ...ok, metadata: 'x' },
+  { ...ok, customerData: { email: 'not-an-email' } },
+];
+
+describe('ingest event validation agrees with trackEventSchema', () => {
+  it.each(valid.map((e, i) => [i, e]))('valid #%i: same data as the schema', (_i, event) => {
+    const schema = trackEventSchema.safeParse(event);
+    const ours = parseTrackEvent(event);
+    expect(schema.success).toBe(true);
+    expect(ours.success).toBe(true);
+    expect(ours.success && ours.data).toStrictEqual(schema.success && schema.data);
+  });
+
+  it.each(invalid.map((e, i) => [i, e]))('invalid #%i: the schema\'s own error', (_i, event) => {
+    const schema = trackEventSchema.safeParse(event);
+    const ours = parseTrackEvent(event);
+    expect(schema.success).toBe(false);
+    expect(ours.success).toBe(false);
+    expect(!ours.success && ours.error.issues).toEqual(!schema.success && schema.error.issues);
+    expect(fastTrackEvent(event)).toBeNull();
+  });
+
+  it('takes the hand-written path for the usual event shapes', () => {
+    expect(fastTrackEvent({ ...ok, value: 2, timestamp: Date.now(), properties: { model: 'gpt-4o' } })).not.toBeNull();
+    expect(fastTrackEvent({ ...ok, timestamp: '2026-11-26T05:00:00Z', entity: 'e' })).not.toBeNull();
+    expect(fastTrackEvent({ ...ok, customerData: { name: 'A' } })).toBeNull();
+  });
+});
