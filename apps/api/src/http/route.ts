@@ -58,6 +58,8 @@ export class RouteTable {
       // routes are registered relative to it; public routes keep their full path.
       const target = route.auth === false ? router : authed;
       const path = route.auth === false ? route.fullPath : route.fullPath.slice(this.prefix.length);
+      // GET answers go through express (ETag, 304 on If-None-Match); others have no use for an ETag.
+      const conditional = route.method === 'get';
       target[route.method](path, async (req: Request, res: Response) => {
         const input = {
           body: route.body ? parseInput(route.body, req.body ?? {}, 'body') : req.body,
@@ -69,9 +71,23 @@ export class RouteTable {
         };
         const result = await route.handler(input);
         if (!result || res.headersSent) return;
-        for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-        res.status(result.status ?? 200).json(result.body);
+        if (result.headers) for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+        if (conditional) res.status(result.status ?? 200).json(result.body);
+        else sendJson(res, result.status ?? 200, result.body);
       });
     }
   }
+}
+
+/**
+ * res.json without express's per-response extras that a POST answer does not
+ * use: the SHA-1 ETag over the body, the freshness check and the charset
+ * re-parse of Content-Type. Same body bytes and Content-Type.
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const json = JSON.stringify(body) ?? '';
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }

@@ -5,6 +5,8 @@ import { loadSnapshot } from './load-snapshot.ts';
 export interface CatalogCacheOptions {
   /** How long a cached snapshot is trusted before its version is checked again. */
   checkEveryMs?: number;
+  /** Past this age a snapshot is not served while it is checked: the caller waits for the check. */
+  maxStaleMs?: number;
   now?: () => number;
 }
 
@@ -16,50 +18,68 @@ interface Entry {
 /**
  * Per-tenant catalog snapshots held in process. A snapshot is trusted for
  * `checkEveryMs` (1 s); after that one cheap query reads catalog_versions and
- * the snapshot is reloaded only when a sync (in any process) bumped it. So the
- * hot path does at most one tiny Postgres query per tenant per second, and a
- * sync elsewhere is seen within about a second. A sync in this process
- * invalidates at once.
+ * the snapshot is reloaded only when a sync (in any process) bumped it. That
+ * check runs in the background while the held snapshot keeps being served, so
+ * the hot path does no Postgres query for a tenant it holds, and a sync
+ * elsewhere is seen about a second later. A sync in this process invalidates
+ * at once.
  */
 export class CatalogCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inFlight = new Map<string, Promise<CatalogSnapshot>>();
   private readonly checkEveryMs: number;
+  private readonly maxStaleMs: number;
   private readonly now: () => number;
 
   constructor(private readonly pool: Pool, options: CatalogCacheOptions = {}) {
     this.checkEveryMs = options.checkEveryMs ?? 1000;
+    this.maxStaleMs = options.maxStaleMs ?? 60_000;
     this.now = options.now ?? Date.now;
   }
 
   async get(tenantId: string): Promise<CatalogSnapshot> {
     const entry = this.entries.get(tenantId);
-    if (entry && this.now() - entry.checkedAt < this.checkEveryMs) return entry.snapshot;
-    // One refresh per tenant at a time; concurrent callers share it.
-    let pending = this.inFlight.get(tenantId);
-    if (!pending) {
-      pending = this.refresh(tenantId, entry).finally(() => this.inFlight.delete(tenantId));
-      this.inFlight.set(tenantId, pending);
+    if (entry) {
+      const age = this.now() - entry.checkedAt;
+      if (age < this.checkEveryMs) return entry.snapshot;
+      // Stale while revalidating: the version check (and a reload if a sync
+      // elsewhere bumped it) runs in the background, so the hot path never
+      // waits on Postgres for a tenant it holds; a failed check keeps the snapshot.
+      if (age < this.maxStaleMs) {
+        if (!this.inFlight.has(tenantId)) this.start(tenantId, entry).catch(() => {});
+        return entry.snapshot;
+      }
     }
-    return pending;
+    // One refresh per tenant at a time; concurrent callers share it.
+    return this.inFlight.get(tenantId) ?? this.start(tenantId, entry);
   }
 
   invalidate(tenantId: string): void {
     this.entries.delete(tenantId);
+    // A refresh started before the sync must not store what it read.
+    this.inFlight.delete(tenantId);
   }
 
-  private async refresh(tenantId: string, entry: Entry | undefined): Promise<CatalogSnapshot> {
+  private start(tenantId: string, entry: Entry | undefined): Promise<CatalogSnapshot> {
+    const pending: Promise<CatalogSnapshot> = this.refresh(tenantId, entry, () => this.inFlight.get(tenantId) === pending).finally(() => {
+      if (this.inFlight.get(tenantId) === pending) this.inFlight.delete(tenantId);
+    });
+    this.inFlight.set(tenantId, pending);
+    return pending;
+  }
+
+  private async refresh(tenantId: string, entry: Entry | undefined, current: () => boolean): Promise<CatalogSnapshot> {
     const checkedAt = this.now();
     try {
       if (entry) {
         const { rows } = await this.pool.query<{ version: bigint }>('SELECT version FROM catalog_versions WHERE tenant_id = $1', [tenantId]);
         if ((rows[0]?.version ?? 0n) === entry.snapshot.version) {
-          entry.checkedAt = checkedAt;
+          if (current()) entry.checkedAt = checkedAt;
           return entry.snapshot;
         }
       }
       const snapshot = await this.loadConsistent(tenantId);
-      this.entries.set(tenantId, { snapshot, checkedAt });
+      if (current()) this.entries.set(tenantId, { snapshot, checkedAt });
       return snapshot;
     } catch (err) {
       throw asDependencyError(err);

@@ -172,6 +172,24 @@ describe('CatalogCache', () => {
     now += 500;
     expect((await reader.snapshot(tenantId)).plans.size).toBe(0); // still trusted
     now += 600;
+    // past the interval: the held snapshot is answered at once while the version is checked in the background
+    expect((await reader.snapshot(tenantId)).plans.size).toBe(0);
+    let size = 0;
+    for (let i = 0; i < 100 && size === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      size = (await reader.snapshot(tenantId)).plans.size;
+    }
+    expect(size).toBe(1);
+  });
+
+  it('waits for the check when the held snapshot is older than maxStaleMs', async () => {
+    const tenantId = await newTenant();
+    let now = 1_000;
+    const reader = new CatalogService(pool, { checkEveryMs: 1000, maxStaleMs: 10_000, now: () => now });
+    const writer = new CatalogService(pool);
+    expect((await reader.snapshot(tenantId)).plans.size).toBe(0);
+    await writer.sync(tenantId, seed());
+    now += 10_000;
     expect((await reader.snapshot(tenantId)).plans.size).toBe(1);
   });
 

@@ -26,7 +26,7 @@ export interface UpsertCustomerInput {
 }
 
 export interface CustomerServiceOptions {
-  /** How long a customer's context is cached (writes in this process invalidate at once). */
+  /** How long a customer's context is fresh (writes in this process invalidate at once); then served stale while reloaded. */
   ttlMs?: number;
 }
 
@@ -63,13 +63,13 @@ export class CustomerService {
   }
 
   /** The customer and its live subscription, or null when the tenant has no such customer. */
+  /**
+   * Past the TTL the cached context is still answered while it is reloaded in
+   * the background (see TtlCache.getOrLoad): the metering hot path waits on
+   * Postgres only for a customer it has not seen (in the last minute).
+   */
   async context(tenantId: string, customerId: string): Promise<CustomerContext | null> {
-    const k = key(tenantId, customerId);
-    const cached = this.cache.get(k);
-    if (cached !== undefined) return cached;
-    const value = await this.load(this.pool, tenantId, customerId);
-    this.cache.set(k, value);
-    return value;
+    return this.cache.getOrLoad(key(tenantId, customerId), () => this.load(this.pool, tenantId, customerId));
   }
 
   /** For track/check with customerData: the customer, created (with any auto-enabled free plan) when missing. */
