@@ -160,6 +160,16 @@ describe('metering: kill -9 of the workers mid-run', () => {
       const overage = total - plan - purchased;
       expect(await usageTotals(tenantId, c)).toEqual({ events: 1000, plan, purchased, overage });
       expect(await distinctEvents(tenantId, c)).toBe(1000);
+      // the rollups count every inserted row: replays must not have inserted a second copy
+      const day = 86_400_000;
+      const from = new Date(Math.floor(Date.now() / day) * day - day).toISOString();
+      const to = new Date(Math.floor(Date.now() / day) * day + day).toISOString();
+      const usage = await api.get(`/v1/usage?customers=${c}&groupBy=customer&aggregations=sum_credits,count&window=day&from=${from}&to=${to}`);
+      expect(usage.status, JSON.stringify(usage.body)).toBe(200);
+      expect(usage.body.source).toBe('usage_per_day_v1');
+      const rows = usage.body.data as { count: number; sumCredits: number }[];
+      expect(rows.reduce((n, r) => n + r.count, 0)).toBe(1000);
+      expect(rows.reduce((n, r) => n + r.sumCredits, 0)).toBe(total);
       await eventually(async () => (await checkBalance(api, c)).usage === plan, 30_000);
       expect(await checkBalance(api, c)).toMatchObject({ usage: plan, balance: allowance - plan + 3000 - purchased });
     }

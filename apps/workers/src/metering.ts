@@ -35,7 +35,7 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> 
     },
   });
   const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory, logger }, config.CLICKHOUSE_DATABASE);
-  const service = new DeductService({ redis, rebuilder, directory, writer, logger });
+  const service = new DeductService({ redis, rebuilder, directory, writer, clickhouse, logger });
 
   const queueName = deductQueueName(config.KAFKA_CONSUMER_GROUP);
   const queue = new Queue<DeductJob>(queueName, { connection: bullConnection(config.REDIS_URL) });

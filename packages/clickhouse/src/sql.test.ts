@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ident, literal, quoteString, sql } from './sql.ts';
+import { ident, inList, literal, quoteString, sql } from './sql.ts';
 
 describe('ClickHouse SQL escaping', () => {
   it('escapes quotes, backslashes and control characters', () => {
@@ -27,6 +27,11 @@ describe('ClickHouse SQL escaping', () => {
     expect(literal(['a', 1])).toBe("['a', 1]");
     expect(literal(new Date('2026-01-31T10:00:00.000Z'))).toBe("toDateTime('2026-01-31 10:00:00', 'UTC')");
     expect(() => literal(Number.NaN)).toThrow();
+  });
+
+  it('renders IN lists of escaped literals', () => {
+    expect(sql`x IN (${inList(["a'b", 'c'])})`.text).toBe("x IN ('a\\'b', 'c')");
+    expect(sql`x IN (${inList([])})`.text).toBe('x IN (NULL)');
   });
 
   it('accepts only plain identifiers', () => {

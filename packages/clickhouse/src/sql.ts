@@ -59,6 +59,11 @@ export function ident(name: string): Sql {
   return new Sql(`\`${name}\``);
 }
 
+/** Comma-separated literals for `x IN (${inList(values)})` (an empty list matches nothing). */
+export function inList(values: readonly SqlValue[]): Sql {
+  return new Sql(values.length ? values.map(literal).join(', ') : 'NULL');
+}
+
 /** SQL text trusted as written (fragments built by this module or constants in code). */
 export const raw = (text: string) => new Sql(text);
 

@@ -1,42 +1,53 @@
 -- Applies one customer's events (from one Kafka batch) atomically.
 -- KEYS: 1 hydrated, 2 seen (current generation), 3 seen (previous generation), 4 applied log,
 --       then 4 per meter: meter, grants, grant-order, grant-expiry.
--- ARGV: 1 now ms, 2 seen expire-at ms, 3 meter count m,
+-- ARGV: 1 now ms, 2 seen expire-at ms, 3 meter count m, 4 writer token (job id), 5 row-claim ms,
 --       then 3 per meter: period start ms, period end ms, limit (-1 = unlimited),
 --       then 4 per event: id digest, payload fingerprint, meter index (1-based), credits needed.
 -- Returns -1 alone when the customer's state must be rebuilt first; otherwise
 -- 5 integers per event: status (1 applied, 2 applied before and row not yet
--- confirmed: split from the log, 3 duplicate, 4 conflict), plan, purchased,
+-- confirmed: split from the log, 3 duplicate, 4 conflict, 5 applied before and
+-- its row claimed by another job that is still within its claim), plan, purchased,
 -- overage, applied-at ms; then 2 per meter: plan left (-1 unlimited), purchased left;
 -- last, the value of the hydrated key (which state build these debits went into).
 if redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
 local now = tonumber(ARGV[1])
 local meters = tonumber(ARGV[3])
+local token, claim_ms = ARGV[4], tonumber(ARGV[5])
 for i = 1, meters do
-  local a = 3 + (i - 1) * 3
+  local a = 5 + (i - 1) * 3
   open_meter(KEYS[4 + (i - 1) * 4 + 1], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
 end
 
 local lists = {}
 local out = {}
 local wrote = false
-local i = 4 + meters * 3
+-- An id may come twice in one call (a batch redelivered together with its resend):
+-- only its first occurrence can yield a row.
+local in_call = {}
+local i = 6 + meters * 3
 while i + 3 <= #ARGV do
   local d, fp, mi, need = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   i = i + 4
+  local repeated = in_call[d]
+  in_call[d] = true
   local state = seen_state(KEYS[2], KEYS[3], d, fp)
   local b = 4 + (mi - 1) * 4
-  if state == 0 then
+  if repeated then
+    for _, v in ipairs({ state == 2 and 4 or 3, 0, 0, 0, 0 }) do out[#out + 1] = v end
+  elseif state == 0 then
     lists[mi] = lists[mi] or usable_grants(KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], now)
     local p, g, o = debit(KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], lists[mi], need)
     redis.call('HSET', KEYS[2], d, fp)
     redis.call('HSET', KEYS[4], d, log_entry(p, g, o, now))
+    claim_row(KEYS[4], d, token, now, claim_ms)
     wrote = true
     for _, v in ipairs({ 1, p, g, o, now }) do out[#out + 1] = v end
   elseif state == 1 then
     local log = read_log(KEYS[4], d)
     if log then
-      for _, v in ipairs({ 2, log[1], log[2], log[3], log[4] }) do out[#out + 1] = v end
+      local status = claim_row(KEYS[4], d, token, now, claim_ms) and 2 or 5
+      for _, v in ipairs({ status, log[1], log[2], log[3], log[4] }) do out[#out + 1] = v end
     else
       for _, v in ipairs({ 3, 0, 0, 0, 0 }) do out[#out + 1] = v end
     end

@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import { creditsFor, type MeterDef } from '@tally/core';
 import type { DeductJob, UsageEventMessage } from '@tally/contracts';
 import { keys, scripts } from '@tally/redis';
-import type { BatchingWriter } from '@tally/clickhouse';
-import { counter, type Logger } from '@tally/runtime';
+import { inList, sql, type BatchingWriter, type ClickHouseClient } from '@tally/clickhouse';
+import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from '../directory.ts';
 import type { Rebuilder } from '../rebuild.ts';
 import { withCustomerState } from '../balance-service.ts';
@@ -18,16 +18,22 @@ import { usageRow, type UsageRow } from './usage-row.ts';
 const outcomes = counter('tally_deduct_events_total', 'events seen by the deduct processor', ['outcome']);
 
 const GRANT_TAKES = Buffer.from('#g');
+const ROW_CLAIM = Buffer.from('#w');
+/** How long a job's claim to write an event's row holds; longer than a batched insert, and a dead holder's claim lapses after it. */
+const ROW_CLAIM_MS = 30_000;
 const APPLIED = 1;
 const REPLAYED = 2;
 const DUPLICATE = 3;
 const CONFLICT = 4;
+const CLAIMED_ELSEWHERE = 5;
 
 export interface DeductDeps {
   redis: Redis;
   rebuilder: Rebuilder;
   directory: MeteringDirectory;
   writer: BatchingWriter<UsageRow>;
+  /** Reads usage_event_ids_v1 when a retried job replays events (see withoutStoredRows). */
+  clickhouse: ClickHouseClient;
   logger: Logger;
 }
 
@@ -37,10 +43,13 @@ export interface DeductSummary {
   duplicates: number;
   conflicts: number;
   unmetered: number;
+  claimedElsewhere: number;
 }
 
 interface CustomerResult {
   rows: UsageRow[];
+  /** Ids of rows whose events were applied by an earlier attempt (their row may be stored already). */
+  replayedIds: Set<string>;
   digests: Buffer[];
   balances: { meter: string; balanceMicro: bigint }[];
   /** The state build (hydrated key value) the debits went into. */
@@ -57,16 +66,22 @@ interface CustomerResult {
  * 3. Only then are the applied-log entries removed and the job completes.
  * A crash before 3 makes BullMQ run the job again: the Lua call sees the ids
  * as applied (no second debit) and hands back their splits from the log, so
- * the rows are written again - identical rows, which ReplacingMergeTree
- * collapses (and FINAL / GROUP BY event_id hides until it does).
+ * the rows are written again - except those ClickHouse already holds
+ * (usage_event_ids_v1), because the rollup views count every inserted row: a
+ * second copy would be collapsed in the raw table but counted twice in
+ * usage_per_hour_v1 / usage_per_day_v1. Two jobs holding the same event
+ * (a retry racing a redelivered batch) are kept apart by the row claim the
+ * Lua call gives one of them (see claim_row in lib/ledger.lua).
  */
 export class DeductService {
   constructor(private readonly deps: DeductDeps) {}
 
-  async apply(job: DeductJob): Promise<DeductSummary> {
-    const summary: DeductSummary = { applied: 0, replayed: 0, duplicates: 0, conflicts: 0, unmetered: 0 };
-    const results = await Promise.all(job.customers.map((g) => this.applyCustomer(g.tenantId, g.customer, g.events, summary)));
-    await this.deps.writer.write(results.flatMap((r) => r.rows));
+  /** `writer`: a token naming this job (its id), so its own retries keep their claim to write rows. */
+  async apply(job: DeductJob, writer: string): Promise<DeductSummary> {
+    const summary: DeductSummary = { applied: 0, replayed: 0, duplicates: 0, conflicts: 0, unmetered: 0, claimedElsewhere: 0 };
+    const results = await Promise.all(job.customers.map((g) => this.applyCustomer(g.tenantId, g.customer, g.events, summary, writer)));
+    const rows = await this.withoutStoredRows(job, results);
+    await this.deps.writer.write(rows);
     await this.forgetApplied(job, results);
     for (const [i, r] of results.entries()) {
       const g = job.customers[i]!;
@@ -77,10 +92,15 @@ export class DeductService {
     outcomes.labels('duplicate').inc(summary.duplicates);
     outcomes.labels('conflict').inc(summary.conflicts);
     outcomes.labels('unmetered').inc(summary.unmetered);
+    if (summary.claimedElsewhere > 0) {
+      // Another job holds these events' rows; retry until it has written them (they become
+      // duplicates) or its claim lapses (it died: this job writes them after the stored-row check).
+      throw new AppError('RowsClaimedElsewhere', `${summary.claimedElsewhere} events are being written by another job`, { retryable: true });
+    }
     return summary;
   }
 
-  private async applyCustomer(t: string, c: string, events: UsageEventMessage[], summary: DeductSummary): Promise<CustomerResult> {
+  private async applyCustomer(t: string, c: string, events: UsageEventMessage[], summary: DeductSummary, writer: string): Promise<CustomerResult> {
     const { redis, rebuilder, directory, logger } = this.deps;
     const cp = await customerPlan(directory, t, c);
     const now = Date.now();
@@ -105,29 +125,35 @@ export class DeductService {
       planned.push({ m, def, digest });
       eventArgs.push(digest, payloadFingerprint(fingerprintOf(m)), meter.index, creditsFor(BigInt(m.valueMicro), def.costMicro).toString());
     }
-    if (planned.length === 0) return { rows: [], digests: [], balances: [], build: null };
+    if (planned.length === 0) return { rows: [], replayedIds: new Set(), digests: [], balances: [], build: null };
 
     const gen = dedupGenerations(now);
     const meterList = [...meters.values()];
     const k = [keys.hydrated(t, c), ...seenKeys(t, c, gen), keys.appliedLog(t, c), ...meterList.flatMap((x) => meterKeys(t, c, x.args.def.meter))];
-    const a = [now, gen.expireAtMs, meterList.length, ...meterList.flatMap((x) => [x.args.startMs, x.args.endMs, x.args.limit]), ...eventArgs];
+    const a = [now, gen.expireAtMs, meterList.length, writer, ROW_CLAIM_MS, ...meterList.flatMap((x) => [x.args.startMs, x.args.endMs, x.args.limit]), ...eventArgs];
     const out = await withCustomerState(rebuilder, t, c, async () => {
       const r = await scripts.deduct.run<number[]>(redis, k, a);
       return r[0] === -1 ? -1 : r;
     });
 
     const rows: UsageRow[] = [];
+    const replayedIds = new Set<string>();
     const digests: Buffer[] = [];
     const planSlug = cp.subscription?.planSlug ?? '';
     planned.forEach(({ m, def, digest }, i) => {
       const [status, plan, purchased, overage, appliedAt] = out.slice(i * 5, i * 5 + 5) as [number, number, number, number, number];
       if (status === APPLIED || status === REPLAYED) {
         if (status === APPLIED) summary.applied++;
-        else summary.replayed++;
+        else {
+          summary.replayed++;
+          replayedIds.add(m.id);
+        }
         rows.push(usageRow(m, { plan, purchased, overage }, def.creditSystem, planSlug, appliedAt));
         digests.push(digest);
       } else if (status === DUPLICATE) {
         summary.duplicates++;
+      } else if (status === CLAIMED_ELSEWHERE) {
+        summary.claimedElsewhere++;
       } else if (status === CONFLICT) {
         summary.conflicts++;
         logger.warn({ tenantId: t, customer: c, eventId: m.id }, 'event id reused with a different payload: not applied');
@@ -139,7 +165,33 @@ export class DeductService {
       meter: x.args.def.meter,
       balanceMicro: BigInt(Math.max(0, tail[i * 2]!)) + BigInt(tail[i * 2 + 1]!),
     }));
-    return { rows, digests, balances, build };
+    return { rows, replayedIds, digests, balances, build };
+  }
+
+  /**
+   * Drops the replayed rows ClickHouse already stored (an earlier attempt
+   * inserted them, then died before completing its job). Only jobs with
+   * replayed events pay for this lookup (strict-path check events, which were
+   * debited before they reached the pipeline, and crash replays): one query
+   * per tenant on the id index.
+   */
+  private async withoutStoredRows(job: DeductJob, results: CustomerResult[]): Promise<UsageRow[]> {
+    const replayedByTenant = new Map<string, string[]>();
+    results.forEach((r, i) => {
+      if (r.replayedIds.size === 0) return;
+      const t = job.customers[i]!.tenantId;
+      replayedByTenant.set(t, [...(replayedByTenant.get(t) ?? []), ...r.replayedIds]);
+    });
+    const stored = new Set<string>();
+    for (const [tenantId, ids] of replayedByTenant) {
+      const query = sql`SELECT event_id FROM usage_event_ids_v1 WHERE tenant_id = ${tenantId} AND event_id IN (${inList(ids)})`.text;
+      const res = await this.deps.clickhouse.query({ query, format: 'JSONEachRow' });
+      for (const row of await res.json<{ event_id: string }>()) stored.add(`${tenantId}\u0000${row.event_id}`);
+    }
+    return results.flatMap((r, i) => {
+      const t = job.customers[i]!.tenantId;
+      return r.rows.filter((row) => !(r.replayedIds.has(row.event_id) && stored.has(`${t}\u0000${row.event_id}`)));
+    });
   }
 
   /**
@@ -156,7 +208,7 @@ export class DeductService {
       if (r.digests.length === 0) return;
       const g = job.customers[i]!;
       // '#g' fields exist for strict-path (check) events: their grant takes, kept for an undo
-      pipeline.hdel(keys.appliedLog(g.tenantId, g.customer), ...r.digests.flatMap((d) => [d, Buffer.concat([d, GRANT_TAKES])]));
+      pipeline.hdel(keys.appliedLog(g.tenantId, g.customer), ...r.digests.flatMap((d) => [d, Buffer.concat([d, GRANT_TAKES]), Buffer.concat([d, ROW_CLAIM])]));
       pipeline.incr(keys.rowsWritten(g.tenantId, g.customer));
       pipeline.get(keys.hydrated(g.tenantId, g.customer));
       watched.push({ i, build: r.build ?? '' });

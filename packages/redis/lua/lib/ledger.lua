@@ -103,3 +103,20 @@ local function read_log(log, d)
 end
 
 local LOG_TTL_SECONDS = 7 * 24 * 3600
+
+-- Which job writes an applied event's ClickHouse row: "<untilMs>:<token>" in
+-- the applied log's field d..'#w'. True when `token` may write it now (no
+-- claim, its own claim, or a claim that lapsed because its holder died).
+-- Two jobs can hold the same event (a retry racing a redelivered batch, or a
+-- resent id reaching the ledger while its first row is being written); only
+-- the claim holder writes, so a row is inserted once and rollups count it once.
+local function claim_row(log, d, token, now, ttl)
+  local f = d .. '#w'
+  local v = redis.call('HGET', log, f)
+  if v then
+    local until_ms, owner = string.match(v, '^(%d+):(.*)$')
+    if owner ~= token and tonumber(until_ms) > now then return false end
+  end
+  redis.call('HSET', log, f, fmt(now + ttl) .. ':' .. token)
+  return true
+end
