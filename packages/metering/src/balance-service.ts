@@ -62,7 +62,7 @@ export class BalanceService {
     return { balanceMicro: (await this.balance({ tenantId: t, customerId: c, creditSystem })).totalMicro };
   }
 
-  /** Removes what is unspent of a grant and returns that amount. */
+  /** Removes what is unspent of a grant and returns that amount; asked again, answers the same amount (idempotent). */
   async revokeGrant(input: Omit<GrantInput, 'creditsMicro' | 'grantedAt' | 'expiresAt'>): Promise<{ revokedMicro: bigint }> {
     const { tenantId: t, customerId: c, creditSystem } = input;
     const [, grantsKey, orderKey] = meterKeys(t, c, creditSystem) as [string, string, string];
