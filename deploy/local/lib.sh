@@ -119,7 +119,8 @@ fail_service() {
 }
 
 # tsx runner: the repo's own tsx (same as `npx tsx`, without the npm wrapper so signals reach the app).
-tsx_cmd() { if [[ -x $TALLY_ROOT/node_modules/.bin/tsx ]]; then TSX=("$TALLY_ROOT/node_modules/.bin/tsx"); else TSX=(npx --yes tsx); fi; }
+# Node with tsx's loader, not the tsx wrapper: signals reach the app itself, so Ctrl-C is a graceful shutdown.
+tsx_cmd() { if [[ -d $TALLY_ROOT/node_modules/tsx ]]; then TSX=(node --import tsx); else TSX=(npx --yes tsx); fi; }
 run_tsx() { local TSX; tsx_cmd; "${TSX[@]}" "$@"; }
 
 ensure_node_modules() {

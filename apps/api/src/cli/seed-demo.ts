@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseConfig, sharedEnv } from '@tally/runtime';
+import { loadApiConfig } from '../config.ts';
 import { createPool, withTransaction } from '@tally/postgres';
 import { CatalogService, CustomerService, TenantService } from '@tally/catalog';
 import { buildSyncBody } from '@tally/sdk';
@@ -68,7 +69,7 @@ try {
   console.log(`catalog       version ${sync.version} (${changed ? `${changed} created/updated` : 'unchanged'})`);
   console.log(`customer      ${DEMO_CUSTOMER.id} on plan pro`);
   console.log(`api key       ${secret}`);
-  console.log(`try           curl -s -H "Authorization: Bearer ${secret}" http://127.0.0.1:\${API_PORT:-3000}/v1/customers/${DEMO_CUSTOMER.id}`);
+  console.log(`try           curl -s -H "Authorization: Bearer ${secret}" ${loadApiConfig().publicUrl}/v1/customers/${DEMO_CUSTOMER.id}`);
 } finally {
   await pool.end();
 }
