@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: services up, migrations, then the unit, integration and e2e vitest projects in that
+# `npm test`: services up, migrations, typecheck and lint, then the unit, integration and e2e vitest projects in that
 # order, stopping at the first failing project. Services are left running for the next run.
 set -euo pipefail
 
@@ -13,6 +13,9 @@ bash "$HERE/services.sh" up
 
 log "migrations (Postgres, ClickHouse, Kafka topics)"
 run_tsx apps/api/src/cli/migrate.ts
+
+log "typecheck and lint (Nx; module boundaries: the domain package imports no adapter)"
+NX_DAEMON=false npx nx run-many -t typecheck lint --outputStyle=static
 
 for project in unit integration e2e; do
   log "vitest project: $project"
