@@ -25,7 +25,8 @@ const spanSec = Math.floor((Date.now() - monthStart) / 1000) - 60;
 
 async function main() {
   const stack = await startBenchStack(false);
-  const ch = createClickHouse(chConfig);
+  // One INSERT … SELECT of 10 M rows runs for minutes on this host.
+  const ch = createClickHouse({ ...chConfig, requestTimeoutMs: 3_600_000 });
   try {
     let tenant: { tenantId: string; apiKey: { secret: string } };
     let stored = 0;

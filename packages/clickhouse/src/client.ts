@@ -8,6 +8,8 @@ export interface ClickHouseConfig {
   database: string;
   username: string;
   password: string;
+  /** Per-request timeout; long server-side jobs (bench fills) raise it. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -20,7 +22,7 @@ export function createClickHouse(config: ClickHouseConfig, database: string | nu
     username: config.username,
     password: config.password,
     ...(database ? { database } : {}),
-    request_timeout: 30_000,
+    request_timeout: config.requestTimeoutMs ?? 30_000,
     compression: { request: false, response: false },
   }));
 }
