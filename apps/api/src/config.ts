@@ -8,9 +8,9 @@ const apiEnv = sharedEnv.extend({
   API_HOST: z.string().default('127.0.0.1'),
   /** Public base URL, used in links Tally hands out (checkout pages, webhooks). */
   PUBLIC_URL: z.url().optional(),
-  /** Secret for admin routes (tenant creation); admin routes are off when unset. */
   /** Kafka client producing usage events on /v1/track and /v1/check (see BENCHMARKS.md). */
   KAFKA_PRODUCER_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
+  /** Secret for admin routes (tenant creation); admin routes are off when unset. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 }).extend(paymentsEnv.shape).extend(analyticsEnv.shape);
 
