@@ -29,9 +29,8 @@ export const creditsInfoSchema = z.object({
 });
 export type CreditsInfo = z.infer<typeof creditsInfoSchema>;
 
-export const checkResponseSchema = z.object({
-  allowed: z.boolean(),
-  code: z.enum(CHECK_CODES),
+/** What check and track both answer about the balance (API.md field names). */
+export const balanceStateShape = {
   usage: z.number().nullable(),
   limit: z.number().nullable(),
   balance: z.number().nullable(),
@@ -39,5 +38,11 @@ export const checkResponseSchema = z.object({
   resetInterval: resetIntervalSchema.nullable(),
   credits: creditsInfoSchema.nullable(),
   details: z.looseObject({ message: z.string() }),
+};
+
+export const checkResponseSchema = z.object({
+  allowed: z.boolean(),
+  code: z.enum(CHECK_CODES),
+  ...balanceStateShape,
 });
 export type CheckResponse = z.infer<typeof checkResponseSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { amountSchema, customerDataSchema, metadataSchema, resetIntervalSchema } from './common.ts';
-import { creditsInfoSchema } from './check.ts';
+import { amountSchema, customerDataSchema, metadataSchema } from './common.ts';
+import { balanceStateShape } from './check.ts';
 
 export const MAX_BATCH_EVENTS = 10_000;
 export const MAX_PROPERTIES_BYTES = 8 * 1024;
@@ -30,13 +30,7 @@ export const trackResponseSchema = z.object({
   success: z.literal(true),
   code: z.literal('tracked'),
   id: z.string(),
-  usage: z.number().nullable(),
-  limit: z.number().nullable(),
-  balance: z.number().nullable(),
-  resetsAt: z.string().nullable(),
-  resetInterval: resetIntervalSchema.nullable(),
-  credits: creditsInfoSchema.nullable(),
-  details: z.looseObject({ message: z.string() }),
+  ...balanceStateShape,
 });
 
 export const trackResultSchema = z.object({
