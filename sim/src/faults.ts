@@ -1,0 +1,54 @@
+import type { Stack } from './stack.ts';
+import type { Rng } from './rng.ts';
+
+export const FAULTS = ['kill', 'flush', 'keys', 'clickhouse', 'period'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export function parseFaults(list: string): Fault[] {
+  if (list.trim() === '' || list === 'none') return [];
+  const out = list.split(',').map((s) => s.trim());
+  for (const f of out) if (!(FAULTS as readonly string[]).includes(f)) throw new Error(`unknown fault "${f}" (known: ${FAULTS.join(', ')})`);
+  return out as Fault[];
+}
+
+/** kill -9 of one API or workers process, then a restart on the same port. Returns what was done. */
+export async function killOne(stack: Stack, rng: Rng): Promise<string> {
+  const p = rng.pick(stack.processes);
+  await p.stop('SIGKILL');
+  await p.start();
+  return `kill -9 ${p.name}, restarted`;
+}
+
+/** The stack's whole Redis database lost (FLUSHDB on its own database: other users of the server keep theirs). */
+export async function flushRedis(stack: Stack): Promise<string> {
+  await stack.redis.flushdb();
+  return `FLUSHDB (the stack's Redis database)`;
+}
+
+/** Every Redis key of one customer deleted, as a partial loss would. */
+export async function deleteCustomerKeys(stack: Stack, tenantId: string, customer: string): Promise<string> {
+  const pattern = `tally:{${tenantId}:${customer}}:*`.replace(/[?[\]\\]/g, (c) => `\\${c}`);
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, found] = await stack.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (found.length) deleted += await stack.redis.del(...found);
+  } while (cursor !== '0');
+  return `deleted ${deleted} Redis keys of ${customer}`;
+}
+
+/**
+ * A period boundary crossed without faking time: the customer's anchor moves
+ * to one month and one second before now (whole seconds), so a new monthly
+ * period started a second ago. Returns the new anchor.
+ */
+export async function crossPeriod(stack: Stack, tenantId: string, customer: string): Promise<number> {
+  const r = await stack.pool.query<{ anchor: Date }>(
+    `UPDATE subscriptions SET anchor_at = date_trunc('second', now()) - interval '1 month' - interval '1 second'
+      WHERE tenant_id = $1 AND customer_id = $2 RETURNING anchor_at AS anchor`,
+    [tenantId, customer],
+  );
+  if (r.rows.length === 0) throw new Error(`no subscription of ${customer} to move`);
+  return r.rows[0]!.anchor.getTime();
+}

@@ -1,0 +1,47 @@
+import { parseArgs } from 'node:util';
+import { parseFaults } from './faults.ts';
+import { runSimulation } from './runner.ts';
+
+/** npm run sim -- --seed S --ops N [--profile default|wide] [--faults kill,flush,keys,clickhouse,period] [--redis-db D] */
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string', default: '1' },
+    ops: { type: 'string', default: '300' },
+    profile: { type: 'string', default: 'default' },
+    faults: { type: 'string', default: 'kill,flush,keys,period' },
+    'redis-db': { type: 'string', default: '13' },
+    concurrency: { type: 'string', default: '6' },
+  },
+});
+
+const int = (name: string, v: string | undefined) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    console.error(`--${name} must be a non-negative integer, got ${v}`);
+    process.exit(2);
+  }
+  return n;
+};
+if (values.profile !== 'default' && values.profile !== 'wide') {
+  console.error(`--profile must be default or wide, got ${values.profile}`);
+  process.exit(2);
+}
+
+const result = await runSimulation({
+  seed: int('seed', values.seed),
+  ops: int('ops', values.ops),
+  profile: values.profile,
+  faults: parseFaults(values.faults ?? ''),
+  redisDb: int('redis-db', values['redis-db']),
+  concurrency: Math.max(1, int('concurrency', values.concurrency)),
+  log: (line) => console.log(line),
+});
+console.log(`seed ${result.seed}, ${result.ops} ops, faults [${result.faults.join(',')}], ${(result.wallMs / 1000).toFixed(1)} s`);
+console.log(`operations: ${Object.entries(result.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+if (result.divergences.length === 0) {
+  console.log('no divergence: Tally matches the reference model exactly');
+} else {
+  console.log(result.report);
+  console.log(`replay: npm run sim -- --seed ${result.seed} --ops ${result.ops} --profile ${values.profile} --faults ${result.faults.join(',') || 'none'}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,206 @@
+import type { CatalogBody } from './catalog.ts';
+import { periodAt } from './periods.ts';
+
+/**
+ * The reference model: what Tally must hold, computed in memory from the
+ * documented rules and fed only with what Tally acknowledged. It never calls
+ * Tally's code. Amounts are bigint micro-units (1 credit = 1,000,000).
+ */
+export const MICRO = 1_000_000n;
+
+/** Exact micro-units of a decimal with at most 6 places (parsed from its text, no float arithmetic). */
+export function micro(n: number): bigint {
+  const [whole, frac = ''] = n.toFixed(6).split('.');
+  return BigInt(whole!) * MICRO + BigInt(frac.padEnd(6, '0'));
+}
+
+/** value x cost, rounded half-up to a micro-credit. */
+export const creditsOf = (valueMicro: bigint, costMicro: bigint) => (valueMicro * costMicro + MICRO / 2n) / MICRO;
+
+export interface Grant {
+  id: string;
+  grantedAtMs: number;
+  remaining: bigint;
+}
+export interface MeterState {
+  periodStart: number;
+  used: bigint;
+}
+export interface Buckets {
+  plan: bigint;
+  purchased: bigint;
+  overage: bigint;
+  count: number;
+}
+export interface UsageCell {
+  value: bigint;
+  credits: bigint;
+  count: number;
+}
+export interface CustomerModel {
+  id: string;
+  plan: string | null;
+  anchorMs: number | null;
+  meters: Map<string, MeterState>;
+  /** Purchased grants per credit system. */
+  grants: Map<string, Grant[]>;
+  /** All-time split of what was applied (what ClickHouse must hold). */
+  totals: Buckets;
+  /** feature|UTC day -> usage (what /v1/usage must answer). */
+  usage: Map<string, UsageCell>;
+}
+export interface EventInput {
+  id: string;
+  customer: string;
+  feature: string;
+  value: number;
+  timestampMs: number;
+  /** The payload identity: same id and same fingerprint = duplicate, other fingerprint = conflict. */
+  fingerprint: string;
+}
+export interface Priced {
+  meter: string;
+  system: string | null;
+  credits: bigint;
+  plan: bigint;
+  purchased: bigint;
+  overage: bigint;
+}
+export interface MeterTerms {
+  limit: bigint | null;
+  reset: string;
+  overage: 'block' | 'charge';
+  inPlan: boolean;
+}
+
+export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export class TenantModel {
+  catalog: CatalogBody;
+  readonly customers = new Map<string, CustomerModel>();
+  /** Every id an event was applied with, and its payload fingerprint. */
+  private readonly applied = new Map<string, string>();
+
+  constructor(catalog: CatalogBody) {
+    this.catalog = catalog;
+  }
+
+  addCustomer(id: string): CustomerModel {
+    const c: CustomerModel = {
+      id, plan: null, anchorMs: null, meters: new Map(), grants: new Map(),
+      totals: { plan: 0n, purchased: 0n, overage: 0n, count: 0 }, usage: new Map(),
+    };
+    this.customers.set(id, c);
+    return c;
+  }
+
+  /** Attach or switch: a switch keeps the period (and what was used in it); the first attach anchors it. */
+  attach(customer: string, plan: string, nowMs: number): void {
+    const c = this.customer(customer);
+    c.plan = plan;
+    c.anchorMs ??= Math.floor(nowMs / 1000) * 1000;
+  }
+
+  /** Which meter a feature draws from and at what cost, under the catalog and the customer's plan now. */
+  route(customer: string, feature: string): { meter: string; system: string | null; costMicro: bigint } | null {
+    if (!this.catalog.features.some((f) => f.slug === feature)) return null;
+    const system = this.catalog.creditSystems.find((s) => s.features.some((m) => m.feature === feature));
+    if (!system) return { meter: feature, system: null, costMicro: MICRO };
+    const member = system.features.find((m) => m.feature === feature)!;
+    const override = this.planFeature(customer, feature)?.creditCost;
+    return { meter: system.slug, system: system.slug, costMicro: micro(override ?? member.creditCost) };
+  }
+
+  terms(customer: string, meter: string): MeterTerms {
+    const e = this.planFeature(customer, meter);
+    if (!e || !e.enabled) return { limit: 0n, reset: 'never', overage: 'block', inPlan: false };
+    return { limit: e.limit === null ? null : micro(e.limit), reset: e.reset, overage: e.overage, inPlan: true };
+  }
+
+  /** Whether an id was applied, and if so with the same payload. */
+  seen(id: string, fingerprint: string): 'fresh' | 'duplicate' | 'conflict' {
+    const f = this.applied.get(id);
+    return f === undefined ? 'fresh' : f === fingerprint ? 'duplicate' : 'conflict';
+  }
+
+  /**
+   * An acknowledged event: applied once per id (a repeat is a duplicate, a
+   * repeat with another payload a conflict; neither is applied). Priced and
+   * split under the catalog and plan in force now.
+   */
+  apply(e: EventInput, atMs: number): Priced | null {
+    if (this.applied.has(e.id)) return null;
+    const route = this.route(e.customer, e.feature);
+    if (!route) return null;
+    this.applied.set(e.id, e.fingerprint);
+    const c = this.customer(e.customer);
+    const valueMicro = micro(e.value);
+    const credits = creditsOf(valueMicro, route.costMicro);
+    const state = this.meterState(c, route.meter, atMs);
+    const terms = this.terms(e.customer, route.meter);
+    const planLeft = terms.limit === null ? credits : terms.limit > state.used ? terms.limit - state.used : 0n;
+    const plan = credits < planLeft ? credits : planLeft;
+    state.used += plan;
+    let left = credits - plan;
+    let purchased = 0n;
+    for (const g of route.system ? this.grantsOf(c, route.system) : []) {
+      if (left === 0n) break;
+      const take = left < g.remaining ? left : g.remaining;
+      g.remaining -= take;
+      purchased += take;
+      left -= take;
+    }
+    c.totals.plan += plan;
+    c.totals.purchased += purchased;
+    c.totals.overage += left;
+    c.totals.count++;
+    const key = `${e.feature}|${dayOf(e.timestampMs)}`;
+    const cell = c.usage.get(key) ?? { value: 0n, credits: 0n, count: 0 };
+    cell.value += valueMicro;
+    cell.credits += credits;
+    cell.count++;
+    c.usage.set(key, cell);
+    return { meter: route.meter, system: route.system, credits, plan, purchased, overage: left };
+  }
+
+  grant(customer: string, system: string, id: string, credits: bigint, grantedAtMs: number): void {
+    const list = this.customer(customer).grants.get(system) ?? [];
+    list.push({ id, grantedAtMs, remaining: credits });
+    this.customer(customer).grants.set(system, list);
+  }
+
+  /** Grants in spending order: oldest first, id as tie-break. */
+  grantsOf(c: CustomerModel, system: string): Grant[] {
+    return [...(c.grants.get(system) ?? [])].sort((a, b) => a.grantedAtMs - b.grantedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  purchasedLeft(customer: string, system: string): bigint {
+    return (this.customer(customer).grants.get(system) ?? []).reduce((s, g) => s + g.remaining, 0n);
+  }
+
+  /** Plan allowance used in the period containing `atMs` (a newer period starts from zero). */
+  usedNow(customer: string, meter: string, atMs: number): bigint {
+    return this.meterState(this.customer(customer), meter, atMs).used;
+  }
+
+  customer(id: string): CustomerModel {
+    const c = this.customers.get(id);
+    if (!c) throw new Error(`model: unknown customer ${id}`);
+    return c;
+  }
+
+  private planFeature(customer: string, slug: string) {
+    const plan = this.catalog.plans.find((p) => p.slug === this.customer(customer).plan);
+    return plan?.features.find((f) => f.slug === slug);
+  }
+
+  private meterState(c: CustomerModel, meter: string, atMs: number): MeterState {
+    const { start } = periodAt(c.anchorMs, this.terms(c.id, meter).reset, atMs);
+    const s = c.meters.get(meter);
+    if (s && s.periodStart >= start) return s;
+    // a newer period: the allowance starts again (an older or equal one kept what was used, above)
+    const fresh = { periodStart: start, used: 0n };
+    c.meters.set(meter, fresh);
+    return fresh;
+  }
+}

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { initialCatalog, PLANS } from './catalog.ts';
+import { compareTenant, settled, type Divergence, type TenantHandle } from './compare.ts';
+import { crossPeriod, deleteCustomerKeys, flushRedis, killOne, type Fault } from './faults.ts';
+import { History } from './history.ts';
+import { Apis } from './http.ts';
+import { TenantModel } from './model.ts';
+import { attach, freshEvent, newCustomer, reusedEvent, strictCheck, syncChange, track, trackBatch, type OpContext } from './ops.ts';
+import { Rng } from './rng.ts';
+import { Stack } from './stack.ts';
+
+export interface RunOptions {
+  seed: number;
+  ops: number;
+  profile: 'default' | 'wide';
+  faults: Fault[];
+  redisDb: number;
+  concurrency?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunResult {
+  seed: number;
+  ops: number;
+  faults: Fault[];
+  counts: Record<string, number>;
+  wallMs: number;
+  divergences: Divergence[];
+  /** The first divergence with the history that led to it (empty when none). */
+  report: string;
+}
+
+type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | Fault;
+
+const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2 };
+const FAULT_WEIGHT: Record<Fault, number> = { kill: 1, flush: 0.7, keys: 1, clickhouse: 0.8, period: 1 };
+const MAX_CUSTOMERS = 6;
+
+export async function runSimulation(opts: RunOptions): Promise<RunResult> {
+  const started = Date.now();
+  const log = opts.log ?? (() => {});
+  const rng = new Rng(opts.seed);
+  const run = `${opts.seed}-${randomUUID().slice(0, 6)}`;
+  const stack = await Stack.start({ run, redisDb: opts.redisDb, log });
+  const history = new History();
+  const ctx: OpContext = { apis: new Apis(stack.apis.map((a) => a.url)), history, divergences: [], sent: [] };
+  const counts: Record<string, number> = {};
+  const inFlight = new Set<Promise<void>>();
+  let clickhouseBack: Promise<void> | null = null;
+
+  try {
+    const tenants: TenantHandle[] = [];
+    for (const label of ['t1', 't2']) {
+      const { tenantId, secret } = await stack.newTenant(`sim-${label}`);
+      const t: TenantHandle = { label, tenantId, secret, model: new TenantModel(initialCatalog()) };
+      const res = await ctx.apis.call(secret, 'POST', '/v1/sync', t.model.catalog);
+      if (res.status !== 200) throw new Error(`initial sync: ${res.status} ${JSON.stringify(res.body)}`);
+      for (let i = 0; i < 3; i++) await newCustomer(ctx, t, rng, `${label}-c${i}`);
+      tenants.push(t);
+    }
+    const weights: Record<string, number> = { ...BASE_WEIGHTS };
+    for (const f of opts.faults) weights[f] = FAULT_WEIGHT[f];
+
+    const launch = (p: Promise<void>): Promise<void> => {
+      const tracked: Promise<void> = p
+        .catch((err: unknown) => {
+          ctx.divergences.push({ tenant: '*', customer: null, what: 'operation failed', expected: 'an answer', actual: String(err) });
+        })
+        .finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      return tracked;
+    };
+    const room = async () => {
+      while (inFlight.size >= (opts.concurrency ?? 6)) await Promise.race(inFlight);
+    };
+    // A barrier: every in-flight operation acknowledged and applied (stored rows match the model) before a change.
+    let stuck = false;
+    const barrier = async () => {
+      await Promise.all(inFlight);
+      if (clickhouseBack) await clickhouseBack;
+      for (const t of tenants) stuck ||= !(await waitSettled(t, [...t.model.customers.keys()], 30_000, ctx, history));
+    };
+
+    for (let seq = 1; seq <= opts.ops && !stuck; seq++) {
+      const t = rng.pick(tenants);
+      const kind = rng.weighted(weights) as Kind;
+      counts[kind] = (counts[kind] ?? 0) + 1;
+      switch (kind) {
+        case 'track':
+        case 'check': {
+          const e = freshEvent(rng, t, seq);
+          const done = launch(kind === 'track' ? track(ctx, t, e) : strictCheck(ctx, t, e));
+          ctx.sent.push({ tenant: t, event: e, done });
+          await room();
+          break;
+        }
+        case 'batch': {
+          const events = Array.from({ length: rng.int(2, 25) }, (_, i) => freshEvent(rng, t, seq * 100 + i));
+          if (rng.chance(0.3)) events.push({ ...events[0]! }); // the same id twice in one request
+          const done = launch(trackBatch(ctx, t, events));
+          for (const e of events) ctx.sent.push({ tenant: t, event: e, done });
+          await room();
+          break;
+        }
+        case 'duplicate':
+        case 'conflict': {
+          const again = reusedEvent(rng, ctx, t, kind === 'conflict');
+          if (!again) break;
+          await again.done; // the original was answered first, so the model knows which payload came first
+          launch(track(ctx, t, again.event));
+          await room();
+          break;
+        }
+        case 'sync':
+          await barrier();
+          if (stuck) break;
+          await syncChange(ctx, t, rng, seq, opts.profile === 'wide');
+          break;
+        case 'attach': {
+          await barrier();
+          const customer = rng.pick([...t.model.customers.keys()]);
+          await attach(ctx, t, customer, rng.pick(PLANS.filter((p) => p !== t.model.customer(customer).plan)));
+          break;
+        }
+        case 'customer':
+          if (t.model.customers.size >= MAX_CUSTOMERS) break;
+          await barrier();
+          await newCustomer(ctx, t, rng, `${t.label}-c${t.model.customers.size}`);
+          break;
+        case 'kill': {
+          const what = await killOne(stack, rng);
+          history.add('*', [], `fault: ${what}`);
+          break;
+        }
+        case 'flush':
+          history.add('*', [], `fault: ${await flushRedis(stack)}`);
+          break;
+        case 'keys': {
+          const customer = rng.pick([...t.model.customers.keys()]);
+          history.add(t.label, [customer], `fault: ${await deleteCustomerKeys(stack, t.tenantId, customer)}`);
+          break;
+        }
+        case 'clickhouse': {
+          if (clickhouseBack) break;
+          const ms = rng.int(1500, 4000);
+          await stack.proxy.down();
+          history.add('*', [], `fault: ClickHouse cut for ${ms} ms`);
+          clickhouseBack = new Promise<void>((r) => setTimeout(r, ms)).then(async () => {
+            await stack.proxy.up();
+            history.add('*', [], 'ClickHouse reachable again');
+            clickhouseBack = null;
+          });
+          break;
+        }
+        case 'period': {
+          await barrier();
+          const customer = rng.pick([...t.model.customers.keys()]);
+          const anchor = await crossPeriod(stack, t.tenantId, customer);
+          t.model.customer(customer).anchorMs = anchor;
+          history.add(t.label, [customer], `fault: period boundary crossed (anchor moved to ${new Date(anchor).toISOString()})`);
+          // the anchor was changed behind Tally's back: let both APIs' customer caches see it before more usage
+          await new Promise((r) => setTimeout(r, 2500));
+          for (const _ of stack.apis) await ctx.apis.call(t.secret, 'POST', '/v1/check', { customer, feature: 'gpt', value: 0 });
+          break;
+        }
+      }
+      if (seq % 50 === 0) log(`  ${seq}/${opts.ops} ops, ${ctx.divergences.length} divergences so far`);
+    }
+
+    await Promise.all(inFlight);
+    if (clickhouseBack) await clickhouseBack;
+    // quiescence: every acknowledged event applied and stored, then compare exactly
+    if (!stuck) for (const t of tenants) await waitSettled(t, [...t.model.customers.keys()], 60_000, ctx, history);
+    for (const t of tenants) ctx.divergences.push(...(await compareTenant(ctx.apis, t)));
+    const first = ctx.divergences[0];
+    const report = first ? describe(first, ctx.divergences.length, history) : '';
+    return { seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, divergences: ctx.divergences, report };
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** Waits until ClickHouse holds exactly the events the model applied; false (and a divergence) on timeout. */
+async function waitSettled(t: TenantHandle, customers: string[], timeoutMs: number, ctx: OpContext, history: History): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await settled(t, customers)) return true;
+    } catch {
+      // ClickHouse briefly unreachable: ask again
+    }
+    if (Date.now() > deadline) {
+      ctx.divergences.push({ tenant: t.label, customer: null, what: `quiescence: stored events still differ from the acknowledged ones after ${timeoutMs} ms`, expected: 'settled', actual: 'not settled' });
+      history.add(t.label, [], 'quiescence timed out');
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function describe(d: Divergence, total: number, history: History): string {
+  return [
+    `first divergence (of ${total}): tenant ${d.tenant}${d.customer ? `, customer ${d.customer}` : ''}: ${d.what}`,
+    `  expected ${d.expected}`,
+    `  actual   ${d.actual}`,
+    'history that led to it:',
+    ...history.about(d.tenant, d.customer),
+  ].join('\n');
+}

@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { TenantService } from '@tally/catalog';
+import { createPool } from '@tally/postgres';
+import { parseConfig, sharedEnv } from '@tally/runtime';
+import { AppProcess, freePort, repoRoot } from './processes.ts';
+import { TcpProxy } from './proxy.ts';
+
+export const config = parseConfig(sharedEnv);
+
+export interface StackOptions {
+  run: string;
+  /** Redis database of this stack: FLUSHALL-style faults flush it alone, never other users' data. */
+  redisDb: number;
+  log: (line: string) => void;
+}
+
+/**
+ * Two API and two workers processes (one consumer group) on their own Kafka
+ * topic and Redis database, with ClickHouse behind a proxy the sim can cut.
+ */
+export class Stack {
+  readonly apis: AppProcess[] = [];
+  readonly workers: AppProcess[] = [];
+  readonly redis: Redis;
+  readonly pool: Pool;
+  private readonly tenants: TenantService;
+
+  private constructor(readonly opts: StackOptions, readonly proxy: TcpProxy, readonly env: Record<string, string>) {
+    this.redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: 3 });
+    this.redis.on('error', () => {});
+    this.pool = createPool(config.DATABASE_URL, 4);
+    this.tenants = new TenantService(this.pool);
+  }
+
+  static async start(opts: StackOptions): Promise<Stack> {
+    const ch = new URL(config.CLICKHOUSE_URL);
+    const proxy = new TcpProxy(await freePort(), ch.hostname, Number(ch.port || 8123));
+    await proxy.up();
+    const redisUrl = new URL(config.REDIS_URL);
+    redisUrl.pathname = `/${opts.redisDb}`;
+    const env: Record<string, string> = {
+      NODE_ENV: 'test',
+      KAFKA_TOPIC_EVENTS: `tally.usage-events.sim-${opts.run}`,
+      KAFKA_CONSUMER_GROUP: `tally-metering-sim-${opts.run}`,
+      REDIS_URL: redisUrl.toString(),
+      CLICKHOUSE_URL: `http://127.0.0.1:${proxy.port}`,
+    };
+    const stack = new Stack(opts, proxy, env);
+    await stack.redis.flushdb();
+    // migrations first (Postgres, ClickHouse, and this run's topic), straight at ClickHouse
+    execFileSync(process.execPath, ['--import', 'tsx', 'apps/api/src/cli/migrate.ts'], {
+      cwd: repoRoot, env: { ...process.env, ...env, CLICKHOUSE_URL: config.CLICKHOUSE_URL }, stdio: 'pipe',
+    });
+    const apiPorts = [await freePort(), await freePort()];
+    const publicUrl = `http://127.0.0.1:${apiPorts[0]}`;
+    for (const [i, port] of apiPorts.entries()) stack.apis.push(new AppProcess(`api-${i + 1}`, 'api', port, { ...env, PUBLIC_URL: publicUrl }));
+    for (let i = 0; i < 2; i++) stack.workers.push(new AppProcess(`workers-${i + 1}`, 'workers', await freePort(), { ...env, PUBLIC_URL: publicUrl }));
+    // two at a time: four tsx start-ups at once would starve a 2-core machine
+    await Promise.all(stack.apis.map((a) => a.start()));
+    await Promise.all(stack.workers.map((w) => w.start()));
+    opts.log(`stack: ${stack.apis.map((a) => a.url).join(', ')} + workers ${stack.workers.map((w) => w.url).join(', ')}; topic ${env.KAFKA_TOPIC_EVENTS}; redis db ${opts.redisDb}; clickhouse via :${proxy.port}`);
+    return stack;
+  }
+
+  get processes(): AppProcess[] {
+    return [...this.apis, ...this.workers];
+  }
+
+  async newTenant(name: string): Promise<{ tenantId: string; secret: string }> {
+    const t = await this.tenants.createTenant(`${name}-${Date.now()}`);
+    return { tenantId: t.tenantId, secret: t.apiKey.secret };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop('SIGTERM').catch(() => undefined)));
+    await this.proxy.down();
+    this.redis.disconnect();
+    await this.pool.end();
+  }
+}
+
+/** A query straight to ClickHouse (never through the proxy), rows as JSON objects. */
+export async function clickhouseRows<T>(query: string): Promise<T[]> {
+  const url = new URL(config.CLICKHOUSE_URL);
+  url.searchParams.set('database', config.CLICKHOUSE_DATABASE);
+  const res = await fetch(url, {
+    method: 'POST',
+    body: `${query} FORMAT JSON`,
+    headers: { 'X-ClickHouse-User': config.CLICKHOUSE_USER, 'X-ClickHouse-Key': config.CLICKHOUSE_PASSWORD ?? '' },
+  });
+  if (!res.ok) throw new Error(`clickhouse: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { data: T[] }).data;
+}
