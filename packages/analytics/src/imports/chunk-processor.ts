@@ -9,6 +9,7 @@ import { keys } from '@tally/redis';
 import type { Logger } from '@tally/runtime';
 import { insertTsvLines } from '../clickhouse-io.ts';
 import { dropStagedIds, findStoredIds } from './dedup.ts';
+import { claimEventIds, releaseClaims } from './id-claims.ts';
 import type { ImportEvent } from './event-line.ts';
 import type { ChunkResult, ImportRecord, ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
@@ -17,6 +18,7 @@ import { ChunkPrefetcher } from './parse-chunk.ts';
 import { revertImportRows } from './revert.ts';
 import { assertApplyRowsStored, creditBack } from './credit-back.ts';
 import { manifestPath, type SpoolManifest } from './spool.ts';
+import { withReportImportLock } from './tenant-lock.ts';
 
 /** Sends apply-mode events into the metering pipeline (Kafka, source 'import'), so debits follow live rules. */
 export interface ApplySink {
@@ -132,11 +134,49 @@ export class ImportProcessor {
       valid.push(e);
     }
 
-    // 3. Dedup against everything stored (live and imports). Ids this import stored in an
-    //    earlier attempt of this same chunk (crash after insert, before the chunk was recorded)
-    //    count as accepted, not duplicate: the marker says an earlier attempt got that far.
+    // 3. Dedup and store. Ids this import stored in an earlier attempt of this same chunk (crash
+    //    after insert, before the chunk was recorded) count as accepted, not duplicate: the marker
+    //    says an earlier attempt got that far.
     const marker = keys.custom('import', rec.id, 'chunk', String(chunk), 'inserting');
     const retried = (await this.d.redis.exists(marker)) === 1;
+    if (rec.mode === 'apply') {
+      if (!this.d.applySink) throw new Error('apply imports need the metering pipeline (no apply sink configured)');
+      // The metering ledger makes the final per-id decision for apply events, as for live ones.
+      const fresh = await this.unstored(rec, valid, retried, result);
+      await this.d.redis.set(marker, '1', 'EX', MARKER_TTL_SEC);
+      await this.d.applySink.apply(rec.tenantId, rec.id, fresh);
+      result.accepted += fresh.length;
+      return result;
+    }
+    // Report rows go straight to ClickHouse, where the views roll up every inserted row: the
+    // lookup, the claims and the insert are one decision, under the tenant's lock (imports
+    // against imports) and through the ledger's applied ids (imports against live traffic).
+    await withReportImportLock(this.d.pool, rec.tenantId, async () => {
+      const unstored = await this.unstored(rec, valid, retried, result);
+      const { mine, taken } = await claimEventIds(this.d.redis, rec.tenantId, `${rec.id}:${chunk}`, unstored);
+      result.duplicates += taken;
+      // The marker is set before the insert so a crash in between is recognised above.
+      await this.d.redis.set(marker, '1', 'EX', MARKER_TTL_SEC);
+      const ingested = Math.floor(now / 1000);
+      await insertTsvLines(
+        this.d.clickhouse,
+        this.d.database,
+        'raw_usage_events_v1',
+        REPORT_COLUMNS,
+        mine.map((e) => reportRow(rec.tenantId, rec.id, e, catalog, ingested)),
+      );
+      await releaseClaims(this.d.redis, rec.tenantId, mine);
+      result.accepted += mine.length;
+    });
+    return result;
+  }
+
+  /**
+   * The events ClickHouse does not hold yet (usage_event_ids_v1: live and
+   * imports alike); the others are counted in `result` as duplicates, or as
+   * accepted when an earlier attempt of this chunk stored them.
+   */
+  private async unstored(rec: ImportRecord, valid: ImportEvent[], retried: boolean, result: ChunkResult): Promise<ImportEvent[]> {
     const stored = await findStoredIds(this.d.clickhouse, this.d.database, rec.tenantId, rec.id, randomUUID(), valid.map((e) => e.id));
     const fresh: ImportEvent[] = [];
     for (const e of valid) {
@@ -145,24 +185,7 @@ export class ImportProcessor {
       else if (retried && owner === rec.id) result.accepted++;
       else result.duplicates++;
     }
-
-    // 4. Store. The marker is set before the insert so a crash in between is recognised above.
-    await this.d.redis.set(marker, '1', 'EX', MARKER_TTL_SEC);
-    if (rec.mode === 'apply') {
-      if (!this.d.applySink) throw new Error('apply imports need the metering pipeline (no apply sink configured)');
-      await this.d.applySink.apply(rec.tenantId, rec.id, fresh);
-    } else {
-      const ingested = Math.floor(now / 1000);
-      await insertTsvLines(
-        this.d.clickhouse,
-        this.d.database,
-        'raw_usage_events_v1',
-        REPORT_COLUMNS,
-        fresh.map((e) => reportRow(rec.tenantId, rec.id, e, catalog, ingested)),
-      );
-    }
-    result.accepted += fresh.length;
-    return result;
+    return fresh;
   }
 
   private async knownCustomers(tenantId: string, events: ImportEvent[]): Promise<Set<string>> {

@@ -71,10 +71,16 @@ describe('usage query builder', () => {
     expect(query.text).toContain('uniqExact(cust) AS `distinct_customers`');
   });
 
-  it('excludes reverted events on the raw path', () => {
-    const { query } = buildUsageSql(base({ window: 'minute' }), 'tally');
-    expect(query.text).toContain('reverted = 0');
-    expect(query.text).toContain("event_id NOT IN (SELECT event_id FROM `tally`.`raw_usage_events_v1` WHERE tenant_id = 't1' AND reverted = 1)");
+  it('reads each raw event once, in its latest version, and drops reverted ones after the collapse', () => {
+    const { query } = buildUsageSql(base({ window: 'minute', customers: ['c1'], properties: [['region', 'eu']] }), 'tally');
+    const [inner, outer] = query.text.split(') WHERE ');
+    expect(inner).toContain("FROM `tally`.`raw_usage_events_v1` FINAL WHERE tenant_id = 't1' AND event_time >= ");
+    expect(inner).toContain("customer_id IN ('c1')");
+    // Columns that differ between an event's versions are filtered only on the collapsed rows.
+    expect(inner).not.toContain('reverted =');
+    expect(inner).not.toContain('visitParam');
+    expect(outer).toContain('reverted = 0');
+    expect(outer).toContain("visitParamExtractString(properties, 'region')");
   });
 
   it('keeps injection payloads inside literals in every user-controlled position', () => {

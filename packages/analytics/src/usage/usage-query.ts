@@ -1,5 +1,6 @@
 import { ident, join, raw, sql, type Sql } from '@tally/clickhouse';
 import type { UsageAggregation, UsageWindow } from '@tally/contracts';
+import { dedupedRawEvents } from './raw-events.ts';
 
 export type GroupKey = 'customer' | 'feature' | 'creditSystem' | `property:${string}`;
 
@@ -117,7 +118,7 @@ function measure(agg: UsageAggregation, rollup: boolean): Sql {
 export function buildUsageSql(q: UsageQuery, database: string): { source: UsageSource; query: Sql } {
   const source = chooseSource(q);
   const rollup = source !== 'raw_usage_events_v1';
-  const table = sql`${ident(database)}.${ident(source)}`;
+  const table = rollup ? sql`${ident(database)}.${ident(source)}` : dedupedRawEvents(database, q);
   const where: Sql[] = [sql`tenant_id = ${q.tenantId}`];
   if (source === 'usage_per_day_v1') {
     where.push(sql`day >= toDate(${q.from}) AND day < toDate(${q.to})`);
@@ -125,11 +126,8 @@ export function buildUsageSql(q: UsageQuery, database: string): { source: UsageS
     where.push(sql`hour >= ${q.from} AND hour < ${q.to}`);
   } else {
     where.push(sql`event_time >= ${q.from} AND event_time < ${q.to}`);
-    // Reverted events: their original row stays until a merge; drop both.
+    // Each event once, in its latest version (raw-events.ts): a reverted event's latest row is its revert.
     where.push(raw('reverted = 0'));
-    where.push(
-      sql`event_id NOT IN (SELECT event_id FROM ${ident(database)}.${ident('raw_usage_events_v1')} WHERE tenant_id = ${q.tenantId} AND reverted = 1)`,
-    );
   }
   if (q.customers.length) where.push(sql`customer_id IN (${join(q.customers.map((c) => sql`${c}`))})`);
   if (q.features.length) where.push(sql`feature IN (${join(q.features.map((f) => sql`${f}`))})`);

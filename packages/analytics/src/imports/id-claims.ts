@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+import { dedupGenerations, idDigest } from '@tally/metering';
+import { keys } from '@tally/redis';
+
+/**
+ * A report import claims each event id it is about to store in the same place
+ * the metering ledger decides live events: the customer's applied-id hash
+ * (`seen:<generation>`). The claim is one atomic HSETNX-like step per id, so
+ * whichever comes first wins, whatever the other one is:
+ * - a live event applied first (its row may still be on its way to
+ *   ClickHouse) holds the field: the import counts the id as a duplicate;
+ * - an import claims first: the ledger then sees the id as applied ('*', as
+ *   after a rebuild) and the live event is a duplicate: no debit, no row;
+ * - two imports: one claim wins, the other counts a duplicate.
+ * Claims also live in `import-claims` (digest -> owner = import and chunk)
+ * until the rows are stored, so a chunk retried after a crash between claim
+ * and insert recognises its own claims and inserts them then.
+ */
+const CLAIM = `
+local out = {}
+local took = false
+for i = 4, #ARGV do
+  local d = ARGV[i]
+  if redis.call('HGET', KEYS[3], d) == ARGV[1] then
+    out[#out + 1] = 1
+  elseif redis.call('HEXISTS', KEYS[1], d) == 1 or redis.call('HEXISTS', KEYS[2], d) == 1 then
+    out[#out + 1] = 0
+  else
+    redis.call('HSET', KEYS[1], d, '*')
+    redis.call('HSET', KEYS[3], d, ARGV[1])
+    out[#out + 1] = 1
+    took = true
+  end
+end
+if took then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+return out`;
+
+/** Long enough for any retry of a chunk (the chunk marker lives as long). */
+const OWNER_TTL_SEC = 7 * 24 * 3600;
+/** Customers per Redis pipeline round trip. */
+const BATCH = 500;
+
+export interface ClaimableEvent {
+  id: string;
+  customer: string;
+}
+
+const claimsKey = (tenantId: string, customerId: string) => keys.custom(keys.customerTag(tenantId, customerId), 'import-claims');
+
+function byCustomer<T extends ClaimableEvent>(events: T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const e of events) {
+    const list = groups.get(e.customer);
+    if (list) list.push(e);
+    else groups.set(e.customer, [e]);
+  }
+  return groups;
+}
+
+/**
+ * Claims `events` for `owner` (import id and chunk). Returns those this owner
+ * may store (claimed now, or by an earlier attempt of the same chunk) and the
+ * number taken by someone else (live traffic or another import).
+ */
+export async function claimEventIds<T extends ClaimableEvent>(
+  redis: Redis,
+  tenantId: string,
+  owner: string,
+  events: T[],
+  nowMs = Date.now(),
+): Promise<{ mine: T[]; taken: number }> {
+  const gen = dedupGenerations(nowMs);
+  const sha = (await redis.script('LOAD', CLAIM)) as string;
+  const groups = [...byCustomer(events)];
+  const mine: T[] = [];
+  let taken = 0;
+  for (let i = 0; i < groups.length; i += BATCH) {
+    const batch = groups.slice(i, i + BATCH);
+    const pipeline = redis.pipeline();
+    for (const [customer, list] of batch) {
+      const k = [keys.seenEvents(tenantId, customer, gen.current), keys.seenEvents(tenantId, customer, gen.previous), claimsKey(tenantId, customer)];
+      pipeline.evalsha(sha, k.length, ...k, owner, gen.expireAtMs, OWNER_TTL_SEC, ...list.map((e) => idDigest(e.id)));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    batch.forEach(([, list], j) => {
+      const [err, flags] = replies[j] ?? [new Error('no reply')];
+      if (err) throw err;
+      list.forEach((e, k) => {
+        if ((flags as number[])[k] === 1) mine.push(e);
+        else taken++;
+      });
+    });
+  }
+  return { mine, taken };
+}
+
+/** The rows of these claims are stored (ClickHouse now answers for them): forget who claimed them. */
+export async function releaseClaims(redis: Redis, tenantId: string, events: ClaimableEvent[]): Promise<void> {
+  const groups = [...byCustomer(events)];
+  for (let i = 0; i < groups.length; i += BATCH) {
+    const pipeline = redis.pipeline();
+    for (const [customer, list] of groups.slice(i, i + BATCH)) pipeline.hdel(claimsKey(tenantId, customer), ...list.map((e) => idDigest(e.id)));
+    await pipeline.exec();
+  }
+}
