@@ -2,3 +2,4 @@ export * from './client.ts';
 export * from './sql.ts';
 export * from './migrate.ts';
 export * from './writer.ts';
+export * from './insert-errors.ts';
