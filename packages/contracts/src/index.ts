@@ -14,3 +14,4 @@ export * from './events.ts';
 export * from './jobs.ts';
 export * from './http/track.ts';
 export * from './http/check.ts';
+export * from './text.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { trackEventSchema } from '@tally/contracts';
-import { fastTrackEvent, parseTrackEvent } from './ingest-validate.ts';
+import { creditsFit, creditsOverflowError, fastTrackEvent, parseTrackEvent } from './ingest-validate.ts';
 
 const ok = { id: 'evt_1', customer: 'cus_1', feature: 'gpt-4' };
 const long = (n: number) => 'x'.repeat(n);
@@ -31,6 +31,9 @@ const valid: unknown[] = [
   { ...ok, customerData: { email: 'a@example.com', name: 'A' } },
   JSON.parse('{"customer":"c","feature":"f","properties":{"__proto__":{"x":1}}}'),
   { customer: 'c', feature: 'f', properties: { é: 'ü'.repeat(4000) } },
+  // well-formed pairs and other control characters are storable
+  { ...ok, customer: 'emoji-\ud83d\ude00', properties: { '\ud83d\ude00': 'tab\there', nested: ['\u0001'] } },
+  { ...ok, value: 9_007_199_254 },
 ];
 
 const invalid: unknown[] = [
@@ -73,6 +76,21 @@ const invalid: unknown[] = [
   { customer: 'c', feature: 'f', properties: { é: 'ü'.repeat(4100) } },
   { ...ok, metadata: 'x' },
   { ...ok, customerData: { email: 'not-an-email' } },
+  // above the stated limit (9007199254), fractions included
+  { ...ok, value: 9_007_199_254.5 },
+  { ...ok, value: 9_007_199_254.74099 },
+  // text that cannot be stored: NUL bytes and lone surrogates, in every string, keys included
+  { ...ok, customer: 'a\u0000b' },
+  { ...ok, customer: 'sur\ud800x' },
+  { ...ok, feature: 'f\udc00' },
+  { ...ok, id: 'e\u0000' },
+  { ...ok, entity: '\ud83d' },
+  { ...ok, properties: { model: 'x\u0000' } },
+  { ...ok, properties: { ['k\u0000']: 1 } },
+  { ...ok, properties: { ['\udfff']: 'v' } },
+  { ...ok, properties: { nested: { deep: ['ok', { v: '\ud800' }] } } },
+  { ...ok, metadata: { note: '\u0000' } },
+  { ...ok, customerData: { name: 'n\ud800' } },
 ];
 
 describe('ingest event validation agrees with trackEventSchema', () => {
@@ -97,5 +115,29 @@ describe('ingest event validation agrees with trackEventSchema', () => {
     expect(fastTrackEvent({ ...ok, value: 2, timestamp: Date.now(), properties: { model: 'gpt-4o' } })).not.toBeNull();
     expect(fastTrackEvent({ ...ok, timestamp: '2026-11-26T05:00:00Z', entity: 'e' })).not.toBeNull();
     expect(fastTrackEvent({ ...ok, customerData: { name: 'A' } })).toBeNull();
+  });
+});
+
+describe('creditsFit: value x creditCost within the Lua ledger (integer micro-credits below 2^53)', () => {
+  const MAX = 2n ** 53n - 1n;
+  const MICRO = 1_000_000n;
+  // creditsFor rounds half-up: floor((v*c + MICRO/2) / MICRO) <= MAX  <=>  v*c <= (MAX+1)*MICRO - MICRO/2 - 1
+  const largestValue = (costMicro: bigint) => ((MAX + 1n) * MICRO - MICRO / 2n - 1n) / costMicro;
+
+  it.each([1n, 1_500n, MICRO, 20n * MICRO, 5_000_000n * MICRO, 123_456_789n, MAX])('cost %s micro: the largest fitting value fits, one micro-unit more does not', (cost) => {
+    const v = largestValue(cost);
+    expect(creditsFit(v, cost)).toBe(true);
+    expect(creditsFit(v + 1n, cost)).toBe(false);
+  });
+
+  it('the usual amounts fit; the contract maximum at 20 credits a unit does not', () => {
+    expect(creditsFit(3n * MICRO, 20n * MICRO)).toBe(true);
+    expect(creditsFit(0n, MAX)).toBe(true);
+    expect(creditsFit(9_007_199_254n * MICRO, MICRO)).toBe(true);
+    expect(creditsFit(9_007_199_254n * MICRO, 20n * MICRO)).toBe(false);
+    expect(creditsOverflowError('gpt-4', 9_007_199_254n * MICRO, 20n * MICRO)).toEqual({
+      code: 'credits_overflow',
+      message: 'value: 9007199254 × creditCost 20 of gpt-4 exceeds what the ledger holds exactly (2^53 - 1 micro-credits)',
+    });
   });
 });

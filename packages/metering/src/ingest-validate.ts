@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { isExactAmount } from '@tally/core';
-import { MAX_PROPERTIES_BYTES, trackEventSchema, type TrackEventInput } from '@tally/contracts';
+import { MAX_SAFE_MICRO, creditsFor, formatMicro, isExactAmount } from '@tally/core';
+import { MAX_AMOUNT, MAX_PROPERTIES_BYTES, findUnstorableText, textProblem, trackEventSchema, type TrackEventInput } from '@tally/contracts';
 
 /**
  * Per-event validation for the ingest hot path. `trackEventSchema` (zod) is
@@ -13,9 +13,10 @@ import { MAX_PROPERTIES_BYTES, trackEventSchema, type TrackEventInput } from '@t
 export type ParsedEvent = { success: true; data: TrackEventInput } | { success: false; error: z.ZodError };
 
 const isoDateTime = z.iso.datetime({ offset: true });
-const MAX_SAFE_AMOUNT = 9_007_199_254; // whole units whose micro value is ≤ 2^53 - 1
 
-const str = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max;
+/** A string of the right length that can be stored as it is (no NUL, no lone surrogate). */
+const str = (v: unknown, min: number, max: number): v is string =>
+  typeof v === 'string' && v.length >= min && v.length <= max && textProblem(v) === null;
 
 function plainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null) return false;
@@ -31,8 +32,8 @@ export function fastTrackEvent(raw: unknown): TrackEventInput | null {
   if (id !== undefined && !str(id, 1, 256)) return null;
   if (!str(customer, 1, 256) || !str(feature, 1, 128)) return null;
   if (value !== undefined) {
-    if (typeof value !== 'number' || !(value >= 0)) return null;
-    if (!(Number.isInteger(value) && value <= MAX_SAFE_AMOUNT) && !isExactAmount(value)) return null;
+    if (typeof value !== 'number' || !(value >= 0 && value <= MAX_AMOUNT)) return null;
+    if (!Number.isInteger(value) && !isExactAmount(value)) return null;
   }
   if (timestamp !== undefined) {
     if (typeof timestamp === 'number') {
@@ -49,6 +50,7 @@ export function fastTrackEvent(raw: unknown): TrackEventInput | null {
       return null;
     }
     if (json.length > MAX_PROPERTIES_BYTES / 3 && Buffer.byteLength(json) > MAX_PROPERTIES_BYTES) return null;
+    if (findUnstorableText(properties)) return null;
   }
   const out: TrackEventInput = { customer, feature, value: (value as number | undefined) ?? 1 };
   if (id !== undefined) out.id = id;
@@ -63,3 +65,18 @@ export function parseTrackEvent(raw: unknown): ParsedEvent {
   if (fast) return { success: true, data: fast };
   return trackEventSchema.safeParse(raw);
 }
+
+/**
+ * True when the credits of `valueMicro` units at `costMicro` per unit (creditsFor) fit the Lua
+ * ledger exactly: integer micro-credits below 2^53. An event that does not fit is rejected, never
+ * debited with a rounded amount.
+ */
+export function creditsFit(valueMicro: bigint, costMicro: bigint): boolean {
+  return creditsFor(valueMicro, costMicro) <= MAX_SAFE_MICRO;
+}
+
+/** The per-event rejection of an event whose credits do not fit (see creditsFit). */
+export const creditsOverflowError = (feature: string, valueMicro: bigint, costMicro: bigint) => ({
+  code: 'credits_overflow',
+  message: `value: ${formatMicro(valueMicro)} × creditCost ${formatMicro(costMicro)} of ${feature} exceeds what the ledger holds exactly (2^53 - 1 micro-credits)`,
+});

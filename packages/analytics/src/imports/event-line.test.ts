@@ -64,6 +64,34 @@ describe('import line parsing', () => {
   });
 });
 
+describe('import lines with text that cannot be stored', () => {
+  const ts = '"timestamp":"2026-11-01T00:00:00Z"';
+  it.each([
+    [`{"customer":"c\\u0000","feature":"f",${ts}}`, 'customer: must not contain a NUL byte (\\u0000)'],
+    [`{"customer":"c","feature":"f\\ud800",${ts}}`, 'feature: must not contain a lone UTF-16 surrogate'],
+    [`{"id":"\\udc00","customer":"c","feature":"f",${ts}}`, 'id: must not contain a lone UTF-16 surrogate'],
+    [`{"customer":"c","feature":"f","entity":"e\\u0000",${ts}}`, 'entity: must not contain a NUL byte (\\u0000)'],
+    [`{"customer":"c","feature":"f","properties":{"a":{"b":["ok","\\ud83d"]}},${ts}}`, 'properties.a.b.1: must not contain a lone UTF-16 surrogate'],
+    [`{"customer":"c","feature":"f","properties":{"k\\u0000":1},${ts}}`, 'properties."k\\u0000": a property name must not contain a NUL byte (\\u0000)'],
+  ])('NDJSON %s is rejected naming the field', (line, reason) => {
+    expect(parseNdjsonLine(line, 7, NOW)).toEqual({ ok: false, reason });
+  });
+
+  it('a CSV field with a raw NUL byte is rejected; well-formed pairs are kept', () => {
+    const header = ['customer', 'feature', 'timestamp', 'property.note'];
+    expect(parseCsvLine('c\u0000,f,1790000000000,x', header, 2, NOW)).toEqual({ ok: false, reason: 'customer: must not contain a NUL byte (\\u0000)' });
+    expect(parseCsvLine('c,f,1790000000000,\ud83d\ude00', header, 3, NOW)).toMatchObject({ ok: true, event: { properties: '{"note":"\ud83d\ude00"}' } });
+  });
+
+  it('values above the live limit (9007199254) are rejected with the same rule', () => {
+    expect(parseNdjsonLine(`{"customer":"c","feature":"f","value":9007199254,${ts}}`, 1, NOW)).toMatchObject({ ok: true, event: { valueMicro: 9_007_199_254_000_000n } });
+    expect(parseNdjsonLine(`{"customer":"c","feature":"f","value":"9007199254.5",${ts}}`, 1, NOW)).toEqual({
+      ok: false,
+      reason: 'value: must have at most 6 decimal places and be at most 9007199254',
+    });
+  });
+});
+
 describe('TabSeparated rows', () => {
   it('escapes what would break a field or a row', async () => {
     const { tsvRow } = await import('../clickhouse-io.ts');

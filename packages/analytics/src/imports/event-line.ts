@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { toMicro } from '@tally/core';
+import { MICRO, toMicro } from '@tally/core';
+import { AMOUNT_RULE, MAX_AMOUNT, findUnstorableText } from '@tally/contracts';
 import { splitCsvLine } from './csv.ts';
 
 export type ImportFormat = 'ndjson' | 'csv';
@@ -23,6 +24,7 @@ export type LineResult = { ok: true; event: ImportEvent } | { ok: false; reason:
 const CSV_COLUMNS = new Set(['id', 'customer', 'feature', 'value', 'timestamp', 'entity', 'properties']);
 const PROPERTY_COLUMN = /^(?:properties|property)\.(.+)$/;
 const MAX_ID = 256;
+const MAX_VALUE_MICRO = BigInt(MAX_AMOUNT) * MICRO;
 // Events before 2000 or more than a day in the future are almost certainly unit mistakes (seconds vs ms).
 const MIN_TIME_MS = Date.UTC(2000, 0, 1);
 const FUTURE_SLACK_MS = 24 * 3600 * 1000;
@@ -100,6 +102,8 @@ function toEvent(record: Record<string, unknown>, line: number, nowMs: number, t
     } catch (err) {
       return { ok: false, reason: `value: ${(err as Error).message}` };
     }
+    // the same limit as live events (amountSchema), so a file and the API agree on what is too large
+    if (valueMicro > MAX_VALUE_MICRO) return { ok: false, reason: `value: ${AMOUNT_RULE}` };
   }
   const timeMs = parseTimestamp(record.timestamp);
   if (timeMs === null) return { ok: false, reason: 'timestamp is required (ISO 8601 or epoch milliseconds)' };
@@ -114,6 +118,9 @@ function toEvent(record: Record<string, unknown>, line: number, nowMs: number, t
     id = `h_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
   }
   if (typeof id !== 'string' || id.length > MAX_ID) return { ok: false, reason: 'id must be a string of at most 256 characters' };
+  // Text Postgres and ClickHouse keep as is, the same rule as /v1/track (no NUL, no lone surrogate).
+  const unstorable = findUnstorableText({ id, customer, feature, entity, properties });
+  if (unstorable) return { ok: false, reason: `${unstorable.path.join('.')}: ${unstorable.message}` };
   return {
     ok: true,
     event: {

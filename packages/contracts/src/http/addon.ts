@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { currencySchema, metadataSchema } from './common.ts';
 import { customerIdSchema } from './customers.ts';
+import { storable } from '../text.ts';
 
 /** POST /v1/addon: buy `quantity` credit packs (slug or id). Honours an `Idempotency-Key` header. */
-export const addonBodySchema = z.object({
+export const addonBodySchema = storable(z.object({
   customer: customerIdSchema,
   pack: z.string().min(1).max(128),
   quantity: z.number().int().min(1, 'quantity is a whole number from 1 to 100').max(100, 'quantity is a whole number from 1 to 100').default(1),
   currency: currencySchema.optional(),
   callbackUrl: z.url().optional(),
   metadata: metadataSchema.optional(),
-});
+}));
 export type AddonBody = z.input<typeof addonBodySchema>;
 
 export const addonResultSchema = z.object({

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { RESET_INTERVALS } from '@tally/core';
 import { amountSchema, currencySchema, metadataSchema, minorUnitsSchema, resetIntervalSchema, slugSchema } from './common.ts';
+import { storable } from '../text.ts';
 
 // ---- POST /v1/sync (Owostack's catalog-as-code body) ----
 
@@ -50,7 +52,8 @@ export const syncPlanSchema = z.object({
   description: z.string().max(2000).nullish(),
   price: minorUnitsSchema,
   currency: currencySchema,
-  interval: z.string().min(1).max(32),
+  /** How often the plan bills: one of the reset intervals (API.md); `none`/`never` for one-off plans. */
+  interval: z.string().refine((v) => (RESET_INTERVALS as readonly string[]).includes(v), `must be one of ${RESET_INTERVALS.join(', ')}`),
   billingType: z.string().max(64).nullish(),
   planGroup: z.string().max(128).nullish(),
   trialDays: z.number().int().min(0).max(3650).optional(),
@@ -61,7 +64,8 @@ export const syncPlanSchema = z.object({
   features: z.array(syncPlanFeatureSchema).default([]),
 });
 
-export const syncBodySchema = z.object({
+/** Every name, description and metadata string must be storable (text.ts). */
+export const syncBodySchema = storable(z.object({
   defaultProvider: z.string().min(1).max(64).optional(),
   /** Compute the report without changing anything (`tally diff`). */
   dryRun: z.boolean().optional(),
@@ -69,7 +73,7 @@ export const syncBodySchema = z.object({
   creditSystems: z.array(syncCreditSystemSchema).max(10_000).default([]),
   creditPacks: z.array(syncCreditPackSchema).max(10_000).default([]),
   plans: z.array(syncPlanSchema).max(10_000).default([]),
-});
+}));
 export type SyncBody = z.input<typeof syncBodySchema>;
 export type SyncBodyParsed = z.output<typeof syncBodySchema>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { amountSchema, customerDataSchema, resetIntervalSchema } from './common.ts';
+import { storable } from '../text.ts';
 
 export const CHECK_CODES = [
   'access_granted', 'addon_credits_used', 'overage_allowed', 'limit_exceeded', 'insufficient_credits',
@@ -7,7 +8,7 @@ export const CHECK_CODES = [
 ] as const;
 
 /** POST /v1/check (Owostack's check()). With sendEvent the check and the debit are one atomic step. */
-export const checkRequestSchema = z.object({
+export const checkRequestSchema = storable(z.object({
   customer: z.string().min(1).max(256),
   feature: z.string().min(1).max(128),
   value: amountSchema.default(1),
@@ -17,7 +18,7 @@ export const checkRequestSchema = z.object({
   entity: z.string().max(256).optional(),
   properties: z.record(z.string(), z.unknown()).optional(),
   customerData: customerDataSchema.optional(),
-});
+}));
 export type CheckRequest = z.infer<typeof checkRequestSchema>;
 
 export const creditsInfoSchema = z.object({

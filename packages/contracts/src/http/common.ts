@@ -8,11 +8,19 @@ export const slugSchema = z
 
 export const resetIntervalSchema = z.enum(RESET_INTERVALS);
 
+/**
+ * The largest amount (credits, feature units) an input may carry, fractions above it included, so the
+ * message states the real limit. (The micro-unit ceiling, 9007199254.740991, has no exact double: a
+ * client sending that number was refused by a message saying it was allowed.)
+ */
+export const MAX_AMOUNT = 9_007_199_254;
+export const AMOUNT_RULE = `must have at most 6 decimal places and be at most ${MAX_AMOUNT}`;
+
 /** A non-negative decimal with at most 6 decimal places (credits, feature units): stored exactly as micro-units. */
 export const amountSchema = z
   .number()
   .nonnegative()
-  .refine((n) => isExactAmount(n), 'must have at most 6 decimal places and be at most 9007199254.740991');
+  .refine((n) => n <= MAX_AMOUNT && isExactAmount(n), AMOUNT_RULE);
 
 /** Money in minor currency units (cents): a non-negative integer. */
 export const minorUnitsSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

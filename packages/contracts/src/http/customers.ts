@@ -1,15 +1,18 @@
 import { z } from 'zod';
 import { metadataSchema } from './common.ts';
+import { storable } from '../text.ts';
 
 export const customerIdSchema = z.string().min(1).max(256);
 
 /** POST /v1/customers: upsert, resolved by id, then by email. */
-export const upsertCustomerBodySchema = z.object({
-  id: customerIdSchema.optional(),
-  email: z.email(),
-  name: z.string().max(256).nullish(),
-  metadata: metadataSchema.nullish(),
-});
+export const upsertCustomerBodySchema = storable(
+  z.object({
+    id: customerIdSchema.optional(),
+    email: z.email(),
+    name: z.string().max(256).nullish(),
+    metadata: metadataSchema.nullish(),
+  }),
+);
 export type UpsertCustomerBody = z.input<typeof upsertCustomerBodySchema>;
 
 export const customerViewSchema = z.object({

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { amountSchema, customerDataSchema, metadataSchema } from './common.ts';
 import { balanceStateShape } from './check.ts';
+import { storable } from '../text.ts';
 
 export const MAX_BATCH_EVENTS = 10_000;
 export const MAX_PROPERTIES_BYTES = 8 * 1024;
 
-/** One usage event as an app sends it (Owostack's track()). */
-export const trackEventSchema = z.object({
+/** One usage event as an app sends it (Owostack's track()). Every string, at any depth, must be storable (text.ts). */
+export const trackEventSchema = storable(z.object({
   id: z.string().min(1).max(256).optional(),
   customer: z.string().min(1).max(256),
   feature: z.string().min(1).max(128),
@@ -20,7 +21,7 @@ export const trackEventSchema = z.object({
     .optional(),
   metadata: metadataSchema.optional(),
   customerData: customerDataSchema.optional(),
-});
+}));
 export type TrackEventInput = z.infer<typeof trackEventSchema>;
 
 /** POST /v1/track/batch: `{ events: [...] }` (or an NDJSON body, one event per line). Each event is validated on its own. */
@@ -36,7 +37,7 @@ export const trackResponseSchema = z.object({
 export const trackResultSchema = z.object({
   index: z.number().int(),
   id: z.string().nullable(),
-  status: z.enum(['accepted', 'duplicate', 'rejected']),
+  status: z.enum(['accepted', 'duplicate', 'conflict', 'rejected']),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type TrackResult = z.infer<typeof trackResultSchema>;
@@ -45,6 +46,8 @@ export const trackBatchResponseSchema = z.object({
   success: z.literal(true),
   accepted: z.number().int(),
   duplicates: z.number().int(),
+  /** Ids already used (earlier, or earlier in this batch) with a different payload: not applied. */
+  conflicts: z.number().int(),
   rejected: z.number().int(),
   results: z.array(trackResultSchema),
 });

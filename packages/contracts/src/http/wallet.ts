@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { customerIdSchema } from './customers.ts';
+import { storable } from '../text.ts';
 
 export const walletQuerySchema = z.object({ customer: customerIdSchema });
 
@@ -22,11 +23,13 @@ export const walletResultSchema = z.object({
   methods: z.array(paymentMethodViewSchema),
 });
 
-export const walletSetupBodySchema = z.object({
-  customer: customerIdSchema,
-  callbackUrl: z.url().optional(),
-  provider: z.string().min(1).max(64).optional(),
-});
+export const walletSetupBodySchema = storable(
+  z.object({
+    customer: customerIdSchema,
+    callbackUrl: z.url().optional(),
+    provider: z.string().min(1).max(64).optional(),
+  }),
+);
 
 export const walletSetupResultSchema = z.object({ success: z.literal(true), url: z.string(), reference: z.string() });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { amountSchema, slugSchema } from './common.ts';
 import { customerIdSchema } from './customers.ts';
+import { storable } from '../text.ts';
 
 export const WEBHOOK_EVENT_TYPES = ['purchase.completed', 'purchase.failed', 'balance.low', 'balance.exhausted', 'refund.completed'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -40,14 +41,16 @@ export const deliveryListSchema = z.object({ success: z.literal(true), deliverie
 export const balanceAlertBodySchema = z.object({ creditSystem: slugSchema, lowBalance: amountSchema });
 
 /** POST /v1/auto-topup: buy `quantity` × `pack` when the balance falls below `threshold` credits. */
-export const autoTopupBodySchema = z.object({
-  customer: customerIdSchema,
-  creditSystem: slugSchema,
-  threshold: amountSchema,
-  pack: z.string().min(1).max(128),
-  quantity: z.number().int().min(1).max(100).default(1),
-  enabled: z.boolean().default(true),
-});
+export const autoTopupBodySchema = storable(
+  z.object({
+    customer: customerIdSchema,
+    creditSystem: slugSchema,
+    threshold: amountSchema,
+    pack: z.string().min(1).max(128),
+    quantity: z.number().int().min(1).max(100).default(1),
+    enabled: z.boolean().default(true),
+  }),
+);
 export const autoTopupViewSchema = z.object({
   success: z.literal(true),
   customer: z.string(),
