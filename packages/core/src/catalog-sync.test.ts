@@ -75,6 +75,45 @@ describe('buildCatalogSpec', () => {
     expect(refError(() => buildCatalogSpec(precise, none)).slug).toBe('gpt-4');
   });
 
+  it('refuses a plan interval outside the documented list, naming the plan', () => {
+    const input = seed();
+    input.plans[0]!.interval = 'fortnightly';
+    const err = refError(() => buildCatalogSpec(input, none));
+    expect(err.slug).toBe('pro');
+    expect(err.message).toContain('interval "fortnightly"');
+    for (const interval of ['monthly', 'yearly', 'none', 'weekly']) {
+      const ok = seed();
+      ok.plans[0]!.interval = interval;
+      expect(buildCatalogSpec(ok, none).plans.get('pro')!.interval).toBe(interval);
+    }
+  });
+
+  it('refuses a plan limit whose credits at the member cost exceed 2^53 - 1 micro-credits', () => {
+    // 2^53 - 1 micro-credits = 9,007,199,254.740991 credits. At 20 credits a unit:
+    // 450,359,962 units = 9,007,199,240 credits (fits), 450,359,963 = 9,007,199,260 (does not).
+    const withLimit = (limit: number, creditCost?: number, trial = false) => {
+      const input = seed();
+      const entry = { slug: 'gpt-4', ...(trial ? { trialLimit: limit } : { limit }), ...(creditCost !== undefined ? { creditCost } : {}) };
+      input.plans[0]!.features.push(entry);
+      return input;
+    };
+    expect(buildCatalogSpec(withLimit(450_359_962), none).plans.get('pro')!.entitlements.find((e) => e.slug === 'gpt-4')!.limitMicro).toBe(450_359_962_000_000n);
+    const err = refError(() => buildCatalogSpec(withLimit(450_359_963), none));
+    expect(err.slug).toBe('gpt-4');
+    expect(err.message).toBe(
+      'plan "pro": limit 450359963 of "gpt-4" at creditCost 20 is 9007199260 credits, more than the 2^53 - 1 micro-credits (9007199254.740991 credits) a balance holds exactly',
+    );
+    expect(refError(() => buildCatalogSpec(withLimit(450_359_963, undefined, true), none)).message).toContain('trialLimit 450359963');
+    // the plan's own creditCost is the one that counts: 1 credit a unit fits, 2,000,000 does not
+    expect(() => buildCatalogSpec(withLimit(450_359_963, 1), none)).not.toThrow();
+    expect(refError(() => buildCatalogSpec(withLimit(5_000_000, 2_000_000), none)).message).toContain('10000000000000 credits');
+    // standalone features count units, not credits: no cost, nothing to overflow
+    const standalone = seed();
+    standalone.features.push({ slug: 'seats', type: 'metered' });
+    standalone.plans[0]!.features.push({ slug: 'seats', limit: 9_007_199_254 });
+    expect(() => buildCatalogSpec(standalone, none)).not.toThrow();
+  });
+
   it('refuses a slug that is both a feature and a credit system', () => {
     const clash = seed();
     clash.creditSystems.push({ slug: 'gpt-4', name: 'x', features: [] });

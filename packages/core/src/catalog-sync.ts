@@ -4,8 +4,8 @@
  * against what the tenant has. The catalog package applies the result in one
  * transaction.
  */
-import { toMicro } from './amounts.ts';
-import type { Overage, ResetInterval } from './catalog.ts';
+import { MAX_SAFE_MICRO, creditsFor, formatMicro, toMicro } from './amounts.ts';
+import { RESET_INTERVALS, isResetInterval, type Overage, type ResetInterval } from './catalog.ts';
 
 type Amount = number | string;
 
@@ -98,6 +98,7 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
 
   const creditSystems = new Map<string, CreditSystemSpec>();
   const memberOf = new Map<string, string>();
+  const memberCost = new Map<string, bigint>();
   for (const s of uniqueBySlug(input.creditSystems, 'credit system').values()) {
     if (isFeature(s.slug)) throw new CatalogReferenceError(s.slug, `"${s.slug}" is both a feature and a credit system`);
     const members = new Map<string, bigint>();
@@ -110,6 +111,7 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
       if (other) throw new CatalogReferenceError(m.feature, `feature "${m.feature}" is a member of both "${other}" and "${s.slug}"`);
       memberOf.set(m.feature, s.slug);
       members.set(m.feature, micro(m.creditCost, 'creditCost', m.feature));
+      memberCost.set(m.feature, members.get(m.feature)!);
     }
     creditSystems.set(s.slug, {
       slug: s.slug,
@@ -149,6 +151,9 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
 
   const plans = new Map<string, PlanSpec>();
   for (const p of uniqueBySlug(input.plans, 'plan').values()) {
+    if (!isResetInterval(p.interval)) {
+      throw new CatalogReferenceError(p.slug, `plan "${p.slug}" has interval "${p.interval}"; it must be one of ${RESET_INTERVALS.join(', ')}`);
+    }
     const entitlements = uniqueBySlug(p.features, `feature of plan "${p.slug}"`);
     const specs: EntitlementSpec[] = [];
     for (const e of entitlements.values()) {
@@ -168,6 +173,7 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
         creditCostMicro: kind === 'feature' ? optionalMicro(e.creditCost, 'creditCost', e.slug) : null,
       });
     }
+    for (const spec of specs) assertCreditsFit(p.slug, spec, spec.creditCostMicro ?? memberCost.get(spec.slug) ?? null);
     specs.sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
     plans.set(p.slug, {
       slug: p.slug,
@@ -187,6 +193,25 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
     });
   }
   return { features, creditSystems, creditPacks, plans };
+}
+
+/**
+ * A plan's unit limit of a credit-system member, at its credit cost, must be a number of credits the
+ * Lua ledger holds exactly (integer micro-credits below 2^53): otherwise a customer using the allowance
+ * would be debited an amount no balance can represent. (A member's cost without a plan limit is checked
+ * per event at ingest; a member of a system this sync leaves alone is checked there too, its cost not
+ * being in the body.)
+ */
+function assertCreditsFit(plan: string, e: EntitlementSpec, costMicro: bigint | null): void {
+  if (e.kind !== 'feature' || costMicro === null) return;
+  for (const [what, limit] of [['limit', e.limitMicro], ['trialLimit', e.trialLimitMicro]] as const) {
+    if (limit === null || creditsFor(limit, costMicro) <= MAX_SAFE_MICRO) continue;
+    throw new CatalogReferenceError(
+      e.slug,
+      `plan "${plan}": ${what} ${formatMicro(limit)} of "${e.slug}" at creditCost ${formatMicro(costMicro)} is ` +
+        `${formatMicro(creditsFor(limit, costMicro))} credits, more than the 2^53 - 1 micro-credits (${formatMicro(MAX_SAFE_MICRO)} credits) a balance holds exactly`,
+    );
+  }
 }
 
 export interface SectionDiff {

@@ -8,6 +8,9 @@ export const RESET_INTERVALS = [
 ] as const;
 export type ResetInterval = (typeof RESET_INTERVALS)[number];
 
+/** A plan's billing `interval` and an entitlement's `reset` take the same documented list. */
+export const isResetInterval = (value: string): value is ResetInterval => (RESET_INTERVALS as readonly string[]).includes(value);
+
 export type Overage = 'block' | 'charge';
 
 export interface FeatureDef {

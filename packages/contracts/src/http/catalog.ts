@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RESET_INTERVALS } from '@tally/core';
+import { RESET_INTERVALS, isResetInterval } from '@tally/core';
 import { amountSchema, currencySchema, metadataSchema, minorUnitsSchema, resetIntervalSchema, slugSchema } from './common.ts';
 import { storable } from '../text.ts';
 
@@ -53,7 +53,7 @@ export const syncPlanSchema = z.object({
   price: minorUnitsSchema,
   currency: currencySchema,
   /** How often the plan bills: one of the reset intervals (API.md); `none`/`never` for one-off plans. */
-  interval: z.string().refine((v) => (RESET_INTERVALS as readonly string[]).includes(v), `must be one of ${RESET_INTERVALS.join(', ')}`),
+  interval: z.string().refine(isResetInterval, `must be one of ${RESET_INTERVALS.join(', ')}`),
   billingType: z.string().max(64).nullish(),
   planGroup: z.string().max(128).nullish(),
   trialDays: z.number().int().min(0).max(3650).optional(),
