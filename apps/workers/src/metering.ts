@@ -3,7 +3,7 @@ import { CatalogService, CustomerService } from '@tally/catalog';
 import { BatchingWriter } from '@tally/clickhouse';
 import type { DeductJob } from '@tally/contracts';
 import { KafkajsConsumer } from '@tally/kafka';
-import { createBridge, deductQueueName, DeductService, Rebuilder, type UsageRow } from '@tally/metering';
+import { createBridge, deadLetterSink, deductQueueName, DeductService, Rebuilder, type UsageRow } from '@tally/metering';
 import { bullConnection } from '@tally/redis';
 import { counter, histogram } from '@tally/runtime';
 import { deductProcessor } from './metering-deduct.processor.ts';
@@ -12,6 +12,7 @@ import type { RunningWorkers, WorkersDeps } from './workers.ts';
 const flushedRows = counter('tally_clickhouse_rows_written_total', 'rows inserted into raw_usage_events_v1');
 const flushSeconds = histogram('tally_clickhouse_flush_seconds', 'duration of one batched insert');
 const flushErrors = counter('tally_clickhouse_flush_errors_total', 'failed batched inserts (the jobs retry)');
+const deadLetters = counter('tally_usage_dead_letters_total', 'usage rows ClickHouse refused for their content, stored in usage_dead_letters');
 
 /**
  * The metering pipeline: Kafka consumer group -> BullMQ "deduct" jobs ->
@@ -22,6 +23,7 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> 
   const catalog = new CatalogService(pool);
   const customers = new CustomerService(pool, catalog);
   const directory = { snapshot: (t: string) => catalog.snapshot(t), context: (t: string, c: string) => customers.context(t, c) };
+  const storeDeadLetters = deadLetterSink<UsageRow>(pool, 'raw_usage_events_v1', (row) => row.tenant_id);
   const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', {
     maxRows: 20_000,
     maxDelayMs: 100,
@@ -32,6 +34,13 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> 
     onError: (err, rows) => {
       flushErrors.inc();
       logger.warn({ err, rows }, 'clickhouse insert failed; the deduct jobs will retry');
+    },
+    // A row ClickHouse refuses for its content is stored in Postgres and its job completes,
+    // so it neither retries forever nor holds up the other rows of its batch.
+    deadLetter: async (rows, reason) => {
+      const stored = await storeDeadLetters(rows, reason);
+      deadLetters.inc(stored);
+      logger.error({ rows: rows.length, stored, reason, events: rows.slice(0, 20).map((r) => [r.tenant_id, r.event_id]) }, 'clickhouse refused usage rows; stored as dead letters');
     },
   });
   const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory, logger }, config.CLICKHOUSE_DATABASE);

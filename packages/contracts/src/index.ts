@@ -14,4 +14,5 @@ export * from './events.ts';
 export * from './jobs.ts';
 export * from './http/track.ts';
 export * from './http/check.ts';
+export * from './http/dead-letters.ts';
 export * from './text.ts';

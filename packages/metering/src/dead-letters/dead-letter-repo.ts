@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { asDependencyError, type Pool, type Queryable } from '@tally/postgres';
+
+export interface DeadLetterRecord {
+  id: string;
+  seq: bigint;
+  tenantId: string;
+  table: string;
+  rowText: string;
+  reason: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  replayedAt: Date | null;
+}
+
+export interface NewDeadLetter {
+  tenantId: string;
+  table: string;
+  /** The row as JSON.stringify wrote it. */
+  rowText: string;
+  reason: string;
+}
+
+export type DeadLetterState = 'pending' | 'replayed' | 'all';
+
+interface DeadLetterRow {
+  id: string;
+  seq: bigint;
+  tenant_id: string;
+  table_name: string;
+  row_text: string;
+  reason: string;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  replayed_at: Date | null;
+}
+
+const toRecord = (r: DeadLetterRow): DeadLetterRecord => ({
+  id: r.id,
+  seq: r.seq,
+  tenantId: r.tenant_id,
+  table: r.table_name,
+  rowText: r.row_text,
+  reason: r.reason,
+  attempts: r.attempts,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  replayedAt: r.replayed_at,
+});
+
+const COLUMNS = 'id, seq, tenant_id, table_name, row_text, reason, attempts, last_error, created_at, replayed_at';
+
+const STATE_FILTER: Record<DeadLetterState, string> = {
+  pending: 'AND replayed_at IS NULL',
+  replayed: 'AND replayed_at IS NOT NULL',
+  all: '',
+};
+
+/** usage_dead_letters (Postgres migration 0008); every read and update takes the tenant. */
+export class DeadLetterRepo {
+  constructor(private readonly pool: Pool) {}
+
+  /** Stores rows; a row already stored for the same tenant and table is kept once. Returns how many were new. */
+  async add(letters: NewDeadLetter[]): Promise<number> {
+    if (letters.length === 0) return 0;
+    try {
+      const { rowCount } = await this.pool.query(
+        `INSERT INTO usage_dead_letters (tenant_id, table_name, row_text, row_sha256, reason)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[])
+         ON CONFLICT (tenant_id, table_name, row_sha256) DO NOTHING`,
+        [
+          letters.map((l) => l.tenantId),
+          letters.map((l) => l.table),
+          letters.map((l) => l.rowText),
+          letters.map((l) => createHash('sha256').update(l.rowText).digest()),
+          letters.map((l) => l.reason),
+        ],
+      );
+      return rowCount ?? 0;
+    } catch (err) {
+      throw asDependencyError(err);
+    }
+  }
+
+  /** Newest first; `beforeSeq` continues a page. Reads one more than `limit` so the caller knows whether more follow. */
+  async list(tenantId: string, limit: number, beforeSeq: bigint | null, state: DeadLetterState): Promise<DeadLetterRecord[]> {
+    try {
+      const { rows } = await this.pool.query<DeadLetterRow>(
+        `SELECT ${COLUMNS} FROM usage_dead_letters
+         WHERE tenant_id = $1 AND ($2::bigint IS NULL OR seq < $2) ${STATE_FILTER[state]}
+         ORDER BY seq DESC LIMIT $3`,
+        [tenantId, beforeSeq, limit + 1],
+      );
+      return rows.map(toRecord);
+    } catch (err) {
+      throw asDependencyError(err);
+    }
+  }
+
+  /** The dead letter, locked until the transaction of `tx` ends (one replay at a time). */
+  async lock(tx: Queryable, tenantId: string, id: string): Promise<DeadLetterRecord | null> {
+    const { rows } = await tx.query<DeadLetterRow>(`SELECT ${COLUMNS} FROM usage_dead_letters WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [id, tenantId]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async markReplayed(tx: Queryable, tenantId: string, id: string): Promise<DeadLetterRecord> {
+    const { rows } = await tx.query<DeadLetterRow>(
+      `UPDATE usage_dead_letters SET replayed_at = now(), attempts = attempts + 1
+       WHERE id = $1 AND tenant_id = $2 RETURNING ${COLUMNS}`,
+      [id, tenantId],
+    );
+    return toRecord(rows[0]!);
+  }
+
+  async markFailed(tx: Queryable, tenantId: string, id: string, error: string): Promise<DeadLetterRecord> {
+    const { rows } = await tx.query<DeadLetterRow>(
+      `UPDATE usage_dead_letters SET attempts = attempts + 1, last_error = $3 WHERE id = $1 AND tenant_id = $2 RETURNING ${COLUMNS}`,
+      [id, tenantId, error],
+    );
+    return toRecord(rows[0]!);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './dead-letter-repo.ts';
+export * from './dead-letter-service.ts';
+export * from './repair.ts';
