@@ -3,6 +3,7 @@ import type { ProviderRegistry } from '@tally/payments';
 import { badRequest, notFound } from '@tally/runtime';
 import type { CheckoutQueue } from '../checkout/checkout.queue.ts';
 import type { CatalogPort, CustomerPort } from '../ports.ts';
+import { idempotencyKeyReused, isSameAddon } from './idempotency.ts';
 import { findPack, priceOrder } from './pack-pricing.ts';
 import type { Purchase, PurchaseRepo } from './purchase-repo.ts';
 
@@ -35,10 +36,11 @@ export class AddonService {
     if (req.idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(req.idempotencyKey)) {
       throw badRequest('ValidationError', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
-    // A retry with a known key answers from the recorded purchase, whatever the catalog says now.
+    // A retry with a known key answers from the recorded purchase, whatever the catalog says now;
+    // the same key with another request is refused (422), never answered with the first purchase.
     if (req.idempotencyKey) {
       const existing = await this.purchases.byIdempotencyKey(req.tenantId, req.idempotencyKey);
-      if (existing) return this.resume(existing);
+      if (existing) return this.resume(this.sameOrRefuse(req, existing));
     }
     const snapshot = await this.catalog.snapshot(req.tenantId);
     const pack = findPack(snapshot, req.pack);
@@ -64,9 +66,14 @@ export class AddonService {
       callbackUrl: req.callbackUrl ?? null,
       metadata: req.metadata ?? {},
     });
-    if (!created) return this.resume(purchase);
+    if (!created) return this.resume(this.sameOrRefuse(req, purchase)); // a concurrent request with the key won
     await this.queue.enqueue({ tenantId: req.tenantId, purchaseId: purchase.id });
     return { purchase, created, creditSystemId: snapshot.creditSystems.get(pack.creditSystem)?.id ?? null };
+  }
+
+  private sameOrRefuse(req: AddonRequest, existing: Purchase): Purchase {
+    if (!isSameAddon(req, existing)) throw idempotencyKeyReused(req.idempotencyKey ?? '', existing);
+    return existing;
   }
 
   /** Re-adds the job (a no-op when it exists) in case the first request died between insert and enqueue. */
