@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger, type Probe } from '@tally/runtime';
 import { createPool, postgresProbe, type Pool } from '@tally/postgres';
-import { createRedis, redisProbe } from '@tally/redis';
+import { createRedis, redisProbe, RedisChangeBus } from '@tally/redis';
 import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
-import { CatalogService, CustomerService, SubscriptionService, TenantService } from '@tally/catalog';
+import { CatalogService, CustomerService, SubscriptionService, TenantService, type StateChange } from '@tally/catalog';
 import { createPayments, type Payments } from '@tally/payments';
 import { createBilling, type Billing } from '@tally/billing';
 import { createBalanceServices, type BalanceService } from '@tally/metering';
@@ -54,8 +54,10 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const admin = new KafkajsAdmin(kafka);
   await producer.connect().catch((err) => logger.warn({ err }, 'kafka not reachable at start-up; will retry per request'));
 
-  const catalog = new CatalogService(pool);
-  const customers = new CustomerService(pool, catalog);
+  // a sync, attach or customer change in any process reaches every process's caches at once
+  const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
+  const catalog = new CatalogService(pool, { changes });
+  const customers = new CustomerService(pool, catalog, { changes });
   const subscriptions = new SubscriptionService(pool, catalog, customers);
   const { balances } = createBalanceServices({
     redis,
@@ -112,6 +114,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
       await producer.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});
       await clickhouse.close();
+      changes.close();
       redis.disconnect();
       await pool.end();
     },

@@ -1,5 +1,4 @@
 import type { Job } from 'bullmq';
-import { CatalogService } from '@tally/catalog';
 import { ImportProcessor, ImportStore, KafkaApplySink, createImportQueue, importDirs, importRoot } from '@tally/analytics';
 import { KafkajsProducer } from '@tally/kafka';
 import { importJobSchema, type ImportJob } from '@tally/contracts';
@@ -12,7 +11,7 @@ import type { RunningWorkers, WorkersDeps } from './workers.ts';
  */
 export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers> {
   const queue = createImportQueue(deps.config.REDIS_URL, deps.config.IMPORT_QUEUE);
-  const catalog = new CatalogService(deps.pool);
+  const catalog = deps.catalog;
   // Apply imports go through the metering pipeline; the producer connects on first send.
   const producer = new KafkajsProducer(deps.kafka);
   const processor = new ImportProcessor({

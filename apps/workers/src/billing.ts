@@ -1,4 +1,3 @@
-import { CatalogService, CustomerService } from '@tally/catalog';
 import { CHECKOUT_QUEUE, WEBHOOKS_QUEUE, type CheckoutJob, type WebhookDeliveryJob } from '@tally/contracts';
 import { CHECKOUT_WORKER_OPTIONS, checkoutProcessor, createBilling, webhookDeliveryProcessor } from '@tally/billing';
 import { createBalanceServices } from '@tally/metering';
@@ -16,9 +15,7 @@ const STALE_DELIVERY_SECONDS = 300;
  * changes from metering's deductions drive balance alerts and auto top-up.
  */
 export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
-  const { config, logger, pool, redis } = deps;
-  const catalog = new CatalogService(pool);
-  const customers = new CustomerService(pool, catalog);
+  const { config, logger, pool, redis, catalog, customers } = deps;
   const { balances } = createBalanceServices({
     redis,
     pool,

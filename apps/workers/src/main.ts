@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { ConfigError, Shutdown, checkReadiness, createLogger, metricsRegistry } from '@tally/runtime';
 import { createPool, postgresProbe } from '@tally/postgres';
-import { createRedis, redisProbe } from '@tally/redis';
+import { createRedis, redisProbe, RedisChangeBus } from '@tally/redis';
+import { CatalogService, CustomerService, type StateChange } from '@tally/catalog';
 import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, kafkaProbe } from '@tally/kafka';
 import { loadWorkersConfig } from './config.ts';
@@ -25,7 +26,10 @@ async function main(): Promise<void> {
   const probes = [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)];
 
   const registry = new WorkerRegistry(config.REDIS_URL, logger);
-  const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry });
+  const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
+  const catalog = new CatalogService(pool, { changes });
+  const customers = new CustomerService(pool, catalog, { changes });
+  const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers });
 
   // Liveness, readiness and metrics for the workers process.
   const server = http.createServer(async (req, res) => {
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
     .add('close connections', async () => {
       await admin.disconnect().catch(() => {});
       await clickhouse.close();
+      changes.close();
       redis.disconnect();
       await pool.end();
     });

@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import { CatalogService, CustomerService } from '@tally/catalog';
 import { BatchingWriter } from '@tally/clickhouse';
 import type { DeductJob } from '@tally/contracts';
 import { KafkajsConsumer } from '@tally/kafka';
@@ -19,9 +18,7 @@ const deadLetters = counter('tally_usage_dead_letters_total', 'usage rows ClickH
  * ledger (Redis Lua) -> raw usage rows (ClickHouse, batched).
  */
 export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> {
-  const { config, logger, pool, redis, clickhouse, kafka, registry } = deps;
-  const catalog = new CatalogService(pool);
-  const customers = new CustomerService(pool, catalog);
+  const { config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers } = deps;
   const directory = { snapshot: (t: string) => catalog.snapshot(t), context: (t: string, c: string) => customers.context(t, c) };
   const storeDeadLetters = deadLetterSink<UsageRow>(pool, 'raw_usage_events_v1', (row) => row.tenant_id);
   const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', {
@@ -57,7 +54,7 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> 
     maxStalledCount: 1_000_000,
   });
 
-  const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_CONSUMER_GROUP, partitionsConsumedConcurrently: 3 });
+  const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_CONSUMER_GROUP, partitionsConsumedConcurrently: 6 });
   await consumer.connect();
   await consumer.run(config.KAFKA_TOPIC_EVENTS, createBridge(queue, logger));
   logger.info({ topic: config.KAFKA_TOPIC_EVENTS, group: config.KAFKA_CONSUMER_GROUP, queue: queueName }, 'metering pipeline started');

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@tally/runtime';
 import type { Pool } from '@tally/postgres';
 import type { ClickHouseClient } from '@tally/clickhouse';
+import type { CatalogService, CustomerService } from '@tally/catalog';
 import type { WorkersConfig } from './config.ts';
 import type { WorkerRegistry } from './registry.ts';
 import { startAnalytics } from './analytics.ts';
@@ -17,6 +18,9 @@ export interface WorkersDeps {
   clickhouse: ClickHouseClient;
   kafka: Kafka;
   registry: WorkerRegistry;
+  /** Built once per process, invalidated across processes through the change bus. */
+  catalog: CatalogService;
+  customers: CustomerService;
 }
 
 export interface ShutdownStep {

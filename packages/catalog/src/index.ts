@@ -1,3 +1,4 @@
+export * from './changes.ts';
 export * from './tenancy/api-keys.ts';
 export * from './tenancy/tenants.ts';
 export * from './catalog/catalog-cache.ts';

@@ -53,6 +53,7 @@ export class KafkajsConsumer implements EventConsumer {
             timestamp: m.timestamp,
           })),
           nextOffset,
+          heartbeat,
         });
         resolveOffset(last.offset);
         await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);

@@ -21,6 +21,8 @@ export interface ConsumedBatch {
   messages: { offset: string; key: string | null; value: Buffer | null; timestamp: string }[];
   /** The offset to commit once the batch is durably handed on (last offset + 1). */
   nextOffset: string;
+  /** Keeps the group membership alive while a handler waits long (call it every few seconds). */
+  heartbeat?: () => Promise<void>;
 }
 
 export interface EventConsumer {

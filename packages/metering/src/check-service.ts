@@ -6,10 +6,10 @@ import type { EventProducer } from '@tally/kafka';
 import { conflict, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
-import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
+import { customerPlan, meterArgs, meterForFeature, pricedTerms } from './meter-context.ts';
 import { runCheckScript } from './meter-state.ts';
 import { balanceFields, emptyFields } from './answer.ts';
-import { dedupGenerations, idDigest, payloadFingerprint } from './dedup.ts';
+import { dedupGenerations, idDigest, messageFingerprint } from './dedup.ts';
 import { meterKeys } from './ledger-keys.ts';
 import { keys, scripts } from '@tally/redis';
 import { emitBalanceChanged } from './balance-events.ts';
@@ -65,9 +65,15 @@ export class CheckService {
     const valueMicro = toMicro(req.value);
     const neededMicro = creditsFor(valueMicro, def.costMicro);
     const event = req.sendEvent ? this.strictEvent(t, req, valueMicro, now.getTime()) : null;
+    if (event) {
+      // priced as accepted, like track: a replay after a lost Redis debits with these terms
+      event.catalogVersion = cp.snapshot.version.toString();
+      event.customerVersion = cp.customerVersion.toString();
+      event.priced = pricedTerms(cp, def, now.getTime());
+    }
     const s = await runCheckScript(redis, rebuilder, t, req.customer, args, {
       neededMicro,
-      send: event ? { digest: idDigest(event.id), fingerprint: payloadFingerprint(fingerprintOf(event)), neededMicro } : null,
+      send: event ? { digest: idDigest(event.id), fingerprint: messageFingerprint(event), neededMicro } : null,
     });
     if (s.status === 4) throw conflict('event_conflict', `event ${event?.id} was already used with a different payload`);
 
@@ -135,14 +141,6 @@ export class CheckService {
   }
 }
 
-/** What makes two events with one id "the same". A check-path event's time is when it was checked, so a retried check is not a conflict. */
-export const fingerprintOf = (m: UsageEventMessage) => ({
-  feature: m.feature,
-  valueMicro: BigInt(m.valueMicro),
-  timestampMs: m.source === 'check' ? 0 : m.timestamp,
-  entity: m.entity ?? null,
-  properties: JSON.stringify(m.properties ?? {}),
-});
 
 const splitJson = (s: { planMicro: bigint; purchasedMicro: bigint; overageMicro: bigint }) => ({
   plan: fromMicro(s.planMicro),

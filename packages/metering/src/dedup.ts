@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { UsageEventMessage } from '@tally/contracts';
 
 /**
  * Event-id dedup encoding. Each customer keeps its applied ids in one Redis
@@ -31,3 +32,15 @@ export function dedupGenerations(nowMs: number): { current: string; previous: st
   // kept until the end of the next generation, plus a day of slack
   return { current: String(gen), previous: String(gen - 1), expireAtMs: (gen + 2) * DEDUP_WINDOW_MS + 24 * 3600 * 1000 };
 }
+
+/** What makes two events with one id "the same". A check-path event's time is when it was checked, so a retried check is not a conflict. */
+export const fingerprintOf = (m: UsageEventMessage): FingerprintInput => ({
+  feature: m.feature,
+  valueMicro: BigInt(m.valueMicro),
+  timestampMs: m.source === 'check' ? 0 : m.timestamp,
+  entity: m.entity ?? null,
+  properties: JSON.stringify(m.properties ?? {}),
+});
+
+/** The 4-byte fingerprint of an event message, as the ledger stores it. */
+export const messageFingerprint = (m: UsageEventMessage): Buffer => payloadFingerprint(fingerprintOf(m));

@@ -12,7 +12,7 @@ export interface CustomerData {
  */
 export interface MeteringDirectory {
   snapshot(tenantId: string): Promise<CatalogSnapshot>;
-  context(tenantId: string, customerId: string): Promise<{ subscription: SubscriptionDef | null } | null>;
+  context(tenantId: string, customerId: string): Promise<{ subscription: SubscriptionDef | null; version?: bigint } | null>;
   /** Creates the customer when missing (track/check with customerData or an unknown id). */
   ensure?(tenantId: string, customerId: string, customerData?: CustomerData | null): Promise<unknown>;
 }

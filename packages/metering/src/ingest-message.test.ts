@@ -23,6 +23,15 @@ describe('liveEventMessage', () => {
     ['with an entity', { ...base, entity: 'seat "7"' }],
     ['with empty properties', { ...base, properties: {} }],
     ['without acceptedAt and entity', { ...base, acceptedAt: undefined, entity: undefined }],
+    [
+      'stamped with versions and priced terms',
+      {
+        ...base,
+        catalogVersion: '12',
+        customerVersion: '3',
+        priced: { meter: 'ai "credits"', creditSystem: 'ai-credits', costMicro: '20000000', limitMicro: '-1', periodStartMs: 0, periodEndMs: 8_640_000_000_000_000, plan: 'pro' },
+      },
+    ],
   ])('%s: the same key and bytes as toMessage', (_name, m) => {
     expect(liveEventMessage(m)).toEqual(toMessage(m));
   });

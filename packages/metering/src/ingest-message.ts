@@ -1,8 +1,12 @@
 import type { LogMessage } from '@tally/kafka';
-import type { UsageEventMessage } from '@tally/contracts';
+import type { PricedTerms, UsageEventMessage } from '@tally/contracts';
 import { eventKey } from './messages.ts';
 
 const q = JSON.stringify;
+
+const pricedJson = (p: PricedTerms): string =>
+  `{"meter":${q(p.meter)},"creditSystem":${q(p.creditSystem)},"costMicro":"${p.costMicro}","limitMicro":"${p.limitMicro}"` +
+  `,"periodStartMs":${p.periodStartMs},"periodEndMs":${p.periodEndMs},"plan":${q(p.plan)}}`;
 
 /**
  * `toMessage` for the ingest hot path: the same bytes as JSON.stringify of a
@@ -17,6 +21,10 @@ export function liveEventMessage(m: UsageEventMessage): LogMessage {
     (m.acceptedAt === undefined ? '' : `,"acceptedAt":${q(m.acceptedAt)}`) +
     (m.entity === undefined ? '' : `,"entity":${q(m.entity)}`) +
     (m.properties === undefined ? '' : `,"properties":${q(m.properties)}`) +
-    `,"source":${q(m.source)}}`;
+    `,"source":${q(m.source)}` +
+    (m.catalogVersion === undefined ? '' : `,"catalogVersion":"${m.catalogVersion}"`) +
+    (m.customerVersion === undefined ? '' : `,"customerVersion":"${m.customerVersion}"`) +
+    (m.priced === undefined ? '' : `,"priced":${pricedJson(m.priced)}`) +
+    '}';
   return { key: eventKey(m.tenantId, m.customer), value };
 }

@@ -12,11 +12,11 @@ import { AppError, badRequest, counter, notFound, type Logger } from '@tally/run
 import { keys } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
-import { dedupGenerations, idDigest, DEDUP_WINDOW_MS } from './dedup.ts';
+import { dedupGenerations, idDigest, messageFingerprint, DEDUP_WINDOW_MS } from './dedup.ts';
 import { liveEventMessage } from './ingest-message.ts';
 import { parseTrackEvent } from './ingest-validate.ts';
 import { withRedis } from './redis-errors.ts';
-import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
+import { customerPlan, meterArgs, meterForFeature, planFor, pricedTerms, type CustomerPlan } from './meter-context.ts';
 import { runCheckScript } from './meter-state.ts';
 import { balanceFields, emptyFields, type BalanceFields } from './answer.ts';
 
@@ -41,6 +41,8 @@ export const UNPARSABLE = Symbol('unparsable');
 interface Candidate {
   index: number;
   message: UsageEventMessage;
+  /** False when the app sent no timestamp (it is then the acceptance time, and a resend's differs). */
+  timestampGiven: boolean;
   customerData: TrackEventInput['customerData'];
 }
 
@@ -48,6 +50,7 @@ export interface BatchOutcome {
   results: TrackResult[];
   accepted: number;
   duplicates: number;
+  conflicts: number;
   rejected: number;
 }
 
@@ -70,40 +73,77 @@ export class IngestService {
     const snapshot = await this.deps.directory.snapshot(tenantId);
     const now = Date.now();
     const results: TrackResult[] = new Array(events.length);
-    const inRequest = new Set<string>();
+    // id -> index (in candidates) of its first occurrence in this request
+    const inRequest = new Map<string, number>();
     const candidates: Candidate[] = [];
     events.forEach((raw, index) => {
       const verdict = this.validate(tenantId, snapshot, raw, now);
       if ('error' in verdict) {
         results[index] = { index, id: verdict.id, status: 'rejected', error: verdict.error };
-      } else if (inRequest.has(verdict.message.id)) {
-        results[index] = { index, id: verdict.message.id, status: 'duplicate' };
-      } else {
-        inRequest.add(verdict.message.id);
-        candidates.push({ index, message: verdict.message, customerData: verdict.customerData });
+        return;
       }
+      const id = verdict.message.id;
+      const firstAt = inRequest.get(id);
+      if (firstAt !== undefined) {
+        const first = candidates[firstAt]!;
+        const same = messageFingerprint(first.message).equals(messageFingerprint(verdict.message));
+        results[index] = { index, id, status: same ? 'duplicate' : 'conflict' };
+        return;
+      }
+      inRequest.set(id, candidates.length);
+      candidates.push({ index, message: verdict.message, customerData: verdict.customerData, timestampGiven: verdict.timestampGiven });
     });
 
     await this.ensureCustomers(tenantId, candidates);
     const seen = await this.alreadySeen(tenantId, candidates, now);
     const fresh = candidates.filter((c, i) => {
-      if (!seen[i]) return true;
-      results[c.index] = { index: c.index, id: c.message.id, status: 'duplicate' };
+      const stored = seen[i];
+      if (stored === null || stored === undefined) return true;
+      // without its own timestamp a resend cannot be told from a changed payload by the fingerprint: a duplicate
+      const same = stored === '*' || !c.timestampGiven || Buffer.from(stored, 'latin1').equals(messageFingerprint(c.message));
+      results[c.index] = { index: c.index, id: c.message.id, status: same ? 'duplicate' : 'conflict' };
       return false;
     });
+    await this.stamp(tenantId, snapshot, fresh, now);
     // Only after the broker acknowledged every message is any of them "accepted".
     await this.deps.producer.send(this.deps.topic, fresh.map((c) => liveEventMessage(c.message)));
     for (const c of fresh) results[c.index] = { index: c.index, id: c.message.id, status: 'accepted' };
 
-    const outcome = { results, accepted: fresh.length, duplicates: 0, rejected: 0 };
+    const outcome = { results, accepted: fresh.length, duplicates: 0, conflicts: 0, rejected: 0 };
     for (const r of results) {
       if (r.status === 'duplicate') outcome.duplicates++;
+      if (r.status === 'conflict') outcome.conflicts++;
       if (r.status === 'rejected') outcome.rejected++;
     }
     tracked.labels('accepted').inc(outcome.accepted);
     tracked.labels('duplicate').inc(outcome.duplicates);
+    tracked.labels('conflict').inc(outcome.conflicts);
     tracked.labels('rejected').inc(outcome.rejected);
     return outcome;
+  }
+
+  /**
+   * Priced as accepted: each message carries the catalog version, the
+   * customer's context version and the terms (meter, credit cost, plan limit,
+   * period) in force now, from the same snapshot the event was validated
+   * against. The workers debit with these terms, so a sync or an attach that
+   * lands while the event is in flight cannot reprice it.
+   */
+  private async stamp(tenantId: string, snapshot: CatalogSnapshot, fresh: Candidate[], now: number): Promise<void> {
+    const plans = new Map<string, CustomerPlan>();
+    for (const c of fresh) {
+      const customer = c.message.customer;
+      if (!plans.has(customer)) plans.set(customer, planFor(snapshot, await this.deps.directory.context(tenantId, customer)));
+    }
+    const catalogVersion = snapshot.version.toString();
+    for (const c of fresh) {
+      const cp = plans.get(c.message.customer)!;
+      const resolved = meterForFeature(cp, c.message.feature);
+      c.message.catalogVersion = catalogVersion;
+      c.message.customerVersion = cp.customerVersion.toString();
+      // validate() already refused unknown and boolean features of this snapshot
+      if (resolved.ok) c.message.priced = pricedTerms(cp, resolved.def, now);
+    }
   }
 
   /** POST /v1/track: one event, answered with the balance as Tally knows it now. */
@@ -126,7 +166,7 @@ export class IngestService {
   }
 
   private validate(tenantId: string, snapshot: CatalogSnapshot, raw: unknown, now: number):
-    | { message: UsageEventMessage; customerData: TrackEventInput['customerData'] }
+    | { message: UsageEventMessage; customerData: TrackEventInput['customerData']; timestampGiven: boolean }
     | { id: string | null; error: { code: string; message: string } } {
     const rawId = typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
     if (raw === UNPARSABLE) return { id: null, error: { code: 'invalid_json', message: 'line is not valid JSON' } };
@@ -157,6 +197,7 @@ export class IngestService {
         source: 'live',
       },
       customerData: e.customerData,
+      timestampGiven: e.timestamp !== undefined,
     };
   }
 
@@ -187,7 +228,7 @@ export class IngestService {
    * Ids this customer already had applied (best effort here; the Lua ledger is
    * the real guard): one HMGET per customer and generation, one pipelined round trip.
    */
-  private async alreadySeen(tenantId: string, candidates: Candidate[], now: number): Promise<boolean[]> {
+  private async alreadySeen(tenantId: string, candidates: Candidate[], now: number): Promise<(string | null)[]> {
     if (candidates.length === 0) return [];
     const gen = dedupGenerations(now);
     const byCustomer = new Map<string, number[]>();
@@ -200,22 +241,24 @@ export class IngestService {
     const order: number[][] = [];
     for (const [customer, indexes] of byCustomer) {
       const digests = indexes.map((i) => idDigest(candidates[i]!.message.id));
-      pipeline.hmget(keys.seenEvents(tenantId, customer, gen.current), ...digests);
-      pipeline.hmget(keys.seenEvents(tenantId, customer, gen.previous), ...digests);
+      pipeline.hmgetBuffer(keys.seenEvents(tenantId, customer, gen.current), ...digests);
+      pipeline.hmgetBuffer(keys.seenEvents(tenantId, customer, gen.previous), ...digests);
       order.push(indexes);
     }
     const replies = await withRedis(async () => {
       const out = await pipeline.exec();
       if (!out) throw new Error('pipeline aborted');
       for (const [err] of out) if (err) throw err;
-      return out.map(([, v]) => v as (string | null)[]);
+      return out.map(([, v]) => v as (Buffer | null)[]);
     });
-    const seen = new Array<boolean>(candidates.length).fill(false);
+    // the stored fingerprint as latin1 text ('*' = applied, payload unknown after a rebuild), null = not seen
+    const seen = new Array<string | null>(candidates.length).fill(null);
     order.forEach((indexes, k) => {
       const cur = replies[2 * k]!;
       const prev = replies[2 * k + 1]!;
       indexes.forEach((i, j) => {
-        seen[i] = cur[j] !== null || prev[j] !== null;
+        const v = cur[j] ?? prev[j] ?? null;
+        seen[i] = v === null ? null : v.toString('latin1');
       });
     });
     return seen;

@@ -1,4 +1,5 @@
 import { meterPeriod, meterTerms, resolveMeter, type CatalogSnapshot, type MeterDef, type PlanDef, type SubscriptionDef } from '@tally/core';
+import type { PricedTerms } from '@tally/contracts';
 import type { MeteringDirectory } from './directory.ts';
 
 export interface CustomerPlan {
@@ -6,6 +7,8 @@ export interface CustomerPlan {
   subscription: SubscriptionDef | null;
   plan: PlanDef | null;
   customerExists: boolean;
+  /** The customer's context version (0 when unknown). */
+  customerVersion: bigint;
 }
 
 const LIVE = new Set(['active', 'trialing']);
@@ -13,9 +16,14 @@ const LIVE = new Set(['active', 'trialing']);
 /** The customer's catalog view: snapshot, live subscription and its plan (all from in-process caches). */
 export async function customerPlan(directory: MeteringDirectory, tenantId: string, customerId: string): Promise<CustomerPlan> {
   const [snapshot, context] = await Promise.all([directory.snapshot(tenantId), directory.context(tenantId, customerId)]);
+  return planFor(snapshot, context);
+}
+
+/** The customer's view of one catalog snapshot. */
+export function planFor(snapshot: CatalogSnapshot, context: Awaited<ReturnType<MeteringDirectory['context']>>): CustomerPlan {
   const subscription = context?.subscription && LIVE.has(context.subscription.status) ? context.subscription : null;
   const plan = subscription ? (snapshot.plans.get(subscription.planSlug) ?? null) : null;
-  return { snapshot, subscription, plan, customerExists: context !== null };
+  return { snapshot, subscription, plan, customerExists: context !== null, customerVersion: context?.version ?? 0n };
 }
 
 export interface MeterArgs {
@@ -44,3 +52,17 @@ export function meterBySlug(cp: CustomerPlan, slug: string): MeterDef {
 }
 
 export const meterForFeature = (cp: CustomerPlan, feature: string) => resolveMeter(cp.snapshot, cp.plan, cp.subscription, feature);
+
+/** The terms an event is accepted under, stamped on its Kafka message (the worker debits with exactly these). */
+export function pricedTerms(cp: CustomerPlan, def: MeterDef, acceptedAtMs: number): PricedTerms {
+  const args = meterArgs(cp, def, new Date(acceptedAtMs));
+  return {
+    meter: def.meter,
+    creditSystem: def.creditSystem,
+    costMicro: def.costMicro.toString(),
+    limitMicro: String(args.limit),
+    periodStartMs: args.startMs,
+    periodEndMs: args.endMs,
+    plan: cp.subscription?.planSlug ?? '',
+  };
+}

@@ -1,3 +1,4 @@
 export * from './connection.ts';
 export * from './keys.ts';
 export * from './scripts.ts';
+export * from './change-bus.ts';

@@ -20,9 +20,9 @@ interface Entry {
  * `checkEveryMs` (1 s); after that one cheap query reads catalog_versions and
  * the snapshot is reloaded only when a sync (in any process) bumped it. That
  * check runs in the background while the held snapshot keeps being served, so
- * the hot path does no Postgres query for a tenant it holds, and a sync
- * elsewhere is seen about a second later. A sync in this process invalidates
- * at once.
+ * the hot path does no Postgres query for a tenant it holds. A sync in any
+ * process invalidates at once (CatalogService, through the ChangeBus); the
+ * version check is the fallback for a missed message.
  */
 export class CatalogCache {
   private readonly entries = new Map<string, Entry>();
@@ -52,6 +52,12 @@ export class CatalogCache {
     }
     // One refresh per tenant at a time; concurrent callers share it.
     return this.inFlight.get(tenantId) ?? this.start(tenantId, entry);
+  }
+
+  /** Drops every tenant (the change channel reconnected: changes may have been missed). */
+  clear(): void {
+    this.entries.clear();
+    this.inFlight.clear();
   }
 
   invalidate(tenantId: string): void {

@@ -2,6 +2,7 @@ import type { CatalogSnapshot, SyncInput } from '@tally/core';
 import { asDependencyError, type Pool } from '@tally/postgres';
 import { CatalogCache, type CatalogCacheOptions } from './catalog-cache.ts';
 import { applySync, type SyncReport } from './sync.ts';
+import { noChangeBus, type ChangeBus } from '../changes.ts';
 
 export interface SyncOptions {
   /** Compute the report inside a transaction that is rolled back. */
@@ -12,11 +13,18 @@ export interface SyncOptions {
 export class CatalogService {
   readonly cache: CatalogCache;
 
-  constructor(private readonly pool: Pool, options: CatalogCacheOptions = {}) {
+  private readonly changes: ChangeBus;
+
+  constructor(private readonly pool: Pool, options: CatalogCacheOptions & { changes?: ChangeBus } = {}) {
     this.cache = new CatalogCache(pool, options);
+    this.changes = options.changes ?? noChangeBus;
+    this.changes.subscribe((c) => {
+      if (c.kind === 'catalog') this.cache.invalidate(c.tenantId);
+      else if (c.kind === 'reset') this.cache.clear();
+    });
   }
 
-  /** The tenant's catalog, at most ~1 s stale across processes, fresh after a sync in this process. */
+  /** The tenant's catalog: fresh after a sync in any process (told through the ChangeBus). */
   snapshot(tenantId: string): Promise<CatalogSnapshot> {
     return this.cache.get(tenantId);
   }
@@ -33,7 +41,11 @@ export class CatalogService {
       await client.query('BEGIN');
       const result = await applySync(client, tenantId, input);
       await client.query(options.dryRun ? 'ROLLBACK' : 'COMMIT');
-      if (!options.dryRun && result.changed) this.cache.invalidate(tenantId);
+      if (!options.dryRun && result.changed) {
+        this.cache.invalidate(tenantId);
+        // answered only once every other process has been told
+        await this.changes.publish({ kind: 'catalog', tenantId }).catch(() => {});
+      }
       return { ...result, dryRun: options.dryRun ?? false };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});

@@ -54,6 +54,11 @@ export class TtlCache<V> {
     }
   }
 
+  clear(): void {
+    this.entries.clear();
+    this.loading.clear();
+  }
+
   delete(key: string): void {
     this.entries.delete(key);
     this.loading.delete(key);

@@ -4,11 +4,14 @@ import { asDependencyError, withTransaction, type Pool, type Queryable } from '@
 import { AppError } from '@tally/runtime';
 import type { CatalogService } from '../catalog/catalog-service.ts';
 import { TtlCache } from './customer-context-cache.ts';
+import { noChangeBus, type ChangeBus } from '../changes.ts';
 
 export interface CustomerContext {
   customer: CustomerDef;
   /** The customer's live (active or trialing) base-plan subscription, if any. */
   subscription: SubscriptionDef | null;
+  /** customers.context_version: bumped with every change to the customer's plan state. */
+  version: bigint;
 }
 
 /** What an app may say about a customer when it first names it (Owostack's `customerData`). */
@@ -28,6 +31,8 @@ export interface UpsertCustomerInput {
 export interface CustomerServiceOptions {
   /** How long a customer's context is fresh (writes in this process invalidate at once); then served stale while reloaded. */
   ttlMs?: number;
+  /** Tells every process about a change (and hears theirs); without it only this process's cache is dropped. */
+  changes?: ChangeBus;
 }
 
 interface CustomerRow {
@@ -53,6 +58,7 @@ const toCustomer = (r: CustomerRow): CustomerDef => ({
 /** Customers of a tenant and their live subscription, cached for the metering hot path. */
 export class CustomerService {
   private readonly cache: TtlCache<CustomerContext | null>;
+  private readonly changes: ChangeBus;
 
   constructor(
     private readonly pool: Pool,
@@ -60,6 +66,11 @@ export class CustomerService {
     options: CustomerServiceOptions = {},
   ) {
     this.cache = new TtlCache(options.ttlMs ?? 1000);
+    this.changes = options.changes ?? noChangeBus;
+    this.changes.subscribe((c) => {
+      if (c.kind === 'customer') this.cache.delete(key(c.tenantId, c.customerId));
+      else if (c.kind === 'reset') this.cache.clear();
+    });
   }
 
   /** The customer and its live subscription, or null when the tenant has no such customer. */
@@ -79,7 +90,7 @@ export class CustomerService {
     await this.tx(async (db) => {
       await this.insert(db, tenantId, customerId, customerData ?? {});
     });
-    this.invalidate(tenantId, customerId);
+    await this.invalidate(tenantId, customerId);
     const created = await this.context(tenantId, customerId);
     if (!created) throw new Error(`customer ${customerId} vanished after creation`);
     return created;
@@ -102,7 +113,7 @@ export class CustomerService {
             SET email = $3,
                 name = CASE WHEN $4::boolean THEN $5 ELSE name END,
                 metadata = CASE WHEN $6::boolean THEN $7::jsonb ELSE metadata END,
-                updated_at = now()
+                updated_at = now(), context_version = context_version + 1
           WHERE tenant_id = $1 AND id = $2
           RETURNING id, email, name, metadata, created_at, updated_at`,
         [
@@ -122,12 +133,17 @@ export class CustomerService {
       }
       throw err;
     });
-    this.invalidate(tenantId, customer.id);
+    await this.invalidate(tenantId, customer.id);
     return toCustomer(customer);
   }
 
-  invalidate(tenantId: string, customerId: string): void {
+  /**
+   * After a committed change to a customer's state: drops it here at once and
+   * tells every other process (resolves once the channel has the message).
+   */
+  async invalidate(tenantId: string, customerId: string): Promise<void> {
     this.cache.delete(key(tenantId, customerId));
+    await this.changes.publish({ kind: 'customer', tenantId, customerId }).catch(() => {});
   }
 
   /**
@@ -178,9 +194,9 @@ export class CustomerService {
   private async load(db: Queryable, tenantId: string, customerId: string): Promise<CustomerContext | null> {
     try {
       const { rows } = await db.query<
-        CustomerRow & { sub_id: string | null; plan_slug: string | null; status: SubscriptionDef['status'] | null; anchor_at: Date | null; trial_ends_at: Date | null }
+        CustomerRow & { context_version: string; sub_id: string | null; plan_slug: string | null; status: SubscriptionDef['status'] | null; anchor_at: Date | null; trial_ends_at: Date | null }
       >(
-        `SELECT c.id, c.email, c.name, c.metadata, c.created_at, c.updated_at,
+        `SELECT c.id, c.email, c.name, c.metadata, c.created_at, c.updated_at, c.context_version,
                 s.id AS sub_id, s.plan_slug, s.status, s.anchor_at, s.trial_ends_at
            FROM customers c
            LEFT JOIN LATERAL (
@@ -200,7 +216,7 @@ export class CustomerService {
         r.sub_id && r.plan_slug && r.status && r.anchor_at
           ? { id: r.sub_id, planSlug: r.plan_slug, status: r.status, anchorAt: r.anchor_at, trialEndsAt: r.trial_ends_at }
           : null;
-      return { customer: toCustomer(r), subscription };
+      return { customer: toCustomer(r), subscription, version: BigInt(r.context_version) };
     } catch (err) {
       throw asDependencyError(err);
     }

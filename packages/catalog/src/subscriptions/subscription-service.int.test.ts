@@ -43,13 +43,30 @@ describe('SubscriptionService against Postgres', () => {
 
     const trial = await subscriptions.attach(tenantId, { customer: 'c1', product: 'trial' });
     expect(trial.subscription).toMatchObject({ planSlug: 'trial', status: 'trialing' });
-    const days = (trial.subscription!.trialEndsAt!.getTime() - trial.subscription!.anchorAt.getTime()) / 86_400_000;
-    expect(days).toBe(14);
+    // the trial runs 14 days from now; the period keeps the anchor of the plan it replaced
+    const days = (trial.subscription!.trialEndsAt!.getTime() - Date.now()) / 86_400_000;
+    expect(Math.round(days)).toBe(14);
+    expect(trial.subscription!.anchorAt.getTime()).toBe(ctx.subscription!.anchorAt.getTime());
     expect((await customers.context(tenantId, 'c1'))?.subscription?.planSlug).toBe('trial');
 
     await subscriptions.attach(tenantId, { customer: 'c1', product: 'boost' });
     expect(await liveCount(tenantId, 'c1')).toBe(2); // trial + add-on
     expect((await customers.context(tenantId, 'c1'))?.subscription?.planSlug).toBe('trial');
+  });
+
+  it('switching plans and back keeps the period: each new subscription inherits the anchor, and the context version grows', async () => {
+    const { tenantId, customers, subscriptions } = await setup();
+    const first = await customers.ensure(tenantId, 'hop', { email: 'hop@example.com' });
+    const anchor = first.subscription!.anchorAt.getTime();
+    await new Promise((r) => setTimeout(r, 1100)); // a later now() would be a later anchor
+    const trial = await subscriptions.attach(tenantId, { customer: 'hop', product: 'trial' });
+    const back = await subscriptions.attach(tenantId, { customer: 'hop', product: 'free' });
+    expect(trial.subscription!.anchorAt.getTime()).toBe(anchor);
+    expect(back.subscription!.anchorAt.getTime()).toBe(anchor);
+    expect(back.subscription!.id).not.toBe(first.subscription!.id);
+    const now = await customers.context(tenantId, 'hop');
+    expect(now!.subscription!.planSlug).toBe('free');
+    expect(now!.version).toBeGreaterThanOrEqual(first.version + 2n);
   });
 
   it('attaching the plan a customer is already on keeps the same subscription and anchor', async () => {

@@ -90,17 +90,17 @@ export class SubscriptionService {
       if (row.status === 'canceled') throw new AppError('subscription_canceled', `subscription for checkout ${reference} was canceled`, { status: 409 });
       const plan = (await this.catalog.snapshot(row.tenant_id)).plans.get(row.plan_slug);
       await this.lockCustomer(db, row.tenant_id, row.customer_id);
-      if (plan) await this.cancelLiveInGroup(db, row.tenant_id, row.customer_id, plan);
+      const anchor = plan ? await this.cancelLiveInGroup(db, row.tenant_id, row.customer_id, plan) : null;
       const trialDays = plan?.trialDays ?? 0;
       const updated = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
-        `UPDATE subscriptions SET status = $2, anchor_at = now(),
+        `UPDATE subscriptions SET status = $2, anchor_at = COALESCE($4::timestamptz, now()),
                 trial_ends_at = CASE WHEN $3::int > 0 THEN now() + make_interval(days => $3::int) END
           WHERE id = $1 ${RETURNING}`,
-        [row.id, trialDays > 0 ? 'trialing' : 'active', trialDays],
+        [row.id, trialDays > 0 ? 'trialing' : 'active', trialDays, anchor],
       );
       return { row: { ...updated.rows[0]!, plan_slug: row.plan_slug }, tenantId: row.tenant_id, customerId: row.customer_id };
     });
-    this.customers.invalidate(activated.tenantId, activated.customerId);
+    await this.customers.invalidate(activated.tenantId, activated.customerId);
     return toSubscription(activated.row);
   }
 
@@ -113,17 +113,18 @@ export class SubscriptionService {
         [tenantId, input.customer, plan.slug, plan.id],
       );
       if (live[0]) return { row: live[0], created: false };
-      await this.cancelLiveInGroup(db, tenantId, input.customer, plan);
+      const anchor = await this.cancelLiveInGroup(db, tenantId, input.customer, plan);
       const { rows } = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
         `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, anchor_at, trial_ends_at, metadata)
-         VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $6::int > 0 THEN now() + make_interval(days => $6::int) END, $7::jsonb)
+         VALUES ($1, $2, $3, $4, $5, COALESCE($8::timestamptz, now()),
+                 CASE WHEN $6::int > 0 THEN now() + make_interval(days => $6::int) END, $7::jsonb)
          ${RETURNING}`,
         [randomUUID(), tenantId, input.customer, plan.id, plan.trialDays > 0 ? 'trialing' : 'active', plan.trialDays,
-          JSON.stringify(input.metadata ?? {})],
+          JSON.stringify(input.metadata ?? {}), anchor],
       );
       return { row: { ...rows[0]!, plan_slug: plan.slug }, created: true };
     });
-    this.customers.invalidate(tenantId, input.customer);
+    await this.customers.invalidate(tenantId, input.customer);
     return {
       requiresCheckout: false,
       subscription: toSubscription(result.row),
@@ -177,22 +178,37 @@ export class SubscriptionService {
     };
   }
 
-  /** Serialises plan changes of one customer (two attaches at once must not leave two live plans). */
+  /**
+   * Serialises plan changes of one customer (two attaches at once must not
+   * leave two live plans) and bumps its context version in the same
+   * transaction, so events accepted after the change carry the new version.
+   */
   private async lockCustomer(db: Queryable, tenantId: string, customerId: string): Promise<void> {
-    const { rows } = await db.query('SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, customerId]);
+    const { rows } = await db.query(
+      'UPDATE customers SET context_version = context_version + 1 WHERE tenant_id = $1 AND id = $2 RETURNING 1',
+      [tenantId, customerId],
+    );
     if (!rows.length) throw notFound('customer_not_found', `no customer "${customerId}"`);
   }
 
-  /** Base plans of one plan group exclude each other; add-on plans stack. */
-  private async cancelLiveInGroup(db: Queryable, tenantId: string, customerId: string, plan: PlanDef): Promise<void> {
-    if (plan.isAddon) return;
-    await db.query(
+  /**
+   * Base plans of one plan group exclude each other; add-on plans stack.
+   * Returns the anchor of the subscription it ended: the period belongs to the
+   * customer's subscription in this group, not to the attach call, so the plan
+   * that replaces it keeps that anchor (the same period, `used` carried over;
+   * docs/catalog.md "Switching plans").
+   */
+  private async cancelLiveInGroup(db: Queryable, tenantId: string, customerId: string, plan: PlanDef): Promise<Date | null> {
+    if (plan.isAddon) return null;
+    const { rows } = await db.query<{ anchor_at: Date }>(
       `UPDATE subscriptions s SET status = 'canceled', canceled_at = now()
          FROM plans p
         WHERE p.id = s.plan_id AND s.tenant_id = $1 AND s.customer_id = $2 AND s.status IN ('active', 'trialing')
-          AND NOT p.is_addon AND p.plan_group IS NOT DISTINCT FROM $3`,
+          AND NOT p.is_addon AND p.plan_group IS NOT DISTINCT FROM $3
+        RETURNING s.anchor_at`,
       [tenantId, customerId, plan.planGroup ?? null],
     );
+    return rows.reduce<Date | null>((latest, r) => (!latest || r.anchor_at > latest ? r.anchor_at : latest), null);
   }
 
   private async tx<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {

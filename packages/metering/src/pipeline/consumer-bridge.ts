@@ -5,8 +5,11 @@ import { counter, type Logger } from '@tally/runtime';
 import { deductJobId, deductJobOptions } from './deduct.queue.ts';
 
 const badMessages = counter('tally_kafka_bad_messages_total', 'Kafka messages that do not parse as usage events');
+const lostJobs = counter('tally_deduct_jobs_lost_total', 'deduct jobs Redis lost before they completed (added again)');
 
 export interface BridgeOptions {
+  /** How often the hand-off checks whether its job completed. */
+  pollMs?: number;
   /** Pause consuming while this many deduct jobs wait (ClickHouse or Redis slow or down). */
   maxWaitingJobs?: number;
   maxPauseMs?: number;
@@ -16,13 +19,20 @@ export interface BridgeOptions {
  * Kafka batch -> one BullMQ deduct job (events grouped by customer, offset order).
  *
  * Kafka offsets are committed by the consumer only after this resolves, and
- * this resolves only after BullMQ stored the job in Redis. That ordering is
- * what makes the hand-off lossless: a crash before the job is stored leaves
- * the offset uncommitted, so Kafka delivers the batch again; a crash after the
- * job is stored but before the commit delivers it again too, and the job id
- * (topic, partition, offset range) makes the second add a no-op - or, if the
- * range differs, the ledger's event-id dedup applies each event once.
- * Committing first would lose the batch on a crash in between.
+ * this resolves only once the job COMPLETED - its debits applied and its rows
+ * in ClickHouse - not merely once it was stored in Redis. Redis is a cache and
+ * may be lost at any moment (FLUSHALL, a failover without persistence): a job
+ * that vanishes with it is added again from the batch still held here, and
+ * the rebuilt ledger (applied ids come back from ClickHouse) applies each
+ * event once. So the durable record of "handled" is ClickHouse plus the
+ * committed offset, never Redis alone.
+ *
+ * A crash before completion leaves the offset uncommitted, so Kafka delivers
+ * the batch again; the job id (topic, partition, offset range) makes a second
+ * add a no-op, or, if the range differs, the ledger's event-id dedup applies
+ * each event once. Committing first would lose the batch on a crash in between.
+ * The cost: one partition has one job in flight at a time (its batches stay in
+ * order too); throughput comes from consuming every partition at once.
  */
 export function createBridge(queue: Queue<DeductJob>, logger: Logger, options: BridgeOptions = {}) {
   const maxWaiting = options.maxWaitingJobs ?? 500;
@@ -49,8 +59,29 @@ export function createBridge(queue: Queue<DeductJob>, logger: Logger, options: B
     const first = batch.messages[0]!.offset;
     const last = batch.messages[batch.messages.length - 1]!.offset;
     const job: DeductJob = { topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, customers: [...groups.values()] };
-    await queue.add('deduct', job, { ...deductJobOptions, jobId: deductJobId(batch.topic, batch.partition, first, last) });
+    const jobId = deductJobId(batch.topic, batch.partition, first, last);
+    await queue.add('deduct', job, { ...deductJobOptions, jobId });
+    await untilCompleted(queue, jobId, job, logger, options.pollMs ?? 10, batch.heartbeat);
   };
+}
+
+/** Waits for the job to complete; re-adds it if Redis lost it (see createBridge). */
+async function untilCompleted(queue: Queue<DeductJob>, jobId: string, job: DeductJob, logger: Logger, pollMs: number, heartbeat?: () => Promise<void>) {
+  let beatAt = Date.now();
+  for (;;) {
+    const state = await queue.getJobState(jobId);
+    if (state === 'completed') return;
+    if (state === 'unknown') {
+      lostJobs.inc();
+      logger.warn({ jobId }, 'deduct job vanished from Redis before completing; adding it again');
+      await queue.add('deduct', job, { ...deductJobOptions, jobId });
+    }
+    if (heartbeat && Date.now() - beatAt > 2_000) {
+      await heartbeat();
+      beatAt = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }
 
 /** Backpressure: while the queue is long, stop taking batches (bounded, so the group session survives). */

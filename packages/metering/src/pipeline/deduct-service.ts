@@ -1,15 +1,14 @@
 import type { Redis } from 'ioredis';
-import { creditsFor, type MeterDef } from '@tally/core';
-import type { DeductJob, UsageEventMessage } from '@tally/contracts';
+import { creditsFor } from '@tally/core';
+import type { DeductJob, PricedTerms, UsageEventMessage } from '@tally/contracts';
 import { keys, scripts } from '@tally/redis';
 import { inList, sql, type BatchingWriter, type ClickHouseClient } from '@tally/clickhouse';
 import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from '../directory.ts';
 import type { Rebuilder } from '../rebuild.ts';
 import { withCustomerState } from '../balance-service.ts';
-import { customerPlan, meterArgs, meterForFeature, type MeterArgs } from '../meter-context.ts';
-import { dedupGenerations, idDigest, payloadFingerprint } from '../dedup.ts';
-import { fingerprintOf } from '../check-service.ts';
+import { customerPlan, meterForFeature, pricedTerms, type CustomerPlan } from '../meter-context.ts';
+import { dedupGenerations, idDigest, messageFingerprint } from '../dedup.ts';
 import { meterKeys, seenKeys } from '../ledger-keys.ts';
 import { withRedis } from '../redis-errors.ts';
 import { emitBalanceChanged } from '../balance-events.ts';
@@ -26,6 +25,14 @@ const REPLAYED = 2;
 const DUPLICATE = 3;
 const CONFLICT = 4;
 const CLAIMED_ELSEWHERE = 5;
+/**
+ * Events whose feature was removed (or made boolean) after they were accepted
+ * and that carry no priced terms: still stored, at 0 credits and flagged
+ * `unmetered`, through this pseudo meter so the ledger dedups their rows too.
+ */
+const UNMETERED: PricedTerms = { meter: '~unmetered', creditSystem: '', costMicro: '0', limitMicro: '-1', periodStartMs: 0, periodEndMs: 0, plan: '' };
+/** How long a job waits for this process to hold the catalog / customer state an event was accepted under. */
+const FRESH_STATE_WAIT_MS = 2_000;
 
 export interface DeductDeps {
   redis: Redis;
@@ -100,56 +107,119 @@ export class DeductService {
     return summary;
   }
 
+  /**
+   * One customer's events, in offset order. Each event is debited with the
+   * terms it was accepted under (`priced`, stamped by the API); consecutive
+   * events that share the terms of every meter they touch go in one Lua call,
+   * so a plan change in the middle of a batch splits it, in order.
+   */
   private async applyCustomer(t: string, c: string, events: UsageEventMessage[], summary: DeductSummary, writer: string): Promise<CustomerResult> {
-    const { redis, rebuilder, directory, logger } = this.deps;
-    const cp = await customerPlan(directory, t, c);
-    const now = Date.now();
-    const meters = new Map<string, { index: number; args: MeterArgs }>();
-    const planned: { m: UsageEventMessage; def: MeterDef; digest: Buffer }[] = [];
-    const eventArgs: (string | number | Buffer)[] = [];
-    for (const m of events) {
-      const resolved = meterForFeature(cp, m.feature);
-      if (!resolved.ok) {
-        // accepted while the feature existed, removed since: nothing to debit it against
-        summary.unmetered++;
-        logger.warn({ tenantId: t, customer: c, eventId: m.id, feature: m.feature }, 'event for a feature that is no longer metered');
-        continue;
+    const terms = await this.termsOf(t, c, events);
+    const result: CustomerResult = { rows: [], replayedIds: new Set(), digests: [], balances: [], build: null };
+    const balances = new Map<string, bigint>();
+    let start = 0;
+    while (start < events.length) {
+      const seen = new Map<string, string>();
+      let end = start;
+      for (; end < events.length; end++) {
+        const p = terms[end]!;
+        const sig = `${p.periodStartMs}:${p.periodEndMs}:${p.limitMicro}`;
+        const prior = seen.get(p.meter);
+        if (prior !== undefined && prior !== sig) break;
+        seen.set(p.meter, sig);
       }
-      const def = resolved.def;
-      let meter = meters.get(def.meter);
+      await this.applyRun(t, c, events.slice(start, end), terms.slice(start, end), summary, writer, result, balances);
+      start = end;
+    }
+    result.balances = [...balances].filter(([meter]) => meter !== UNMETERED.meter).map(([meter, balanceMicro]) => ({ meter, balanceMicro }));
+    return result;
+  }
+
+  /** The terms of each event: its stamped `priced`, or (unstamped messages) the worker's state, at least as new as the event's. */
+  private async termsOf(t: string, c: string, events: UsageEventMessage[]): Promise<PricedTerms[]> {
+    if (events.every((m) => m.priced)) return events.map((m) => m.priced!);
+    const cp = await this.freshPlan(t, c, events);
+    return events.map((m) => {
+      if (m.priced) return m.priced;
+      const resolved = meterForFeature(cp, m.feature);
+      if (resolved.ok) return pricedTerms(cp, resolved.def, m.acceptedAt ?? Date.now());
+      this.deps.logger.warn({ tenantId: t, customer: c, eventId: m.id, feature: m.feature }, 'event for a feature that is no longer metered: stored at 0 credits, flagged unmetered');
+      return UNMETERED;
+    });
+  }
+
+  /** Never decides on state older than the events': waits (bounded) for the caches to catch up, then retries the job. */
+  private async freshPlan(t: string, c: string, events: UsageEventMessage[]): Promise<CustomerPlan> {
+    const need = (f: 'catalogVersion' | 'customerVersion') => events.reduce((max, m) => (m[f] && BigInt(m[f]!) > max ? BigInt(m[f]!) : max), 0n);
+    const catalogAtLeast = need('catalogVersion');
+    const customerAtLeast = need('customerVersion');
+    const deadline = Date.now() + FRESH_STATE_WAIT_MS;
+    for (;;) {
+      const cp = await customerPlan(this.deps.directory, t, c);
+      if (cp.snapshot.version >= catalogAtLeast && cp.customerVersion >= customerAtLeast) return cp;
+      if (Date.now() > deadline) {
+        throw new AppError('state_behind', `catalog or customer state older than the events of ${c}; retrying`, { retryable: true });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async applyRun(
+    t: string,
+    c: string,
+    events: UsageEventMessage[],
+    terms: PricedTerms[],
+    summary: DeductSummary,
+    writer: string,
+    result: CustomerResult,
+    balances: Map<string, bigint>,
+  ): Promise<void> {
+    const { redis, rebuilder, logger } = this.deps;
+    const now = Date.now();
+    const meters = new Map<string, { index: number; terms: PricedTerms }>();
+    const digests: Buffer[] = [];
+    const eventArgs: (string | number | Buffer)[] = [];
+    events.forEach((m, i) => {
+      const p = terms[i]!;
+      let meter = meters.get(p.meter);
       if (!meter) {
-        meter = { index: meters.size + 1, args: meterArgs(cp, def, new Date(now)) };
-        meters.set(def.meter, meter);
+        meter = { index: meters.size + 1, terms: p };
+        meters.set(p.meter, meter);
       }
       const digest = idDigest(m.id);
-      planned.push({ m, def, digest });
-      eventArgs.push(digest, payloadFingerprint(fingerprintOf(m)), meter.index, creditsFor(BigInt(m.valueMicro), def.costMicro).toString());
-    }
-    if (planned.length === 0) return { rows: [], replayedIds: new Set(), digests: [], balances: [], build: null };
+      digests.push(digest);
+      eventArgs.push(digest, messageFingerprint(m), meter.index, creditsFor(BigInt(m.valueMicro), BigInt(p.costMicro)).toString());
+    });
 
     const gen = dedupGenerations(now);
     const meterList = [...meters.values()];
-    const k = [keys.hydrated(t, c), ...seenKeys(t, c, gen), keys.appliedLog(t, c), ...meterList.flatMap((x) => meterKeys(t, c, x.args.def.meter))];
-    const a = [now, gen.expireAtMs, meterList.length, writer, ROW_CLAIM_MS, ...meterList.flatMap((x) => [x.args.startMs, x.args.endMs, x.args.limit]), ...eventArgs];
+    const k = [keys.hydrated(t, c), ...seenKeys(t, c, gen), keys.appliedLog(t, c), ...meterList.flatMap((x) => meterKeys(t, c, x.terms.meter))];
+    const a = [
+      now,
+      gen.expireAtMs,
+      meterList.length,
+      writer,
+      ROW_CLAIM_MS,
+      ...meterList.flatMap((x) => [x.terms.periodStartMs, x.terms.periodEndMs, x.terms.limitMicro]),
+      ...eventArgs,
+    ];
     const out = await withCustomerState(rebuilder, t, c, async () => {
       const r = await scripts.deduct.run<number[]>(redis, k, a);
       return r[0] === -1 ? -1 : r;
     });
 
-    const rows: UsageRow[] = [];
-    const replayedIds = new Set<string>();
-    const digests: Buffer[] = [];
-    const planSlug = cp.subscription?.planSlug ?? '';
-    planned.forEach(({ m, def, digest }, i) => {
+    events.forEach((m, i) => {
+      const p = terms[i]!;
       const [status, plan, purchased, overage, appliedAt] = out.slice(i * 5, i * 5 + 5) as [number, number, number, number, number];
       if (status === APPLIED || status === REPLAYED) {
         if (status === APPLIED) summary.applied++;
         else {
           summary.replayed++;
-          replayedIds.add(m.id);
+          result.replayedIds.add(m.id);
         }
-        rows.push(usageRow(m, { plan, purchased, overage }, def.creditSystem, planSlug, appliedAt));
-        digests.push(digest);
+        if (p === UNMETERED) summary.unmetered++;
+        result.rows.push(usageRow(m, { plan, purchased, overage }, p.creditSystem, p.plan, appliedAt, p === UNMETERED));
+        result.digests.push(digests[i]!);
       } else if (status === DUPLICATE) {
         summary.duplicates++;
       } else if (status === CLAIMED_ELSEWHERE) {
@@ -159,13 +229,9 @@ export class DeductService {
         logger.warn({ tenantId: t, customer: c, eventId: m.id }, 'event id reused with a different payload: not applied');
       }
     });
-    const tail = out.slice(planned.length * 5) as number[];
-    const build = (out[out.length - 1] as unknown as string | null) ?? null;
-    const balances = meterList.map((x, i) => ({
-      meter: x.args.def.meter,
-      balanceMicro: BigInt(Math.max(0, tail[i * 2]!)) + BigInt(tail[i * 2 + 1]!),
-    }));
-    return { rows, replayedIds, digests, balances, build };
+    const tail = out.slice(events.length * 5) as number[];
+    result.build = (out[out.length - 1] as unknown as string | null) ?? null;
+    meterList.forEach((x, i) => balances.set(x.terms.meter, BigInt(Math.max(0, tail[i * 2]!)) + BigInt(tail[i * 2 + 1]!)));
   }
 
   /**

@@ -23,6 +23,8 @@ export interface UsageRow extends Record<string, unknown> {
   reverted: number;
   /** The applied-at ms: a replayed row is identical, so ReplacingMergeTree keeps one. */
   version: number;
+  /** 1: its feature was no longer metered when it was applied (stored at 0 credits; ClickHouse migration 0004). */
+  unmetered: number;
 }
 
 export function usageRow(
@@ -31,6 +33,7 @@ export function usageRow(
   creditSystem: string,
   plan: string,
   appliedAtMs: number,
+  unmetered = false,
 ): UsageRow {
   return {
     tenant_id: m.tenantId,
@@ -52,5 +55,6 @@ export function usageRow(
     import_id: m.importId ?? '',
     reverted: 0,
     version: appliedAtMs,
+    unmetered: unmetered ? 1 : 0,
   };
 }

@@ -5,15 +5,18 @@ local function fmt(n)
   return string.format('%.0f', n)
 end
 
--- Lazy period reset: the caller computes the current period; when it is newer
--- than the stored one the meter starts afresh. The limit follows the plan.
+-- Lazy period reset: the caller passes the period an event was accepted in;
+-- when it is newer than the stored one the meter starts afresh. The limit
+-- follows the plan the event was accepted under.
 local function open_meter(m, ps, pe, limit)
   local stored = tonumber(redis.call('HGET', m, 'period_start') or '-1')
   if stored < ps then
     redis.call('HSET', m, 'period_start', fmt(ps), 'period_end', fmt(pe), 'used', '0', 'overage', '0', 'limit', fmt(limit))
-  else
+  elseif stored == ps then
     redis.call('HSET', m, 'limit', fmt(limit))
   end
+  -- stored > ps: an event accepted in a period that has closed since; it is
+  -- charged to the open period, whose limit it must not overwrite
 end
 
 -- Plan allowance left this period; -1 = unlimited.

@@ -1,0 +1,24 @@
+/**
+ * What changed, told to every API and workers process so their caches drop
+ * it at once (a sync, an attach or a customer update in one process must not
+ * be priced against stale state in another). `reset` means "you may have
+ * missed changes" (the channel reconnected): drop everything.
+ */
+export type StateChange =
+  | { kind: 'catalog'; tenantId: string }
+  | { kind: 'customer'; tenantId: string; customerId: string }
+  | { kind: 'reset' };
+
+/** The channel itself (Redis pub/sub in production: @tally/redis RedisChangeBus). */
+export interface ChangeBus {
+  /** Resolves once the change is handed to the channel; other processes apply it within milliseconds. */
+  publish(change: StateChange): Promise<void>;
+  /** Every change published by any process (this one included), and `reset` after a reconnect. */
+  subscribe(handler: (change: StateChange) => void): void;
+}
+
+/** A process on its own (tests, CLIs): nothing to tell. */
+export const noChangeBus: ChangeBus = {
+  publish: async () => {},
+  subscribe: () => {},
+};
