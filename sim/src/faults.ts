@@ -1,3 +1,4 @@
+import { addMonths } from './periods.ts';
 import type { Stack } from './stack.ts';
 import type { Rng } from './rng.ts';
 
@@ -39,16 +40,16 @@ export async function deleteCustomerKeys(stack: Stack, tenantId: string, custome
 }
 
 /**
- * A period boundary crossed without faking time: the customer's anchor moves
- * to one month and one second before now (whole seconds), so a new monthly
- * period started a second ago. Returns the new anchor.
+ * A period boundary crossed without faking time: the next whole second P is
+ * waited for, then the customer's anchor moves to one calendar month before P
+ * (UTC), so a new monthly period starts at P, after everything already applied.
+ * Returns the new anchor.
  */
 export async function crossPeriod(stack: Stack, tenantId: string, customer: string): Promise<number> {
-  const r = await stack.pool.query<{ anchor: Date }>(
-    `UPDATE subscriptions SET anchor_at = date_trunc('second', now()) - interval '1 month' - interval '1 second'
-      WHERE tenant_id = $1 AND customer_id = $2 RETURNING anchor_at AS anchor`,
-    [tenantId, customer],
-  );
-  if (r.rows.length === 0) throw new Error(`no subscription of ${customer} to move`);
-  return r.rows[0]!.anchor.getTime();
+  const p = Math.ceil((Date.now() + 1) / 1000) * 1000;
+  await new Promise((r) => setTimeout(r, p - Date.now() + 20));
+  const anchor = addMonths(p, -1);
+  const r = await stack.pool.query('UPDATE subscriptions SET anchor_at = $3 WHERE tenant_id = $1 AND customer_id = $2', [tenantId, customer, new Date(anchor)]);
+  if (r.rowCount === 0) throw new Error(`no subscription of ${customer} to move`);
+  return anchor;
 }

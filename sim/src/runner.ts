@@ -16,6 +16,8 @@ export interface RunOptions {
   faults: Fault[];
   redisDb: number;
   concurrency?: number;
+  /** A stack already running (several seeds in one test); started and stopped here when absent. */
+  stack?: Stack;
   log?: (line: string) => void;
 }
 
@@ -41,7 +43,9 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
   const log = opts.log ?? (() => {});
   const rng = new Rng(opts.seed);
   const run = `${opts.seed}-${randomUUID().slice(0, 6)}`;
-  const stack = await Stack.start({ run, redisDb: opts.redisDb, log });
+  const stack = opts.stack ?? (await Stack.start({ run, redisDb: opts.redisDb, log }));
+  log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  let barrierMs = 0;
   const history = new History();
   const ctx: OpContext = { apis: new Apis(stack.apis.map((a) => a.url)), history, divergences: [], sent: [] };
   const counts: Record<string, number> = {};
@@ -76,9 +80,12 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     // A barrier: every in-flight operation acknowledged and applied (stored rows match the model) before a change.
     let stuck = false;
     const barrier = async () => {
+      const t0 = Date.now();
       await Promise.all(inFlight);
+      barrierMs -= Date.now() - t0;
       if (clickhouseBack) await clickhouseBack;
       for (const t of tenants) stuck ||= !(await waitSettled(t, [...t.model.customers.keys()], 30_000, ctx, history));
+      barrierMs += Date.now() - t0;
     };
 
     for (let seq = 1; seq <= opts.ops && !stuck; seq++) {
@@ -168,15 +175,18 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     }
 
     await Promise.all(inFlight);
+    log(`ops done at ${((Date.now() - started) / 1000).toFixed(1)} s (${(barrierMs / 1000).toFixed(1)} s waiting for barriers to settle)`);
     if (clickhouseBack) await clickhouseBack;
     // quiescence: every acknowledged event applied and stored, then compare exactly
     if (!stuck) for (const t of tenants) await waitSettled(t, [...t.model.customers.keys()], 60_000, ctx, history);
     for (const t of tenants) ctx.divergences.push(...(await compareTenant(ctx.apis, t)));
     const first = ctx.divergences[0];
-    const report = first ? describe(first, ctx.divergences.length, history) : '';
+    const report = first
+      ? [describe(first, ctx.divergences.length, history), ...(ctx.divergences.length > 1 ? ctx.divergences.slice(0, 20).map((d) => `  ${d.tenant} ${d.customer ?? '-'}: ${d.what}: expected ${d.expected}, actual ${d.actual}`) : [])].join('\n')
+      : '';
     return { seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, divergences: ctx.divergences, report };
   } finally {
-    await stack.stop();
+    if (!opts.stack) await stack.stop();
   }
 }
 
@@ -205,5 +215,6 @@ function describe(d: Divergence, total: number, history: History): string {
     `  actual   ${d.actual}`,
     'history that led to it:',
     ...history.about(d.tenant, d.customer),
+    ...(total > 1 ? ['all divergences:'] : []),
   ].join('\n');
 }

@@ -50,9 +50,7 @@ export class Stack {
     const stack = new Stack(opts, proxy, env);
     await stack.redis.flushdb();
     // migrations first (Postgres, ClickHouse, and this run's topic), straight at ClickHouse
-    execFileSync(process.execPath, ['--import', 'tsx', 'apps/api/src/cli/migrate.ts'], {
-      cwd: repoRoot, env: { ...process.env, ...env, CLICKHOUSE_URL: config.CLICKHOUSE_URL }, stdio: 'pipe',
-    });
+    migrate({ ...env, CLICKHOUSE_URL: config.CLICKHOUSE_URL });
     const apiPorts = [await freePort(), await freePort()];
     const publicUrl = `http://127.0.0.1:${apiPorts[0]}`;
     for (const [i, port] of apiPorts.entries()) stack.apis.push(new AppProcess(`api-${i + 1}`, 'api', port, { ...env, PUBLIC_URL: publicUrl }));
@@ -78,6 +76,19 @@ export class Stack {
     await this.proxy.down();
     this.redis.disconnect();
     await this.pool.end();
+  }
+}
+
+/** Runs the migrations (Postgres, ClickHouse, the run's topic); a fresh topic's metadata may lag, so up to 3 tries. */
+function migrate(env: Record<string, string>): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync(process.execPath, ['--import', 'tsx', 'apps/api/src/cli/migrate.ts'], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: 'pipe' });
+      return;
+    } catch (err) {
+      const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
+      if (attempt >= 3) throw new Error(`migrate failed:\n${stderr.slice(-2000)}`);
+    }
   }
 }
 
