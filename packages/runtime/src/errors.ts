@@ -7,6 +7,8 @@
 export interface AppErrorOptions {
   status?: number;
   retryable?: boolean;
+  /** Seconds a client should wait before retrying (sent as Retry-After on 503 and 429; default 1). */
+  retryAfterSeconds?: number;
   details?: Record<string, unknown>;
   cause?: unknown;
 }
@@ -15,6 +17,7 @@ export class AppError extends Error {
   readonly code: string;
   readonly status: number;
   readonly retryable: boolean;
+  readonly retryAfterSeconds: number | undefined;
   readonly details: Record<string, unknown> | undefined;
 
   constructor(code: string, message: string, options: AppErrorOptions = {}) {
@@ -23,6 +26,7 @@ export class AppError extends Error {
     this.code = code;
     this.status = options.status ?? 500;
     this.retryable = options.retryable ?? false;
+    this.retryAfterSeconds = options.retryAfterSeconds;
     this.details = options.details;
   }
 }
@@ -50,8 +54,8 @@ export const conflict = (code: string, message: string) => new AppError(code, me
 /** A dependency (Kafka, Redis, Postgres, ClickHouse) could not be reached: 503, retry later. */
 export class DependencyUnavailableError extends AppError {
   readonly dependency: string;
-  constructor(dependency: string, cause?: unknown) {
-    super('ServiceUnavailable', `${dependency} is unavailable`, { status: 503, retryable: true, cause });
+  constructor(dependency: string, cause?: unknown, retryAfterSeconds?: number) {
+    super('ServiceUnavailable', `${dependency} is unavailable`, { status: 503, retryable: true, cause, retryAfterSeconds });
     this.dependency = dependency;
   }
 }

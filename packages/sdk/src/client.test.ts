@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Tally } from './client.ts';
+import { Tally, retryAfterMs } from './client.ts';
 import { TallyError } from './errors.ts';
 
 interface Seen {
@@ -9,6 +9,7 @@ interface Seen {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: { id?: string; events?: { id: string }[] } & Record<string, unknown>;
+  at: number;
 }
 
 /** A throwaway HTTP server answering with `replies` in order, recording every request. */
@@ -18,7 +19,7 @@ async function serve(replies: { status: number; body: unknown; headers?: Record<
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: raw ? JSON.parse(raw) : undefined });
+      seen.push({ method: req.method!, url: req.url!, headers: req.headers, body: raw ? JSON.parse(raw) : undefined, at: Date.now() });
       const reply = replies[Math.min(seen.length - 1, replies.length - 1)]!;
       res.writeHead(reply.status, { 'Content-Type': 'application/json', ...reply.headers });
       res.end(JSON.stringify(reply.body));
@@ -94,5 +95,60 @@ describe('Tally client', () => {
     await new Tally({ apiKey: 'k', apiUrl: url }).sync([metered('gpt-4')], { dryRun: true });
     expect(seen[0]!.url).toBe('/v1/sync?dryRun=true');
     expect(seen[0]!.body).toEqual({ features: [{ slug: 'gpt-4', type: 'metered' }], creditSystems: [], creditPacks: [], plans: [] });
+  });
+});
+
+describe('Tally client retry policy: exactly 503, 429 and network errors', () => {
+  const ok = { status: 200, body: { success: true, plans: [] } };
+  const error = (status: number, code: string) => ({ status, body: { success: false, error: { code, message: code } }, headers: { 'Retry-After': '0' } });
+
+  it.each([
+    [400, 'ValidationError'],
+    [401, 'Unauthorized'],
+    [404, 'customer_not_found'],
+    [409, 'conflict'],
+    [422, 'idempotency_key_reused'],
+    [500, 'internal_error'],
+    [502, 'bad_gateway'],
+    [504, 'gateway_timeout'],
+  ])('%i is answered at once, never retried (even with Retry-After)', async (status, code) => {
+    const { url, seen } = await serve([error(status, code), ok]);
+    const err = await new Tally({ apiKey: 'k', apiUrl: url, backoffMs: 1 }).plans().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code, status });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('429 is retried like 503, with the same event id', async () => {
+    const { url, seen } = await serve([error(429, 'rate_limited'), error(503, 'rebuild_busy'), { status: 200, body: { success: true, code: 'tracked', id: 'x' } }]);
+    await new Tally({ apiKey: 'k', apiUrl: url, backoffMs: 1 }).track({ customer: 'c', feature: 'f' });
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen.map((s) => s.body.id)).size).toBe(1);
+  });
+
+  it('waits at least the Retry-After the server names, even when its own backoff is shorter', async () => {
+    const { url, seen } = await serve([{ ...error(429, 'rate_limited'), headers: { 'Retry-After': '1' } }, ok]);
+    await new Tally({ apiKey: 'k', apiUrl: url, backoffMs: 1 }).plans();
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('without Retry-After it backs off exponentially from backoffMs', async () => {
+    const bare = { status: 503, body: { success: false, error: { code: 'state_unavailable', message: 'x' } } };
+    const { url, seen } = await serve([bare, bare, ok]);
+    await new Tally({ apiKey: 'k', apiUrl: url, backoffMs: 200 }).plans();
+    expect(seen).toHaveLength(3);
+    // jitter keeps each wait within [exp/2, exp]: >= 100 ms, then >= 200 ms
+    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(95);
+    expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(195);
+  });
+
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    const now = Date.parse('2026-12-02T10:00:00Z');
+    expect(retryAfterMs('3', now)).toBe(3000);
+    expect(retryAfterMs(' 0 ', now)).toBe(0);
+    expect(retryAfterMs('Wed, 02 Dec 2026 10:00:05 GMT', now)).toBe(5000);
+    expect(retryAfterMs('Wed, 02 Dec 2026 09:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('soon', now)).toBeNull();
+    expect(retryAfterMs(null, now)).toBeNull();
   });
 });

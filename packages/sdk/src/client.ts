@@ -24,7 +24,7 @@ export interface TallyOptions {
   apiKey: string;
   /** Base URL of the Tally server, e.g. http://127.0.0.1:3000 (an Owostack app points `apiUrl` here). */
   apiUrl: string;
-  /** Retries after the first attempt on 503 and network errors (default 3). */
+  /** Retries after the first attempt on 503, 429 and network errors (default 3); no other status is retried. */
   retries?: number;
   /** First backoff delay; doubles each retry, with jitter (default 200 ms). */
   backoffMs?: number;
@@ -57,6 +57,19 @@ export interface TrackBatchAnswer {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The answers that mean "the same request may succeed later": unavailable, and too many requests. */
+const RETRY_STATUSES = new Set([429, 503]);
+const MAX_RETRY_AFTER_MS = 30_000;
+
+/** Retry-After in ms: delay-seconds or an HTTP date (RFC 9110); null when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | null {
+  if (!header) return null;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
 
 /**
  * Typed client for Tally's /v1 API. Calls that record something carry an id
@@ -154,7 +167,7 @@ export class Tally {
         }
         throw new TallyError('network_error', `could not reach Tally at ${this.apiUrl}: ${(err as Error).message}`, 0);
       }
-      if (res.status === 503 && attempt < this.retries) {
+      if (RETRY_STATUSES.has(res.status) && attempt < this.retries) {
         await res.arrayBuffer().catch(() => undefined);
         await sleep(this.delay(attempt, res.headers.get('retry-after')));
         continue;
@@ -177,12 +190,11 @@ export class Tally {
     }
   }
 
-  /** Exponential backoff with full jitter; a server's Retry-After (seconds) is a floor. */
+  /** Exponential backoff with jitter; a server's Retry-After is a floor (capped at 30 s). */
   private delay(attempt: number, retryAfter: string | null): number {
     const exp = this.backoffMs * 2 ** attempt;
     const jittered = exp / 2 + Math.random() * (exp / 2);
-    const floor = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
-    return Math.max(jittered, Math.min(floor, 30_000));
+    return Math.max(jittered, Math.min(retryAfterMs(retryAfter) ?? 0, MAX_RETRY_AFTER_MS));
   }
 }
 

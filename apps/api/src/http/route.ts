@@ -1,7 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { Tenant } from './tenant.ts';
-import { parseInput } from './validate.ts';
+import { assertStorableText, parseInput } from './validate.ts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -61,6 +61,8 @@ export class RouteTable {
       // GET answers go through express (ETag, 304 on If-None-Match); others have no use for an ETag.
       const conditional = route.method === 'get';
       target[route.method](path, async (req: Request, res: Response) => {
+        assertStorableText(req.params, 'params');
+        assertStorableText(req.query, 'query');
         const input = {
           body: route.body ? parseInput(route.body, req.body ?? {}, 'body') : req.body,
           query: route.query ? parseInput(route.query, req.query, 'query') : req.query,
