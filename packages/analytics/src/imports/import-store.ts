@@ -48,6 +48,8 @@ const toRecord = (r: ImportRow): ImportRecord => ({
 });
 
 const MAX_CONTENT = 2000;
+/** The rejected line as Postgres text keeps it: a raw NUL byte (the reason the line may be rejected) shown as \\u0000. */
+const storableContent = (content: string) => content.slice(0, MAX_CONTENT).replace(/\u0000/g, '\\u0000');
 
 /** Import jobs, their finished chunks and their rejected rows, in Postgres; every query takes the tenant. */
 export class ImportStore {
@@ -106,7 +108,7 @@ export class ImportStore {
         await tx.query(
           `INSERT INTO import_rejections (import_id, line, kind, reason, content)
            SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
-          [id, batch.map((p) => p.line), batch.map((p) => p.kind), batch.map((p) => p.reason), batch.map((p) => p.content.slice(0, MAX_CONTENT))],
+          [id, batch.map((p) => p.line), batch.map((p) => p.kind), batch.map((p) => p.reason), batch.map((p) => storableContent(p.content))],
         );
       }
       return true;

@@ -27,6 +27,18 @@ export type UsageSource = 'usage_per_hour_v1' | 'usage_per_day_v1' | 'raw_usage_
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
+/**
+ * The IANA name of `zone` as ClickHouse expects it ("europe/paris" -> "Europe/Paris", "utc" -> "UTC"),
+ * or null when Intl does not know it. ClickHouse matches names case-sensitively.
+ */
+export function canonicalZone(zone: string): string | null {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
 /** UTC offset of `zone` at `at`, in minutes (Intl; throws RangeError on an unknown zone). */
 export function zoneOffsetMinutes(zone: string, at: Date): number {
   const parts = new Intl.DateTimeFormat('en-US', {

@@ -1,29 +1,32 @@
 import { fromMicro } from '@tally/core';
 import { badRequest } from '@tally/runtime';
 import type { ClickHouseClient } from '@tally/clickhouse';
-import type { UsageAggregation, UsageQueryInput, UsageResponse, UsageRow } from '@tally/contracts';
-import { buildUsageSql, zoneOffsetMinutes, type GroupKey, type UsageQuery } from './usage-query.ts';
+import { PROPERTY_FILTER_KEY, type UsageAggregation, type UsageQueryInput, type UsageResponse, type UsageRow } from '@tally/contracts';
+import { buildUsageSql, canonicalZone, type GroupKey, type UsageQuery } from './usage-query.ts';
 
 const DEFAULT_AGGREGATIONS: UsageAggregation[] = ['sum_value', 'sum_credits', 'count'];
 const DEFAULT_RANGE_MS = 30 * 24 * 3600 * 1000;
-const PROPERTY_PARAM = /^property\.([A-Za-z0-9_.-]{1,64})$/;
 
-/** Turns the validated HTTP query into a UsageQuery (defaults, property filters, time zone check). */
+const unknownZone = (zone: string) =>
+  badRequest('ValidationError', `timezone: unknown time zone ${JSON.stringify(zone)} (an IANA name such as Europe/Paris)`, {
+    issues: [{ path: 'timezone', message: 'unknown time zone' }],
+  });
+
+/**
+ * Turns the validated HTTP query into a UsageQuery (defaults, property filters, time zone check).
+ * A `to` beyond now is answered as asked (imports may hold events up to a day ahead); the schema
+ * refuses one past ClickHouse's DateTime range.
+ */
 export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new Date()): UsageQuery {
   const to = input.to ? new Date(input.to) : now;
-  const from = input.from ? new Date(input.from) : new Date(to.getTime() - DEFAULT_RANGE_MS);
+  const from = input.from ? new Date(input.from) : new Date(Math.max(0, to.getTime() - DEFAULT_RANGE_MS));
   if (!(from < to)) throw badRequest('ValidationError', '`from` must be before `to`');
-  try {
-    zoneOffsetMinutes(input.timezone, from);
-  } catch {
-    throw badRequest('ValidationError', `unknown time zone ${JSON.stringify(input.timezone)}`);
-  }
+  const timezone = canonicalZone(input.timezone);
+  if (!timezone) throw unknownZone(input.timezone);
   const properties: [string, string][] = [];
   for (const [key, value] of Object.entries(input)) {
-    const m = PROPERTY_PARAM.exec(key);
-    if (!m) continue;
-    if (typeof value !== 'string') throw badRequest('ValidationError', `${key} must be given once`);
-    properties.push([m[1]!, value]);
+    const m = PROPERTY_FILTER_KEY.exec(key);
+    if (m && typeof value === 'string') properties.push([m[1]!, value]);
   }
   const aggregations = [...new Set([...(input.aggregations?.length ? input.aggregations : DEFAULT_AGGREGATIONS), ...(input.orderBy ? [input.orderBy] : [])])];
   return {
@@ -36,7 +39,7 @@ export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new
     to,
     groupBy: [...new Set(input.groupBy ?? [])] as GroupKey[],
     window: input.window ?? null,
-    timezone: input.timezone,
+    timezone,
     aggregations,
     orderBy: input.orderBy ?? null,
     limit: input.limit,
@@ -56,8 +59,15 @@ export class UsageService {
 
   async query(q: UsageQuery): Promise<UsageResponse> {
     const { source, query } = buildUsageSql(q, this.database);
-    const result = await this.clickhouse.query({ query: query.text, format: 'JSONEachRow' });
-    const rows = await result.json<ResultRow>();
+    let rows: ResultRow[];
+    try {
+      const result = await this.clickhouse.query({ query: query.text, format: 'JSONEachRow' });
+      rows = await result.json<ResultRow>();
+    } catch (err) {
+      // A zone this process knows but the server's tz database does not (it is older, or newer).
+      if (/Cannot load time zone/.test((err as Error).message ?? '')) throw unknownZone(q.timezone);
+      throw err;
+    }
     return {
       success: true,
       from: q.from.toISOString(),

@@ -13,6 +13,37 @@ const list = <T extends z.ZodType<string, string>>(item: T) =>
 
 const groupKey = z.string().regex(/^(customer|feature|creditSystem|property:[A-Za-z0-9_.-]{1,64})$/, 'customer, feature, creditSystem or property:<name>');
 
+/** A property filter's query key: `property.<name>`, the name as in `groupBy=property:<name>`. */
+export const PROPERTY_FILTER_KEY = /^property\.([A-Za-z0-9_.-]{1,64})$/;
+
+/** ClickHouse 18.16's DateTime ends with 2105 (a later literal silently wraps to 1970): `from` and `to` must be before it. */
+export const USAGE_TIME_LIMIT = '2106-01-01T00:00:00.000Z';
+const beforeLimit = (v: string) => Date.parse(v) < Date.parse(USAGE_TIME_LIMIT);
+const time = () =>
+  z.iso
+    .datetime({ offset: true })
+    .refine((v) => Date.parse(v) >= 0, 'must not be before 1970-01-01T00:00:00Z')
+    .refine(beforeLimit, `must be before ${USAGE_TIME_LIMIT} (the end of ClickHouse's DateTime range)`);
+
+const KNOWN_KEYS = new Set(['customers', 'features', 'creditSystems', 'from', 'to', 'groupBy', 'window', 'timezone', 'aggregations', 'orderBy', 'limit']);
+
+/**
+ * Every other key must be a well-formed property filter, given once: a typo
+ * (`customer=`, `properties.x=`) is a 400, never an answer without the filter.
+ */
+function onlyKnownKeys(query: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const [key, value] of Object.entries(query)) {
+    if (KNOWN_KEYS.has(key)) continue;
+    if (!key.startsWith('property.')) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `unknown query parameter; filters are ${[...KNOWN_KEYS].join(', ')} and property.<name>` });
+    } else if (!PROPERTY_FILTER_KEY.test(key)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'a property filter is property.<name>=<value>, the name 1-64 letters, digits, "_", "." or "-"' });
+    } else if (typeof value !== 'string') {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'a property filter must be given once' });
+    }
+  }
+}
+
 /**
  * GET /v1/usage query. Lists are comma-separated (or repeated). Property
  * filters are `property.<name>=<value>` (string equality).
@@ -22,8 +53,8 @@ export const usageQuerySchema = z
     customers: list(z.string().min(1).max(256)).optional(),
     features: list(z.string().min(1).max(256)).optional(),
     creditSystems: list(z.string().min(1).max(256)).optional(),
-    from: z.iso.datetime({ offset: true }).optional(),
-    to: z.iso.datetime({ offset: true }).optional(),
+    from: time().optional(),
+    to: time().optional(),
     groupBy: list(groupKey).optional(),
     window: z.enum(USAGE_WINDOWS).optional(),
     timezone: z.string().min(1).max(64).default('UTC'),
@@ -31,7 +62,8 @@ export const usageQuerySchema = z
     orderBy: z.enum(USAGE_AGGREGATIONS).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   })
-  .catchall(z.union([z.string().max(1024), z.array(z.string())]));
+  .catchall(z.union([z.string().max(1024), z.array(z.string())]))
+  .superRefine(onlyKnownKeys);
 export type UsageQueryInput = z.infer<typeof usageQuerySchema>;
 
 export const usageRowSchema = z.object({
