@@ -4,7 +4,7 @@ import { jsonRow } from './clickhouse-io.ts';
 import { loadExampleQueries, renderExample } from './examples/example-queries.ts';
 import { buildUsageSql, type UsageQuery } from './usage/usage-query.ts';
 import { repairRollups } from './rollups/repair.ts';
-import { chdbEngine, serverEngine, type Engine } from './testing/clickhouse-engines.ts';
+import { bothGenerations, type Engine } from './testing/clickhouse-engines.ts';
 
 /**
  * The schema, the rollups, the revert arithmetic, the /v1/usage SQL and every
@@ -58,12 +58,7 @@ function purchase(tenant: string, id: string, customer: string, credits: bigint,
   });
 }
 
-const engines: [string, () => Promise<Engine>][] = [
-  ['ClickHouse 18.16 server', serverEngine],
-  ['current ClickHouse (chdb)', () => chdbEngine()],
-];
-
-describe.each(engines)('analytics SQL on %s', (_label, open) => {
+describe.each(bothGenerations)('analytics SQL on %s', (_label, open) => {
   let engine: Engine;
   const tenant = `it-${randomUUID()}`;
   const insert = (table: string, rows: string[]) => engine.exec(`INSERT INTO ${engine.database}.${table} FORMAT JSONEachRow\n${rows.join('\n')}`);

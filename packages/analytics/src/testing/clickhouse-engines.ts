@@ -57,3 +57,9 @@ export async function chdbEngine(database = 'tally'): Promise<Engine & { version
     close: async () => session.close(),
   };
 }
+
+/** Both generations, for describe.each: the 18.16 server and current ClickHouse. */
+export const bothGenerations: [string, () => Promise<Engine>][] = [
+  ['ClickHouse 18.16 server', serverEngine],
+  ['current ClickHouse (chdb)', () => chdbEngine()],
+];

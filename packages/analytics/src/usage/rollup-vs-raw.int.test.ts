@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonRow } from '../clickhouse-io.ts';
 import { repairRollups } from '../rollups/repair.ts';
-import { chdbEngine, serverEngine, type Engine } from '../testing/clickhouse-engines.ts';
+import { bothGenerations, type Engine } from '../testing/clickhouse-engines.ts';
 import { buildUsageSql, type UsageQuery, type UsageSource } from './usage-query.ts';
 
 /**
@@ -92,12 +92,7 @@ function model(evs: Ev[], from: number, to: number): Totals {
   return out;
 }
 
-const engines: [string, () => Promise<Engine>][] = [
-  ['ClickHouse 18.16 server', serverEngine],
-  ['current ClickHouse (chdb)', () => chdbEngine()],
-];
-
-describe.each(engines)('rollups and raw events answer alike on %s', (_label, open) => {
+describe.each(bothGenerations)('rollups and raw events answer alike on %s', (_label, open) => {
   let engine: Engine;
   const tenant = `it-${randomUUID()}`;
   const rand = random(SEED);
