@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { codeForSplit, creditsFor, decideCheck, fromMicro, planRemaining, toMicro, type CheckCode } from '@tally/core';
 import type { CheckRequest, CheckResponse, UsageEventMessage } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { conflict, counter, type Logger } from '@tally/runtime';
+import { badRequest, conflict, counter, type Logger } from '@tally/runtime';
+import { creditsFit, creditsOverflowError } from './ingest-validate.ts';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { customerPlan, meterArgs, meterForFeature, pricedTerms } from './meter-context.ts';
@@ -63,6 +64,7 @@ export class CheckService {
     const now = new Date();
     const args = meterArgs(cp, def, now);
     const valueMicro = toMicro(req.value);
+    if (!creditsFit(valueMicro, def.costMicro)) throw badRequest('credits_overflow', creditsOverflowError(req.feature, valueMicro, def.costMicro).message);
     const neededMicro = creditsFor(valueMicro, def.costMicro);
     const event = req.sendEvent ? this.strictEvent(t, req, valueMicro, now.getTime()) : null;
     if (event) {

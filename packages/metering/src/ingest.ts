@@ -14,7 +14,7 @@ import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { dedupGenerations, idDigest, messageFingerprint, DEDUP_WINDOW_MS } from './dedup.ts';
 import { liveEventMessage } from './ingest-message.ts';
-import { parseTrackEvent } from './ingest-validate.ts';
+import { creditsFit, creditsOverflowError, parseTrackEvent } from './ingest-validate.ts';
 import { withRedis } from './redis-errors.ts';
 import { customerPlan, meterArgs, meterForFeature, planFor, pricedTerms, type CustomerPlan } from './meter-context.ts';
 import { runCheckScript } from './meter-state.ts';
@@ -104,12 +104,12 @@ export class IngestService {
       results[c.index] = { index: c.index, id: c.message.id, status: same ? 'duplicate' : 'conflict' };
       return false;
     });
-    await this.stamp(tenantId, snapshot, fresh, now);
+    const priced = await this.stamp(tenantId, snapshot, fresh, now, results);
     // Only after the broker acknowledged every message is any of them "accepted".
-    await this.deps.producer.send(this.deps.topic, fresh.map((c) => liveEventMessage(c.message)));
-    for (const c of fresh) results[c.index] = { index: c.index, id: c.message.id, status: 'accepted' };
+    await this.deps.producer.send(this.deps.topic, priced.map((c) => liveEventMessage(c.message)));
+    for (const c of priced) results[c.index] = { index: c.index, id: c.message.id, status: 'accepted' };
 
-    const outcome = { results, accepted: fresh.length, duplicates: 0, conflicts: 0, rejected: 0 };
+    const outcome = { results, accepted: priced.length, duplicates: 0, conflicts: 0, rejected: 0 };
     for (const r of results) {
       if (r.status === 'duplicate') outcome.duplicates++;
       if (r.status === 'conflict') outcome.conflicts++;
@@ -129,21 +129,28 @@ export class IngestService {
    * against. The workers debit with these terms, so a sync or an attach that
    * lands while the event is in flight cannot reprice it.
    */
-  private async stamp(tenantId: string, snapshot: CatalogSnapshot, fresh: Candidate[], now: number): Promise<void> {
+  private async stamp(tenantId: string, snapshot: CatalogSnapshot, fresh: Candidate[], now: number, results: TrackResult[]): Promise<Candidate[]> {
     const plans = new Map<string, CustomerPlan>();
     for (const c of fresh) {
       const customer = c.message.customer;
       if (!plans.has(customer)) plans.set(customer, planFor(snapshot, await this.deps.directory.context(tenantId, customer)));
     }
     const catalogVersion = snapshot.version.toString();
-    for (const c of fresh) {
+    return fresh.filter((c) => {
       const cp = plans.get(c.message.customer)!;
       const resolved = meterForFeature(cp, c.message.feature);
       c.message.catalogVersion = catalogVersion;
       c.message.customerVersion = cp.customerVersion.toString();
       // validate() already refused unknown and boolean features of this snapshot
-      if (resolved.ok) c.message.priced = pricedTerms(cp, resolved.def, now);
-    }
+      if (!resolved.ok) return true;
+      const valueMicro = BigInt(c.message.valueMicro);
+      if (!creditsFit(valueMicro, resolved.def.costMicro)) {
+        results[c.index] = { index: c.index, id: c.message.id, status: 'rejected', error: creditsOverflowError(c.message.feature, valueMicro, resolved.def.costMicro) };
+        return false;
+      }
+      c.message.priced = pricedTerms(cp, resolved.def, now);
+      return true;
+    });
   }
 
   /** POST /v1/track: one event, answered with the balance as Tally knows it now. */

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedis } from './connection.ts';
 
 export const CHANGES_CHANNEL = 'tally:changes';
+const ECHO_WAIT_MS = 100;
 
 /**
  * Cross-process cache invalidation over Redis pub/sub. Every process
@@ -16,6 +18,8 @@ export const CHANGES_CHANNEL = 'tally:changes';
 export class RedisChangeBus<T extends { kind: string }> {
   private readonly sub: Redis;
   private readonly handlers: ((change: T) => void)[] = [];
+  /** Publishes of this process waiting for their own message to come back. */
+  private readonly echoes = new Map<string, () => void>();
   private connectedBefore = false;
 
   constructor(
@@ -30,19 +34,40 @@ export class RedisChangeBus<T extends { kind: string }> {
       this.connectedBefore = true;
     });
     this.sub.on('message', (_channel: string, text: string) => {
-      let change: T;
+      let change: T & { echo?: string };
       try {
-        change = JSON.parse(text) as T;
+        change = JSON.parse(text) as T & { echo?: string };
       } catch {
         return;
       }
-      this.emit(change);
+      const { echo, ...rest } = change;
+      this.emit(rest as unknown as T);
+      if (echo) this.echoes.get(echo)?.();
     });
     void this.sub.subscribe(this.channel).catch(() => {});
   }
 
+  /**
+   * Resolves once this process's own subscriber got the message back (at most
+   * ECHO_WAIT_MS): Redis writes a message to every subscriber during PUBLISH,
+   * so by then the other processes hold it too, and the caller's answer (a
+   * sync, an attach) leaves after every process was told.
+   */
   async publish(change: T): Promise<void> {
-    await this.pub.publish(this.channel, JSON.stringify(change));
+    const echo = randomUUID();
+    const back = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ECHO_WAIT_MS);
+      this.echoes.set(echo, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    try {
+      await this.pub.publish(this.channel, JSON.stringify({ ...change, echo }));
+      await back;
+    } finally {
+      this.echoes.delete(echo);
+    }
   }
 
   subscribe(handler: (change: T) => void): void {
