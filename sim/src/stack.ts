@@ -56,8 +56,13 @@ export class Stack {
     for (const [i, port] of apiPorts.entries()) stack.apis.push(new AppProcess(`api-${i + 1}`, 'api', port, { ...env, PUBLIC_URL: publicUrl }));
     for (let i = 0; i < 2; i++) stack.workers.push(new AppProcess(`workers-${i + 1}`, 'workers', await freePort(), { ...env, PUBLIC_URL: publicUrl }));
     // two at a time: four tsx start-ups at once would starve a 2-core machine
-    await Promise.all(stack.apis.map((a) => a.start()));
-    await Promise.all(stack.workers.map((w) => w.start()));
+    try {
+      await Promise.all(stack.apis.map((a) => a.start()));
+      await Promise.all(stack.workers.map((w) => w.start()));
+    } catch (err) {
+      await stack.stop(); // never leave a started process behind
+      throw err;
+    }
     opts.log(`stack: ${stack.apis.map((a) => a.url).join(', ')} + workers ${stack.workers.map((w) => w.url).join(', ')}; topic ${env.KAFKA_TOPIC_EVENTS}; redis db ${opts.redisDb}; clickhouse via :${proxy.port}`);
     return stack;
   }
