@@ -12,11 +12,13 @@ local function open_meter(m, ps, pe, limit)
   local stored = tonumber(redis.call('HGET', m, 'period_start') or '-1')
   if stored < ps then
     redis.call('HSET', m, 'period_start', fmt(ps), 'period_end', fmt(pe), 'used', '0', 'overage', '0', 'limit', fmt(limit))
-  elseif stored == ps then
+  else
+    -- Same period, or an older start: a plan whose meter never resets (start 0),
+    -- or an event accepted just before a boundary that has passed since; it is
+    -- charged to the open period under its own plan's limit (the next event's
+    -- call sets the limit it was accepted under again).
     redis.call('HSET', m, 'limit', fmt(limit))
   end
-  -- stored > ps: an event accepted in a period that has closed since; it is
-  -- charged to the open period, whose limit it must not overwrite
 end
 
 -- Plan allowance left this period; -1 = unlimited.
