@@ -1,6 +1,7 @@
 /**
  * tally sync ./billing.config.ts   push the catalog the file exports
  * tally diff ./billing.config.ts   show what sync would change (dry run)
+ * tally dead-letters list|replay   usage rows ClickHouse refused (cli-dead-letters.ts)
  *
  * Credentials: --api-key / --api-url, or TALLY_API_KEY / TALLY_API_URL.
  */
@@ -12,9 +13,12 @@ import { Tally } from './client.ts';
 import { buildSyncBody } from './collect.ts';
 import { TallyError } from './errors.ts';
 import { importMain } from './cli-import.ts';
+import { deadLettersMain } from './cli-dead-letters.ts';
 
 const USAGE = `usage: tally <sync|diff> <config file> [--api-key KEY] [--api-url URL] [--json]
        tally import <file.ndjson|file.csv[.gz]> [--mode report|apply]
+       tally dead-letters list [--limit N] [--cursor C] [--state pending|replayed|all]
+       tally dead-letters replay <id> [--repair]
 
   sync   push the catalog exported by the config file to Tally
   diff   show what sync would change, changing nothing
@@ -71,6 +75,7 @@ export async function main(argv = process.argv.slice(2), env = process.env, out 
   if (argv[0] === 'import') {
     return importMain(argv.slice(1), env, { out, err, progress: process.stderr.isTTY ? (line) => process.stderr.write(`\r${line}\x1b[K`) : undefined });
   }
+  if (argv[0] === 'dead-letters') return deadLettersMain(argv.slice(1), env, { out, err });
   const args = parseArgs(argv, env);
   if ((args.command !== 'sync' && args.command !== 'diff') || !args.file) {
     err(USAGE);

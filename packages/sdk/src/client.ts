@@ -15,6 +15,7 @@ import type {
   TrackResult,
   UpsertCustomerBody,
 } from '@tally/contracts';
+import type { DeadLetterPage, DeadLettersQuery, ReplayDeadLetterResult } from '@tally/contracts';
 import { buildSyncBody } from './collect.ts';
 import { KIND } from './dsl.ts';
 import { TallyError } from './errors.ts';
@@ -136,6 +137,19 @@ export class Tally {
   /** Usage analytics (GET /v1/usage): filters, group by, window in a time zone, aggregations. */
   usage(params: UsageParams = {}): Promise<UsageResponse> {
     return this.request('GET', `/v1/usage${usageQueryString(params)}`);
+  }
+
+  /** Usage rows ClickHouse refused (GET /v1/dead-letters), newest first; pass `nextCursor` back as `cursor`. */
+  deadLetters(params: Partial<DeadLettersQuery> = {}): Promise<DeadLetterPage> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    return this.request('GET', `/v1/dead-letters${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Insert a refused row again; `repair` first replaces lone surrogates and NUL with U+FFFD. Refused again: TallyError 422. */
+  replayDeadLetter(id: string, options: { repair?: boolean } = {}): Promise<ReplayDeadLetterResult> {
+    return this.request('POST', `/v1/dead-letters/${encodeURIComponent(id)}/replay`, { repair: options.repair ?? false });
   }
 
   /** Push a catalog: a sync body, or DSL items (what a billing.config.ts exports). */

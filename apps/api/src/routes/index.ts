@@ -13,6 +13,7 @@ import { registerAdminRoutes } from './admin.ts';
 import { registerAttachRoutes } from './attach.ts';
 import { registerCatalogRoutes } from './catalog.ts';
 import { registerCustomerRoutes } from './customers.ts';
+import { registerDeadLetterRoutes } from './dead-letters.ts';
 
 /**
  * Every /v1 route, one module per area. Each module declares its routes with
@@ -27,6 +28,7 @@ export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerCheckRoutes(routes, ctx);
   registerImportRoutes(routes, ctx);
   registerUsageRoutes(routes, ctx);
+  registerDeadLetterRoutes(routes, ctx);
   registerAddonRoutes(routes, ctx);
   registerPurchaseRoutes(routes, ctx);
   registerWalletRoutes(routes, ctx);

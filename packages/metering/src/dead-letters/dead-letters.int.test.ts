@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchingWriter, createClickHouse, ident, inList, sql } from '@tally/clickhouse';
 import { TenantService } from '@tally/catalog';
@@ -55,8 +54,12 @@ async function letters(tenantId: string) {
 }
 
 describe('rows ClickHouse refuses, in the metering writer', () => {
+  const sink = deadLetterSink<UsageRow>(pool, TABLE, (r) => r.tenant_id);
   const writerWithSink = () =>
-    new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, TABLE, { maxDelayMs: 60_000, deadLetter: deadLetterSink<UsageRow>(pool, TABLE, (r) => r.tenant_id) });
+    new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, TABLE, {
+      maxDelayMs: 60_000,
+      deadLetter: async (rows, reason) => void (await sink(rows, reason)),
+    });
   const now = Date.now();
   const bad = () => row(tenantB, 'sur\ud800x', 'evt-surrogate', now);
 
