@@ -3,15 +3,20 @@
  * first, cursor pages), POST /v1/dead-letters/:id/replay (refused again: 422
  * and kept; with repair: inserted once), tenant isolation, bad input, and the
  * `tally dead-letters` CLI. Dead letters are seeded through the repository
- * the workers' writer uses (the API now refuses such strings at the door).
+ * the workers' writer uses (the API now refuses such strings at the door),
+ * and once end to end: the issue's event put on Kafka behind the API's back.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
-import { DeadLetterRepo, usageRow, type UsageRow } from '@tally/metering';
+import type { DeductJob, UsageEventMessage } from '@tally/contracts';
+import { createKafka, KafkajsProducer } from '@tally/kafka';
+import { DeadLetterRepo, deductQueueName, usageRow, type UsageRow } from '@tally/metering';
+import { bullConnection } from '@tally/redis';
 import { createPool } from '@tally/postgres';
 import { Tally, deadLettersMain } from '@tally/sdk';
-import { apiUrl, client, config, newTenant, type Answer } from './support/stack.ts';
+import { apiUrl, client, config, eventually, newTenant, type Answer } from './support/stack.ts';
 
 type Api = ReturnType<typeof client>;
 
@@ -217,5 +222,53 @@ describe('the SDK and `tally dead-letters`', () => {
 
     expect((await run(['replay'])).code).toBe(2);
     expect((await run(['list', '--limit', '0'])).code).toBe(2);
+  });
+});
+
+describe('a row ClickHouse refuses, in the running pipeline', () => {
+  it('the deduct job completes at once: the good event of its batch is stored, the refused one becomes a dead letter', async () => {
+    const tenant = await newTenant('dead-letters-pipeline');
+    const api = client(tenant.apiKey.secret);
+    const env = inject('stackEnv');
+    const message = (id: string, customer: string): UsageEventMessage => ({
+      tenantId: tenant.tenantId, id, customer, feature: 'bf', valueMicro: '1000000', timestamp: Date.now(), acceptedAt: Date.now(), source: 'live', properties: {},
+    });
+    const goodId = `evt-good-${randomUUID()}`;
+    const badId = `evt-bad-${randomUUID()}`;
+    // One send, one key (one partition): the two events travel in one Kafka batch, one job, one write.
+    const producer = new KafkajsProducer(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'e2e-dead-letters' }));
+    await producer.connect();
+    const key = `${tenant.tenantId}:good-customer`;
+    await producer.send(env.KAFKA_TOPIC_EVENTS!, [
+      { key, value: JSON.stringify(message(goodId, 'good-customer')) },
+      { key, value: JSON.stringify(message(badId, 'sur\ud800x')) },
+    ]);
+    await producer.disconnect();
+
+    const letter = await eventually(async () => {
+      const res = await api.get('/v1/dead-letters');
+      return (res.body.deadLetters as View[] | undefined)?.[0];
+    }, 30_000);
+    const row = JSON.parse(letter.row) as UsageRow;
+    expect(row).toMatchObject({ tenant_id: tenant.tenantId, event_id: badId, customer_id: 'sur\ud800x', feature: 'bf' });
+    expect(letter.reason).toMatch(/^CANNOT_PARSE_ESCAPE_SEQUENCE \(25\): .*surrogate/);
+    expect(await eventually(async () => (await storedRows(tenant.tenantId, goodId)).length > 0 && storedRows(tenant.tenantId, goodId))).toEqual([{ customer_id: 'good-customer', c: '1' }]);
+
+    // The job that carried the refused event completed, in its first attempt (no retry every second).
+    const queue = new Queue<DeductJob>(deductQueueName(env.KAFKA_CONSUMER_GROUP!), { connection: bullConnection(config.REDIS_URL) });
+    try {
+      const carrying = async (states: ('completed' | 'failed' | 'delayed' | 'active' | 'waiting')[]) =>
+        (await queue.getJobs(states, 0, -1)).filter((j) => j.data.customers.some((g) => g.events.some((e) => e.id === badId)));
+      const [done] = await eventually(async () => {
+        const jobs = await carrying(['completed']);
+        return jobs.length > 0 && jobs;
+      });
+      expect(done!.data.customers.flatMap((g) => g.events.map((e) => e.id)).sort()).toEqual([badId, goodId].sort());
+      expect(done!.attemptsMade).toBeLessThanOrEqual(1);
+      expect(await carrying(['failed', 'delayed', 'active', 'waiting'])).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+    expect((await api.get('/v1/dead-letters')).body.deadLetters).toHaveLength(1);
   });
 });
