@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseConfig, sharedEnv } from '@tally/runtime';
-import { analyticsEnv } from '@tally/analytics';
-import { paymentsEnv } from '@tally/payments';
+import { DEFAULT_SPOOL_LIMITS, analyticsEnv } from '@tally/analytics';
+import { paymentsEnv, paymentsEnvRules } from '@tally/payments';
 
 const apiEnv = sharedEnv.extend({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -12,7 +12,13 @@ const apiEnv = sharedEnv.extend({
   KAFKA_PRODUCER_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
   /** Secret for admin routes (tenant creation); admin routes are off when unset. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-}).extend(paymentsEnv.shape).extend(analyticsEnv.shape);
+  /** Bytes one import upload may hold once decompressed (413 past it); default 2 GiB. */
+  IMPORT_MAX_BYTES: z.coerce.number().int().positive().default(DEFAULT_SPOOL_LIMITS.maxBytes),
+  /** Decompressed bytes per compressed byte of a gzip upload, checked past 1 MiB (413 past it); default 100. */
+  IMPORT_MAX_COMPRESSION_RATIO: z.coerce.number().min(1).default(DEFAULT_SPOOL_LIMITS.maxRatio),
+  /** Bytes on disk across one tenant's unfinished imports (413 past it); default 10 GiB. */
+  IMPORT_TENANT_SPOOL_QUOTA_BYTES: z.coerce.number().int().positive().default(DEFAULT_SPOOL_LIMITS.tenantQuotaBytes),
+}).extend(paymentsEnv.shape).extend(analyticsEnv.shape).superRefine(paymentsEnvRules);
 
 export type ApiConfig = z.infer<typeof apiEnv> & { publicUrl: string };
 

@@ -7,6 +7,8 @@ export * from './imports/chunk-processor.ts';
 export * from './imports/kafka-apply-sink.ts';
 export * from './imports/credit-back.ts';
 export * from './imports/spool.ts';
+export * from './imports/spool-limits.ts';
+export * from './imports/csv-export.ts';
 export * from './usage/usage-query.ts';
 export * from './usage/usage-service.ts';
 export * from './purchases/credit-pack-purchases.ts';

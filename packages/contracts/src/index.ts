@@ -16,3 +16,4 @@ export * from './http/track.ts';
 export * from './http/check.ts';
 export * from './http/dead-letters.ts';
 export * from './text.ts';
+export * from './properties.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_SAFE_MICRO, creditsFor, formatMicro, isExactAmount } from '@tally/core';
-import { MAX_AMOUNT, MAX_PROPERTIES_BYTES, findUnstorableText, textProblem, trackEventSchema, type TrackEventInput } from '@tally/contracts';
+import { MAX_AMOUNT, findUnstorableText, propertiesJsonTooLarge, textProblem, trackEventSchema, type TrackEventInput } from '@tally/contracts';
 
 /**
  * Per-event validation for the ingest hot path. `trackEventSchema` (zod) is
@@ -49,7 +49,7 @@ export function fastTrackEvent(raw: unknown): TrackEventInput | null {
     } catch {
       return null;
     }
-    if (json.length > MAX_PROPERTIES_BYTES / 3 && Buffer.byteLength(json) > MAX_PROPERTIES_BYTES) return null;
+    if (propertiesJsonTooLarge(json)) return null;
     if (findUnstorableText(properties)) return null;
   }
   const out: TrackEventInput = { customer, feature, value: (value as number | undefined) ?? 1 };

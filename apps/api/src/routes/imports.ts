@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ImportService, createImportQueue, importDirs, importRoot } from '@tally/analytics';
+import { ImportService, createImportQueue, csvRecord, importDirs, importRoot } from '@tally/analytics';
 import { createImportQuerySchema, importIdParamsSchema, importStatusSchema, rejectedQuerySchema } from '@tally/contracts';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
@@ -12,12 +12,19 @@ export function createImportService(ctx: ApiContext): ImportService {
     pool: ctx.pool,
     queue: createImportQueue(ctx.config.REDIS_URL, ctx.config.IMPORT_QUEUE),
     dataDir: importDirs(importRoot(ctx.config)),
+    limits: {
+      maxBytes: ctx.config.IMPORT_MAX_BYTES,
+      maxRatio: ctx.config.IMPORT_MAX_COMPRESSION_RATIO,
+      tenantQuotaBytes: ctx.config.IMPORT_TENANT_SPOOL_QUOTA_BYTES,
+    },
   });
 }
 
 /**
  * Backfill imports. POST /v1/imports streams the request body (NDJSON or CSV,
  * optionally gzip) to disk: app.ts keeps the body parsers off this route.
+ * An upload past a limit (size, gzip ratio, the tenant's spool quota) is a
+ * 413 naming it; nothing of it is kept.
  */
 export function registerImportRoutes(routes: RouteTable, ctx: ApiContext, imports = createImportService(ctx)): void {
   routes.add({
@@ -27,7 +34,7 @@ export function registerImportRoutes(routes: RouteTable, ctx: ApiContext, import
     tags: ['imports'],
     query: createImportQuerySchema,
     extraContentTypes: ['application/x-ndjson', 'text/csv', 'application/octet-stream', 'application/gzip'],
-    responses: { 202: importStatusSchema, 400: null },
+    responses: { 202: importStatusSchema, 400: null, 413: null },
     handler: async ({ query, tenant, req }) => {
       const gzip = query.compression === 'gzip' || /\bgzip\b/i.test(String(req.headers['content-encoding'] ?? ''));
       const status = await imports.create(tenant.tenantId, query.mode, req, gzip, query.chunkLines);
@@ -84,7 +91,8 @@ export function registerImportRoutes(routes: RouteTable, ctx: ApiContext, import
       for (;;) {
         const page = await imports.problems(params.id, tenant.tenantId, query.kind, after, PAGE);
         for (const row of page) {
-          res.write(csv ? `${row.line},${csvField(row.reason)},${csvField(row.content)}\n` : `${JSON.stringify(row)}\n`);
+          // CSV cells are neutralised: a rejected line may be a formula a spreadsheet would run
+          res.write(csv ? csvRecord([row.line, row.reason, row.content]) : `${JSON.stringify(row)}\n`);
         }
         if (page.length < PAGE) break;
         after = page[page.length - 1]!.line;
@@ -94,5 +102,3 @@ export function registerImportRoutes(routes: RouteTable, ctx: ApiContext, import
     },
   });
 }
-
-const csvField = (s: string) => `"${s.replaceAll('"', '""').replace(/\r?\n/g, ' ')}"`;

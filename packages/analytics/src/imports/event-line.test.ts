@@ -92,6 +92,27 @@ describe('import lines with text that cannot be stored', () => {
   });
 });
 
+describe('the properties cap (8 KiB of JSON, the same as /v1/track)', () => {
+  const ts = '"timestamp":"2026-11-01T00:00:00Z"';
+  // {"p":"<text>"} is 8 bytes of JSON around the text
+  const line = (text: string) => `{"customer":"c","feature":"f","properties":{"p":"${text}"},${ts}}`;
+  const rule = 'properties must be at most 8192 bytes of JSON';
+
+  it('keeps exactly 8192 bytes and rejects one more, counting UTF-8 bytes', () => {
+    expect(parseNdjsonLine(line('x'.repeat(8184)), 1, NOW)).toMatchObject({ ok: true });
+    expect(parseNdjsonLine(line('x'.repeat(8185)), 1, NOW)).toEqual({ ok: false, reason: rule });
+    // é is 2 bytes: 4092 of them are 8184 bytes, 4093 are 8186
+    expect(parseNdjsonLine(line('é'.repeat(4092)), 1, NOW)).toMatchObject({ ok: true });
+    expect(parseNdjsonLine(line('é'.repeat(4093)), 1, NOW)).toEqual({ ok: false, reason: rule });
+  });
+
+  it('applies to CSV property columns too', () => {
+    const header = ['customer', 'feature', 'timestamp', 'property.p'];
+    expect(parseCsvLine(`c,f,1790000000000,${'x'.repeat(8184)}`, header, 2, NOW)).toMatchObject({ ok: true });
+    expect(parseCsvLine(`c,f,1790000000000,${'x'.repeat(8185)}`, header, 2, NOW)).toEqual({ ok: false, reason: rule });
+  });
+});
+
 describe('TabSeparated rows', () => {
   it('escapes what would break a field or a row', async () => {
     const { tsvRow } = await import('../clickhouse-io.ts');

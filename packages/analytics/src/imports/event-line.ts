@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { MICRO, toMicro } from '@tally/core';
-import { AMOUNT_RULE, MAX_AMOUNT, findUnstorableText } from '@tally/contracts';
+import { AMOUNT_RULE, MAX_AMOUNT, PROPERTIES_RULE, findUnstorableText, propertiesJsonTooLarge } from '@tally/contracts';
 import { splitCsvLine } from './csv.ts';
 
 export type ImportFormat = 'ndjson' | 'csv';
@@ -112,6 +112,9 @@ function toEvent(record: Record<string, unknown>, line: number, nowMs: number, t
   if (properties !== undefined && (properties === null || typeof properties !== 'object' || Array.isArray(properties))) {
     return { ok: false, reason: 'properties must be an object' };
   }
+  // the same cap as /v1/track and /v1/check: a file cannot store what the API would refuse
+  const propertiesJson = properties ? JSON.stringify(properties) : '{}';
+  if (propertiesJsonTooLarge(propertiesJson)) return { ok: false, reason: PROPERTIES_RULE };
   let id = record.id;
   if (id === undefined || id === '') {
     // No id: derive one from the content, so re-importing the same file still adds nothing.
@@ -131,7 +134,7 @@ function toEvent(record: Record<string, unknown>, line: number, nowMs: number, t
       valueMicro,
       timeSec: Math.floor(timeMs / 1000),
       entity: (entity as string | undefined) ?? '',
-      properties: properties ? JSON.stringify(properties) : '{}',
+      properties: propertiesJson,
     },
   };
 }

@@ -3,17 +3,21 @@ import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Queue } from 'bullmq';
 import type { Pool } from '@tally/postgres';
-import { conflict, notFound } from '@tally/runtime';
+import { conflict, isAppError, notFound } from '@tally/runtime';
 import type { ImportMode, ImportStatus, RejectedRow } from '@tally/contracts';
 import { ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
 import { spoolUpload } from './spool.ts';
+import { discardRest, spoolBytes } from './spool-disk.ts';
+import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from './spool-limits.ts';
 
 export interface ImportServiceOptions {
   pool: Pool;
   queue: Queue;
   dataDir: (importId: string) => string;
   linesPerChunk?: number;
+  /** Upload size, gzip ratio and per-tenant disk quota (defaults: DEFAULT_SPOOL_LIMITS). */
+  limits?: SpoolLimits;
 }
 
 export const DEFAULT_LINES_PER_CHUNK = 100_000;
@@ -29,16 +33,21 @@ export class ImportService {
   /**
    * Streams `body` to chunk files, then queues chunk 0 (each chunk queues the
    * next). The import row exists from the moment the format is known, in
-   * state 'uploading'; a body that is not NDJSON/CSV leaves nothing behind.
+   * state 'uploading'. A refused body (not NDJSON/CSV, a limit passed: 4xx)
+   * leaves nothing behind, row included; an upload that breaks off (client
+   * gone, a store down) leaves a 'failed' row and no files.
    */
   async create(tenantId: string, mode: ImportMode, body: Readable, gzip: boolean, linesPerChunk?: number): Promise<ImportStatus> {
     const id = randomUUID();
     const dir = this.o.dataDir(id);
+    const limits = this.o.limits ?? DEFAULT_SPOOL_LIMITS;
     let created = false;
     try {
-      const manifest = await spoolUpload(body, dir, {
+      const { manifest } = await spoolUpload(body, dir, {
         gzip,
         linesPerChunk: linesPerChunk ?? this.o.linesPerChunk ?? DEFAULT_LINES_PER_CHUNK,
+        limits,
+        quota: { limitBytes: limits.tenantQuotaBytes, otherBytes: () => this.otherSpoolBytes(tenantId, id) },
         onFormat: async (format) => {
           await this.store.create(id, tenantId, mode, format);
           created = true;
@@ -51,11 +60,20 @@ export class ImportService {
         await enqueueImportJob(this.o.queue, { kind: 'chunk', importId: id, tenantId, chunk: 0 });
       }
     } catch (err) {
+      discardRest(body);
       await rm(dir, { recursive: true, force: true });
-      if (created) await this.store.transition(id, tenantId, ['uploading'], 'failed', `upload failed: ${(err as Error).message}`);
+      if (created && isAppError(err) && err.status < 500) await this.store.discard(id, tenantId);
+      else if (created) await this.store.transition(id, tenantId, ['uploading'], 'failed', `upload failed: ${(err as Error).message}`);
       throw err;
     }
     return (await this.status(id, tenantId))!;
+  }
+
+  /** Bytes on disk of the tenant's other unfinished imports (the spool quota counts them with this upload). */
+  private async otherSpoolBytes(tenantId: string, self: string): Promise<number> {
+    let total = 0;
+    for (const id of await this.store.spooledIds(tenantId)) if (id !== self) total += await spoolBytes(this.o.dataDir(id));
+    return total;
   }
 
   async status(id: string, tenantId: string): Promise<ImportStatus | null> {

@@ -66,6 +66,20 @@ export class ImportStore {
     );
   }
 
+  /** Ids of the tenant's imports whose spool may still be on disk (a cancelled one's until a worker removes it). */
+  async spooledIds(tenantId: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM imports WHERE tenant_id = $1 AND state IN ('uploading', 'queued', 'running', 'cancelled')`,
+      [tenantId],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Removes an import refused during its upload (bad input changes nothing); it has no chunks yet. */
+  async discard(id: string, tenantId: string): Promise<void> {
+    await this.pool.query(`DELETE FROM imports WHERE id = $1 AND tenant_id = $2 AND state = 'uploading'`, [id, tenantId]);
+  }
+
   async get(id: string, tenantId: string): Promise<ImportRecord | null> {
     const { rows } = await this.pool.query<ImportRow>(`SELECT * FROM imports WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
     return rows[0] ? toRecord(rows[0]) : null;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { amountSchema, customerDataSchema, resetIntervalSchema } from './common.ts';
 import { storable } from '../text.ts';
+import { propertiesSchema } from '../properties.ts';
 
 export const CHECK_CODES = [
   'access_granted', 'addon_credits_used', 'overage_allowed', 'limit_exceeded', 'insufficient_credits',
@@ -16,7 +17,8 @@ export const checkRequestSchema = storable(z.object({
   /** Idempotency key of the event sendEvent records (default: a new id). */
   id: z.string().min(1).max(256).optional(),
   entity: z.string().max(256).optional(),
-  properties: z.record(z.string(), z.unknown()).optional(),
+  /** Stored with the event sendEvent records: the same cap as /v1/track. */
+  properties: propertiesSchema.optional(),
   customerData: customerDataSchema.optional(),
 }));
 export type CheckRequest = z.infer<typeof checkRequestSchema>;

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { amountSchema, customerDataSchema, metadataSchema } from './common.ts';
 import { balanceStateShape } from './check.ts';
 import { storable } from '../text.ts';
+import { propertiesSchema } from '../properties.ts';
 
 export const MAX_BATCH_EVENTS = 10_000;
-export const MAX_PROPERTIES_BYTES = 8 * 1024;
 
 /** One usage event as an app sends it (Owostack's track()). Every string, at any depth, must be storable (text.ts). */
 export const trackEventSchema = storable(z.object({
@@ -15,10 +15,7 @@ export const trackEventSchema = storable(z.object({
   /** ISO 8601 or ms since the epoch; default now. Not older than 35 days, not more than 5 minutes ahead. */
   timestamp: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).optional(),
   entity: z.string().max(256).optional(),
-  properties: z
-    .record(z.string(), z.unknown())
-    .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= MAX_PROPERTIES_BYTES, `properties must be at most ${MAX_PROPERTIES_BYTES} bytes of JSON`)
-    .optional(),
+  properties: propertiesSchema.optional(),
   metadata: metadataSchema.optional(),
   customerData: customerDataSchema.optional(),
 }));
