@@ -12,7 +12,7 @@ export interface PlanFeature {
 export interface CatalogBody {
   features: { slug: string; type: 'metered'; name: string }[];
   creditSystems: { slug: string; name: string; features: { feature: string; creditCost: number }[] }[];
-  creditPacks: { slug: string; name: string; credits: number; price: number; currency: string; creditSystem: string }[];
+  creditPacks: { slug: string; name: string; credits: number; price: number; currency: string; creditSystem: string; provider: 'sandbox' }[];
   plans: { slug: string; name: string; price: number; currency: string; interval: string; features: PlanFeature[] }[];
 }
 
@@ -23,7 +23,7 @@ export function initialCatalog(): CatalogBody {
   return {
     features: ['gpt', 'img', 'tok', 'api'].map((slug) => ({ slug, type: 'metered', name: slug })),
     creditSystems: [{ slug: SYSTEM, name: 'Credits', features: [{ feature: 'gpt', creditCost: 20 }, { feature: 'img', creditCost: 2.5 }, { feature: 'tok', creditCost: 0.001 }] }],
-    creditPacks: [{ slug: 'p100', name: '100 credits', credits: 100, price: 500, currency: 'USD', creditSystem: SYSTEM }],
+    creditPacks: [{ slug: 'p100', name: '100 credits', credits: 100, price: 500, currency: 'USD', creditSystem: SYSTEM, provider: 'sandbox' }],
     plans: [
       plan('basic', [
         { slug: SYSTEM, enabled: true, limit: 1000, reset: 'monthly', overage: 'block' },
@@ -84,7 +84,7 @@ export function changeCatalog(body: CatalogBody, kind: CatalogChange, rng: Rng, 
     case 'add-pack': {
       if (next.creditPacks.length >= 4) return null;
       const slug = `p${counter}`;
-      next.creditPacks.push({ slug, name: slug, credits: rng.pick([50, 100, 250.5]), price: 300, currency: 'USD', creditSystem: SYSTEM });
+      next.creditPacks.push({ slug, name: slug, credits: rng.pick([50, 100, 250.5, 33.333333]), price: 300, currency: 'USD', creditSystem: SYSTEM, provider: 'sandbox' });
       return { body: next, what: `add pack ${slug}` };
     }
     case 'archive-pack': {

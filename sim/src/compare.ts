@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+import type { PurchaseAnswer } from './billing-ops.ts';
 import type { Apis } from './http.ts';
 import { MICRO, type TenantModel } from './model.ts';
 import { clickhouseRows } from './stack.ts';
@@ -19,6 +21,7 @@ export interface TenantHandle {
 
 /** JSON credits (numbers with at most 6 decimals) back to exact micro-units. */
 const toMicro = (n: unknown): bigint | null => (typeof n === 'number' ? BigInt(Math.round(n * 1e6)) : null);
+const integer = (s: string): bigint | null => (/^-?\d+$/.test(s) ? BigInt(s) : null);
 const show = (m: bigint) => `${m / MICRO}.${(m % MICRO).toString().padStart(6, '0')}`;
 
 interface ChRow {
@@ -46,7 +49,7 @@ export async function settled(t: TenantHandle, customers: string[]): Promise<boo
   return customers.every((c) => Number(stored.get(c)?.events ?? 0) === t.model.customer(c).totals.count);
 }
 
-export async function compareTenant(apis: Apis, t: TenantHandle): Promise<Divergence[]> {
+export async function compareTenant(apis: Apis, t: TenantHandle, redis: Redis): Promise<Divergence[]> {
   const out: Divergence[] = [];
   const diff = (customer: string | null, what: string, expected: bigint | number, actual: bigint | number | null) => {
     if (actual === null || BigInt(expected) !== BigInt(actual)) {
@@ -78,7 +81,19 @@ export async function compareTenant(apis: Apis, t: TenantHandle): Promise<Diverg
       diff(c.id, `${meter}: plan allowance used this period (check ${feature} usage)`, t.model.usedNow(c.id, meter, now), toMicro(body.usage));
       if (meter === feature) continue;
       diff(c.id, `${meter}: purchased credits left (check ${feature} addonBalance)`, t.model.purchasedLeft(c.id, meter), toMicro(body.credits?.addonBalance));
+      // the check above (re)built the customer's state: each grant's remainder as the ledger in Redis holds it
+      const held = await redis.hgetall(`tally:{${t.tenantId}:${c.id}}:grants:${meter}`);
+      for (const g of c.grants.get(meter) ?? []) diff(c.id, `${meter}: grant ${g.id} remaining (Redis)`, g.remaining, integer(held[g.id] ?? '0'));
     }
+  }
+
+  for (const p of t.model.purchases.values()) {
+    const res = await apis.call(t.secret, 'GET', `/v1/purchases/${p.reference}`);
+    const a = res.body as PurchaseAnswer;
+    const want = `${p.status} ${p.customer} ${p.pack} x${p.quantity} credits ${show(p.credits)} refund ${p.refund ? `${show(p.refund.revoked)}/${show(p.refund.spent)}` : 'none'}`;
+    const got = res.status !== 200 ? `${res.status} ${JSON.stringify(a)}`
+      : `${a.status} ${a.customer} ${a.pack} x${a.quantity} credits ${show(toMicro(a.credits) ?? -1n)} refund ${a.refund ? `${show(toMicro(a.refund.revokedCredits) ?? -1n)}/${show(toMicro(a.refund.spentCredits) ?? -1n)}` : 'none'}`;
+    if (got !== want) out.push({ tenant: t.label, customer: p.customer, what: `GET /v1/purchases/${p.reference}`, expected: want, actual: got });
   }
 
   out.push(...(await compareUsage(apis, t)));

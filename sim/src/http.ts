@@ -16,14 +16,14 @@ export class Apis {
   private next = 0;
   constructor(readonly urls: string[], private readonly retryForMs = 45_000) {}
 
-  async call(secret: string, method: string, path: string, body?: unknown, pin?: number): Promise<Answer> {
+  async call(secret: string, method: string, path: string, body?: unknown, pin?: number, headers: Record<string, string> = {}): Promise<Answer> {
     const deadline = Date.now() + this.retryForMs;
     let api = pin ?? this.next++ % this.urls.length;
     for (let attempts = 1; ; attempts++) {
       try {
         const res = await fetch(this.urls[api]! + path, {
           method,
-          headers: { Authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+          headers: { Authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(15_000),
         });

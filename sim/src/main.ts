@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { parseFaults } from './faults.ts';
 import { runSimulation } from './runner.ts';
 
-/** npm run sim -- --seed S --ops N [--profile default|wide] [--faults kill,flush,keys,clickhouse,period] [--redis-db D] */
+/** npm run sim -- --seed S --ops N [--profile default|wide] [--faults kill,flush,keys,clickhouse,period] [--weights addon=20,refund=5] [--redis-db D] */
 const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: '1' },
@@ -11,6 +11,7 @@ const { values } = parseArgs({
     faults: { type: 'string', default: 'kill,flush,keys,period' },
     'redis-db': { type: 'string', default: '13' },
     concurrency: { type: 'string', default: '6' },
+    weights: { type: 'string', default: '' },
   },
 });
 
@@ -27,7 +28,19 @@ if (values.profile !== 'default' && values.profile !== 'wide') {
   process.exit(2);
 }
 
+const weights: Record<string, number> = {};
+for (const pair of (values.weights ?? '').split(',').filter(Boolean)) {
+  const [k, v] = pair.split('=');
+  const w = Number(v);
+  if (!k || !Number.isFinite(w) || w < 0) {
+    console.error(`--weights takes op=weight pairs (a non-negative number), got ${pair}`);
+    process.exit(2);
+  }
+  weights[k] = w;
+}
+
 const result = await runSimulation({
+  weights,
   seed: int('seed', values.seed),
   ops: int('ops', values.ops),
   profile: values.profile,
@@ -38,10 +51,11 @@ const result = await runSimulation({
 });
 console.log(`seed ${result.seed}, ${result.ops} ops, faults [${result.faults.join(',')}], ${(result.wallMs / 1000).toFixed(1)} s`);
 console.log(`operations: ${Object.entries(result.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+console.log(result.summary);
 if (result.divergences.length === 0) {
   console.log('no divergence: Tally matches the reference model exactly');
 } else {
   console.log(result.report);
-  console.log(`replay: npm run sim -- --seed ${result.seed} --ops ${result.ops} --profile ${values.profile} --faults ${result.faults.join(',') || 'none'}`);
+  console.log(`replay: npm run sim -- --seed ${result.seed} --ops ${result.ops} --profile ${values.profile} --faults ${result.faults.join(',') || 'none'}${values.weights ? ` --weights ${values.weights}` : ''}`);
   process.exitCode = 1;
 }

@@ -48,6 +48,20 @@ export interface CustomerModel {
   totals: Buckets;
   /** feature|UTC day -> usage (what /v1/usage must answer). */
   usage: Map<string, UsageCell>;
+  /** A card saved at checkout: the next addon is charged at once. */
+  hasCard: boolean;
+}
+export type PurchaseStatus = 'awaiting_payment' | 'completed' | 'refunded';
+/** A pack purchase as Tally acknowledged it; its grant (id = reference) is in the customer's grants once completed. */
+export interface PurchaseModel {
+  reference: string;
+  customer: string;
+  pack: string;
+  quantity: number;
+  credits: bigint;
+  status: PurchaseStatus;
+  /** Set by the refund: the grant's unspent credits taken back, and what had been spent of it. */
+  refund: { revoked: bigint; spent: bigint } | null;
 }
 export interface EventInput {
   id: string;
@@ -78,6 +92,8 @@ export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 export class TenantModel {
   catalog: CatalogBody;
   readonly customers = new Map<string, CustomerModel>();
+  /** Every purchase by reference, in the order they were started. */
+  readonly purchases = new Map<string, PurchaseModel>();
   /** Every id an event was applied with, and its payload fingerprint. */
   private readonly applied = new Map<string, string>();
 
@@ -88,7 +104,7 @@ export class TenantModel {
   addCustomer(id: string): CustomerModel {
     const c: CustomerModel = {
       id, plan: null, anchorMs: null, meters: new Map(), grants: new Map(),
-      totals: { plan: 0n, purchased: 0n, overage: 0n, count: 0 }, usage: new Map(),
+      totals: { plan: 0n, purchased: 0n, overage: 0n, count: 0 }, usage: new Map(), hasCard: false,
     };
     this.customers.set(id, c);
     return c;
@@ -167,6 +183,26 @@ export class TenantModel {
     const list = this.customer(customer).grants.get(system) ?? [];
     list.push({ id, grantedAtMs, remaining: credits });
     this.customer(customer).grants.set(system, list);
+  }
+
+  /** A purchase paid (charged at once, or through checkout): its credits become a grant from now on. */
+  completePurchase(p: PurchaseModel, system: string, atMs: number): void {
+    p.status = 'completed';
+    this.grant(p.customer, system, p.reference, p.credits, atMs);
+  }
+
+  /**
+   * A refund (docs/billing.md): the grant's unspent credits are revoked, the
+   * spent part is recorded and stays spent. Refunding again answers the same.
+   */
+  refund(p: PurchaseModel, system: string): { revoked: bigint; spent: bigint } {
+    if (p.refund) return p.refund;
+    const g = (this.customer(p.customer).grants.get(system) ?? []).find((x) => x.id === p.reference);
+    if (!g) throw new Error(`model: no grant for purchase ${p.reference}`);
+    p.refund = { revoked: g.remaining, spent: p.credits - g.remaining };
+    g.remaining = 0n;
+    p.status = 'refunded';
+    return p.refund;
   }
 
   /** Grants in spending order: oldest first, id as tie-break. */

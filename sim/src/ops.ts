@@ -50,7 +50,7 @@ export function reusedEvent(rng: Rng, ctx: OpContext, t: TenantHandle, conflict:
 
 const body = (e: EventInput) => ({ id: e.id, customer: e.customer, feature: e.feature, value: e.value, timestamp: e.timestampMs });
 
-function unexpected(ctx: OpContext, t: TenantHandle, customer: string | null, what: string, status: number, answer: unknown) {
+export function unexpected(ctx: OpContext, t: TenantHandle, customer: string | null, what: string, status: number, answer: unknown) {
   ctx.divergences.push({ tenant: t.label, customer, what, expected: '2xx', actual: `${status} ${JSON.stringify(answer).slice(0, 300)}` });
   ctx.history.add(t.label, customer ? [customer] : [], `${what} -> ${status} (divergence)`);
 }

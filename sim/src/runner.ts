@@ -5,6 +5,7 @@ import { crossPeriod, deleteCustomerKeys, flushRedis, killOne, type Fault } from
 import { History } from './history.ts';
 import { Apis } from './http.ts';
 import { TenantModel } from './model.ts';
+import { addon, refund } from './billing-ops.ts';
 import { attach, freshEvent, newCustomer, reusedEvent, strictCheck, syncChange, track, trackBatch, type OpContext } from './ops.ts';
 import { Rng } from './rng.ts';
 import { Stack } from './stack.ts';
@@ -16,6 +17,8 @@ export interface RunOptions {
   faults: Fault[];
   redisDb: number;
   concurrency?: number;
+  /** Weights over the defaults (e.g. { addon: 20 } for a purchase-heavy run). */
+  weights?: Record<string, number>;
   /** A stack already running (several seeds in one test); started and stopped here when absent. */
   stack?: Stack;
   log?: (line: string) => void;
@@ -30,11 +33,13 @@ export interface RunResult {
   divergences: Divergence[];
   /** The first divergence with the history that led to it (empty when none). */
   report: string;
+  /** What the model ended with, to show a run exercised what it claims (purchases by status, credits by bucket). */
+  summary: string;
 }
 
-type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | Fault;
+export type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | 'addon' | 'refund' | Fault;
 
-const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2 };
+const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2, addon: 4, refund: 1.5 };
 const FAULT_WEIGHT: Record<Fault, number> = { kill: 1, flush: 0.7, keys: 1, clickhouse: 0.8, period: 1 };
 const MAX_CUSTOMERS = 6;
 
@@ -64,6 +69,10 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     }
     const weights: Record<string, number> = { ...BASE_WEIGHTS };
     for (const f of opts.faults) weights[f] = FAULT_WEIGHT[f];
+    for (const [k, w] of Object.entries(opts.weights ?? {})) {
+      if (!(k in weights)) throw new Error(`unknown operation "${k}" in weights (known: ${Object.keys(weights).join(', ')})`);
+      weights[k] = w;
+    }
 
     const launch = (p: Promise<void>): Promise<void> => {
       const tracked: Promise<void> = p
@@ -85,6 +94,14 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
       barrierMs -= Date.now() - t0;
       if (clickhouseBack) await clickhouseBack;
       for (const t of tenants) stuck ||= !(await waitSettled(t, [...t.model.customers.keys()], 30_000, ctx, history));
+      barrierMs += Date.now() - t0;
+    };
+    // A customer's barrier (purchases, refunds): its events sent so far answered and stored; others keep flowing.
+    const customerBarrier = async (t: TenantHandle, customer: string) => {
+      const t0 = Date.now();
+      await Promise.all(ctx.sent.filter((s) => s.tenant === t && s.event.customer === customer).map((s) => s.done));
+      if (clickhouseBack) await clickhouseBack;
+      stuck ||= !(await waitSettled(t, [customer], 30_000, ctx, history));
       barrierMs += Date.now() - t0;
     };
 
@@ -134,6 +151,22 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
           await barrier();
           await newCustomer(ctx, t, rng, `${t.label}-c${t.model.customers.size}`);
           break;
+        case 'addon': {
+          const customer = rng.pick([...t.model.customers.keys()]);
+          await customerBarrier(t, customer);
+          if (stuck) break;
+          await addon(ctx, t, rng, customer, seq);
+          break;
+        }
+        case 'refund': {
+          const purchases = [...t.model.purchases.values()];
+          if (purchases.length === 0) break;
+          const p = rng.pick(purchases);
+          await customerBarrier(t, p.customer);
+          if (stuck) break;
+          await refund(ctx, t, p);
+          break;
+        }
         case 'kill': {
           const what = await killOne(stack, rng);
           history.add('*', [], `fault: ${what}`);
@@ -179,15 +212,32 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     if (clickhouseBack) await clickhouseBack;
     // quiescence: every acknowledged event applied and stored, then compare exactly
     if (!stuck) for (const t of tenants) await waitSettled(t, [...t.model.customers.keys()], 60_000, ctx, history);
-    for (const t of tenants) ctx.divergences.push(...(await compareTenant(ctx.apis, t)));
+    for (const t of tenants) ctx.divergences.push(...(await compareTenant(ctx.apis, t, stack.redis)));
     const first = ctx.divergences[0];
     const report = first
       ? [describe(first, ctx.divergences.length, history), ...(ctx.divergences.length > 1 ? ctx.divergences.slice(0, 20).map((d) => `  ${d.tenant} ${d.customer ?? '-'}: ${d.what}: expected ${d.expected}, actual ${d.actual}`) : [])].join('\n')
       : '';
-    return { seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, divergences: ctx.divergences, report };
+    return { seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, divergences: ctx.divergences, report, summary: summarize(tenants) };
   } finally {
     if (!opts.stack) await stack.stop();
   }
+}
+
+function summarize(tenants: TenantHandle[]): string {
+  const statuses: Record<string, number> = {};
+  const buckets = { plan: 0n, purchased: 0n, overage: 0n, events: 0 };
+  for (const t of tenants) {
+    for (const p of t.model.purchases.values()) statuses[p.status] = (statuses[p.status] ?? 0) + 1;
+    for (const c of t.model.customers.values()) {
+      buckets.plan += c.totals.plan;
+      buckets.purchased += c.totals.purchased;
+      buckets.overage += c.totals.overage;
+      buckets.events += c.totals.count;
+    }
+  }
+  const credits = (m: bigint) => (Number(m) / 1e6).toFixed(6);
+  const purchases = Object.entries(statuses).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  return `model: ${buckets.events} events applied; credits plan ${credits(buckets.plan)}, purchased ${credits(buckets.purchased)}, overage ${credits(buckets.overage)}; purchases: ${purchases}`;
 }
 
 /** Waits until ClickHouse holds exactly the events the model applied; false (and a divergence) on timeout. */
