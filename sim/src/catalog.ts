@@ -26,7 +26,7 @@ export function initialCatalog(): CatalogBody {
     creditPacks: [{ slug: 'p100', name: '100 credits', credits: 100, price: 500, currency: 'USD', creditSystem: SYSTEM, provider: 'sandbox' }],
     plans: [
       plan('basic', [
-        { slug: SYSTEM, enabled: true, limit: 1000, reset: 'monthly', overage: 'block' },
+        { slug: SYSTEM, enabled: true, limit: 150, reset: 'monthly', overage: 'block' }, // small: purchased credits get spent
         { slug: 'api', enabled: true, limit: 50, reset: 'monthly', overage: 'block' },
       ]),
       plan('plus', [

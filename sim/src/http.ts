@@ -24,7 +24,8 @@ export class Apis {
         const res = await fetch(this.urls[api]! + path, {
           method,
           headers: { Authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
-          body: body === undefined ? undefined : JSON.stringify(body),
+          // a string is sent as it is (NDJSON imports: pass its Content-Type in `headers`)
+          body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
           signal: AbortSignal.timeout(15_000),
         });
         const text = await res.text();

@@ -20,7 +20,41 @@ export const creditsOf = (valueMicro: bigint, costMicro: bigint) => (valueMicro 
 export interface Grant {
   id: string;
   grantedAtMs: number;
+  credits: bigint;
+  /** Taken back by a refund (the unspent part at that moment). */
+  revoked: bigint;
   remaining: bigint;
+}
+/** One line of an import file as the sim wrote it. */
+export interface ImportLine {
+  id: string;
+  customer: string;
+  feature: string;
+  value: number;
+  timestampMs: number;
+}
+/** An imported event that counts (a row in ClickHouse), with what it added, so a revert can take it back. */
+export interface ImportedEvent {
+  customer: string;
+  usageKey: string;
+  valueMicro: bigint;
+  credits: bigint;
+  /** Apply imports only: the debit's split and the period of the meter it went to. */
+  debit: (Priced & { periodStart: number }) | null;
+}
+export interface ImportCounts {
+  rowsRead: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  flagged: number;
+}
+export interface ImportModel {
+  id: string;
+  mode: 'report' | 'apply';
+  state: 'completed' | 'reverted';
+  counts: ImportCounts;
+  events: ImportedEvent[];
 }
 export interface MeterState {
   periodStart: number;
@@ -94,6 +128,8 @@ export class TenantModel {
   readonly customers = new Map<string, CustomerModel>();
   /** Every purchase by reference, in the order they were started. */
   readonly purchases = new Map<string, PurchaseModel>();
+  /** Every completed import by id. */
+  readonly imports = new Map<string, ImportModel>();
   /** Every id an event was applied with, and its payload fingerprint. */
   private readonly applied = new Map<string, string>();
 
@@ -170,18 +206,13 @@ export class TenantModel {
     c.totals.purchased += purchased;
     c.totals.overage += left;
     c.totals.count++;
-    const key = `${e.feature}|${dayOf(e.timestampMs)}`;
-    const cell = c.usage.get(key) ?? { value: 0n, credits: 0n, count: 0 };
-    cell.value += valueMicro;
-    cell.credits += credits;
-    cell.count++;
-    c.usage.set(key, cell);
+    this.addUsage(c, `${e.feature}|${dayOf(e.timestampMs)}`, valueMicro, credits, 1);
     return { meter: route.meter, system: route.system, credits, plan, purchased, overage: left };
   }
 
   grant(customer: string, system: string, id: string, credits: bigint, grantedAtMs: number): void {
     const list = this.customer(customer).grants.get(system) ?? [];
-    list.push({ id, grantedAtMs, remaining: credits });
+    list.push({ id, grantedAtMs, credits, revoked: 0n, remaining: credits });
     this.customer(customer).grants.set(system, list);
   }
 
@@ -200,9 +231,103 @@ export class TenantModel {
     const g = (this.customer(p.customer).grants.get(system) ?? []).find((x) => x.id === p.reference);
     if (!g) throw new Error(`model: no grant for purchase ${p.reference}`);
     p.refund = { revoked: g.remaining, spent: p.credits - g.remaining };
+    g.revoked = g.remaining;
     g.remaining = 0n;
     p.status = 'refunded';
     return p.refund;
+  }
+
+  /**
+   * An import Tally completed (docs/analytics/README.md): an id repeated in
+   * the file, or already stored (live traffic or an import), is a duplicate.
+   * Report: a known customer's line is kept whatever its feature (an unknown
+   * one is flagged) at today's member cost (0 outside a credit system), with
+   * no debit. Apply: an unknown feature is rejected, the rest is debited like
+   * live traffic, in file order, under the catalog and plan now.
+   */
+  importFile(id: string, mode: 'report' | 'apply', lines: ImportLine[], atMs: number): ImportModel {
+    const imp: ImportModel = { id, mode, state: 'completed', counts: { rowsRead: lines.length, accepted: 0, duplicates: 0, rejected: 0, flagged: 0 }, events: [] };
+    const inFile = new Set<string>();
+    for (const l of lines) {
+      if (inFile.has(l.id)) {
+        imp.counts.duplicates++;
+        continue;
+      }
+      inFile.add(l.id);
+      const known = this.catalog.features.some((f) => f.slug === l.feature);
+      if (!known && mode === 'apply') {
+        imp.counts.rejected++;
+        continue;
+      }
+      if (this.applied.has(l.id)) {
+        imp.counts.duplicates++;
+        continue;
+      }
+      imp.counts.accepted++;
+      const c = this.customer(l.customer);
+      const valueMicro = micro(l.value);
+      const usageKey = `${l.feature}|${dayOf(Math.floor(l.timestampMs / 1000) * 1000)}`;
+      if (mode === 'apply') {
+        const priced = this.apply({ ...l, fingerprint: '*' }, atMs)!;
+        imp.events.push({ customer: l.customer, usageKey, valueMicro, credits: priced.credits, debit: { ...priced, periodStart: c.meters.get(priced.meter)!.periodStart } });
+        continue;
+      }
+      if (!known) imp.counts.flagged++;
+      this.applied.set(l.id, '*');
+      const member = this.catalog.creditSystems.flatMap((s) => s.features).find((m) => m.feature === l.feature);
+      const credits = member ? creditsOf(valueMicro, micro(member.creditCost)) : 0n;
+      c.totals.count++;
+      this.addUsage(c, usageKey, valueMicro, credits, 1);
+      imp.events.push({ customer: l.customer, usageKey, valueMicro, credits, debit: null });
+    }
+    this.imports.set(id, imp);
+    return imp;
+  }
+
+  /**
+   * A revert: every event of the import leaves ClickHouse totals and
+   * /v1/usage; for apply the customers' state is rebuilt from the grants
+   * ledger and the usage left (docs/analytics/README.md), so the plan part
+   * comes back to its period and purchased credits are re-spent oldest first.
+   */
+  revertImport(imp: ImportModel): void {
+    if (imp.state === 'reverted') return;
+    imp.state = 'reverted';
+    const touched = new Set<string>();
+    for (const e of imp.events) {
+      const c = this.customer(e.customer);
+      c.totals.count--;
+      this.addUsage(c, e.usageKey, -e.valueMicro, -e.credits, -1);
+      if (!e.debit) continue;
+      touched.add(c.id);
+      c.totals.plan -= e.debit.plan;
+      c.totals.purchased -= e.debit.purchased;
+      c.totals.overage -= e.debit.overage;
+      const state = c.meters.get(e.debit.meter);
+      if (state && state.periodStart === e.debit.periodStart) state.used -= e.debit.plan;
+    }
+    for (const id of touched) this.respendGrants(this.customer(id));
+  }
+
+  /** What a rebuild computes: all purchased usage spent over the grants oldest first, each up to credits − revoked. (One credit system in the sim.) */
+  private respendGrants(c: CustomerModel): void {
+    let spent = c.totals.purchased;
+    for (const [system] of c.grants) {
+      for (const g of this.grantsOf(c, system)) {
+        const capacity = g.credits - g.revoked;
+        const take = spent < capacity ? spent : capacity;
+        g.remaining = capacity - take;
+        spent -= take;
+      }
+    }
+  }
+
+  private addUsage(c: CustomerModel, key: string, value: bigint, credits: bigint, count: number): void {
+    const cell = c.usage.get(key) ?? { value: 0n, credits: 0n, count: 0 };
+    cell.value += value;
+    cell.credits += credits;
+    cell.count += count;
+    c.usage.set(key, cell);
   }
 
   /** Grants in spending order: oldest first, id as tie-break. */

@@ -24,7 +24,7 @@ export interface SentEvent {
 }
 
 const VALUES: Record<string, number[]> = { gpt: [1, 2, 3], img: [1, 2, 4], tok: [1, 37, 250, 12.5], api: [1, 2, 5] };
-const valueFor = (rng: Rng, feature: string) => rng.pick(VALUES[feature] ?? [1, 3, 0.5]);
+export const valueFor = (rng: Rng, feature: string) => rng.pick(VALUES[feature] ?? [1, 3, 0.5]);
 
 export const fingerprint = (feature: string, value: number, timestampMs: number) => `${feature}|${value}|${timestampMs}`;
 

@@ -6,6 +6,7 @@ import { History } from './history.ts';
 import { Apis } from './http.ts';
 import { TenantModel } from './model.ts';
 import { addon, refund } from './billing-ops.ts';
+import { importLines, revertImport, runImport } from './import-ops.ts';
 import { attach, freshEvent, newCustomer, reusedEvent, strictCheck, syncChange, track, trackBatch, type OpContext } from './ops.ts';
 import { Rng } from './rng.ts';
 import { Stack } from './stack.ts';
@@ -37,9 +38,9 @@ export interface RunResult {
   summary: string;
 }
 
-export type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | 'addon' | 'refund' | Fault;
+export type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | 'addon' | 'refund' | 'import-report' | 'import-apply' | 'revert' | Fault;
 
-const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2, addon: 4, refund: 1.5 };
+const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2, addon: 4, refund: 1.5, 'import-report': 1.5, 'import-apply': 1.5, revert: 1 };
 const FAULT_WEIGHT: Record<Fault, number> = { kill: 1, flush: 0.7, keys: 1, clickhouse: 0.8, period: 1 };
 const MAX_CUSTOMERS = 6;
 
@@ -165,6 +166,25 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
           await customerBarrier(t, p.customer);
           if (stuck) break;
           await refund(ctx, t, p);
+          break;
+        }
+        case 'import-report':
+        case 'import-apply': {
+          const mode = kind === 'import-report' ? 'report' : 'apply';
+          await barrier();
+          if (stuck) break;
+          await runImport(ctx, t, mode, importLines(rng, ctx, t, mode, seq));
+          // an apply import's events reach ClickHouse through the pipeline: settled before anything else
+          stuck ||= !(await waitSettled(t, [...t.model.customers.keys()], 30_000, ctx, history));
+          break;
+        }
+        case 'revert': {
+          const imports = [...t.model.imports.values()].filter((i) => i.state === 'completed');
+          if (imports.length === 0) break;
+          const imp = rng.pick(imports);
+          await barrier();
+          if (stuck) break;
+          await revertImport(ctx, t, imp);
           break;
         }
         case 'kill': {
