@@ -32,7 +32,12 @@ const fake = http.createServer((req, res) => {
       out = [200, { id: `cs_e2e_${calls.length}`, object: 'checkout.session', url: `https://checkout.stripe.com/c/pay/cs_e2e_${calls.length}` }];
     }
     if (route === 'GET /v1/payment_intents/pi_checkout') {
-      out = [200, { id: 'pi_checkout', object: 'payment_intent', status: 'succeeded', customer: 'cus_e2e', setup_future_usage: 'off_session', payment_method: pm }];
+      // the PaymentIntent of the last session Tally opened, with what it collected and the metadata Tally set
+      const opened = calls.findLast((c) => c.path === '/v1/checkout/sessions')!.form;
+      const amount = Number(opened.get('line_items[0][price_data][unit_amount]')) * Number(opened.get('line_items[0][quantity]'));
+      const metadata = { tally_reference: opened.get('payment_intent_data[metadata][tally_reference]'), tally_tenant: opened.get('payment_intent_data[metadata][tally_tenant]') };
+      out = [200, { id: 'pi_checkout', object: 'payment_intent', status: 'succeeded', amount, amount_received: amount, currency: opened.get('line_items[0][price_data][currency]'),
+        metadata, customer: 'cus_e2e', setup_future_usage: 'off_session', payment_method: pm }];
     }
     if (route === 'POST /v1/payment_intents') out = [200, { id: `pi_off_${calls.length}`, object: 'payment_intent', status: 'succeeded' }];
     if (route === 'POST /v1/refunds') out = [200, { id: 're_e2e', object: 'refund', status: 'succeeded' }];
@@ -82,7 +87,7 @@ describe('a pack sold through Stripe', () => {
       id: `evt_${randomUUID().replace(/-/g, '')}`, // provider event ids are unique: a fixed one would be a re-delivery next run
       object: 'event',
       type: 'checkout.session.completed',
-      data: { object: { id: 'cs_e2e', object: 'checkout.session', mode: 'payment', payment_status: 'paid', client_reference_id: first.body.reference, payment_intent: 'pi_checkout' } },
+      data: { object: { id: first.body.checkoutUrl.split('/').pop(), object: 'checkout.session', mode: 'payment', payment_status: 'paid', client_reference_id: first.body.reference, payment_intent: 'pi_checkout' } },
     });
     const signature = new Stripe('sk_test_signing').webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
     const hook = await tally.post('/v1/providers/stripe/webhook', payload, { 'Stripe-Signature': signature });

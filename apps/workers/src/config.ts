@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseConfig, sharedEnv } from '@tally/runtime';
 import { analyticsEnv } from '@tally/analytics';
-import { paymentsEnv } from '@tally/payments';
+import { paymentsEnv, paymentsEnvRules } from '@tally/payments';
 
 const workersEnv = sharedEnv.extend({
   WORKERS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
@@ -11,7 +11,7 @@ const workersEnv = sharedEnv.extend({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** Public base URL of the API (links in checkout flows and webhooks). */
   PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
-}).extend(paymentsEnv.shape).extend(analyticsEnv.shape);
+}).extend(paymentsEnv.shape).extend(analyticsEnv.shape).superRefine(paymentsEnvRules);
 
 export type WorkersConfig = z.infer<typeof workersEnv>;
 

@@ -12,6 +12,7 @@ import { ProviderPlanCheckout } from './plan-checkout.ts';
 import { AddonService } from './purchases/addon-service.ts';
 import { PurchaseRepo } from './purchases/purchase-repo.ts';
 import { RefundService } from './refunds/refund-service.ts';
+import { TenantProviders } from './tenant-providers.ts';
 import { PaymentMethods } from './wallet/payment-methods.ts';
 import { WalletService } from './wallet/wallet-service.ts';
 import { BalanceAlerts } from './webhooks/balance-alerts.ts';
@@ -39,7 +40,7 @@ export type Billing = ReturnType<typeof createBilling>;
 export function createBilling(deps: BillingDeps) {
   const { pool, logger } = deps;
   const base = deps.publicUrl.replace(/\/$/, '');
-  const providers = deps.payments.providers;
+  const providers = new TenantProviders(pool, deps.payments.providers);
   const purchases = new PurchaseRepo(pool);
   const methods = new PaymentMethods(pool);
   const checkoutQueue = new CheckoutQueue(deps.redisUrl);

@@ -20,3 +20,6 @@ export * from './webhooks/endpoints.ts';
 export * from './webhooks/balance-alerts.ts';
 export * from './auto-topup/auto-topup-service.ts';
 export * from './plan-checkout.ts';
+export * from './tenant-providers.ts';
+export * from './payment-match.ts';
+export * from './lru-cache.ts';

@@ -1,6 +1,6 @@
 import type { PlanCheckout, PlanCheckoutRequest, PlanCheckoutStarted } from '@tally/catalog';
-import type { ProviderRegistry } from '@tally/payments';
 import type { CatalogPort, CustomerPort } from './ports.ts';
+import type { TenantProviders } from './tenant-providers.ts';
 import type { PaymentMethods } from './wallet/payment-methods.ts';
 
 export const PLAN_REFERENCE_PREFIX = 'sub_';
@@ -13,7 +13,7 @@ export const PLAN_REFERENCE_PREFIX = 'sub_';
  */
 export class ProviderPlanCheckout implements PlanCheckout {
   constructor(
-    private readonly providers: ProviderRegistry,
+    private readonly providers: TenantProviders,
     private readonly methods: PaymentMethods,
     private readonly catalog: CatalogPort,
     private readonly customers: CustomerPort,
@@ -22,7 +22,7 @@ export class ProviderPlanCheckout implements PlanCheckout {
 
   async start(req: PlanCheckoutRequest): Promise<PlanCheckoutStarted> {
     const snapshot = await this.catalog.snapshot(req.tenantId);
-    const provider = this.providers.get(req.plan.provider ?? snapshot.defaultProvider ?? 'sandbox');
+    const provider = await this.providers.forTenant(req.tenantId, req.plan.provider ?? snapshot.defaultProvider ?? 'sandbox');
     const ctx = await this.customers.context(req.tenantId, req.customerId);
     const providerCustomerId = await this.methods.providerCustomer(provider, req.tenantId, {
       id: req.customerId,
@@ -35,7 +35,8 @@ export class ProviderPlanCheckout implements PlanCheckout {
       tenantId: req.tenantId,
       reference,
       providerCustomerId,
-      item: { name: req.plan.name, unitAmountMinor: req.plan.priceMinor, quantity: 1, currency: req.currency },
+      // price and currency from the catalog only, whatever the request said
+      item: { name: req.plan.name, unitAmountMinor: req.plan.priceMinor, quantity: 1, currency: req.plan.currency },
       successUrl: back,
       cancelUrl: back,
       saveCard: true,

@@ -1,11 +1,13 @@
-import type { ProviderEvent, ProviderRegistry, SavedCard, WebhookHeaders } from '@tally/payments';
+import type { PaidFacts, ProviderEvent, SavedCard, WebhookHeaders } from '@tally/payments';
 import type { Pool } from '@tally/postgres';
 import type { Logger } from '@tally/runtime';
 import type { Fulfilment } from './checkout/fulfilment.ts';
 import type { PurchaseRepo } from './purchases/purchase-repo.ts';
 import type { WalletService } from './wallet/wallet-service.ts';
 import type { PaymentMethods } from './wallet/payment-methods.ts';
+import { paymentMismatch, paymentMismatchError, type ExpectedPayment } from './payment-match.ts';
 import { PLAN_REFERENCE_PREFIX } from './plan-checkout.ts';
+import type { TenantProviders } from './tenant-providers.ts';
 
 /** Activates the subscription a plan checkout paid for (the catalog's SubscriptionService). */
 export type PlanActivation = (reference: string, tenantId: string) => Promise<unknown>;
@@ -16,13 +18,20 @@ export type PlanActivation = (reference: string, tenantId: string) => Promise<un
  * only afterwards its id recorded as seen: recording first would let a crash
  * in between swallow a payment. Acting twice is harmless (fulfilment is
  * idempotent), so a re-delivery that races the first one still credits once.
+ *
+ * A signature proves the provider sent it, not that it pays for the reference
+ * it names: before granting, the paid session must be the one Tally opened for
+ * the purchase and the provider's own record of amount, currency, reference and
+ * tenant must match (payment-match.ts). A mismatch grants and records nothing,
+ * is logged, and is answered 400 `payment_mismatch`, so it shows as failed at the
+ * provider (docs/security.md).
  */
 export class ProviderWebhooks {
   private activatePlan: PlanActivation | null = null;
 
   constructor(
     private readonly pool: Pool,
-    private readonly providers: ProviderRegistry,
+    private readonly providers: TenantProviders,
     private readonly purchases: PurchaseRepo,
     private readonly fulfilment: Fulfilment,
     private readonly methods: PaymentMethods,
@@ -35,7 +44,7 @@ export class ProviderWebhooks {
   }
 
   async receive(providerName: string, rawBody: string, headers: WebhookHeaders): Promise<{ received: true; duplicate: boolean }> {
-    const provider = this.providers.get(providerName);
+    const provider = this.providers.registry.verifier(providerName);
     const event = await provider.verifyAndParseWebhook(rawBody, headers);
     const seen = await this.pool.query('SELECT 1 FROM provider_events WHERE provider = $1 AND event_id = $2', [providerName, event.id]);
     if (seen.rowCount) return { received: true, duplicate: true };
@@ -50,9 +59,16 @@ export class ProviderWebhooks {
   private async handle(providerName: string, event: ProviderEvent): Promise<string | null> {
     switch (event.type) {
       case 'checkout.completed': {
-        if (event.reference.startsWith(PLAN_REFERENCE_PREFIX)) return this.planPaid(providerName, event.reference, event.card);
+        if (event.reference.startsWith(PLAN_REFERENCE_PREFIX)) return this.planPaid(providerName, event.id, event.reference, event.card, event.paid);
         const p = await this.purchaseFor(event.reference, providerName);
         if (!p) return null;
+        await this.mustMatch(providerName, event.id, event.paid, {
+          reference: p.id,
+          tenantId: p.tenantId,
+          checkoutId: p.checkoutId,
+          amountMinor: p.amountMinor,
+          currency: p.currency,
+        });
         if (event.card && (await this.methods.save(this.pool, p.tenantId, p.customerId, providerName, event.card))) {
           await this.wallet.notifyCardSaved(p.tenantId, p.customerId);
         }
@@ -62,6 +78,9 @@ export class ProviderWebhooks {
       case 'checkout.failed': {
         const p = await this.purchaseFor(event.reference, providerName);
         if (!p) return null;
+        if (event.checkoutId !== p.checkoutId) {
+          this.refuse(providerName, event.id, p.id, `checkout session ${event.checkoutId ?? '(none)'} is not the one Tally opened for it`);
+        }
         await this.fulfilment.fail(p, event.code, event.message);
         return p.tenantId;
       }
@@ -72,9 +91,12 @@ export class ProviderWebhooks {
     }
   }
 
-  private async planPaid(providerName: string, reference: string, card: SavedCard | null): Promise<string | null> {
-    const { rows } = await this.pool.query<{ tenant_id: string; customer_id: string }>(
-      'SELECT tenant_id, customer_id FROM subscriptions WHERE checkout_reference = $1',
+  private async planPaid(providerName: string, eventId: string, reference: string, card: SavedCard | null, paid: PaidFacts): Promise<string | null> {
+    // The plan's price as the catalog holds it: what ProviderPlanCheckout asked for (a price changed meanwhile is refused, logged).
+    const { rows } = await this.pool.query<{ tenant_id: string; customer_id: string; price_minor: bigint; currency: string }>(
+      `SELECT s.tenant_id, s.customer_id, p.price_minor, p.currency
+         FROM subscriptions s JOIN plans p ON p.id = s.plan_id AND p.tenant_id = s.tenant_id
+        WHERE s.checkout_reference = $1`,
       [reference],
     );
     const sub = rows[0];
@@ -82,11 +104,24 @@ export class ProviderWebhooks {
       this.logger.warn({ reference }, 'provider webhook for an unknown plan checkout; ignored');
       return null;
     }
+    await this.mustMatch(providerName, eventId, paid, { reference, tenantId: sub.tenant_id, amountMinor: sub.price_minor, currency: sub.currency });
     if (card && (await this.methods.save(this.pool, sub.tenant_id, sub.customer_id, providerName, card))) {
       await this.wallet.notifyCardSaved(sub.tenant_id, sub.customer_id);
     }
     await this.activatePlan(reference, sub.tenant_id);
     return sub.tenant_id;
+  }
+
+  /** Refuses (400, logged) a payment that is not the one the reference asked for, or a provider the tenant may not use. */
+  private async mustMatch(providerName: string, eventId: string, paid: PaidFacts, expected: ExpectedPayment): Promise<void> {
+    await this.providers.forTenant(expected.tenantId, providerName);
+    const why = paymentMismatch(expected, paid);
+    if (why) this.refuse(providerName, eventId, expected.reference, why);
+  }
+
+  private refuse(providerName: string, eventId: string, reference: string, why: string): never {
+    this.logger.warn({ provider: providerName, eventId, reference, why }, 'provider webhook does not match the payment it names; nothing granted');
+    throw paymentMismatchError(reference, why);
   }
 
   private async purchaseFor(reference: string, providerName: string) {

@@ -1,11 +1,12 @@
 export * from './provider.ts';
 export * from './signature.ts';
 export * from './config.ts';
+export * from './callback-url.ts';
 export * from './registry.ts';
 export * from './sandbox/cards.ts';
 export * from './sandbox/events.ts';
 export * from './sandbox/sandbox-store.ts';
 export * from './sandbox/sandbox-provider.ts';
 export * from './sandbox/hosted-checkout.ts';
-export { formatMoney } from './sandbox/page.ts';
+export { formatMoney, PAGE_SECURITY_HEADERS } from './sandbox/page.ts';
 export * from './stripe/stripe-provider.ts';

@@ -85,17 +85,40 @@ export interface SavedCard {
   expYear: number | null;
 }
 
+/**
+ * What the provider itself says was paid, read from its own records (Stripe: the
+ * signed session and the PaymentIntent fetched back; sandbox: its session and
+ * charge rows), never from the reference alone. Billing compares it with the
+ * purchase before granting anything (packages/billing/src/payment-match.ts).
+ */
+export interface PaidFacts {
+  /** The provider's checkout session; Tally stored it on the purchase when it opened the session. */
+  checkoutId: string;
+  /** Money actually collected, minor units; null when the provider has no record of it. */
+  amountMinor: bigint | null;
+  /** Upper-case ISO 4217; null when unknown. */
+  currency: string | null;
+  /** Tally's reference and tenant as written into the provider's metadata when Tally created the session; null when absent. */
+  reference: string | null;
+  tenantId: string | null;
+}
+
 /** A verified provider webhook, reduced to what billing acts on. `id` is the provider's event id. */
 export type ProviderEvent =
-  | { id: string; type: 'checkout.completed'; reference: string; chargeId: string; card: SavedCard | null }
-  | { id: string; type: 'checkout.failed'; reference: string; code: string; message: string }
+  | { id: string; type: 'checkout.completed'; reference: string; chargeId: string; card: SavedCard | null; paid: PaidFacts }
+  | { id: string; type: 'checkout.failed'; reference: string; checkoutId: string | null; code: string; message: string }
   | { id: string; type: 'setup.completed'; reference: string; card: SavedCard }
   | { id: string; type: 'ignored'; providerType: string };
 
 export type WebhookHeaders = Record<string, string | string[] | undefined>;
 
+/** Which tenants a provider may serve: its credentials move test money or live money, never both. */
+export type PaymentEnvironment = 'test' | 'live';
+
 export interface PaymentProvider {
   readonly name: string;
+  /** sandbox: `test` (no real money); stripe: from its key (sk_test_ / sk_live_). */
+  readonly environment: PaymentEnvironment;
   ensureCustomer(input: ProviderCustomerInput): Promise<string>;
   createCheckout(input: CheckoutInput): Promise<HostedSession>;
   chargeSavedMethod(input: ChargeInput): Promise<ChargeResult>;

@@ -1,13 +1,21 @@
 import type { Pool } from '@tally/postgres';
 import { badRequest } from '@tally/runtime';
 import type { PaymentsEnv } from './config.ts';
-import type { PaymentProvider } from './provider.ts';
+import type { PaymentEnvironment, PaymentProvider } from './provider.ts';
 import { SandboxHostedCheckout } from './sandbox/hosted-checkout.ts';
 import { SandboxProvider } from './sandbox/sandbox-provider.ts';
 import { SandboxStore } from './sandbox/sandbox-store.ts';
 import { StripeProvider } from './stripe/stripe-provider.ts';
 
-/** The providers this deployment has credentials for, by name. */
+const notConfigured = (name: string, message: string, environment?: PaymentEnvironment) =>
+  badRequest('provider_not_configured', message, { provider: name, ...(environment ? { environment } : {}) });
+
+/**
+ * The providers this deployment has credentials for, by name. A tenant only
+ * gets a provider whose credentials match its environment: a test tenant never
+ * reaches a live Stripe key (nor a live tenant a test key or the sandbox, which
+ * takes no real money).
+ */
 export class ProviderRegistry {
   private readonly providers = new Map<string, PaymentProvider>();
 
@@ -20,10 +28,23 @@ export class ProviderRegistry {
     return this.providers.has(name);
   }
 
-  /** The provider, or 400 `provider_not_configured` naming it. */
-  get(name: string): PaymentProvider {
+  /** The provider for a tenant of `environment`, or 400 `provider_not_configured` naming the provider (and the environment). */
+  get(name: string, environment: PaymentEnvironment): PaymentProvider {
+    const provider = this.verifier(name);
+    if (provider.environment !== environment) {
+      throw notConfigured(
+        name,
+        `payment provider "${name}" is not configured for ${environment} tenants (its credentials are ${provider.environment} only)`,
+        environment,
+      );
+    }
+    return provider;
+  }
+
+  /** The provider whatever the tenant, for checking a webhook's signature before its tenant is known. */
+  verifier(name: string): PaymentProvider {
     const provider = this.providers.get(name);
-    if (!provider) throw badRequest('provider_not_configured', `payment provider "${name}" is not configured`, { provider: name });
+    if (!provider) throw notConfigured(name, `payment provider "${name}" is not configured`);
     return provider;
   }
 
@@ -38,7 +59,7 @@ export interface Payments {
   hostedCheckout: SandboxHostedCheckout;
 }
 
-/** Builds every configured provider: sandbox always, Stripe when its key is set. */
+/** Builds every configured provider: sandbox always, Stripe when its key (and, config enforces, its webhook secret) is set. */
 export function createPayments(pool: Pool, env: PaymentsEnv, publicUrl: string): Payments {
   const sandboxStore = new SandboxStore(pool);
   const base = publicUrl.replace(/\/$/, '');
@@ -46,10 +67,11 @@ export function createPayments(pool: Pool, env: PaymentsEnv, publicUrl: string):
     new SandboxProvider(sandboxStore, { publicUrl: base, webhookSecret: env.SANDBOX_WEBHOOK_SECRET, chargeDelayMs: env.SANDBOX_CHARGE_DELAY_MS }),
   );
   if (env.STRIPE_SECRET_KEY) {
+    if (!env.STRIPE_WEBHOOK_SECRET) throw new Error('STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set');
     providers.add(
       new StripeProvider({
         secretKey: env.STRIPE_SECRET_KEY,
-        webhookSecret: env.STRIPE_WEBHOOK_SECRET ?? '',
+        webhookSecret: env.STRIPE_WEBHOOK_SECRET,
         ...(env.STRIPE_API_BASE ? { apiBase: env.STRIPE_API_BASE } : {}),
       }),
     );

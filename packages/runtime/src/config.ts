@@ -8,6 +8,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose values are secrets: a config error names them but never prints them. */
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|_KEY$/;
+
+/** The value as an error may show it: secrets hidden, a URL's user:password@ masked. */
+function shown(name: string, value: string | undefined): string {
+  if (value === undefined) return 'null';
+  if (SECRET_NAME.test(name)) return '(hidden)';
+  return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//***@'));
+}
+
 /**
  * Parses the environment once, at start-up, with the app's own zod schema.
  * Nothing else in Tally reads process.env.
@@ -20,7 +30,7 @@ export function parseConfig<S extends z.ZodObject>(
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(root)';
-    return `${name}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])] ?? null)})`;
+    return `${name}: ${issue.message} (got ${shown(String(issue.path[0]), env[String(issue.path[0])])})`;
   });
   throw new ConfigError(problems);
 }

@@ -3,6 +3,7 @@ import { addonBodySchema, addonDeclinedSchema, addonResultSchema, errorBodySchem
 import type { Billing, Purchase } from '@tally/billing';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
+import { requireSafeCallbackUrl } from './callback-url.ts';
 
 /** How long POST /v1/addon waits for an off-session charge before answering 202. */
 const ADDON_WAIT_MS = 5000;
@@ -16,6 +17,7 @@ export function registerAddonRoutes(routes: RouteTable, ctx: ApiContext): void {
     body: addonBodySchema,
     responses: { 200: addonResultSchema, 202: addonResultSchema, 400: errorBodySchema, 402: addonDeclinedSchema, 404: errorBodySchema },
     handler: async ({ body, tenant, req }) => {
+      requireSafeCallbackUrl(body.callbackUrl, ctx.config.NODE_ENV);
       const { purchase, creditSystemId } = await ctx.billing.addon.start({
         tenantId: tenant.tenantId,
         customer: body.customer,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { errorBodySchema } from '@tally/contracts';
-import type { PageAnswer } from '@tally/payments';
+import { PAGE_SECURITY_HEADERS, type PageAnswer } from '@tally/payments';
 import { badRequest } from '@tally/runtime';
 import type { Response } from 'express';
 import type { ApiContext } from '../context.ts';
@@ -15,7 +15,9 @@ const payForm = z.object({
   saveCard: z.string().max(8).optional(),
 });
 
+/** Every answer of the hosted pages, HTML or redirect, carries the page security headers. */
 function sendPage(res: Response, answer: PageAnswer): undefined {
+  res.set(PAGE_SECURITY_HEADERS);
   if ('redirect' in answer) {
     res.redirect(303, answer.redirect);
     return undefined;
@@ -65,10 +67,8 @@ export function registerSandboxRoutes(routes: RouteTable, ctx: ApiContext): void
     auth: false,
     query: z.object({ reference: z.string().max(64).optional() }),
     responses: { 200: null },
-    handler: async ({ res }) => {
-      res.type('html').send('<!doctype html><title>Thank you</title><h1>Thank you</h1><p>Your payment is being confirmed. You can close this page.</p>');
-      return undefined;
-    },
+    handler: async ({ res }) =>
+      sendPage(res, { status: 200, html: '<!doctype html><title>Thank you</title><h1>Thank you</h1><p>Your payment is being confirmed. You can close this page.</p>' }),
   });
 
   routes.add({

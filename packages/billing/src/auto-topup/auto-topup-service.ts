@@ -3,6 +3,7 @@ import { fromMicro, toMicro } from '@tally/core';
 import type { Pool } from '@tally/postgres';
 import { keys } from '@tally/redis';
 import { notFound, type Logger } from '@tally/runtime';
+import { LruCache } from '../lru-cache.ts';
 import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from '../ports.ts';
 import type { AddonService } from '../purchases/addon-service.ts';
 import { findPack } from '../purchases/pack-pricing.ts';
@@ -21,6 +22,8 @@ export interface AutoTopupSettings {
 }
 
 const CACHE_MS = 2000;
+/** Settings held in memory at most (customer × credit system); the least recently used go first. */
+export const AUTO_TOPUP_CACHE_ENTRIES = 10_000;
 /** Upper bound of the lock; it is released as soon as the top-up purchase is completed or failed. */
 const LOCK_MS = 60_000;
 
@@ -35,7 +38,8 @@ const LOCK_MS = 60_000;
  * new card, so a declined card is not retried on every deduction.
  */
 export class AutoTopupService {
-  private readonly cache = new Map<string, { value: AutoTopupSettings | null; until: number }>();
+  // Every customer whose balance changes passes through here: bounded, or a long-running worker grows without end.
+  private readonly cache: LruCache<string, { value: AutoTopupSettings | null; until: number }>;
 
   constructor(
     private readonly pool: Pool,
@@ -45,7 +49,15 @@ export class AutoTopupService {
     private readonly addon: AddonService,
     private readonly balances: BalancePort,
     private readonly logger: Logger,
-  ) {}
+    cacheEntries = AUTO_TOPUP_CACHE_ENTRIES,
+  ) {
+    this.cache = new LruCache(cacheEntries);
+  }
+
+  /** Settings held in memory now (at most the cap given at construction). */
+  get cachedSettings(): number {
+    return this.cache.size;
+  }
 
   async configure(
     tenantId: string,
@@ -165,7 +177,7 @@ export class AutoTopupService {
         WHERE tenant_id = $1 AND customer_id = $2 AND enabled = false AND disabled_reason IS NOT NULL`,
       [tenantId, customerId],
     );
-    for (const k of this.cache.keys()) if (k.startsWith(`${tenantId}\u0000${customerId}\u0000`)) this.cache.delete(k);
+    this.cache.deleteWhere((k) => k.startsWith(`${tenantId}\u0000${customerId}\u0000`));
   }
 }
 

@@ -1,7 +1,7 @@
-import type { ProviderRegistry } from '@tally/payments';
 import { AppError, type Logger } from '@tally/runtime';
 import type { CustomerPort } from '../ports.ts';
 import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
+import type { TenantProviders } from '../tenant-providers.ts';
 import type { PaymentMethods } from '../wallet/payment-methods.ts';
 import type { Fulfilment } from './fulfilment.ts';
 
@@ -33,7 +33,7 @@ export class CheckoutService {
   constructor(
     private readonly purchases: PurchaseRepo,
     private readonly methods: PaymentMethods,
-    private readonly providers: ProviderRegistry,
+    private readonly providers: TenantProviders,
     private readonly customers: CustomerPort,
     private readonly fulfilment: Fulfilment,
     private readonly urls: CheckoutUrls,
@@ -74,7 +74,7 @@ export class CheckoutService {
   }
 
   private async chargeOrCheckout(p: Purchase): Promise<Purchase['status']> {
-    const provider = this.providers.get(p.provider);
+    const provider = await this.providers.forTenant(p.tenantId, p.provider);
     // Once charging started, stay with the card it started with: the retry must repeat that exact charge.
     const method = p.paymentMethodId
       ? await this.methods.get(p.tenantId, p.paymentMethodId)

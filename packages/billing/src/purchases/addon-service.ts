@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { ProviderRegistry } from '@tally/payments';
 import { badRequest, notFound } from '@tally/runtime';
 import type { CheckoutQueue } from '../checkout/checkout.queue.ts';
 import type { CatalogPort, CustomerPort } from '../ports.ts';
+import type { TenantProviders } from '../tenant-providers.ts';
 import { idempotencyKeyReused, isSameAddon } from './idempotency.ts';
 import { findPack, priceOrder } from './pack-pricing.ts';
 import type { Purchase, PurchaseRepo } from './purchase-repo.ts';
@@ -27,7 +27,7 @@ export class AddonService {
   constructor(
     private readonly catalog: CatalogPort,
     private readonly customers: CustomerPort,
-    private readonly providers: ProviderRegistry,
+    private readonly providers: TenantProviders,
     private readonly purchases: PurchaseRepo,
     private readonly queue: CheckoutQueue,
   ) {}
@@ -48,7 +48,7 @@ export class AddonService {
       throw notFound('customer_not_found', `customer "${req.customer}" does not exist`);
     }
     const order = priceOrder(snapshot, pack, req.quantity, req.currency);
-    this.providers.get(order.provider); // 400 provider_not_configured, naming it
+    await this.providers.forTenant(req.tenantId, order.provider); // 400 provider_not_configured, naming it (and a wrong environment)
     const { purchase, created } = await this.purchases.create({
       id: randomUUID(),
       tenantId: req.tenantId,

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { fromMicro } from '@tally/core';
-import type { ProviderRegistry } from '@tally/payments';
 import type { Pool } from '@tally/postgres';
 import { AppError, conflict, notFound } from '@tally/runtime';
 import { purchaseEventData } from '../checkout/fulfilment.ts';
 import type { BalancePort } from '../ports.ts';
 import type { PurchaseRepo } from '../purchases/purchase-repo.ts';
+import type { TenantProviders } from '../tenant-providers.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
 
 export interface RefundOutcome {
@@ -31,7 +31,7 @@ export class RefundService {
   constructor(
     private readonly pool: Pool,
     private readonly purchases: PurchaseRepo,
-    private readonly providers: ProviderRegistry,
+    private readonly providers: TenantProviders,
     private readonly balances: BalancePort,
     private readonly webhooks: WebhookEmitter,
   ) {}
@@ -53,7 +53,7 @@ export class RefundService {
         outcome = { reference: p.id, amountMinor: r.amount_minor, currency: p.currency, revokedMicro: r.revoked_micro, spentMicro: r.spent_micro };
       } else {
         if (p.status !== 'completed' || !p.chargeId) throw conflict('purchase_not_refundable', `purchase ${p.id} is ${p.status}; only completed purchases can be refunded`);
-        const provider = this.providers.get(p.provider);
+        const provider = await this.providers.forTenant(tenantId, p.provider);
         const refund = await provider.refund({ tenantId, chargeId: p.chargeId, amountMinor: p.amountMinor, idempotencyKey: `tally_refund_${p.id}` });
         const { revokedMicro } = await this.balances.revokeGrant({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem, grantId: p.id });
         if (revokedMicro > p.creditsMicro) throw new AppError('refund_inconsistent', `revoked more than granted for ${p.id}`);

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ProviderRegistry, SavedCard } from '@tally/payments';
+import type { SavedCard } from '@tally/payments';
 import { withTransaction, type Pool } from '@tally/postgres';
 import { notFound } from '@tally/runtime';
 import type { CatalogPort, CustomerPort } from '../ports.ts';
+import type { TenantProviders } from '../tenant-providers.ts';
 import type { PaymentMethod, PaymentMethods } from './payment-methods.ts';
 
 /** Called after a customer saved a new card (auto top-up disabled by a decline comes back on). */
@@ -15,7 +16,7 @@ export class WalletService {
   constructor(
     private readonly pool: Pool,
     private readonly methods: PaymentMethods,
-    private readonly providers: ProviderRegistry,
+    private readonly providers: TenantProviders,
     private readonly catalog: CatalogPort,
     private readonly customers: CustomerPort,
     private readonly returnUrl: (reference: string) => string,
@@ -34,7 +35,7 @@ export class WalletService {
   async setup(tenantId: string, customerId: string, providerName?: string, callbackUrl?: string): Promise<{ url: string; reference: string }> {
     const ctx = await this.requireCustomer(tenantId, customerId);
     const name = providerName ?? (await this.catalog.snapshot(tenantId)).defaultProvider ?? 'sandbox';
-    const provider = this.providers.get(name);
+    const provider = await this.providers.forTenant(tenantId, name);
     const reference = randomUUID();
     const providerCustomerId = await this.methods.providerCustomer(provider, tenantId, {
       id: customerId,

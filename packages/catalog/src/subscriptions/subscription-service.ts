@@ -157,7 +157,7 @@ export class SubscriptionService {
         customerId: input.customer,
         plan,
         subscriptionId,
-        currency: input.currency ?? plan.currency,
+        currency: plan.currency, // the catalog's, never the request's (/v1/attach refuses another: currency_mismatch)
         ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
         ...(input.metadata ? { metadata: input.metadata } : {}),
       });

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withTransaction } from '@tally/postgres';
+import { isWebUrl } from '../callback-url.ts';
 import { signatureHeader } from '../signature.ts';
 import { cardForSetup, cardOutcome, normalizeCardNumber } from './cards.ts';
 import { SANDBOX_SIGNATURE_HEADER, type SandboxEvent } from './events.ts';
 import { renderCheckoutPage, renderResultPage } from './page.ts';
-import { sandboxId, type SandboxSession, type SandboxStore } from './sandbox-store.ts';
+import { sandboxId, sessionChargeKey, type SandboxSession, type SandboxStore } from './sandbox-store.ts';
 
 export interface HostedCheckoutConfig {
   webhookSecret: string;
@@ -66,7 +67,7 @@ export class SandboxHostedCheckout {
       let chargeId: string | undefined;
       if (session.mode === 'payment') {
         const charge = await this.store.charge(tx, session.tenantId, {
-          idempotencyKey: `session:${session.id}`,
+          idempotencyKey: sessionChargeKey(session.id),
           amountMinor: session.amountMinor,
           currency: session.currency,
           cardId: card?.id ?? null,
@@ -93,7 +94,8 @@ export class SandboxHostedCheckout {
     if (!event) return { status: 409, html: renderResultPage('Already paid', 'This checkout is complete.') };
 
     const delivered = await this.deliver(event);
-    if (session.successUrl) return { status: 303, redirect: session.successUrl };
+    // Sessions opened before callback URLs were checked may hold any scheme: redirect only to a web URL.
+    if (session.successUrl && isWebUrl(session.successUrl)) return { status: 303, redirect: session.successUrl };
     return {
       status: 200,
       html: renderResultPage(

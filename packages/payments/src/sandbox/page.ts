@@ -10,6 +10,21 @@ export function formatMoney(minor: bigint, currency: string): string {
   return `${negative ? '-' : ''}${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')} ${currency.toUpperCase()}`;
 }
 
+/**
+ * Headers of every HTML answer of the sandbox pages: never framed (no
+ * clickjacking of the Pay button), never content-sniffed, never cached (card
+ * forms and results), no Referer carrying the session URL away. No
+ * `form-action`: browsers apply it to the redirect after paying, which goes
+ * to the app's callbackUrl.
+ */
+export const PAGE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+};
+
 const layout = (title: string, body: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Tally sandbox</title>
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}

@@ -5,6 +5,7 @@ import type {
   ChargeResult,
   CheckoutInput,
   HostedSession,
+  PaidFacts,
   PaymentProvider,
   ProviderCustomerInput,
   ProviderEvent,
@@ -17,7 +18,7 @@ import { headerValue } from '../provider.ts';
 import { invalidSignature, verifySignatureHeader } from '../signature.ts';
 import { cardOutcome } from './cards.ts';
 import { SANDBOX_SIGNATURE_HEADER, sandboxEventSchema } from './events.ts';
-import { keyedId, type SandboxStore } from './sandbox-store.ts';
+import { keyedId, sessionChargeKey, type SandboxStore } from './sandbox-store.ts';
 
 export interface SandboxConfig {
   /** Tally's public URL: hosted pages are served under it. */
@@ -34,6 +35,8 @@ export interface SandboxConfig {
 /** The built-in provider: hosted pages served by Tally itself, test cards, signed webhooks. */
 export class SandboxProvider implements PaymentProvider {
   readonly name = 'sandbox';
+  /** No real money moves: test tenants only. */
+  readonly environment = 'test' as const;
 
   constructor(
     private readonly store: SandboxStore,
@@ -125,9 +128,26 @@ export class SandboxProvider implements PaymentProvider {
           expYear: data.card.expYear,
         }
       : null;
-    if (type === 'checkout.completed' && data.chargeId) return { id, type, reference: data.reference, chargeId: data.chargeId, card };
+    if (type === 'checkout.completed' && data.chargeId) {
+      return { id, type, reference: data.reference, chargeId: data.chargeId, card, paid: await this.paidFacts(data.tenantId, data.sessionId, data.chargeId) };
+    }
     if (type === 'setup.completed' && card) return { id, type, reference: data.reference, card };
     return { id, type: 'ignored', providerType: type };
+  }
+
+  /** From the sandbox's own rows, as a real provider answers from its records: the event's fields are only pointers. */
+  private async paidFacts(tenantId: string, sessionId: string, chargeId: string): Promise<PaidFacts> {
+    const [session, charge] = await Promise.all([this.store.session(sessionId), this.store.chargeById(tenantId, chargeId)]);
+    const mine = session && session.tenantId === tenantId ? session : null;
+    // Only the charge the hosted page made for this very session counts (keyed by sessionChargeKey).
+    const collected = charge && charge.status === 'succeeded' && charge.idempotencyKey === sessionChargeKey(sessionId) ? charge : null;
+    return {
+      checkoutId: sessionId,
+      amountMinor: collected?.amountMinor ?? null,
+      currency: collected ? collected.currency.toUpperCase() : null,
+      reference: mine?.reference ?? null,
+      tenantId: mine?.tenantId ?? null,
+    };
   }
 
   private pageUrl(sessionId: string): string {

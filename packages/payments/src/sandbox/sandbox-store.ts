@@ -41,6 +41,9 @@ export interface SandboxCharge {
 
 export const sandboxId = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
 
+/** The idempotency key of the charge a hosted payment page makes: one per session. */
+export const sessionChargeKey = (sessionId: string) => `session:${sessionId}`;
+
 /** A deterministic id from an idempotency key: the same key names the same object. */
 export const keyedId = (prefix: string, tenantId: string, key: string) =>
   `${prefix}_${createHash('sha256').update(`${tenantId}:${key}`).digest('hex').slice(0, 24)}`;
@@ -144,6 +147,19 @@ export class SandboxStore {
     );
     const r = rows[0]!;
     return { id: r.id, status: r.status, declineCode: r.decline_code, amountMinor: r.amount_minor, refundedMinor: r.refunded_minor };
+  }
+
+  /** One charge as the sandbox recorded it: what it took, in which currency. */
+  async chargeById(
+    tenantId: string,
+    id: string,
+  ): Promise<{ id: string; idempotencyKey: string; status: 'succeeded' | 'declined'; amountMinor: bigint; currency: string } | null> {
+    const { rows } = await this.pool.query<{ id: string; idempotency_key: string; status: 'succeeded' | 'declined'; amount_minor: bigint; currency: string }>(
+      'SELECT id, idempotency_key, status, amount_minor, currency FROM sandbox_charges WHERE tenant_id = $1 AND id = $2',
+      [tenantId, id],
+    );
+    const r = rows[0];
+    return r ? { id: r.id, idempotencyKey: r.idempotency_key, status: r.status, amountMinor: r.amount_minor, currency: r.currency } : null;
   }
 
   /** Charges recorded for one idempotency key prefix or customer; used by tests to prove "charged once". */

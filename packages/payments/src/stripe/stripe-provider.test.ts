@@ -45,7 +45,13 @@ function answer(req: Seen): [number, unknown] {
     return [200, { id: 'pi_1', object: 'payment_intent', status: 'succeeded', amount: Number(form.get('amount')), currency: form.get('currency') }];
   }
   if (method === 'GET' && path === '/v1/payment_intents/pi_1') {
-    return [200, { id: 'pi_1', object: 'payment_intent', status: 'succeeded', customer: 'cus_123', setup_future_usage: 'off_session', payment_method: paymentMethod }];
+    return [
+      200,
+      {
+        id: 'pi_1', object: 'payment_intent', status: 'succeeded', amount: 3000, amount_received: 3000, currency: 'usd', customer: 'cus_123',
+        setup_future_usage: 'off_session', payment_method: paymentMethod, metadata: { tally_reference: 'ref-3', tally_tenant: 't1' },
+      },
+    ];
   }
   if (method === 'GET' && path === '/v1/setup_intents/seti_1') {
     return [200, { id: 'seti_1', object: 'setup_intent', status: 'succeeded', customer: 'cus_123', payment_method: paymentMethod }];
@@ -188,6 +194,8 @@ describe('Stripe adapter', () => {
       reference: 'ref-3',
       chargeId: 'pi_1',
       card: { providerMethodId: 'pm_card_visa', providerCustomerId: 'cus_123', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 },
+      // what Stripe says was collected, read back from the PaymentIntent, for billing to compare with the purchase
+      paid: { checkoutId: 'cs_test_1', amountMinor: 3000n, currency: 'USD', reference: 'ref-3', tenantId: 't1' },
     });
 
     const setupPayload = JSON.stringify({
@@ -208,7 +216,7 @@ describe('Stripe adapter', () => {
   });
 
   it('rejects forged, tampered and stale webhook signatures', async () => {
-    const payload = JSON.stringify({ id: 'evt_9', object: 'event', type: 'checkout.session.expired', data: { object: { client_reference_id: 'r' } } });
+    const payload = JSON.stringify({ id: 'evt_9', object: 'event', type: 'checkout.session.expired', data: { object: { id: 'cs_9', client_reference_id: 'r' } } });
     const forged = signer.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' });
     await expect(provider.verifyAndParseWebhook(payload, { 'stripe-signature': forged })).rejects.toMatchObject({ code: 'invalid_signature', status: 400 });
     const good = signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET });
@@ -218,6 +226,21 @@ describe('Stripe adapter', () => {
     const stale = signer.webhooks.generateTestHeaderString({ payload, secret: WEBHOOK_SECRET, timestamp: Math.floor(Date.now() / 1000) - 600 });
     await expect(provider.verifyAndParseWebhook(payload, { 'stripe-signature': stale })).rejects.toMatchObject({ code: 'invalid_signature' });
     await expect(provider.verifyAndParseWebhook(payload, {})).rejects.toMatchObject({ code: 'invalid_signature' });
-    expect(await provider.verifyAndParseWebhook(payload, { 'stripe-signature': good })).toMatchObject({ type: 'checkout.failed', reference: 'r', code: 'checkout_expired' });
+    expect(await provider.verifyAndParseWebhook(payload, { 'stripe-signature': good })).toMatchObject({
+      type: 'checkout.failed',
+      reference: 'r',
+      checkoutId: 'cs_9',
+      code: 'checkout_expired',
+    });
+  });
+
+  it('is never built without a webhook secret (an empty one verifies whatever anyone signs with "")', () => {
+    expect(() => new StripeProvider({ secretKey: 'sk_test_local', webhookSecret: '' })).toThrow(/webhook signing secret is required/);
+  });
+
+  it('serves the environment its key is for: sk_test_ test tenants, sk_live_ live tenants', () => {
+    expect(provider.environment).toBe('test');
+    expect(new StripeProvider({ secretKey: 'sk_live_local', webhookSecret: WEBHOOK_SECRET }).environment).toBe('live');
+    expect(() => new StripeProvider({ secretKey: 'sk_local', webhookSecret: WEBHOOK_SECRET })).toThrow(/sk_test_ or sk_live_/);
   });
 });

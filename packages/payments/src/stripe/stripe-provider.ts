@@ -5,6 +5,8 @@ import type {
   ChargeResult,
   CheckoutInput,
   HostedSession,
+  PaidFacts,
+  PaymentEnvironment,
   PaymentProvider,
   ProviderCustomerInput,
   ProviderEvent,
@@ -46,9 +48,15 @@ function asProviderError(err: unknown): unknown {
  */
 export class StripeProvider implements PaymentProvider {
   readonly name = 'stripe';
+  readonly environment: PaymentEnvironment;
   private readonly stripe: Stripe;
 
   constructor(private readonly config: StripeConfig) {
+    const kind = /^sk_(test|live)_/.exec(config.secretKey)?.[1];
+    if (kind !== 'test' && kind !== 'live') throw new Error('a Stripe secret key starts with sk_test_ or sk_live_');
+    // An empty secret would make constructEvent accept anything signed with "" (anyone can): never build that.
+    if (!config.webhookSecret) throw new Error('a Stripe webhook signing secret is required');
+    this.environment = kind;
     const base = config.apiBase ? new URL(config.apiBase) : null;
     this.stripe = new Stripe(config.secretKey, {
       maxNetworkRetries: 2,
@@ -200,6 +208,7 @@ export class StripeProvider implements PaymentProvider {
           id: event.id,
           type: 'checkout.failed',
           reference: session.client_reference_id,
+          checkoutId: session.id ?? null,
           code: expired ? 'checkout_expired' : 'payment_failed',
           message: expired ? 'The checkout expired before payment.' : 'The payment failed.',
         };
@@ -225,9 +234,17 @@ export class StripeProvider implements PaymentProvider {
       if (session.payment_status !== 'paid') return { id: eventId, type: 'ignored', providerType: 'checkout.session.completed' };
       const intentId = typeof session.payment_intent === 'string' ? session.payment_intent : session.payment_intent?.id;
       if (!intentId) return { id: eventId, type: 'ignored', providerType: 'checkout.session.completed' };
+      // Fetched back from Stripe: what was collected, in which currency, for which of our sessions.
       const intent = await this.stripe.paymentIntents.retrieve(intentId, { expand: ['payment_method'] });
       const card = intent.setup_future_usage === 'off_session' ? cardOf(intent.payment_method, intent.customer) : null;
-      return { id: eventId, type: 'checkout.completed', reference, chargeId: intent.id, card };
+      const paid: PaidFacts = {
+        checkoutId: session.id,
+        amountMinor: typeof intent.amount_received === 'number' ? BigInt(intent.amount_received) : null,
+        currency: typeof intent.currency === 'string' ? intent.currency.toUpperCase() : null,
+        reference: intent.metadata?.tally_reference ?? null,
+        tenantId: intent.metadata?.tally_tenant ?? null,
+      };
+      return { id: eventId, type: 'checkout.completed', reference, chargeId: intent.id, card, paid };
     } catch (err) {
       throw asProviderError(err);
     }
