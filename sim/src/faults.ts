@@ -2,7 +2,7 @@ import { addMonths } from './periods.ts';
 import type { Stack } from './stack.ts';
 import type { Rng } from './rng.ts';
 
-export const FAULTS = ['kill', 'flush', 'keys', 'clickhouse', 'period'] as const;
+export const FAULTS = ['kill', 'flush', 'keys', 'clickhouse', 'period', 'broker'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export function parseFaults(list: string): Fault[] {
@@ -18,6 +18,23 @@ export async function killOne(stack: Stack, rng: Rng): Promise<string> {
   await p.stop('SIGKILL');
   await p.start();
   return `kill -9 ${p.name}, restarted`;
+}
+
+/**
+ * The stack's private Kafka broker stopped (SIGTERM: controlled shutdown, or
+ * SIGKILL) and, after a pause, started again on the same ports and storage.
+ * Meanwhile produces fail (503, retried by the sim like the SDK) and the
+ * consumers reconnect.
+ */
+export async function restartBroker(stack: Stack, rng: Rng): Promise<string> {
+  if (!stack.broker) throw new Error('the broker fault needs a stack with its own broker (Stack.start({ privateBroker: true }))');
+  const signal = rng.chance(0.5) ? 'SIGTERM' : 'SIGKILL';
+  const pauseMs = rng.int(200, 3000);
+  const t0 = Date.now();
+  await stack.broker.stop(signal);
+  await new Promise((r) => setTimeout(r, pauseMs));
+  await stack.broker.start();
+  return `Kafka broker ${signal}, down ${pauseMs} ms, back after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
 }
 
 /** The stack's whole Redis database lost (FLUSHDB on its own database: other users of the server keep theirs). */

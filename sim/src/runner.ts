@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { initialCatalog, PLANS } from './catalog.ts';
 import { compareTenant, settled, type Divergence, type TenantHandle } from './compare.ts';
-import { crossPeriod, deleteCustomerKeys, flushRedis, killOne, type Fault } from './faults.ts';
+import { crossPeriod, deleteCustomerKeys, flushRedis, killOne, restartBroker, type Fault } from './faults.ts';
 import { History } from './history.ts';
 import { Apis } from './http.ts';
 import { TenantModel } from './model.ts';
@@ -41,7 +41,7 @@ export interface RunResult {
 export type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | 'addon' | 'refund' | 'import-report' | 'import-apply' | 'revert' | Fault;
 
 const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2, addon: 4, refund: 1.5, 'import-report': 1.5, 'import-apply': 1.5, revert: 1 };
-const FAULT_WEIGHT: Record<Fault, number> = { kill: 1, flush: 0.7, keys: 1, clickhouse: 0.8, period: 1 };
+const FAULT_WEIGHT: Record<Fault, number> = { kill: 1, flush: 0.7, keys: 1, clickhouse: 0.8, period: 1, broker: 0.5 };
 const MAX_CUSTOMERS = 6;
 
 export async function runSimulation(opts: RunOptions): Promise<RunResult> {
@@ -49,11 +49,14 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
   const log = opts.log ?? (() => {});
   const rng = new Rng(opts.seed);
   const run = `${opts.seed}-${randomUUID().slice(0, 6)}`;
-  const stack = opts.stack ?? (await Stack.start({ run, redisDb: opts.redisDb, log }));
+  const wantsBroker = opts.faults.includes('broker');
+  if (opts.stack && wantsBroker && !opts.stack.broker) throw new Error('the broker fault needs a stack started with privateBroker: true');
+  const stack = opts.stack ?? (await Stack.start({ run, redisDb: opts.redisDb, privateBroker: wantsBroker, log }));
   log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   let barrierMs = 0;
   const history = new History();
-  const ctx: OpContext = { apis: new Apis(stack.apis.map((a) => a.url)), history, divergences: [], sent: [] };
+  // a broker restart takes a JVM start (40 s on a loaded 2-core machine): requests retry for longer then
+  const ctx: OpContext = { apis: new Apis(stack.apis.map((a) => a.url), wantsBroker ? 180_000 : 45_000), history, divergences: [], sent: [] };
   const counts: Record<string, number> = {};
   const inFlight = new Set<Promise<void>>();
   let clickhouseBack: Promise<void> | null = null;
@@ -192,6 +195,9 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
           history.add('*', [], `fault: ${what}`);
           break;
         }
+        case 'broker':
+          history.add('*', [], `fault: ${await restartBroker(stack, rng)}`);
+          break;
         case 'flush':
           history.add('*', [], `fault: ${await flushRedis(stack)}`);
           break;

@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { TenantService } from '@tally/catalog';
 import { createPool } from '@tally/postgres';
 import { parseConfig, sharedEnv } from '@tally/runtime';
+import { PrivateBroker } from './broker.ts';
 import { AppProcess, freePort, repoRoot } from './processes.ts';
 import { TcpProxy } from './proxy.ts';
 
@@ -13,6 +14,8 @@ export interface StackOptions {
   run: string;
   /** Redis database of this stack: FLUSHALL-style faults flush it alone, never other users' data. */
   redisDb: number;
+  /** Run on a Kafka broker of the stack's own (needed by the `broker` fault); the shared broker otherwise. */
+  privateBroker?: boolean;
   log: (line: string) => void;
 }
 
@@ -27,7 +30,7 @@ export class Stack {
   readonly pool: Pool;
   private readonly tenants: TenantService;
 
-  private constructor(readonly opts: StackOptions, readonly proxy: TcpProxy, readonly env: Record<string, string>) {
+  private constructor(readonly opts: StackOptions, readonly proxy: TcpProxy, readonly env: Record<string, string>, readonly broker: PrivateBroker | null) {
     this.redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: 3 });
     this.redis.on('error', () => {});
     this.pool = createPool(config.DATABASE_URL, 4);
@@ -40,17 +43,36 @@ export class Stack {
     await proxy.up();
     const redisUrl = new URL(config.REDIS_URL);
     redisUrl.pathname = `/${opts.redisDb}`;
+    let broker: PrivateBroker | null = null;
+    if (opts.privateBroker) {
+      const t0 = Date.now();
+      broker = await PrivateBroker.create();
+      try {
+        await broker.start();
+      } catch (err) {
+        await proxy.down();
+        await broker.destroy();
+        throw err;
+      }
+      opts.log(`private Kafka broker on ${broker.address} (storage ${broker.dir}) up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
     const env: Record<string, string> = {
       NODE_ENV: 'test',
+      ...(broker ? { KAFKA_BROKERS: broker.address } : {}),
       KAFKA_TOPIC_EVENTS: `tally.usage-events.sim-${opts.run}`,
       KAFKA_CONSUMER_GROUP: `tally-metering-sim-${opts.run}`,
       REDIS_URL: redisUrl.toString(),
       CLICKHOUSE_URL: `http://127.0.0.1:${proxy.port}`,
     };
-    const stack = new Stack(opts, proxy, env);
+    const stack = new Stack(opts, proxy, env, broker);
     await stack.redis.flushdb();
     // migrations first (Postgres, ClickHouse, and this run's topic), straight at ClickHouse
-    migrate({ ...env, CLICKHOUSE_URL: config.CLICKHOUSE_URL });
+    try {
+      migrate({ ...env, CLICKHOUSE_URL: config.CLICKHOUSE_URL });
+    } catch (err) {
+      await stack.stop();
+      throw err;
+    }
     const apiPorts = [await freePort(), await freePort()];
     const publicUrl = `http://127.0.0.1:${apiPorts[0]}`;
     for (const [i, port] of apiPorts.entries()) stack.apis.push(new AppProcess(`api-${i + 1}`, 'api', port, { ...env, PUBLIC_URL: publicUrl }));
@@ -63,7 +85,7 @@ export class Stack {
       await stack.stop(); // never leave a started process behind
       throw err;
     }
-    opts.log(`stack: ${stack.apis.map((a) => a.url).join(', ')} + workers ${stack.workers.map((w) => w.url).join(', ')}; topic ${env.KAFKA_TOPIC_EVENTS}; redis db ${opts.redisDb}; clickhouse via :${proxy.port}`);
+    opts.log(`stack: ${stack.apis.map((a) => a.url).join(', ')} + workers ${stack.workers.map((w) => w.url).join(', ')}; topic ${env.KAFKA_TOPIC_EVENTS}${broker ? ` on ${broker.address}` : ''}; redis db ${opts.redisDb}; clickhouse via :${proxy.port}`);
     return stack;
   }
 
@@ -79,6 +101,7 @@ export class Stack {
   async stop(): Promise<void> {
     await Promise.all(this.processes.map((p) => p.stop('SIGTERM').catch(() => undefined)));
     await this.proxy.down();
+    await this.broker?.destroy();
     this.redis.disconnect();
     await this.pool.end();
   }
