@@ -166,8 +166,8 @@ describe('callback URLs and the sandbox pages', () => {
 describe('providers by tenant environment (shared stack: sandbox only)', () => {
   it('a live tenant cannot sell through the sandbox, which takes no real money: 400 provider_not_configured naming live', async () => {
     const { tenantId, api } = await liveTenant();
-    await api.post('/v1/customers', { id: 'live-buyer' });
-    const res = await api.post('/v1/addon', { customer: 'live-buyer', pack: '500-ai-credits', quantity: 1 });
+    const customer = await newCustomer(api);
+    const res = await api.post('/v1/addon', { customer, pack: '500-ai-credits', quantity: 1 });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'provider_not_configured', provider: 'sandbox', environment: 'live' });
     expect(res.body.error.message).toMatch(/not configured for live tenants/);
@@ -293,8 +293,8 @@ describe('Stripe webhooks pay only for what they name (own API and workers, test
 
     // the same deployment's test key is not for live tenants
     const live = await liveTenant(apiApp.url);
-    await live.api.post('/v1/customers', { id: 'live-buyer' });
-    const refusedLive = await live.api.post('/v1/addon', { customer: 'live-buyer', pack: 'stripe-pack', quantity: 1 });
+    const liveBuyer = await newCustomer(live.api);
+    const refusedLive = await live.api.post('/v1/addon', { customer: liveBuyer, pack: 'stripe-pack', quantity: 1 });
     expect(refusedLive.status).toBe(400);
     expect(refusedLive.body.error).toMatchObject({ code: 'provider_not_configured', provider: 'stripe', environment: 'live' });
     expect(await purchaseCount(live.tenantId)).toBe(0);
@@ -307,8 +307,8 @@ describe('a live Stripe key is never used for a test tenant (own API)', () => {
     const apiApp = await startApp('api', env);
     started.push(apiApp);
     const { tenantId, api } = await billingTenant(apiApp.url);
-    await api.post('/v1/customers', { id: 'test-buyer' });
-    const res = await api.post('/v1/addon', { customer: 'test-buyer', pack: 'stripe-pack', quantity: 1 });
+    const customer = await newCustomer(api);
+    const res = await api.post('/v1/addon', { customer, pack: 'stripe-pack', quantity: 1 });
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'provider_not_configured', provider: 'stripe', environment: 'test' });
     expect(res.body.error.message).toMatch(/not configured for test tenants/);
