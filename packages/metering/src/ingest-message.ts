@@ -4,9 +4,18 @@ import { eventKey } from './messages.ts';
 
 const q = JSON.stringify;
 
-const pricedJson = (p: PricedTerms): string =>
-  `{"meter":${q(p.meter)},"creditSystem":${q(p.creditSystem)},"costMicro":"${p.costMicro}","limitMicro":"${p.limitMicro}"` +
-  `,"periodStartMs":${p.periodStartMs},"periodEndMs":${p.periodEndMs},"plan":${q(p.plan)}}`;
+// the events of one batch share their terms object (IngestService.stamp): written once per batch
+const pricedText = new WeakMap<PricedTerms, string>();
+const pricedJson = (p: PricedTerms): string => {
+  let text = pricedText.get(p);
+  if (text === undefined) {
+    text =
+      `{"meter":${q(p.meter)},"creditSystem":${q(p.creditSystem)},"costMicro":"${p.costMicro}","limitMicro":"${p.limitMicro}"` +
+      `,"periodStartMs":${p.periodStartMs},"periodEndMs":${p.periodEndMs},"plan":${q(p.plan)}}`;
+    pricedText.set(p, text);
+  }
+  return text;
+};
 
 /**
  * `toMessage` for the ingest hot path: the same bytes as JSON.stringify of a

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { toMicro, type CatalogSnapshot } from '@tally/core';
+import { toMicro, type CatalogSnapshot, type MeterDef } from '@tally/core';
 import {
   MAX_BATCH_EVENTS,
   type TrackEventInput,
+  type PricedTerms,
   type TrackResult,
   type UsageEventMessage,
 } from '@tally/contracts';
@@ -23,6 +24,9 @@ import { balanceFields, emptyFields, type BalanceFields } from './answer.ts';
 const MAX_AHEAD_MS = 5 * 60_000;
 /** Micro-units as text; whole amounts (the usual case) without the decimal parser. */
 const valueMicroText = (v: number): string => (Number.isSafeInteger(v) && v <= 9_007_199_254 ? (v === 0 ? '0' : `${v}000000`) : toMicro(v).toString());
+
+/** The code of a customer the directory refused to create (the tenant's creation limit; 429 for a single event). */
+export const CUSTOMER_RATE_LIMITED = 'customer_rate_limited';
 
 const tracked = counter('tally_track_events_total', 'events answered by track', ['status']);
 
@@ -67,6 +71,11 @@ export class IngestService {
   constructor(private readonly deps: IngestDeps) {}
 
   async trackBatch(tenantId: string, events: unknown[]): Promise<BatchOutcome> {
+    return (await this.ingest(tenantId, events)).outcome;
+  }
+
+  /** The batch's outcome, and why the customers refused by the creation limit were refused (429s). */
+  private async ingest(tenantId: string, events: unknown[]): Promise<{ outcome: BatchOutcome; limited: Map<string, AppError> }> {
     if (events.length > MAX_BATCH_EVENTS) {
       throw new AppError('PayloadTooLarge', `at most ${MAX_BATCH_EVENTS} events per request`, { status: 413 });
     }
@@ -94,9 +103,15 @@ export class IngestService {
       candidates.push({ index, message: verdict.message, customerData: verdict.customerData, timestampGiven: verdict.timestampGiven });
     });
 
-    await this.ensureCustomers(tenantId, candidates);
-    const seen = await this.alreadySeen(tenantId, candidates, now);
-    const fresh = candidates.filter((c, i) => {
+    const limited = await this.ensureCustomers(tenantId, candidates);
+    // new customers past the tenant's creation limit: their events are rejected, the others go on
+    const admitted = candidates.filter((c) => {
+      const refusal = limited.get(c.message.customer);
+      if (refusal) results[c.index] = { index: c.index, id: c.message.id, status: 'rejected', error: { code: refusal.code, message: refusal.message } };
+      return !refusal;
+    });
+    const seen = await this.alreadySeen(tenantId, admitted, now);
+    const fresh = admitted.filter((c, i) => {
       const stored = seen[i];
       if (stored === null || stored === undefined) return true;
       // without its own timestamp a resend cannot be told from a changed payload by the fingerprint: a duplicate
@@ -119,7 +134,7 @@ export class IngestService {
     tracked.labels('duplicate').inc(outcome.duplicates);
     tracked.labels('conflict').inc(outcome.conflicts);
     tracked.labels('rejected').inc(outcome.rejected);
-    return outcome;
+    return { outcome, limited };
   }
 
   /**
@@ -136,19 +151,28 @@ export class IngestService {
       if (!plans.has(customer)) plans.set(customer, planFor(snapshot, await this.deps.directory.context(tenantId, customer)));
     }
     const catalogVersion = snapshot.version.toString();
+    // one resolution per customer x feature: the events of a batch share their terms object
+    const terms = new Map<string, { def: MeterDef; priced: PricedTerms } | null>();
     return fresh.filter((c) => {
-      const cp = plans.get(c.message.customer)!;
-      const resolved = meterForFeature(cp, c.message.feature);
+      const { customer, feature } = c.message;
+      const cp = plans.get(customer)!;
+      const key = `${customer}\u0000${feature}`;
+      let t = terms.get(key);
+      if (t === undefined) {
+        const resolved = meterForFeature(cp, feature);
+        // validate() already refused unknown and boolean features of this snapshot
+        t = resolved.ok ? { def: resolved.def, priced: pricedTerms(cp, resolved.def, now) } : null;
+        terms.set(key, t);
+      }
       c.message.catalogVersion = catalogVersion;
       c.message.customerVersion = cp.customerVersion.toString();
-      // validate() already refused unknown and boolean features of this snapshot
-      if (!resolved.ok) return true;
+      if (!t) return true;
       const valueMicro = BigInt(c.message.valueMicro);
-      if (!creditsFit(valueMicro, resolved.def.costMicro)) {
-        results[c.index] = { index: c.index, id: c.message.id, status: 'rejected', error: creditsOverflowError(c.message.feature, valueMicro, resolved.def.costMicro) };
+      if (!creditsFit(valueMicro, t.def.costMicro)) {
+        results[c.index] = { index: c.index, id: c.message.id, status: 'rejected', error: creditsOverflowError(feature, valueMicro, t.def.costMicro) };
         return false;
       }
-      c.message.priced = pricedTerms(cp, resolved.def, now);
+      c.message.priced = t.priced;
       return true;
     });
   }
@@ -156,9 +180,11 @@ export class IngestService {
   /** POST /v1/track: one event, answered with the balance as Tally knows it now. */
   async trackOne(tenantId: string, input: TrackEventInput, idempotencyKey?: string) {
     const event = { ...input, id: input.id ?? idempotencyKey };
-    const outcome = await this.trackBatch(tenantId, [event]);
+    const { outcome, limited } = await this.ingest(tenantId, [event]);
     const r = outcome.results[0]!;
     if (r.status === 'rejected') {
+      const refusal = limited.get(input.customer);
+      if (refusal) throw refusal;
       const { code, message } = r.error!;
       throw code === 'feature_not_found' ? notFound(code, message) : badRequest(code, message);
     }
@@ -208,10 +234,15 @@ export class IngestService {
     };
   }
 
-  /** Unknown customers are created on first use; known ones cost nothing. */
-  private async ensureCustomers(tenantId: string, candidates: Candidate[]): Promise<void> {
+  /**
+   * Unknown customers are created on first use; known ones cost nothing.
+   * Answers the customers the directory refused to create (AppError
+   * `customer_rate_limited`, the tenant's creation limit); any other error fails the request.
+   */
+  private async ensureCustomers(tenantId: string, candidates: Candidate[]): Promise<Map<string, AppError>> {
+    const limited = new Map<string, AppError>();
     const ensure = this.deps.directory.ensure?.bind(this.deps.directory);
-    if (!ensure) return;
+    if (!ensure) return limited;
     const missing = new Map<string, TrackEventInput['customerData']>();
     for (const c of candidates) {
       const key = `${tenantId}\u0000${c.message.customer}`;
@@ -223,12 +254,20 @@ export class IngestService {
     const lane = async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
         const [key, data] = next;
-        await ensure(tenantId, key.slice(tenantId.length + 1), data ?? null);
+        const customer = key.slice(tenantId.length + 1);
+        try {
+          await ensure(tenantId, customer, data ?? null);
+        } catch (err) {
+          if (!(err instanceof AppError && err.code === CUSTOMER_RATE_LIMITED)) throw err;
+          limited.set(customer, err);
+          continue;
+        }
         if (this.knownCustomers.size >= 200_000) this.knownCustomers.clear();
         this.knownCustomers.add(key);
       }
     };
     await Promise.all(Array.from({ length: Math.min(4, queue.length) }, lane));
+    return limited;
   }
 
   /**
