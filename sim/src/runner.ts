@@ -40,7 +40,7 @@ export interface RunResult {
 
 export type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | 'addon' | 'refund' | 'import-report' | 'import-apply' | 'revert' | Fault;
 
-const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2, addon: 4, refund: 1.5, 'import-report': 1.5, 'import-apply': 1.5, revert: 1 };
+const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2, addon: 4, refund: 2.5, 'import-report': 1.5, 'import-apply': 1.5, revert: 1.5 };
 const FAULT_WEIGHT: Record<Fault, number> = { kill: 1, flush: 0.7, keys: 1, clickhouse: 0.8, period: 1, broker: 0.5 };
 const MAX_CUSTOMERS = 6;
 
@@ -133,7 +133,10 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
         case 'duplicate':
         case 'conflict': {
           const again = reusedEvent(rng, ctx, t, kind === 'conflict');
-          if (!again) break;
+          if (!again) {
+            counts[kind]!--; // nothing to do: not counted as run
+            break;
+          }
           await again.done; // the original was answered first, so the model knows which payload came first
           launch(track(ctx, t, again.event));
           await room();
@@ -151,7 +154,10 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
           break;
         }
         case 'customer':
-          if (t.model.customers.size >= MAX_CUSTOMERS) break;
+          if (t.model.customers.size >= MAX_CUSTOMERS) {
+            counts[kind]!--; // nothing to do: not counted as run
+            break;
+          }
           await barrier();
           await newCustomer(ctx, t, rng, `${t.label}-c${t.model.customers.size}`);
           break;
@@ -164,7 +170,10 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
         }
         case 'refund': {
           const purchases = [...t.model.purchases.values()];
-          if (purchases.length === 0) break;
+          if (purchases.length === 0) {
+            counts[kind]!--; // nothing to do: not counted as run
+            break;
+          }
           const p = rng.pick(purchases);
           await customerBarrier(t, p.customer);
           if (stuck) break;
@@ -183,7 +192,10 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
         }
         case 'revert': {
           const imports = [...t.model.imports.values()].filter((i) => i.state === 'completed');
-          if (imports.length === 0) break;
+          if (imports.length === 0) {
+            counts[kind]!--; // nothing to do: not counted as run
+            break;
+          }
           const imp = rng.pick(imports);
           await barrier();
           if (stuck) break;
@@ -207,7 +219,10 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
           break;
         }
         case 'clickhouse': {
-          if (clickhouseBack) break;
+          if (clickhouseBack) {
+            counts[kind]!--; // nothing to do: not counted as run
+            break;
+          }
           const ms = rng.int(1500, 4000);
           await stack.proxy.down();
           history.add('*', [], `fault: ClickHouse cut for ${ms} ms`);
