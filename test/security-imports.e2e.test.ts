@@ -45,6 +45,15 @@ async function gzipBomb(decompressed: number): Promise<Buffer> {
 
 const MiB = 1 << 20;
 
+/** POST /v1/imports: the import's status (202) or the error envelope. */
+interface UploadAnswer {
+  id: string;
+  state: string;
+  chunksTotal: number | null;
+  bytes: number;
+  error?: { code: string; message: string; limit?: string; max?: number };
+}
+
 describe('import limits (an API of its own: small quota and size cap, a queue no worker reads)', () => {
   let api: AppProcess;
   let dataDir: string;
@@ -56,7 +65,7 @@ describe('import limits (an API of its own: small quota and size cap, a queue no
       method: 'POST',
       headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'application/x-ndjson', ...headers },
       body,
-    }).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
+    }).then(async (res) => ({ status: res.status, body: (await res.json()) as UploadAnswer }));
   const metric = async (name: string) => {
     const text = await (await fetch(`${api.url}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
