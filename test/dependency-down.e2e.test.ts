@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startApp, type AppProcess } from './support/processes.ts';
+import { opsHeaders } from './support/ops.ts';
 import { client, newTenant } from './support/stack.ts';
 
 /**
@@ -41,7 +42,7 @@ describe('a dependency down', () => {
       const dead = String(await freePort());
       const app = await startApp('api', { ...inject('stackEnv'), [variable]: value.replace('PORT', dead) }, 30_000, '/healthz');
       started.push(app);
-      const res = await fetch(`${app.url}/readyz`);
+      const res = await fetch(`${app.url}/readyz`, { headers: opsHeaders });
       expect(res.status).toBe(503);
       const body = (await res.json()) as { ok: boolean; checks: Record<string, { ok: boolean; error?: string }> };
       expect(body.ok).toBe(false);

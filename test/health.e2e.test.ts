@@ -1,9 +1,10 @@
 import { describe, expect, inject, it } from 'vitest';
+import { opsHeaders } from './support/ops.ts';
 import { client } from './support/stack.ts';
 
 describe('operations basics', () => {
   it('reports every dependency ready with its latency', async () => {
-    const res = await client(null).get('/readyz');
+    const res = await client(null).get('/readyz', opsHeaders);
     expect(res.status).toBe(200);
     for (const name of ['postgres', 'redis', 'clickhouse', 'kafka']) {
       expect(res.body.checks[name].ok).toBe(true);
@@ -15,7 +16,7 @@ describe('operations basics', () => {
     const live = await client(null).get('/healthz');
     expect(live.status).toBe(200);
     expect(live.headers.get('x-request-id')).toMatch(/^[\w-]+$/);
-    const metrics = await client(null).get('/metrics');
+    const metrics = await client(null).get('/metrics', opsHeaders);
     expect(String(metrics.body)).toContain('tally_http_request_duration_seconds');
     const workers = await fetch(`${inject('workersUrl')}/readyz`);
     expect(workers.status).toBe(200);

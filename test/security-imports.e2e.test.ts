@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createPool } from '@tally/postgres';
 import { analyticsTenant, ndjson, todayStart, upload, waitFor } from './analytics-helpers.ts';
 import { checkBalance, meteringTenant, subscribedCustomer, usageTotals } from './metering-helpers.ts';
+import { opsHeaders } from './support/ops.ts';
 import { startApp, type AppProcess } from './support/processes.ts';
 import { client, config, eventually, newTenant } from './support/stack.ts';
 
@@ -67,7 +68,7 @@ describe('import limits (an API of its own: small quota and size cap, a queue no
       body,
     }).then(async (res) => ({ status: res.status, body: (await res.json()) as UploadAnswer }));
   const metric = async (name: string) => {
-    const text = await (await fetch(`${api.url}/metrics`)).text();
+    const text = await (await fetch(`${api.url}/metrics`, { headers: opsHeaders })).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line === undefined ? undefined : Number(line.split(' ')[1]);
   };

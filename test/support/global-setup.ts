@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { METRICS_TOKEN } from './ops.ts';
 import { startApp, type AppProcess } from './processes.ts';
 
 declare module 'vitest' {
@@ -22,6 +23,10 @@ export default async function setup(project: TestProject) {
     KAFKA_TOPIC_EVENTS: `tally.usage-events.test-${run}`,
     KAFKA_CONSUMER_GROUP: `tally-metering-test-${run}`,
     NODE_ENV: 'test',
+    METRICS_TOKEN,
+    // every suite calls from 127.0.0.1, several with refused keys on purpose: a per-address
+    // limit of 20 a minute would turn their 401s into 429s (test/security-edge tests the limit)
+    AUTH_FAILURES_PER_MINUTE: '100000',
   };
   const apps: AppProcess[] = [];
   const migrate = await import('node:child_process').then(({ execFileSync }) =>

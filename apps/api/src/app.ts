@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { ApiContext } from './context.ts';
 import { errorHandler } from './http/errors.ts';
 import { keepRawBody } from './http/raw-body.ts';
@@ -21,17 +21,23 @@ export function createApp(ctx: ApiContext): BuiltApp {
   app.use(requestContext(ctx.logger));
   // Batch ingest takes up to 5 MB (API.md); everything else is small.
   // POST /v1/imports streams its body to disk itself (files of any size): no parser may buffer it.
-  const parsers = [express.json({ limit: '5mb', verify: keepRawBody }), express.text({ type: ['application/x-ndjson', 'text/csv'], limit: '5mb' }), express.urlencoded({ extended: false, limit: '64kb' })];
-  for (const parse of parsers) app.use((req, res, next) => (req.method === 'POST' && req.path === '/v1/imports' ? next() : parse(req, res, next)));
+  const parsers: RequestHandler[] = [
+    express.json({ limit: '5mb', verify: keepRawBody }),
+    express.text({ type: ['application/x-ndjson', 'text/csv'], limit: '5mb' }),
+    express.urlencoded({ extended: false, limit: '64kb' }),
+  ].map((parse) => (req, res, next) => (req.method === 'POST' && req.originalUrl.split('?')[0] === '/v1/imports' ? next() : parse(req, res, next)));
 
+  // Order is the point: no body is read before the request matched a public route or its
+  // key was accepted (the key is in a header), so an anonymous 5 MB upload costs nothing.
   const publicRouter = Router();
   const authed = Router();
-  authed.use(requireApiKey(ctx.tenants));
+  authed.use(requireApiKey(ctx.tenants, { failures: ctx.limits.authFailures, logger: ctx.logger }));
+  authed.use(parsers);
 
-  mountHealth(publicRouter, ctx.probes);
+  mountHealth(publicRouter, ctx.probes, ctx.config.METRICS_TOKEN);
   const routes = new RouteTable('/v1');
   registerRoutes(routes, ctx);
-  routes.mount(publicRouter, authed);
+  routes.mount(publicRouter, authed, parsers);
 
   publicRouter.get('/openapi.json', (_req, res) => {
     res.json(buildOpenApi(routes.routes, ctx.config.publicUrl));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseConfig, sharedEnv } from '@tally/runtime';
+import { opsEnv, parseConfig, sharedEnv } from '@tally/runtime';
 import { DEFAULT_SPOOL_LIMITS, analyticsEnv } from '@tally/analytics';
 import { paymentsEnv, paymentsEnvRules } from '@tally/payments';
 
@@ -18,7 +18,11 @@ const apiEnv = sharedEnv.extend({
   IMPORT_MAX_COMPRESSION_RATIO: z.coerce.number().min(1).default(DEFAULT_SPOOL_LIMITS.maxRatio),
   /** Bytes on disk across one tenant's unfinished imports (413 past it); default 10 GiB. */
   IMPORT_TENANT_SPOOL_QUOTA_BYTES: z.coerce.number().int().positive().default(DEFAULT_SPOOL_LIMITS.tenantQuotaBytes),
-}).extend(paymentsEnv.shape).extend(analyticsEnv.shape).superRefine(paymentsEnvRules);
+  /** Refused API keys per client address and minute, across API processes (429 past it); 0 = no limit. */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(20),
+  /** Customers one tenant may create per minute through track/check (customer_rate_limited past it); 0 = no limit. */
+  CUSTOMERS_PER_MINUTE: z.coerce.number().int().min(0).default(1000),
+}).extend(paymentsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).superRefine(paymentsEnvRules);
 
 export type ApiConfig = z.infer<typeof apiEnv> & { publicUrl: string };
 

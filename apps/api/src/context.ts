@@ -11,6 +11,8 @@ import { createBalanceServices, type BalanceService } from '@tally/metering';
 import { createMeteringApi, type MeteringApi } from '@tally/metering';
 import { PlatformaticProducer } from '@tally/kafka';
 import type { ApiConfig } from './config.ts';
+import { limitCustomerCreation } from './http/customer-creation-limit.ts';
+import { WindowLimiter } from './http/rate-limit.ts';
 
 /** Everything the API's routes need, built once at start-up. */
 export interface ApiContext {
@@ -34,6 +36,8 @@ export interface ApiContext {
   billing: Billing;
   /** /v1/track and /v1/check (metering). */
   metering: MeteringApi;
+  /** Limits counted in Redis across API processes (docs/security.md). */
+  limits: { authFailures: WindowLimiter; customerCreation: WindowLimiter };
   close(): Promise<void>;
 }
 
@@ -58,6 +62,12 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
   const catalog = new CatalogService(pool, { changes });
   const customers = new CustomerService(pool, catalog, { changes });
+  const tenants = new TenantService(pool, { changes });
+  const limits = {
+    authFailures: new WindowLimiter(redis, 'auth-failures', config.AUTH_FAILURES_PER_MINUTE),
+    customerCreation: new WindowLimiter(redis, 'customers-created', config.CUSTOMERS_PER_MINUTE),
+  };
+  const ensureCustomer = limitCustomerCreation(customers, limits.customerCreation);
   const subscriptions = new SubscriptionService(pool, catalog, customers);
   const { balances } = createBalanceServices({
     redis,
@@ -81,7 +91,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     directory: {
       snapshot: (t) => catalog.snapshot(t),
       context: (t, c) => customers.context(t, c),
-      ensure: (t, c, data) => customers.ensure(t, c, data),
+      ensure: ensureCustomer,
     },
     logger,
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
@@ -101,7 +111,8 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     clickhouse,
     producer,
     probes: [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)],
-    tenants: new TenantService(pool),
+    tenants,
+    limits,
     catalog,
     customers,
     subscriptions,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseConfig, sharedEnv } from '@tally/runtime';
+import { opsEnv, parseConfig, sharedEnv } from '@tally/runtime';
 import { analyticsEnv } from '@tally/analytics';
 import { paymentsEnv, paymentsEnvRules } from '@tally/payments';
 
@@ -11,7 +11,7 @@ const workersEnv = sharedEnv.extend({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** Public base URL of the API (links in checkout flows and webhooks). */
   PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
-}).extend(paymentsEnv.shape).extend(analyticsEnv.shape).superRefine(paymentsEnvRules);
+}).extend(paymentsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).superRefine(paymentsEnvRules);
 
 export type WorkersConfig = z.infer<typeof workersEnv>;
 

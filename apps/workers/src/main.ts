@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { ConfigError, Shutdown, checkReadiness, createLogger, metricsRegistry } from '@tally/runtime';
+import { ConfigError, Shutdown, checkReadiness, createLogger, metricsRefusal, metricsRegistry, opsAccess, readinessView } from '@tally/runtime';
 import { createPool, postgresProbe } from '@tally/postgres';
 import { createRedis, redisProbe, RedisChangeBus } from '@tally/redis';
 import { CatalogService, CustomerService, type StateChange } from '@tally/catalog';
@@ -31,15 +31,21 @@ async function main(): Promise<void> {
   const customers = new CustomerService(pool, catalog, { changes });
   const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers });
 
-  // Liveness, readiness and metrics for the workers process.
+  // Liveness, readiness and metrics for the workers process; details and metrics with METRICS_TOKEN only.
   const server = http.createServer(async (req, res) => {
+    const access = opsAccess(req.headers.authorization, config.METRICS_TOKEN);
     if (req.url === '/healthz') return void res.end('{"ok":true}');
     if (req.url === '/readyz') {
       const r = await checkReadiness(probes);
       res.writeHead(r.ok ? 200 : 503, { 'Content-Type': 'application/json' });
-      return void res.end(JSON.stringify(r));
+      return void res.end(JSON.stringify(readinessView(r, access)));
     }
     if (req.url === '/metrics') {
+      if (access !== 'granted') {
+        const refusal = metricsRefusal(access);
+        res.writeHead(refusal.status, { 'Content-Type': 'application/json' });
+        return void res.end(JSON.stringify(refusal.body));
+      }
       res.writeHead(200, { 'Content-Type': metricsRegistry.contentType });
       return void res.end(await metricsRegistry.metrics());
     }

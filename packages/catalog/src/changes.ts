@@ -1,12 +1,15 @@
 /**
  * What changed, told to every API and workers process so their caches drop
  * it at once (a sync, an attach or a customer update in one process must not
- * be priced against stale state in another). `reset` means "you may have
+ * be priced against stale state in another; a key revoked in one process must
+ * be refused by all at once). `reset` means "you may have
  * missed changes" (the channel reconnected): drop everything.
  */
 export type StateChange =
   | { kind: 'catalog'; tenantId: string }
   | { kind: 'customer'; tenantId: string; customerId: string }
+  /** A revoked API key (by id: a secret's digest never goes over the channel). */
+  | { kind: 'apiKey'; tenantId: string; keyId: string }
   | { kind: 'reset' };
 
 /** The channel itself (Redis pub/sub in production: @tally/redis RedisChangeBus). */

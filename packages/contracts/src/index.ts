@@ -17,3 +17,4 @@ export * from './http/check.ts';
 export * from './http/dead-letters.ts';
 export * from './text.ts';
 export * from './properties.ts';
+export * from './http/api-keys.ts';

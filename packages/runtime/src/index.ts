@@ -4,3 +4,4 @@ export * from './logger.ts';
 export * from './metrics.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
+export * from './ops-access.ts';

@@ -16,6 +16,7 @@ import type {
   UpsertCustomerBody,
 } from '@tally/contracts';
 import type { DeadLetterPage, DeadLettersQuery, ReplayDeadLetterResult } from '@tally/contracts';
+import type { ApiKeyList, CreatedApiKey, RevokedApiKey } from '@tally/contracts';
 import { buildSyncBody } from './collect.ts';
 import { KIND } from './dsl.ts';
 import { TallyError } from './errors.ts';
@@ -150,6 +151,21 @@ export class Tally {
   /** Insert a refused row again; `repair` first replaces lone surrogates and NUL with U+FFFD. Refused again: TallyError 422. */
   replayDeadLetter(id: string, options: { repair?: boolean } = {}): Promise<ReplayDeadLetterResult> {
     return this.request('POST', `/v1/dead-letters/${encodeURIComponent(id)}/replay`, { repair: options.repair ?? false });
+  }
+
+  /** The tenant's API keys (GET /v1/api-keys), newest first; never a secret. */
+  apiKeys(): Promise<ApiKeyList> {
+    return this.request('GET', '/v1/api-keys');
+  }
+
+  /** A new key of this tenant; its secret is in this answer only. */
+  createApiKey(options: { name?: string } = {}): Promise<CreatedApiKey> {
+    return this.request('POST', '/v1/api-keys', options.name === undefined ? {} : { name: options.name });
+  }
+
+  /** Revoke a key on every API process at once; the key this client uses cannot revoke itself (TallyError 409). */
+  revokeApiKey(id: string): Promise<RevokedApiKey> {
+    return this.request('DELETE', `/v1/api-keys/${encodeURIComponent(id)}`);
   }
 
   /** Push a catalog: a sync body, or DSL items (what a billing.config.ts exports). */

@@ -21,3 +21,4 @@ export { buildSyncBody, CatalogConfigError } from './collect.ts';
 export { usageQueryString, type UsageParams, type UsageAnswer, type UsageRow } from './usage.ts';
 export { importMain } from './cli-import.ts';
 export { deadLettersMain, formatPage as formatDeadLetterPage } from './cli-dead-letters.ts';
+export { keysMain, keyLine } from './cli-keys.ts';

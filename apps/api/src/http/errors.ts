@@ -63,6 +63,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (isClientHttpError(err)) {
+      // a body the parsers refused (unsupported encoding or charset: 415; unreadable: 400): the client's problem, worth a warning
+      logger.warn({ requestId, type: err.type, status: err.status, path: req.path }, 'request body refused');
       send(res, err.status, { code: err.type ? err.type.replace(/\./g, '_') : `http_${err.status}`, message: err.message });
       return;
     }

@@ -1,5 +1,6 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
+import { AppError } from '@tally/runtime';
 import type { Tenant } from './tenant.ts';
 import { assertStorableText, parseInput } from './validate.ts';
 
@@ -52,7 +53,11 @@ export class RouteTable {
     this.routes.push({ ...(spec as unknown as RouteSpec<z.ZodType, z.ZodType, z.ZodType>), fullPath: (spec.prefix ?? this.prefix) + spec.path });
   }
 
-  mount(router: Router, authed: Router): void {
+  /**
+   * `bodyParsers` run on the public routes themselves, so a request is only
+   * parsed once it matched one; the authed router parses after authentication.
+   */
+  mount(router: Router, authed: Router, bodyParsers: RequestHandler[] = []): void {
     for (const route of this.routes) {
       // The authed router is mounted at the table's prefix (app.use('/v1', authed)), so its
       // routes are registered relative to it; public routes keep their full path.
@@ -60,7 +65,12 @@ export class RouteTable {
       const path = route.auth === false ? route.fullPath : route.fullPath.slice(this.prefix.length);
       // GET answers go through express (ETag, 304 on If-None-Match); others have no use for an ETag.
       const conditional = route.method === 'get';
-      target[route.method](path, async (req: Request, res: Response) => {
+      const accepted = ['application/json', ...(route.extraContentTypes ?? [])];
+      target[route.method](path, ...(route.auth === false ? bodyParsers : []), async (req: Request, res: Response) => {
+        // a body no parser reads would reach the schema as {}: refuse it by name instead
+        if (route.body && req.is(accepted) === false) {
+          throw new AppError('unsupported_media_type', `Content-Type must be ${accepted.join(' or ')}`, { status: 415 });
+        }
         assertStorableText(req.params, 'params');
         assertStorableText(req.query, 'query');
         const input = {

@@ -1,16 +1,26 @@
 import type { Router } from 'express';
-import { checkReadiness, metricsRegistry, type Probe } from '@tally/runtime';
+import { checkReadiness, metricsRefusal, metricsRegistry, opsAccess, readinessView, type Probe } from '@tally/runtime';
 
-/** /healthz: the process is alive. /readyz: every dependency answers (503 naming those that do not). */
-export function mountHealth(router: Router, probes: Probe[]): void {
+/**
+ * /healthz: the process is alive. /readyz: every dependency answers (503 when
+ * one does not; which one and the latencies only with the metrics token).
+ * /metrics: Prometheus, with the metrics token only (packages/runtime ops-access.ts).
+ */
+export function mountHealth(router: Router, probes: Probe[], metricsToken: string | undefined): void {
   router.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
     const readiness = await checkReadiness(probes);
-    res.status(readiness.ok ? 200 : 503).json(readiness);
+    res.status(readiness.ok ? 200 : 503).json(readinessView(readiness, opsAccess(req.headers.authorization, metricsToken)));
   });
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', async (req, res) => {
+    const access = opsAccess(req.headers.authorization, metricsToken);
+    if (access !== 'granted') {
+      const refusal = metricsRefusal(access);
+      res.status(refusal.status).json(refusal.body);
+      return;
+    }
     res.setHeader('Content-Type', metricsRegistry.contentType);
     res.send(await metricsRegistry.metrics());
   });

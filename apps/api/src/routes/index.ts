@@ -14,6 +14,7 @@ import { registerAttachRoutes } from './attach.ts';
 import { registerCatalogRoutes } from './catalog.ts';
 import { registerCustomerRoutes } from './customers.ts';
 import { registerDeadLetterRoutes } from './dead-letters.ts';
+import { registerApiKeyRoutes } from './api-keys.ts';
 
 /**
  * Every /v1 route, one module per area. Each module declares its routes with
@@ -24,6 +25,7 @@ export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerCustomerRoutes(routes, ctx);
   registerAttachRoutes(routes, ctx);
   registerAdminRoutes(routes, ctx);
+  registerApiKeyRoutes(routes, ctx);
   registerTrackRoutes(routes, ctx);
   registerCheckRoutes(routes, ctx);
   registerImportRoutes(routes, ctx);

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '@tally/postgres';
 import { asDependencyError, withTransaction } from '@tally/postgres';
+import { AppError, DependencyUnavailableError, conflict, notFound } from '@tally/runtime';
+import { noChangeBus, type ChangeBus } from '../changes.ts';
 import { generateSecretKey, hashSecretKey, keyPrefix, looksLikeSecretKey } from './api-keys.ts';
+import { KeyCache, type KeyCacheOptions } from './key-cache.ts';
 
 export interface TenantIdentity {
   tenantId: string;
@@ -17,14 +20,67 @@ export interface CreatedTenant {
   apiKey: { id: string; prefix: string; secret: string };
 }
 
-const CACHE_TTL_MS = 60_000;
+/** A key as its tenant may see it: never the secret, nor its digest. */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  environment: 'test' | 'live';
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface TenantServiceOptions {
+  /** Revocations are published here and heard from every process (reset: the whole key cache goes). */
+  changes?: ChangeBus;
+  cache?: KeyCacheOptions;
+}
+
+/** Active keys one tenant may hold; a leaked key creating keys in a loop stops here. */
+export const MAX_ACTIVE_KEYS = 100;
+
+interface KeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  environment: 'test' | 'live';
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+const toView = (r: KeyRow): ApiKeyView => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.prefix,
+  environment: r.environment,
+  createdAt: r.created_at.toISOString(),
+  revokedAt: r.revoked_at?.toISOString() ?? null,
+});
 
 /** Organisations, their environments (tenants) and secret API keys. */
 export class TenantService {
-  // Authenticated keys are cached briefly so the hot path does no query per request.
-  private readonly cache = new Map<string, { identity: TenantIdentity | null; until: number }>();
+  // Keys are cached so the hot path does no query per request (key-cache.ts: bounds and TTLs).
+  private readonly cache: KeyCache<TenantIdentity>;
+  // One Postgres lookup per digest at a time, however many requests present it at once.
+  private readonly lookups = new Map<string, Promise<TenantIdentity | null>>();
+  private readonly changes: ChangeBus;
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    options: TenantServiceOptions = {},
+  ) {
+    this.cache = new KeyCache(options.cache);
+    this.changes = options.changes ?? noChangeBus;
+    this.changes.subscribe((c) => {
+      if (c.kind === 'apiKey') this.cache.dropKey(c.keyId);
+      else if (c.kind === 'reset') this.cache.clear();
+    });
+  }
+
+  /** Entries held by the key cache (known and unknown keys). */
+  get cacheSize(): { known: number; unknown: number } {
+    return this.cache.size;
+  }
 
   /** Creates an organisation with one environment and its first key; the secret is returned once. */
   async createTenant(name: string, environment: 'test' | 'live' = 'test'): Promise<CreatedTenant> {
@@ -43,11 +99,42 @@ export class TenantService {
     });
   }
 
-  async createKey(tenantId: string, name: string): Promise<CreatedTenant['apiKey']> {
-    const { rows } = await this.pool.query<{ environment: 'test' | 'live' }>('SELECT environment FROM tenants WHERE id = $1', [tenantId]);
-    const env = rows[0]?.environment;
-    if (!env) throw new Error(`unknown tenant ${tenantId}`);
-    return this.insertKey(this.pool, tenantId, env, name);
+  /** A new key for the tenant; the secret is returned once. At most MAX_ACTIVE_KEYS active keys (409 past it). */
+  async createKey(tenantId: string, name: string): Promise<CreatedTenant['apiKey'] & { view: ApiKeyView }> {
+    return withTransaction(this.pool, async (tx) => {
+      // the tenant row is the lock: concurrent creates count one after the other
+      const { rows } = await tx.query<{ environment: 'test' | 'live' }>('SELECT environment FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+      const env = rows[0]?.environment;
+      if (!env) throw new Error(`unknown tenant ${tenantId}`);
+      const { rows: count } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL', [tenantId]);
+      if ((count[0]?.n ?? 0) >= MAX_ACTIVE_KEYS) {
+        throw conflict('too_many_api_keys', `a tenant holds at most ${MAX_ACTIVE_KEYS} active keys; revoke one first`);
+      }
+      const key = await this.insertKey(tx, tenantId, env, name);
+      const view = await this.keyRow(tx, tenantId, key.id);
+      return { ...key, view: toView(view!) };
+    });
+  }
+
+  /** The tenant's keys, newest first, revoked ones included. */
+  async listKeys(tenantId: string): Promise<ApiKeyView[]> {
+    const { rows } = await this.pool.query<KeyRow>(
+      `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+        WHERE k.tenant_id = $1 ORDER BY k.created_at DESC, k.id`,
+      [tenantId],
+    );
+    return rows.map(toView);
+  }
+
+  private async keyRow(db: Pick<Pool, 'query'>, tenantId: string, keyId: string): Promise<KeyRow | undefined> {
+    const { rows } = await db.query<KeyRow>(
+      `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+        WHERE k.tenant_id = $1 AND k.id = $2`,
+      [tenantId, keyId],
+    );
+    return rows[0];
   }
 
   private async insertKey(
@@ -73,7 +160,23 @@ export class TenantService {
     if (!looksLikeSecretKey(secret)) return null;
     const digest = hashSecretKey(secret).toString('hex');
     const cached = this.cache.get(digest);
-    if (cached && cached.until > Date.now()) return cached.identity;
+    if (cached) return cached.value;
+    const running = this.lookups.get(digest);
+    if (running) return running;
+    const lookup = this.lookup(secret, digest).finally(() => this.lookups.delete(digest));
+    this.lookups.set(digest, lookup);
+    return lookup;
+  }
+
+  /** Only a key this process has cached as valid: no query (callers decide whether a lookup is allowed). */
+  cachedIdentity(secret: string): TenantIdentity | null {
+    if (!looksLikeSecretKey(secret)) return null;
+    const cached = this.cache.get(hashSecretKey(secret).toString('hex'));
+    return cached?.found ? cached.value : null;
+  }
+
+  private async lookup(secret: string, digest: string): Promise<TenantIdentity | null> {
+    const token = this.cache.begin();
     let identity: TenantIdentity | null = null;
     try {
       const { rows } = await this.pool.query<{ id: string; tenant_id: string; organization_id: string; environment: 'test' | 'live' }>(
@@ -87,16 +190,32 @@ export class TenantService {
     } catch (err) {
       throw asDependencyError(err);
     }
-    this.cache.set(digest, { identity, until: Date.now() + CACHE_TTL_MS });
+    this.cache.set(digest, identity, token);
     return identity;
   }
 
-  async revokeKey(tenantId: string, keyId: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL', [
-      keyId,
-      tenantId,
-    ]);
-    this.cache.clear();
-    return (rowCount ?? 0) > 0;
+  /**
+   * Revokes one of the tenant's keys and tells every process, whose caches
+   * drop it before this resolves. Revoking a revoked key changes nothing and
+   * answers it as it is. `callerKeyId` (the key making the call) may not
+   * revoke itself: a tenant can never lock itself out of its last key.
+   */
+  async revokeKey(tenantId: string, keyId: string, options: { callerKeyId?: string } = {}): Promise<ApiKeyView> {
+    if (options.callerKeyId === keyId) {
+      throw new AppError('cannot_revoke_current_key', 'the key making this call cannot revoke itself; revoke it with another key', { status: 409 });
+    }
+    await this.pool
+      .query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL', [keyId, tenantId])
+      .catch((err: unknown) => {
+        throw asDependencyError(err);
+      });
+    const row = await this.keyRow(this.pool, tenantId, keyId);
+    if (!row) throw notFound('api_key_not_found', `no API key ${keyId}`);
+    this.cache.dropKey(keyId);
+    // Committed already; a failed publish is a 503 so the caller retries (revoking again publishes again).
+    await this.changes.publish({ kind: 'apiKey', tenantId, keyId }).catch((err: unknown) => {
+      throw new DependencyUnavailableError('redis', err);
+    });
+    return toView(row);
   }
 }

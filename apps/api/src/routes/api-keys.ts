@@ -1,0 +1,58 @@
+import {
+  apiKeyListSchema,
+  apiKeyParamsSchema,
+  createApiKeyBodySchema,
+  createdApiKeySchema,
+  errorBodySchema,
+  revokedApiKeySchema,
+} from '@tally/contracts';
+import type { ApiKeyView } from '@tally/catalog';
+import type { ApiContext } from '../context.ts';
+import type { RouteTable } from '../http/route.ts';
+import type { Tenant } from '../http/tenant.ts';
+
+const shown = (key: ApiKeyView, tenant: Tenant) => ({ ...key, current: key.id === tenant.apiKeyId });
+
+/**
+ * The calling tenant's secret keys. A revoked key is refused by every API
+ * process before DELETE answers (change bus). The key making a call cannot
+ * revoke itself (409): rotate by creating a new key, switching to it, and
+ * revoking the old one with the new one, so a tenant always keeps a working key.
+ */
+export function registerApiKeyRoutes(routes: RouteTable, ctx: ApiContext): void {
+  routes.add({
+    method: 'get',
+    path: '/api-keys',
+    summary: "The tenant's API keys, newest first, revoked ones included (never a secret)",
+    tags: ['keys'],
+    responses: { 200: apiKeyListSchema, 401: errorBodySchema },
+    handler: async ({ tenant }) => ({
+      body: { success: true, apiKeys: (await ctx.tenants.listKeys(tenant.tenantId)).map((k) => shown(k, tenant)) },
+    }),
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/api-keys',
+    summary: 'Create a secret key for this tenant; the secret is in this answer only',
+    tags: ['keys'],
+    body: createApiKeyBodySchema,
+    responses: { 201: createdApiKeySchema, 400: errorBodySchema, 401: errorBodySchema, 409: errorBodySchema },
+    handler: async ({ body, tenant }) => {
+      const created = await ctx.tenants.createKey(tenant.tenantId, body.name);
+      return { status: 201, body: { success: true, apiKey: { ...shown(created.view, tenant), secret: created.secret } } };
+    },
+  });
+
+  routes.add({
+    method: 'delete',
+    path: '/api-keys/:id',
+    summary: 'Revoke a key at once on every API process (revoking a revoked key changes nothing; the calling key itself: 409)',
+    tags: ['keys'],
+    params: apiKeyParamsSchema,
+    responses: { 200: revokedApiKeySchema, 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
+    handler: async ({ params, tenant }) => ({
+      body: { success: true, apiKey: shown(await ctx.tenants.revokeKey(tenant.tenantId, params.id, { callerKeyId: tenant.apiKeyId }), tenant) },
+    }),
+  });
+}

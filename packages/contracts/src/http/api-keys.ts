@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/** A secret API key as its tenant sees it: never the secret (shown once, at creation) nor its digest. */
+export const apiKeyViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** The first 12 characters of the secret (`sk_test_AbCd`), to tell keys apart. */
+  prefix: z.string(),
+  environment: z.enum(['test', 'live']),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+  /** True for the key that made this call. */
+  current: z.boolean(),
+});
+export type ApiKeyView = z.infer<typeof apiKeyViewSchema>;
+
+export const apiKeyListSchema = z.object({ success: z.literal(true), apiKeys: z.array(apiKeyViewSchema) });
+export type ApiKeyList = z.infer<typeof apiKeyListSchema>;
+
+/** POST /v1/api-keys: a new key of the calling tenant (same environment). */
+export const createApiKeyBodySchema = z.strictObject({
+  name: z.string().trim().min(1).max(100).default('default'),
+});
+export type CreateApiKeyBody = z.infer<typeof createApiKeyBodySchema>;
+
+export const createdApiKeySchema = z.object({
+  success: z.literal(true),
+  apiKey: apiKeyViewSchema.extend({ secret: z.string() }),
+});
+export type CreatedApiKey = z.infer<typeof createdApiKeySchema>;
+
+export const apiKeyParamsSchema = z.object({ id: z.uuid('an API key id is a UUID') });
+
+export const revokedApiKeySchema = z.object({ success: z.literal(true), apiKey: apiKeyViewSchema });
+export type RevokedApiKey = z.infer<typeof revokedApiKeySchema>;
