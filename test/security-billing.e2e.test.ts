@@ -123,7 +123,7 @@ describe('/v1/attach sells a plan at the catalog price in the catalog currency',
 });
 
 describe('callback URLs and the sandbox pages', () => {
-  it('a callbackUrl that is not https (nor loopback http in test) is 400 naming callbackUrl at /v1/addon and /v1/attach, and nothing is recorded', async () => {
+  it('a callbackUrl that is not https (nor loopback http in test) is 400 naming callbackUrl at /v1/addon, /v1/attach and /v1/wallet/setup, and nothing is recorded', async () => {
     const { tenantId, api } = await billingTenant();
     const customer = await newCustomer(api);
     for (const callbackUrl of ['javascript:alert(document.cookie)', 'data:text/html,<script>alert(1)</script>', 'http://app.example/thanks', 'ftp://app.example/']) {
@@ -133,9 +133,13 @@ describe('callback URLs and the sandbox pages', () => {
       const attach = await api.post('/v1/attach', { customer, product: 'pro', callbackUrl });
       expect(attach.status, callbackUrl).toBe(400);
       expect(attach.body.error.issues[0].path, callbackUrl).toBe('callbackUrl');
+      const setup = await api.post('/v1/wallet/setup', { customer, callbackUrl });
+      expect(setup.status, callbackUrl).toBe(400);
+      expect(setup.body.error.issues[0].path, callbackUrl).toBe('callbackUrl');
     }
     expect(await purchaseCount(tenantId)).toBe(0);
     expect(await subscriptionsTo(tenantId, customer, 'pro')).toBe(0);
+    expect((await db.query('SELECT 1 FROM wallet_setups WHERE tenant_id = $1', [tenantId])).rowCount).toBe(0);
 
     const ok = await api.post('/v1/addon', { customer, pack: '500-ai-credits', quantity: 1, callbackUrl: 'http://127.0.0.1:9/thanks' });
     expect(ok.body).toMatchObject({ success: true, requiresCheckout: true });

@@ -11,6 +11,7 @@ import {
 import type { PaymentMethod } from '@tally/billing';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
+import { requireSafeCallbackUrl } from './callback-url.ts';
 
 const view = (m: PaymentMethod): PaymentMethodView => ({
   id: m.id,
@@ -44,6 +45,7 @@ export function registerWalletRoutes(routes: RouteTable, ctx: ApiContext): void 
     body: walletSetupBodySchema,
     responses: { 200: walletSetupResultSchema, 400: errorBodySchema, 404: errorBodySchema },
     handler: async ({ body, tenant }) => {
+      requireSafeCallbackUrl(body.callbackUrl, ctx.config.NODE_ENV);
       const r = await ctx.billing.wallet.setup(tenant.tenantId, body.customer, body.provider, body.callbackUrl);
       return { body: { success: true, ...r } };
     },
