@@ -9,13 +9,25 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values are secrets: a config error names them but never prints them. */
-const SECRET_NAME = /SECRET|PASSWORD|TOKEN|_KEY$/;
+const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|_KEY$|_KEY_/;
+/** Values that are secrets wherever they were put (Stripe keys, webhook secrets, Tally keys, PEM blocks). */
+const SECRET_VALUE = /\b(sk|rk)_(test|live)_|\bwhsec_|-----BEGIN/;
+/** Query parameters that carry credentials, e.g. ?password=… in a connection string. */
+const SECRET_PARAM = /([?&;][^=&;#]*(pass|secret|token|key|auth)[^=&;#]*=)[^&;#]*/gi;
+const MAX_SHOWN = 120;
 
-/** The value as an error may show it: secrets hidden, a URL's user:password@ masked. */
-function shown(name: string, value: string | undefined): string {
+/**
+ * The value as an error may show it: a secret (by its variable's name or its
+ * look) never, only that it was hidden; otherwise with everything before the
+ * last `@` masked (user:password of URLs and broker lists, passwords holding
+ * `@` or `/` included), credential query parameters masked, and cut short.
+ */
+export function shownValue(name: string, value: string | undefined): string {
   if (value === undefined) return 'null';
-  if (SECRET_NAME.test(name)) return '(hidden)';
-  return JSON.stringify(value.replace(/\/\/[^/@\s]*@/, '//***@'));
+  if (SECRET_NAME.test(name) || SECRET_VALUE.test(value)) return '(hidden)';
+  let masked = value.replace(/^([A-Za-z][\w+.-]*:\/\/)?\S*@/, '$1***@').replace(SECRET_PARAM, '$1***');
+  if (masked.length > MAX_SHOWN) masked = `${masked.slice(0, MAX_SHOWN)}…`;
+  return JSON.stringify(masked);
 }
 
 /**
@@ -30,7 +42,7 @@ export function parseConfig<S extends z.ZodObject>(
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(root)';
-    return `${name}: ${issue.message} (got ${shown(String(issue.path[0]), env[String(issue.path[0])])})`;
+    return `${name}: ${issue.message} (got ${shownValue(String(issue.path[0]), env[String(issue.path[0])])})`;
   });
   throw new ConfigError(problems);
 }
