@@ -52,8 +52,8 @@ cat >&2 <<MSG
 
 [tally] Tally is starting:
   API            http://127.0.0.1:$API_PORT
-  readiness      http://127.0.0.1:$API_PORT/readyz
-  API metrics    http://127.0.0.1:$API_PORT/metrics
+  readiness      http://127.0.0.1:$API_PORT/readyz   (details with the METRICS_TOKEN bearer)
+  API metrics    http://127.0.0.1:$API_PORT/metrics  (-H "Authorization: Bearer \$METRICS_TOKEN"; off while it is unset)
   OpenAPI        http://127.0.0.1:$API_PORT/openapi.json
   workers metrics http://127.0.0.1:$WORKERS_PORT/metrics
   logs/data      $TALLY_DATA_DIR   (services: bash deploy/local/services.sh status)
