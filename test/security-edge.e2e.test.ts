@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keysMain } from '@tally/sdk';
 import { startApp, type AppProcess } from './support/processes.ts';
 import { METRICS_TOKEN, opsHeaders } from './support/ops.ts';
-import { apiUrl, client, newTenant } from './support/stack.ts';
+import { apiUrl, client, newTenant, type Answer } from './support/stack.ts';
 
 /**
  * The API edge under the security review's findings. Process A is the shared
@@ -231,7 +231,7 @@ describe('refused keys per client address (B: AUTH_FAILURES_PER_MINUTE=5)', () =
     const known = client(tenant.apiKey.secret, b.url);
     expect((await known.get('/v1/plans')).status).toBe(200);
     const statuses: number[] = [];
-    let limited: Awaited<ReturnType<typeof known.get>> | undefined;
+    let limited: Answer<{ error: { code: string } }> | undefined;
     // the counter is shared with every API process on these stores, so 429 may come sooner, never later
     for (let i = 0; i <= AUTH_FAILURES && !limited; i++) {
       const res = await client(`sk_test_${randomUUID().replace(/-/g, '')}`, b.url).get('/v1/plans');
