@@ -24,4 +24,9 @@ export class History {
       .slice(-last)
       .map((e) => `  #${e.seq} +${((e.atMs - this.t0) / 1000).toFixed(2)}s ${e.tenant} ${e.text}`);
   }
+
+  /** Every entry, formatted as `about` does (written to a file when a run diverges). */
+  all(): string[] {
+    return this.entries.map((e) => `  #${e.seq} +${((e.atMs - this.t0) / 1000).toFixed(2)}s ${e.tenant} [${e.customers.join(',')}] ${e.text}`);
+  }
 }

@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseFaults } from './faults.ts';
 import { runSimulation } from './runner.ts';
@@ -56,6 +59,9 @@ if (result.divergences.length === 0) {
   console.log('no divergence: Tally matches the reference model exactly');
 } else {
   console.log(result.report);
+  const file = path.join(os.tmpdir(), `tally-sim-${result.seed}-${Date.now()}.history`);
+  writeFileSync(file, `${result.history.join('\n')}\n`);
+  console.log(`whole history (${result.history.length} entries): ${file}`);
   console.log(`replay: npm run sim -- --seed ${result.seed} --ops ${result.ops} --profile ${values.profile} --faults ${result.faults.join(',') || 'none'}${values.weights ? ` --weights ${values.weights}` : ''}`);
   process.exitCode = 1;
 }

@@ -36,6 +36,8 @@ export interface RunResult {
   report: string;
   /** What the model ended with, to show a run exercised what it claims (purchases by status, credits by bucket). */
   summary: string;
+  /** The whole history (every tenant and customer), for a divergence the first one's history does not explain. */
+  history: string[];
 }
 
 export type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | 'addon' | 'refund' | 'import-report' | 'import-apply' | 'revert' | Fault;
@@ -252,13 +254,19 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     log(`ops done at ${((Date.now() - started) / 1000).toFixed(1)} s (${(barrierMs / 1000).toFixed(1)} s waiting for barriers to settle)`);
     if (clickhouseBack) await clickhouseBack;
     // quiescence: every acknowledged event applied and stored, then compare exactly
-    if (!stuck) for (const t of tenants) await waitSettled(t, [...t.model.customers.keys()], 60_000, ctx, history);
+    // quiescence, also after a barrier gave up: a late event then lands here ("late"), a lost one never does
+    const quiet = Date.now();
+    for (const t of tenants) {
+      if (await waitSettled(t, [...t.model.customers.keys()], 60_000, ctx, history)) {
+        if (stuck) history.add(t.label, [], `settled at quiescence, ${((Date.now() - quiet) / 1000).toFixed(1)} s after the ops ended (late, not lost)`);
+      }
+    }
     for (const t of tenants) ctx.divergences.push(...(await compareTenant(ctx.apis, t, stack.redis)));
     const first = ctx.divergences[0];
     const report = first
       ? [describe(first, ctx.divergences.length, history), ...(ctx.divergences.length > 1 ? ctx.divergences.slice(0, 20).map((d) => `  ${d.tenant} ${d.customer ?? '-'}: ${d.what}: expected ${d.expected}, actual ${d.actual}`) : [])].join('\n')
       : '';
-    return { seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, divergences: ctx.divergences, report, summary: summarize(tenants) };
+    return { seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, divergences: ctx.divergences, report, summary: summarize(tenants), history: history.all() };
   } finally {
     if (!opts.stack) await stack.stop();
   }
