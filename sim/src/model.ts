@@ -309,14 +309,19 @@ export class TenantModel {
     for (const id of touched) this.respendGrants(this.customer(id));
   }
 
-  /** What a rebuild computes: all purchased usage spent over the grants oldest first, each up to credits − revoked. (One credit system in the sim.) */
+  /**
+   * What a rebuild computes: all purchased usage spent over the grants oldest
+   * first, each up to credits − revoked; a refunded grant keeps nothing (its
+   * money went back), whatever usage a revert took off it. (One credit system in the sim.)
+   */
   private respendGrants(c: CustomerModel): void {
     let spent = c.totals.purchased;
     for (const [system] of c.grants) {
       for (const g of this.grantsOf(c, system)) {
         const capacity = g.credits - g.revoked;
         const take = spent < capacity ? spent : capacity;
-        g.remaining = capacity - take;
+        const refunded = this.purchases.get(g.id)?.status === 'refunded';
+        g.remaining = refunded ? 0n : capacity - take;
         spent -= take;
       }
     }

@@ -241,9 +241,11 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
           const anchor = await crossPeriod(stack, t.tenantId, customer);
           t.model.customer(customer).anchorMs = anchor;
           history.add(t.label, [customer], `fault: period boundary crossed (anchor moved to ${new Date(anchor).toISOString()})`);
-          // the anchor was changed behind Tally's back: let both APIs' customer caches see it before more usage
-          await new Promise((r) => setTimeout(r, 2500));
-          for (const _ of stack.apis) await ctx.apis.call(t.secret, 'POST', '/v1/check', { customer, feature: 'gpt', value: 0 });
+          // The anchor was changed behind Tally's back. A customer update tells every process (API and
+          // workers: apply imports are priced by a worker) to drop the customer's context; its answer comes
+          // once all of them heard it. Waiting for caches was not enough: a worker kept the old anchor.
+          const told = await ctx.apis.call(t.secret, 'POST', '/v1/customers', { id: customer, email: `${customer}@sim.example` });
+          if (told.status >= 300) throw new Error(`customer update after the period move: ${told.status} ${JSON.stringify(told.body)}`);
           break;
         }
       }
