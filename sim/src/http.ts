@@ -10,6 +10,8 @@ export interface Answer {
   /** Which API answered, and after how many attempts. */
   api: number;
   attempts: number;
+  /** What the attempts before the answered one got (a status, or "no answer"). */
+  earlier: string[];
 }
 
 export class Apis {
@@ -19,6 +21,7 @@ export class Apis {
   async call(secret: string, method: string, path: string, body?: unknown, pin?: number, headers: Record<string, string> = {}): Promise<Answer> {
     const deadline = Date.now() + this.retryForMs;
     let api = pin ?? this.next++ % this.urls.length;
+    const earlier: string[] = [];
     for (let attempts = 1; ; attempts++) {
       try {
         const res = await fetch(this.urls[api]! + path, {
@@ -30,9 +33,11 @@ export class Apis {
         });
         const text = await res.text();
         const parsed: unknown = text ? safeJson(text) : null;
-        if (res.status < 500 || Date.now() > deadline) return { status: res.status, body: parsed, api, attempts };
+        if (res.status < 500 || Date.now() > deadline) return { status: res.status, body: parsed, api, attempts, earlier };
+        earlier.push(`api${api + 1} ${res.status} ${JSON.stringify(parsed).slice(0, 120)}`);
       } catch (err) {
         if (Date.now() > deadline) throw new Error(`${method} ${path}: no answer within ${this.retryForMs} ms (${String(err)})`);
+        earlier.push(`api${api + 1} no answer (${String(err).slice(0, 80)})`);
       }
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempts)));
       if (pin === undefined) api = (api + 1) % this.urls.length;

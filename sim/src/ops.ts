@@ -67,7 +67,7 @@ export async function track(ctx: OpContext, t: TenantHandle, e: EventInput): Pro
   const res = await ctx.apis.call(t.secret, 'POST', '/v1/track', body(e));
   if (res.status !== 200) return unexpected(ctx, t, e.customer, `track ${e.id} ${e.feature} x${e.value}`, res.status, res.body);
   const dup = (res.body as { details?: { duplicate?: boolean } }).details?.duplicate;
-  acknowledge(ctx, t, e, `track@api${res.api + 1}${res.attempts > 1 ? ` (attempt ${res.attempts})` : ''}`, dup ? 'duplicate' : 'accepted');
+  acknowledge(ctx, t, e, `track@api${res.api + 1}${res.earlier.length ? ` (after ${res.earlier.join('; ')})` : ''}`, dup ? 'duplicate' : 'accepted');
 }
 
 export async function trackBatch(ctx: OpContext, t: TenantHandle, events: EventInput[]): Promise<void> {
@@ -93,7 +93,8 @@ export async function strictCheck(ctx: OpContext, t: TenantHandle, e: EventInput
   if (res.status === 409) return ctx.history.add(t.label, [e.customer], `check ${e.id} -> 409 conflict`);
   if (res.status !== 200) return unexpected(ctx, t, e.customer, `check ${e.id} ${e.feature} x${e.value}`, res.status, res.body);
   const a = res.body as CheckAnswer;
-  if (a.allowed && (a.details?.debited || a.details?.duplicate)) acknowledge(ctx, t, e, `check@api${res.api + 1}`, `${a.code}${a.details.duplicate ? ' (duplicate)' : ''}`);
+  const via = `check@api${res.api + 1}${res.earlier.length ? ` (after ${res.earlier.join('; ')})` : ''}`;
+  if (a.allowed && (a.details?.debited || a.details?.duplicate)) acknowledge(ctx, t, e, via, `${a.code}${a.details.duplicate ? ' (duplicate)' : ''}`);
   else ctx.history.add(t.label, [e.customer], `check ${e.id} ${e.feature} x${e.value} -> denied ${a.code}`);
 }
 
