@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { codeForSplit, creditsFor, decideCheck, fromMicro, planRemaining, toMicro, type CheckCode } from '@tally/core';
 import type { CheckRequest, CheckResponse, UsageEventMessage } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { badRequest, conflict, counter, type Logger } from '@tally/runtime';
+import { badRequest, conflict, counter, DependencyUnavailableError, type Logger } from '@tally/runtime';
 import { creditsFit, creditsOverflowError } from './ingest-validate.ts';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
@@ -17,6 +17,23 @@ import { emitBalanceChanged } from './balance-events.ts';
 import { eventKey, toMessage } from './messages.ts';
 
 const checks = counter('tally_checks_total', 'check answers', ['code', 'send_event']);
+
+/**
+ * A strict-path publish that has not been acknowledged by then is given up:
+ * the debit is undone and the answer is 503, so a hung broker never leaves a
+ * debit in Redis whose event is nowhere else. If the broker acknowledges it
+ * later anyway, the pipeline finds the id unapplied and debits it once (the
+ * client's retry with the same id is then a duplicate): applied once either way.
+ */
+const STRICT_PUBLISH_DEADLINE_MS = 5_000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DependencyUnavailableError('kafka', new Error(`no acknowledgement within ${ms} ms`))), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 export interface CheckDeps {
   redis: Redis;
@@ -95,7 +112,7 @@ export class CheckService {
       // split so the pipeline records it without debiting again.
       const message = toMessage({ ...event, debited: { meter: def.meter, planMicro: s.split.planMicro.toString(), purchasedMicro: s.split.purchasedMicro.toString(), overageMicro: s.split.overageMicro.toString(), appliedAt: now.getTime() } });
       try {
-        await this.deps.producer.send(this.deps.topic, [message]);
+        await withDeadline(this.deps.producer.send(this.deps.topic, [message]), STRICT_PUBLISH_DEADLINE_MS);
       } catch (err) {
         // Not durable, so not done: give the credits back and answer 503.
         await this.undo(t, req.customer, def.meter, idDigest(event.id), now.getTime());
