@@ -146,10 +146,16 @@ export class IngestService {
    */
   private async stamp(tenantId: string, snapshot: CatalogSnapshot, fresh: Candidate[], now: number, results: TrackResult[]): Promise<Candidate[]> {
     const plans = new Map<string, CustomerPlan>();
-    for (const c of fresh) {
-      const customer = c.message.customer;
-      if (!plans.has(customer)) plans.set(customer, planFor(snapshot, await this.deps.directory.context(tenantId, customer)));
-    }
+    // cached contexts answer at once; ones to load go a few at a time (the Postgres pool is shared)
+    const customers = [...new Set(fresh.map((c) => c.message.customer))];
+    let next = 0;
+    const lane = async () => {
+      while (next < customers.length) {
+        const customer = customers[next++]!;
+        plans.set(customer, planFor(snapshot, await this.deps.directory.context(tenantId, customer)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, customers.length) }, lane));
     const catalogVersion = snapshot.version.toString();
     // one resolution per customer x feature: the events of a batch share their terms object
     const terms = new Map<string, { def: MeterDef; priced: PricedTerms } | null>();
