@@ -6,7 +6,7 @@
  */
 import type { DeadLetterPage, DeadLetterView } from '@tally/contracts';
 import { Tally } from './client.ts';
-import { TallyError } from './errors.ts';
+import { reportCliError } from './cli-errors.ts';
 
 const USAGE = `usage: tally dead-letters list [--limit N] [--cursor C] [--state pending|replayed|all] [--json]
        tally dead-letters replay <id> [--repair] [--json]
@@ -86,12 +86,6 @@ export async function deadLettersMain(argv: string[], env: NodeJS.ProcessEnv, io
     }
     return 0;
   } catch (e) {
-    if (e instanceof TallyError) {
-      io.err(`tally: ${e.code}: ${e.message}`);
-      for (const issue of e.issues) io.err(`  ${issue.path}: ${issue.message}`);
-    } else {
-      io.err(`tally: ${(e as Error).message}`);
-    }
-    return 1;
+    return reportCliError(e, (line) => io.err(line));
   }
 }

@@ -8,7 +8,7 @@
  */
 import type { ApiKeyView } from '@tally/contracts';
 import { Tally } from './client.ts';
-import { TallyError } from './errors.ts';
+import { reportCliError } from './cli-errors.ts';
 
 const USAGE = `usage: tally keys list [--json]
        tally keys create [--name NAME] [--json]
@@ -81,12 +81,6 @@ export async function keysMain(argv: string[], env: NodeJS.ProcessEnv, io: KeysC
     }
     return 0;
   } catch (e) {
-    if (e instanceof TallyError) {
-      io.err(`tally: ${e.code}: ${e.message}`);
-      for (const issue of e.issues) io.err(`  ${issue.path}: ${issue.message}`);
-    } else {
-      io.err(`tally: ${(e as Error).message}`);
-    }
-    return 1;
+    return reportCliError(e, (line) => io.err(line));
   }
 }
