@@ -5,8 +5,7 @@
  * Usage rows ClickHouse refused for their content, and inserting one again.
  */
 import type { DeadLetterPage, DeadLetterView } from '@tally/contracts';
-import { Tally } from './client.ts';
-import { reportCliError } from './cli-errors.ts';
+import { runCliCommand, type CliIo } from './cli-command.ts';
 
 const USAGE = `usage: tally dead-letters list [--limit N] [--cursor C] [--state pending|replayed|all] [--json]
        tally dead-letters replay <id> [--repair] [--json]
@@ -16,10 +15,7 @@ const USAGE = `usage: tally dead-letters list [--limit N] [--cursor C] [--state 
 
 const STATES = new Set(['pending', 'replayed', 'all']);
 
-export interface DeadLettersCliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export type DeadLettersCliIo = CliIo;
 
 interface Options {
   command: 'list' | 'replay';
@@ -70,13 +66,7 @@ export function formatPage(page: DeadLetterPage): string {
 }
 
 export async function deadLettersMain(argv: string[], env: NodeJS.ProcessEnv, io: DeadLettersCliIo): Promise<number> {
-  const o = parse(argv, env);
-  if (typeof o === 'string') {
-    io.err(o);
-    return 2;
-  }
-  const tally = new Tally({ apiKey: o.apiKey, apiUrl: o.apiUrl });
-  try {
+  return runCliCommand(parse(argv, env), io, async (tally, o) => {
     if (o.command === 'list') {
       const page = await tally.deadLetters({ limit: o.limit, cursor: o.cursor, state: o.state });
       io.out(o.json ? JSON.stringify(page, null, 2) : formatPage(page));
@@ -84,8 +74,5 @@ export async function deadLettersMain(argv: string[], env: NodeJS.ProcessEnv, io
       const result = await tally.replayDeadLetter(o.id!, { repair: o.repair });
       io.out(o.json ? JSON.stringify(result, null, 2) : `replayed ${result.deadLetter.id}${result.repaired ? ' (repaired)' : ''} into ${result.deadLetter.table}`);
     }
-    return 0;
-  } catch (e) {
-    return reportCliError(e, (line) => io.err(line));
-  }
+  });
 }

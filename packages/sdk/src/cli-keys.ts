@@ -7,8 +7,7 @@
  * to it, then revoke the old one (with the new key: a key cannot revoke itself).
  */
 import type { ApiKeyView } from '@tally/contracts';
-import { Tally } from './client.ts';
-import { reportCliError } from './cli-errors.ts';
+import { runCliCommand, type CliIo } from './cli-command.ts';
 
 const USAGE = `usage: tally keys list [--json]
        tally keys create [--name NAME] [--json]
@@ -18,10 +17,7 @@ const USAGE = `usage: tally keys list [--json]
   create   a new key; its secret is printed once
   revoke   refuse a key on every API process at once (not the key making the call)`;
 
-export interface KeysCliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export type KeysCliIo = CliIo;
 
 interface Options {
   command: 'list' | 'create' | 'revoke';
@@ -58,13 +54,7 @@ export function keyLine(k: ApiKeyView): string {
 }
 
 export async function keysMain(argv: string[], env: NodeJS.ProcessEnv, io: KeysCliIo): Promise<number> {
-  const o = parse(argv, env);
-  if (typeof o === 'string') {
-    io.err(o);
-    return 2;
-  }
-  const tally = new Tally({ apiKey: o.apiKey, apiUrl: o.apiUrl });
-  try {
+  return runCliCommand(parse(argv, env), io, async (tally, o) => {
     if (o.command === 'list') {
       const list = await tally.apiKeys();
       io.out(o.json ? JSON.stringify(list, null, 2) : list.apiKeys.map(keyLine).join('\n') || 'no keys');
@@ -79,8 +69,5 @@ export async function keysMain(argv: string[], env: NodeJS.ProcessEnv, io: KeysC
       const revoked = await tally.revokeApiKey(o.id!);
       io.out(o.json ? JSON.stringify(revoked, null, 2) : `revoked ${revoked.apiKey.id} (${revoked.apiKey.prefix}…) at ${revoked.apiKey.revokedAt}`);
     }
-    return 0;
-  } catch (e) {
-    return reportCliError(e, (line) => io.err(line));
-  }
+  });
 }

@@ -12,7 +12,7 @@ import { tsImport } from 'tsx/esm/api';
 import type { SyncResult } from '@tally/contracts';
 import { Tally } from './client.ts';
 import { buildSyncBody } from './collect.ts';
-import { TallyError } from './errors.ts';
+import { reportCliError } from './cli-command.ts';
 import { importMain } from './cli-import.ts';
 import { deadLettersMain } from './cli-dead-letters.ts';
 import { keysMain } from './cli-keys.ts';
@@ -96,12 +96,7 @@ export async function main(argv = process.argv.slice(2), env = process.env, out 
     out(args.json ? JSON.stringify(result, null, 2) : formatReport(result));
     return 0;
   } catch (e) {
-    if (e instanceof TallyError) {
-      err(`tally: ${e.code}: ${e.message}`);
-      for (const issue of e.issues) err(`  ${issue.path}: ${issue.message}`);
-    } else {
-      err(`tally: ${(e as Error).message}`);
-    }
+    reportCliError(e, err);
     return 1;
   }
 }
