@@ -3,20 +3,14 @@ import { badRequest, notFound } from '@tally/runtime';
 import type { CheckoutQueue } from '../checkout/checkout.queue.ts';
 import type { CatalogPort, CustomerPort } from '../ports.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
-import { idempotencyKeyReused, isSameAddon } from './idempotency.ts';
+import { idempotencyKeyReused, isSameAddon, type AddonAsk } from './idempotency.ts';
 import { findPack, priceOrder } from './pack-pricing.ts';
 import type { Purchase, PurchaseRepo } from './purchase-repo.ts';
 
-export interface AddonRequest {
+/** What the API hands AddonService: the customer's ask, with its tenant and Idempotency-Key. */
+export interface AddonRequest extends AddonAsk {
   tenantId: string;
-  customer: string;
-  pack: string;
-  quantity: number;
-  currency?: string | undefined;
-  callbackUrl?: string | undefined;
-  metadata?: Record<string, unknown> | undefined;
   idempotencyKey?: string | undefined;
-  source?: 'purchase' | 'auto_topup';
 }
 
 /**
