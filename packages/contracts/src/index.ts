@@ -18,3 +18,4 @@ export * from './http/dead-letters.ts';
 export * from './text.ts';
 export * from './properties.ts';
 export * from './http/api-keys.ts';
+export * from './pagination.ts';
