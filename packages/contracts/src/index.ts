@@ -19,3 +19,4 @@ export * from './text.ts';
 export * from './properties.ts';
 export * from './http/api-keys.ts';
 export * from './pagination.ts';
+export * from './http/customer-account.ts';

@@ -1,14 +1,21 @@
 import {
+  customerBalancesQuerySchema,
+  customerBalancesResultSchema,
+  customerListQuerySchema,
+  customerListResultSchema,
   customerDetailResultSchema,
+  toPage,
   customerParamsSchema,
   customerResultSchema,
   errorBodySchema,
   upsertCustomerBodySchema,
 } from '@tally/contracts';
 import { notFound } from '@tally/runtime';
+import { fromMicro } from '@tally/core';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 import { customerView, subscriptionView } from './customer-views.ts';
+import { customerGrants, customerPurchases, customerSubscriptions, listCustomers, recentEvents } from './customer-queries.ts';
 
 export function registerCustomerRoutes(routes: RouteTable, ctx: ApiContext): void {
   routes.add({
@@ -46,6 +53,54 @@ export function registerCustomerRoutes(routes: RouteTable, ctx: ApiContext): voi
           ...customerView(context.customer),
           subscription: context.subscription ? subscriptionView(context.subscription, plan?.interval) : null,
         },
+      };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/customers',
+    summary: 'List customers, oldest first (cursor pagination; search matches id, email or name, case-insensitive)',
+    tags: ['customers'],
+    query: customerListQuerySchema,
+    responses: { 200: customerListResultSchema, 400: errorBodySchema },
+    handler: async ({ query, tenant }) => {
+      const rows = await listCustomers(ctx.pool, tenant.tenantId, { limit: query.limit, after: query.cursor, search: query.search });
+      const page = toPage(rows, query.limit, (r) => [r.created_key, r.id], (r) =>
+        customerView({ id: r.id, email: r.email, name: r.name, metadata: r.metadata, createdAt: r.created_at, updatedAt: r.updated_at }),
+      );
+      return { body: { success: true as const, ...page } };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/customers/:id/balances',
+    summary: "A customer's balance per credit system (plan / purchased), grants with credits left, purchases, subscription history and recent events",
+    tags: ['customers'],
+    params: customerParamsSchema,
+    query: customerBalancesQuerySchema,
+    responses: { 200: customerBalancesResultSchema, 400: errorBodySchema, 404: errorBodySchema },
+    handler: async ({ params, query, tenant }) => {
+      const t = tenant.tenantId;
+      const context = await ctx.customers.context(t, params.id);
+      if (!context) throw notFound('customer_not_found', `no customer "${params.id}"`);
+      const snapshot = await ctx.catalog.snapshot(t);
+      // The same balance check answers from (Redis, rebuilt from Postgres + ClickHouse when missing).
+      const balances = await Promise.all(
+        [...snapshot.creditSystems.keys()].sort().map(async (creditSystem) => {
+          const b = await ctx.balances.balance({ tenantId: t, customerId: params.id, creditSystem });
+          return { creditSystem, plan: fromMicro(b.planMicro), purchased: fromMicro(b.purchasedMicro), total: fromMicro(b.totalMicro), unlimited: b.unlimited };
+        }),
+      );
+      const [grants, purchases, subscriptions, events] = await Promise.all([
+        customerGrants(ctx.pool, t, params.id),
+        customerPurchases(ctx.pool, t, params.id),
+        customerSubscriptions(ctx.pool, t, params.id),
+        recentEvents(ctx.clickhouse, ctx.config.CLICKHOUSE_DATABASE, t, params.id, query.events),
+      ]);
+      return {
+        body: { success: true as const, customer: customerView(context.customer), balances, grants, purchases, subscriptions, recentEvents: events },
       };
     },
   });
