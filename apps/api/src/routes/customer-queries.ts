@@ -126,7 +126,7 @@ interface EventRow {
 export async function recentEvents(clickhouse: ClickHouseClient, database: string, tenantId: string, customerId: string, limit: number) {
   if (limit === 0) return [];
   const q = sql`SELECT event_id, feature, credit_system, value_micro, credits_micro, credits_plan_micro, credits_purchased_micro,
-      credits_overage_micro, toUnixTimestamp64Milli(toDateTime64(event_time, 3)) AS t, source
+      credits_overage_micro, toUnixTimestamp(event_time) AS t, source
     FROM ${ident(database)}.${ident('raw_usage_events_v1')} FINAL
     WHERE tenant_id = ${tenantId} AND customer_id = ${customerId} AND reverted = 0
     ORDER BY event_time DESC, event_id DESC LIMIT ${limit}`;
@@ -140,7 +140,7 @@ export async function recentEvents(clickhouse: ClickHouseClient, database: strin
     creditsPlan: credits(r.credits_plan_micro),
     creditsPurchased: credits(r.credits_purchased_micro),
     creditsOverage: credits(r.credits_overage_micro),
-    eventTime: new Date(Number(r.t)).toISOString(),
+    eventTime: new Date(Number(r.t) * 1000).toISOString(),
     source: r.source,
   }));
 }
