@@ -149,3 +149,50 @@ describe('GET /v1/customers/:id/balances', () => {
     expect(JSON.stringify(bad.body.error)).toContain('events');
   });
 });
+
+describe('GET /v1/usage pages', () => {
+  it('walks every group once with hasMore/nextCursor; a bad cursor or one with orderBy is a 400 naming cursor', async () => {
+    const { api } = await billingTenant();
+    const customers = Array.from({ length: 5 }, (_, i) => `u${i}-${randomUUID().slice(0, 6)}`);
+    for (const c of customers) await newCustomer(api, c);
+    const from = new Date(Date.now() - 3600_000).toISOString();
+    for (const [i, c] of customers.entries()) {
+      for (const feature of ['gpt-4', 'ai-tokens']) {
+        const res = await api.post('/v1/track', { customer: c, feature, value: i + 1, id: `u-${randomUUID()}` });
+        expect(res.status).toBe(200);
+      }
+    }
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const base = `/v1/usage?groupBy=customer,feature&from=${from}&to=${to}`;
+    await eventually(async () => (await api.get(`${base}&limit=100`)).body.data?.length === 10, 30_000);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await api.get(`${base}&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      seen.push(...res.body.data.map((r: { customer: string; feature: string; count: number; sumValue: number }) => {
+        expect(r.count).toBe(1);
+        expect(r.sumValue).toBe(customers.indexOf(r.customer) + 1);
+        return `${r.customer}/${r.feature}`;
+      }));
+      expect(res.body.hasMore).toBe(res.body.nextCursor !== null);
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(4);
+    expect(seen.length).toBe(10);
+    expect(new Set(seen)).toEqual(new Set(customers.flatMap((c) => [`${c}/gpt-4`, `${c}/ai-tokens`])));
+
+    const first = await api.get(`${base}&limit=3`);
+    for (const q of [`${base}&cursor=%%%`, `${base}&cursor=${first.body.nextCursor}&orderBy=count`, `/v1/usage?groupBy=customer&from=${from}&to=${to}&cursor=${first.body.nextCursor}`]) {
+      const res = await api.get(q);
+      expect(res.status, q).toBe(400);
+      expect(res.body.error.issues?.map((i: { path: string }) => i.path), q).toEqual(['cursor']);
+    }
+    // Another tenant with this cursor: its own (empty) usage.
+    const other = client((await newTenant('op-usage-other')).apiKey.secret);
+    expect((await other.get(`${base}&cursor=${first.body.nextCursor}`)).body).toMatchObject({ data: [], hasMore: false, nextCursor: null });
+  });
+});

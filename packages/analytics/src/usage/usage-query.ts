@@ -20,6 +20,14 @@ export interface UsageQuery {
   aggregations: UsageAggregation[];
   orderBy: UsageAggregation | null;
   limit: number;
+  /** Keyset pagination: only groups whose key (bucket, g0, g1…) sorts after this one. */
+  after?: (string | number)[] | null;
+}
+
+/** `AND (bucket, g0, …) > (…)`, for HAVING (the keys are SELECT aliases), or nothing. */
+function afterKey(q: UsageQuery, keyNames: string[]): Sql {
+  if (!q.after?.length) return raw('');
+  return sql` AND (${raw(keyNames.join(', '))}) > (${join(q.after.map((v) => sql`${v}`))})`;
 }
 
 export type UsageSource = 'usage_per_hour_v1' | 'usage_per_day_v1' | 'raw_usage_events_v1';
@@ -162,7 +170,7 @@ export function buildUsageSql(q: UsageQuery, database: string): { source: UsageS
   const measures = q.aggregations.map((a) => sql`${measure(a, rollup)} AS ${ident(a)}`);
   // Rollup rows of fully reverted events net to zero but may linger until a merge: hide them.
   // Without GROUP BY an aggregate over nothing is still one row of zeros: hide that too.
-  const having = raw(rollup ? 'HAVING sum(events) != 0' : 'HAVING count() > 0');
+  const having = sql`${raw(rollup ? 'HAVING sum(events) != 0' : 'HAVING count() > 0')}${afterKey(q, keyNames)}`;
   const groupBy = keyNames.length ? raw(`GROUP BY ${keyNames.join(', ')}`) : raw('');
   const order = q.orderBy
     ? sql`ORDER BY ${ident(q.orderBy)} DESC${keyNames.length ? raw(`, ${keyNames.join(', ')}`) : raw('')}`
@@ -199,5 +207,5 @@ function distinctFromRollup(q: UsageQuery, table: Sql, where: Sql[], keys: Sql[]
     : keyNames.length
       ? raw(`ORDER BY ${keyNames.join(', ')}`)
       : raw('');
-  return sql`SELECT ${join([...outerKeys, ...measures])} FROM (${inner}) ${groupBy} HAVING sum(m_events) != 0 ${order} LIMIT ${q.limit}`;
+  return sql`SELECT ${join([...outerKeys, ...measures])} FROM (${inner}) ${groupBy} HAVING sum(m_events) != 0${afterKey(q, keyNames)} ${order} LIMIT ${q.limit}`;
 }

@@ -1,7 +1,7 @@
 import { fromMicro } from '@tally/core';
 import { badRequest } from '@tally/runtime';
 import type { ClickHouseClient } from '@tally/clickhouse';
-import { PROPERTY_FILTER_KEY, type UsageAggregation, type UsageQueryInput, type UsageResponse, type UsageRow } from '@tally/contracts';
+import { PROPERTY_FILTER_KEY, toPage, type UsageAggregation, type UsageQueryInput, type UsageResponse, type UsageRow } from '@tally/contracts';
 import { buildUsageSql, canonicalZone, type GroupKey, type UsageQuery } from './usage-query.ts';
 
 const DEFAULT_AGGREGATIONS: UsageAggregation[] = ['sum_value', 'sum_credits', 'count'];
@@ -28,6 +28,13 @@ export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new
     const m = PROPERTY_FILTER_KEY.exec(key);
     if (m && typeof value === 'string') properties.push([m[1]!, value]);
   }
+  const groupBy = [...new Set(input.groupBy ?? [])] as GroupKey[];
+  const keyCount = groupBy.length + (input.window ? 1 : 0);
+  if (input.cursor) {
+    // Pages follow the group key; an answer ordered by a measure has no stable key to continue after.
+    const why = input.orderBy ? 'cannot be combined with orderBy' : input.cursor.length !== keyCount ? 'does not belong to this groupBy/window' : null;
+    if (why) throw badRequest('ValidationError', `cursor: ${why}`, { issues: [{ path: 'cursor', message: why }] });
+  }
   const aggregations = [...new Set([...(input.aggregations?.length ? input.aggregations : DEFAULT_AGGREGATIONS), ...(input.orderBy ? [input.orderBy] : [])])];
   return {
     tenantId,
@@ -37,12 +44,13 @@ export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new
     properties,
     from,
     to,
-    groupBy: [...new Set(input.groupBy ?? [])] as GroupKey[],
+    groupBy,
     window: input.window ?? null,
     timezone,
     aggregations,
     orderBy: input.orderBy ?? null,
     limit: input.limit,
+    after: input.cursor ?? null,
   };
 }
 
@@ -58,7 +66,8 @@ export class UsageService {
   ) {}
 
   async query(q: UsageQuery): Promise<UsageResponse> {
-    const { source, query } = buildUsageSql(q, this.database);
+    // One row more than asked tells whether there is a next page.
+    const { source, query } = buildUsageSql({ ...q, limit: q.limit + 1 }, this.database);
     let rows: ResultRow[];
     try {
       const result = await this.clickhouse.query({ query: query.text, format: 'JSONEachRow' });
@@ -75,9 +84,16 @@ export class UsageService {
       window: q.window,
       timezone: q.timezone,
       source,
-      data: rows.map((r) => toRow(q, r)),
+      ...toPage(rows, q.limit, (r) => keyOf(q, r), (r) => toRow(q, r)),
     };
   }
+}
+
+/** The group key of a result row, as the next page's cursor holds it. */
+function keyOf(q: UsageQuery, r: ResultRow): (string | number)[] {
+  const key: (string | number)[] = q.window ? [Number(r.bucket)] : [];
+  q.groupBy.forEach((_, i) => key.push(String(r[`g${i}`] ?? '')));
+  return key;
 }
 
 function toRow(q: UsageQuery, r: ResultRow): UsageRow {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cursorSchema } from '../pagination.ts';
 
 export const USAGE_WINDOWS = ['minute', 'hour', 'day', 'month'] as const;
 export const USAGE_AGGREGATIONS = ['sum_value', 'sum_credits', 'count', 'distinct_customers', 'max_value'] as const;
@@ -25,7 +26,7 @@ const time = () =>
     .refine((v) => Date.parse(v) >= 0, 'must not be before 1970-01-01T00:00:00Z')
     .refine(beforeLimit, `must be before ${USAGE_TIME_LIMIT} (the end of ClickHouse's DateTime range)`);
 
-const KNOWN_KEYS = new Set(['customers', 'features', 'creditSystems', 'from', 'to', 'groupBy', 'window', 'timezone', 'aggregations', 'orderBy', 'limit']);
+const KNOWN_KEYS = new Set(['customers', 'features', 'creditSystems', 'from', 'to', 'groupBy', 'window', 'timezone', 'aggregations', 'orderBy', 'limit', 'cursor']);
 
 /**
  * Every other key must be a well-formed property filter, given once: a typo
@@ -61,6 +62,8 @@ export const usageQuerySchema = z
     aggregations: list(z.enum(USAGE_AGGREGATIONS)).optional(),
     orderBy: z.enum(USAGE_AGGREGATIONS).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+    /** nextCursor of the previous page: the group key (bucket, then groupBy values) of its last row. */
+    cursor: cursorSchema(z.array(z.union([z.number(), z.string().max(1024)])).min(1).max(12)).optional(),
   })
   .catchall(z.union([z.string().max(1024), z.array(z.string())]))
   .superRefine(onlyKnownKeys);
@@ -89,5 +92,8 @@ export const usageResponseSchema = z.object({
   /** Which table answered: an hourly or daily rollup, or the raw events. */
   source: z.enum(['usage_per_hour_v1', 'usage_per_day_v1', 'raw_usage_events_v1']),
   data: z.array(usageRowSchema),
+  /** More rows after these (keyset on the group key); pass nextCursor as `cursor` with the same question. */
+  hasMore: z.boolean(),
+  nextCursor: z.string().nullable(),
 });
 export type UsageResponse = z.infer<typeof usageResponseSchema>;
