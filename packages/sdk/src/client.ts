@@ -17,6 +17,7 @@ import type {
 } from '@tally/contracts';
 import type { DeadLetterPage, DeadLettersQuery, ReplayDeadLetterResult } from '@tally/contracts';
 import type { ApiKeyList, CreatedApiKey, RevokedApiKey } from '@tally/contracts';
+import type { CustomerBalancesResult, CustomerListResult } from '@tally/contracts';
 import { buildSyncBody } from './collect.ts';
 import { KIND } from './dsl.ts';
 import { TallyError } from './errors.ts';
@@ -125,6 +126,20 @@ export class Tally {
 
   getCustomer(id: string): Promise<CustomerDetailResult> {
     return this.request('GET', `/v1/customers/${encodeURIComponent(id)}`);
+  }
+
+  /** One page of customers, oldest first; pass the answer's nextCursor as `cursor` for the next. */
+  listCustomers(params: { limit?: number; cursor?: string; search?: string } = {}): Promise<CustomerListResult> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    return this.request('GET', `/v1/customers${qs ? `?${qs}` : ''}`);
+  }
+
+  /** Balances per credit system, grants, purchases, subscriptions and the `events` newest raw events (default 20). */
+  customerBalances(id: string, params: { events?: number } = {}): Promise<CustomerBalancesResult> {
+    const qs = params.events !== undefined ? `?events=${params.events}` : '';
+    return this.request('GET', `/v1/customers/${encodeURIComponent(id)}/balances${qs}`);
   }
 
   async plans(): Promise<PlanView[]> {

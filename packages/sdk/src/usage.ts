@@ -17,6 +17,8 @@ export interface UsageParams {
   aggregations?: UsageAggregation[];
   orderBy?: UsageAggregation;
   limit?: number;
+  /** The previous answer's nextCursor (same question otherwise). */
+  cursor?: string;
 }
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : d);
@@ -38,6 +40,7 @@ export function usageQueryString(params: UsageParams): string {
   if (params.timezone) q.set('timezone', params.timezone);
   list('aggregations', params.aggregations);
   if (params.orderBy) q.set('orderBy', params.orderBy);
+  if (params.cursor) q.set('cursor', params.cursor);
   if (params.limit !== undefined) q.set('limit', String(params.limit));
   const text = q.toString();
   return text ? `?${text}` : '';
