@@ -54,7 +54,7 @@ describe('a dependency down', () => {
       const api = client(tenant.apiKey.secret, app.url);
       const work = method === 'GET' ? await api.get(path) : await api.post(path, payload);
       expect(work.status, JSON.stringify(work.body)).toBe(503);
-      expect(work.body.error.code).toBe('ServiceUnavailable');
+      expect(work.body.error.code).toBe('service_unavailable');
       expect(work.headers.get('retry-after')).toBeTruthy();
       await app.stop();
     });

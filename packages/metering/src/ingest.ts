@@ -77,7 +77,7 @@ export class IngestService {
   /** The batch's outcome, and why the customers refused by the creation limit were refused (429s). */
   private async ingest(tenantId: string, events: unknown[]): Promise<{ outcome: BatchOutcome; limited: Map<string, AppError> }> {
     if (events.length > MAX_BATCH_EVENTS) {
-      throw new AppError('PayloadTooLarge', `at most ${MAX_BATCH_EVENTS} events per request`, { status: 413 });
+      throw new AppError('payload_too_large', `at most ${MAX_BATCH_EVENTS} events per request`, { status: 413 });
     }
     const snapshot = await this.deps.directory.snapshot(tenantId);
     const now = Date.now();

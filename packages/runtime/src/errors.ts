@@ -55,7 +55,7 @@ export const conflict = (code: string, message: string) => new AppError(code, me
 export class DependencyUnavailableError extends AppError {
   readonly dependency: string;
   constructor(dependency: string, cause?: unknown, retryAfterSeconds?: number) {
-    super('ServiceUnavailable', `${dependency} is unavailable`, { status: 503, retryable: true, cause, retryAfterSeconds });
+    super('service_unavailable', `${dependency} is unavailable`, { status: 503, retryable: true, cause, retryAfterSeconds });
     this.dependency = dependency;
   }
 }

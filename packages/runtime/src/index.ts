@@ -5,3 +5,4 @@ export * from './metrics.ts';
 export * from './health.ts';
 export * from './shutdown.ts';
 export * from './ops-access.ts';
+export * from './error-codes.ts';

@@ -34,7 +34,7 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
 });
 
-const unavailable = { status: 503, body: { success: false, error: { code: 'ServiceUnavailable', message: 'kafka is unavailable' } }, headers: { 'Retry-After': '0' } };
+const unavailable = { status: 503, body: { success: false, error: { code: 'service_unavailable', message: 'kafka is unavailable' } }, headers: { 'Retry-After': '0' } };
 
 describe('Tally client', () => {
   it('retries a 503 and reuses the event id it generated, so a retry is never a second event', async () => {
@@ -79,7 +79,7 @@ describe('Tally client', () => {
     const { url, seen } = await serve([unavailable]);
     const err = await new Tally({ apiKey: 'k', apiUrl: url, retries: 2, backoffMs: 1 }).check({ customer: 'c', feature: 'f' }).catch((e: unknown) => e);
     expect(seen).toHaveLength(3);
-    expect(err).toMatchObject({ code: 'ServiceUnavailable', status: 503 });
+    expect(err).toMatchObject({ code: 'service_unavailable', status: 503 });
   });
 
   it('retries network errors and then reports network_error', async () => {

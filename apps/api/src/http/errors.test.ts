@@ -51,8 +51,8 @@ describe('errors become answers that say whether to retry', () => {
     ['provider_unavailable', 503, 'provider_unavailable', '7'],
     ['charge_processing', 503, 'charge_processing', '1'],
     ['rate_limited', 429, 'rate_limited', '30'],
-    ['kafka', 503, 'ServiceUnavailable', '1'],
-    ['kafka_hinted', 503, 'ServiceUnavailable', '5'],
+    ['kafka', 503, 'service_unavailable', '1'],
+    ['kafka_hinted', 503, 'service_unavailable', '5'],
   ])('%s: its own status and code, with Retry-After', async (what, status, code, retryAfter) => {
     const res = await call(`/throw/${what}`);
     expect(res.status).toBe(status);

@@ -35,7 +35,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = res.getHeader('X-Request-Id');
     if (err?.type === 'entity.too.large') {
-      send(res, 413, { code: 'PayloadTooLarge', message: 'request body is too large' });
+      send(res, 413, { code: 'payload_too_large', message: 'request body is too large' });
       return;
     }
     if (err?.type === 'entity.parse.failed') {
