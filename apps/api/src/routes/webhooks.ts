@@ -69,6 +69,16 @@ export function registerWebhookRoutes(routes: RouteTable, ctx: ApiContext): void
   });
 
   routes.add({
+    method: 'get',
+    path: '/webhooks/endpoints/:id',
+    summary: 'A webhook endpoint (without its secret)',
+    tags: ['webhooks'],
+    params: endpointParamsSchema,
+    responses: { 200: endpointListSchema.shape.endpoints.element.extend({ success: z.literal(true) }), 404: errorBodySchema },
+    handler: async ({ params, tenant }) => ({ body: { success: true, ...endpointView(await endpoints.get(tenant.tenantId, params.id)) } }),
+  });
+
+  routes.add({
     method: 'delete',
     path: '/webhooks/endpoints/:id',
     summary: 'Remove a webhook endpoint',
@@ -125,6 +135,36 @@ export function registerWebhookRoutes(routes: RouteTable, ctx: ApiContext): void
     },
   });
 
+  const alertQuery = z.object({ creditSystem: slugSchema });
+  routes.add({
+    method: 'get',
+    path: '/webhooks/balance-alerts',
+    summary: 'The balance.low threshold of a credit system (credits)',
+    tags: ['webhooks'],
+    query: alertQuery,
+    responses: { 200: z.object({ success: z.literal(true), creditSystem: z.string(), lowBalance: z.number() }), 404: errorBodySchema },
+    handler: async ({ query, tenant }) => {
+      const low = await alerts.getThreshold(tenant.tenantId, query.creditSystem);
+      if (low === null) throw notFound('balance_alert_not_found', `no balance alert for credit system "${query.creditSystem}"`);
+      return { body: { success: true, creditSystem: query.creditSystem, lowBalance: fromMicro(low) } };
+    },
+  });
+
+  routes.add({
+    method: 'delete',
+    path: '/webhooks/balance-alerts',
+    summary: 'Remove the balance.low threshold of a credit system (balance.exhausted still fires)',
+    tags: ['webhooks'],
+    query: alertQuery,
+    responses: { 200: z.object({ success: z.literal(true) }), 404: errorBodySchema },
+    handler: async ({ query, tenant }) => {
+      if (!(await alerts.removeThreshold(tenant.tenantId, query.creditSystem))) {
+        throw notFound('balance_alert_not_found', `no balance alert for credit system "${query.creditSystem}"`);
+      }
+      return { body: { success: true } };
+    },
+  });
+
   routes.add({
     method: 'post',
     path: '/auto-topup',
@@ -146,6 +186,21 @@ export function registerWebhookRoutes(routes: RouteTable, ctx: ApiContext): void
       const s = await autoTopup.settings(tenant.tenantId, query.customer, query.creditSystem);
       if (!s) throw notFound('auto_topup_not_found', 'no auto top-up for this customer and credit system');
       return { body: topupView(s) };
+    },
+  });
+
+  routes.add({
+    method: 'delete',
+    path: '/auto-topup',
+    summary: "Remove a customer's auto top-up setting for a credit system",
+    tags: ['billing'],
+    query: z.object({ customer: z.string().min(1), creditSystem: slugSchema }),
+    responses: { 200: z.object({ success: z.literal(true) }), 404: errorBodySchema },
+    handler: async ({ query, tenant }) => {
+      if (!(await autoTopup.remove(tenant.tenantId, query.customer, query.creditSystem))) {
+        throw notFound('auto_topup_not_found', 'no auto top-up for this customer and credit system');
+      }
+      return { body: { success: true } };
     },
   });
 }

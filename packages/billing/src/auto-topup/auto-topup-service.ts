@@ -83,6 +83,17 @@ export class AutoTopupService {
     return (await this.settings(tenantId, input.customer, input.creditSystem))!;
   }
 
+  /** Removes a customer's auto top-up for a credit system; false when there was none. */
+  async remove(tenantId: string, customerId: string, creditSystem: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM auto_topups WHERE tenant_id = $1 AND customer_id = $2 AND credit_system = $3', [
+      tenantId,
+      customerId,
+      creditSystem,
+    ]);
+    this.cache.delete(cacheKey(tenantId, customerId, creditSystem));
+    return (rowCount ?? 0) > 0;
+  }
+
   async settings(tenantId: string, customerId: string, creditSystem: string): Promise<AutoTopupSettings | null> {
     const k = cacheKey(tenantId, customerId, creditSystem);
     const hit = this.cache.get(k);

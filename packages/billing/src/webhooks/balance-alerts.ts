@@ -34,6 +34,22 @@ export class BalanceAlerts {
     this.thresholds.delete(`${tenantId}\u0000${creditSystem}`);
   }
 
+  /** The balance.low threshold (micro-credits) of a credit system, or null when none is set. */
+  async getThreshold(tenantId: string, creditSystem: string): Promise<bigint | null> {
+    const { rows } = await this.pool.query<{ low_threshold_micro: bigint }>(
+      'SELECT low_threshold_micro FROM balance_alerts WHERE tenant_id = $1 AND credit_system = $2',
+      [tenantId, creditSystem],
+    );
+    return rows[0]?.low_threshold_micro ?? null;
+  }
+
+  /** Removes the threshold; false when there was none. Other processes see it within their 2 s cache. */
+  async removeThreshold(tenantId: string, creditSystem: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM balance_alerts WHERE tenant_id = $1 AND credit_system = $2', [tenantId, creditSystem]);
+    this.thresholds.delete(`${tenantId}\u0000${creditSystem}`);
+    return (rowCount ?? 0) > 0;
+  }
+
   async onBalanceChanged(change: BalanceChange): Promise<void> {
     const low = await this.threshold(change.tenantId, change.creditSystem);
     if (low !== null) await this.crossing(change, 'balance.low', (micro) => micro < low, { threshold: fromMicro(low) });
