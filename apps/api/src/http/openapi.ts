@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AnyRoute } from './route.ts';
+import { ERROR_CODES } from '@tally/runtime';
 
 const toSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
@@ -45,7 +46,25 @@ export function buildOpenApi(routes: AnyRoute[], serverUrl: string): Record<stri
     openapi: '3.1.0',
     info: { title: 'Tally API', version: '1', description: 'Usage metering and prepaid credits (Owostack-compatible).' },
     servers: [{ url: serverUrl }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      // The shared error codes, from the same registry as docs/errors.md.
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['success', 'error'],
+          properties: {
+            success: { const: false },
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            },
+          },
+          'x-error-codes': ERROR_CODES.map((e) => ({ ...e })),
+        },
+      },
+    },
     security: [{ bearer: [] }],
     paths,
   };
