@@ -27,7 +27,7 @@ export function registerCustomerRoutes(routes: RouteTable, ctx: ApiContext): voi
     responses: { 200: customerResultSchema, 400: errorBodySchema, 409: errorBodySchema },
     handler: async ({ body, tenant }) => {
       const customer = await ctx.customers.upsert(tenant.tenantId, {
-        email: body.email,
+        ...(body.email !== undefined ? { email: body.email } : {}),
         ...(body.id !== undefined ? { id: body.id } : {}),
         ...(body.name !== undefined ? { name: body.name } : {}),
         ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),

@@ -23,7 +23,8 @@ export interface CustomerData {
 
 export interface UpsertCustomerInput {
   id?: string;
-  email: string;
+  /** Optional: Owostack's SDK creates a customer with `{ id }` alone. */
+  email?: string;
   name?: string | null;
   metadata?: Record<string, unknown> | null;
 }
@@ -100,7 +101,7 @@ export class CustomerService {
   async upsert(tenantId: string, input: UpsertCustomerInput): Promise<CustomerDef> {
     const customer = await this.tx(async (db) => {
       const byId = input.id ? await this.row(db, tenantId, 'id = $2', input.id) : null;
-      const match = byId ?? (await this.row(db, tenantId, 'lower(email) = lower($2)', input.email));
+      const match = byId ?? (input.email ? await this.row(db, tenantId, 'lower(email) = lower($2)', input.email) : null);
       if (!match) {
         const id = input.id ?? `cus_${randomUUID().replace(/-/g, '')}`;
         await this.insert(db, tenantId, id, input);
@@ -110,7 +111,7 @@ export class CustomerService {
       }
       const { rows } = await db.query<CustomerRow>(
         `UPDATE customers
-            SET email = $3,
+            SET email = COALESCE($3, email),
                 name = CASE WHEN $4::boolean THEN $5 ELSE name END,
                 metadata = CASE WHEN $6::boolean THEN $7::jsonb ELSE metadata END,
                 updated_at = now(), context_version = context_version + 1
@@ -119,7 +120,7 @@ export class CustomerService {
         [
           tenantId,
           match.id,
-          input.email,
+          input.email ?? null,
           input.name !== undefined,
           input.name ?? null,
           input.metadata !== undefined,

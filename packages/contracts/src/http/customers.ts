@@ -8,10 +8,10 @@ export const customerIdSchema = z.string().min(1).max(256);
 export const upsertCustomerBodySchema = storable(
   z.object({
     id: customerIdSchema.optional(),
-    email: z.email(),
+    email: z.email().optional(),
     name: z.string().max(256).nullish(),
     metadata: metadataSchema.nullish(),
-  }),
+  }).refine((b) => b.id !== undefined || b.email !== undefined, { message: 'give an id or an email', path: ['id'] }),
 );
 export type UpsertCustomerBody = z.input<typeof upsertCustomerBodySchema>;
 
