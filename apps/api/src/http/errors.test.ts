@@ -99,3 +99,13 @@ describe('errors become answers that say whether to retry', () => {
     expect((await call('/param/ok%20id')).status).toBe(200);
   });
 });
+
+describe('OpenAPI error codes', () => {
+  it('the Error schema lists the shared error-code registry', async () => {
+    const { buildOpenApi } = await import('./openapi.ts');
+    const { ERROR_CODES } = await import('@tally/runtime');
+    const doc = buildOpenApi([], 'http://x') as { components: { schemas: { Error: Record<string, unknown> } } };
+    expect(doc.components.schemas.Error['x-error-codes']).toEqual(ERROR_CODES.map((e) => ({ ...e })));
+    expect(ERROR_CODES.map((e) => e.code)).toContain('service_unavailable');
+  });
+});
