@@ -16,3 +16,4 @@ export * from './examples/example-queries.ts';
 export * from './imports/raw-rows.ts';
 export { insertTsvLines, tsvRow, tsvField } from './clickhouse-io.ts';
 export * from './rollups/repair.ts';
+export * from './rollups/repair-service.ts';

@@ -20,3 +20,4 @@ export * from './properties.ts';
 export * from './http/api-keys.ts';
 export * from './pagination.ts';
 export * from './http/customer-account.ts';
+export * from './http/rollups.ts';

@@ -3,6 +3,7 @@
  * tally diff ./billing.config.ts   show what sync would change (dry run)
  * tally dead-letters list|replay   usage rows ClickHouse refused (cli-dead-letters.ts)
  * tally keys list|create|revoke    the tenant's API keys (cli-keys.ts)
+ * tally usage repair               recompute rollups from raw events (cli-usage.ts)
  *
  * Credentials: --api-key / --api-url, or TALLY_API_KEY / TALLY_API_URL.
  */
@@ -16,12 +17,14 @@ import { reportCliError } from './cli-command.ts';
 import { importMain } from './cli-import.ts';
 import { deadLettersMain } from './cli-dead-letters.ts';
 import { keysMain } from './cli-keys.ts';
+import { usageMain } from './cli-usage.ts';
 
 const USAGE = `usage: tally <sync|diff> <config file> [--api-key KEY] [--api-url URL] [--json]
        tally import <file.ndjson|file.csv[.gz]> [--mode report|apply]
        tally dead-letters list [--limit N] [--cursor C] [--state pending|replayed|all]
        tally dead-letters replay <id> [--repair]
        tally keys list | create [--name NAME] | revoke <id>
+       tally usage repair --from YYYY-MM-DD --to YYYY-MM-DD
 
   sync   push the catalog exported by the config file to Tally
   diff   show what sync would change, changing nothing
@@ -80,6 +83,7 @@ export async function main(argv = process.argv.slice(2), env = process.env, out 
   }
   if (argv[0] === 'dead-letters') return deadLettersMain(argv.slice(1), env, { out, err });
   if (argv[0] === 'keys') return keysMain(argv.slice(1), env, { out, err });
+  if (argv[0] === 'usage') return usageMain(argv.slice(1), env, { out, err });
   const args = parseArgs(argv, env);
   if ((args.command !== 'sync' && args.command !== 'diff') || !args.file) {
     err(USAGE);

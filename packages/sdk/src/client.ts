@@ -17,6 +17,7 @@ import type {
 } from '@tally/contracts';
 import type { DeadLetterPage, DeadLettersQuery, ReplayDeadLetterResult } from '@tally/contracts';
 import type { ApiKeyList, CreatedApiKey, RevokedApiKey } from '@tally/contracts';
+import type { RepairRollupsBody, RepairRollupsResult } from '@tally/contracts';
 import type { CustomerBalancesResult, CustomerListResult } from '@tally/contracts';
 import { buildSyncBody } from './collect.ts';
 import { KIND } from './dsl.ts';
@@ -166,6 +167,11 @@ export class Tally {
   /** Insert a refused row again; `repair` first replaces lone surrogates and NUL with U+FFFD. Refused again: TallyError 422. */
   replayDeadLetter(id: string, options: { repair?: boolean } = {}): Promise<ReplayDeadLetterResult> {
     return this.request('POST', `/v1/dead-letters/${encodeURIComponent(id)}/replay`, { repair: options.repair ?? false });
+  }
+
+  /** Recompute the rollups of whole UTC days [from, to) (YYYY-MM-DD) from the raw events (POST /v1/usage/repair). */
+  repairRollups(range: RepairRollupsBody): Promise<RepairRollupsResult> {
+    return this.request('POST', '/v1/usage/repair', range);
   }
 
   /** The tenant's API keys (GET /v1/api-keys), newest first; never a secret. */

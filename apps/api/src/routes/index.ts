@@ -15,6 +15,7 @@ import { registerCatalogRoutes } from './catalog.ts';
 import { registerCustomerRoutes } from './customers.ts';
 import { registerDeadLetterRoutes } from './dead-letters.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
+import { registerRollupRoutes } from './rollups.ts';
 
 /**
  * Every /v1 route, one module per area. Each module declares its routes with
@@ -30,6 +31,7 @@ export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerCheckRoutes(routes, ctx);
   registerImportRoutes(routes, ctx);
   registerUsageRoutes(routes, ctx);
+  registerRollupRoutes(routes, ctx);
   registerDeadLetterRoutes(routes, ctx);
   registerAddonRoutes(routes, ctx);
   registerPurchaseRoutes(routes, ctx);
