@@ -68,7 +68,7 @@ export function registerSandboxRoutes(routes: RouteTable, ctx: ApiContext): void
     query: z.object({ reference: z.string().max(64).optional() }),
     responses: { 200: null },
     handler: async ({ res }) =>
-      sendPage(res, { status: 200, html: '<!doctype html><title>Thank you</title><h1>Thank you</h1><p>Your payment is being confirmed. You can close this page.</p>' }),
+      sendPage(res, { status: 200, html: '<!doctype html><title>Thank you</title><h1>Thank you</h1><p>We are confirming your payment or saved card. You can close this page.</p>' }),
   });
 
   routes.add({
