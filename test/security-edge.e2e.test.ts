@@ -65,7 +65,7 @@ describe('API keys: list, create, revoke', () => {
     expect(list.status).toBe(200);
     expect(list.body.apiKeys.map((k: { id: string }) => k.id).sort()).toEqual([tenant.apiKey.id, second.body.apiKey.id].sort());
     const mine = list.body.apiKeys.find((k: { id: string }) => k.id === tenant.apiKey.id);
-    expect(mine).toEqual({ id: tenant.apiKey.id, name: 'default', prefix: tenant.apiKey.secret.slice(0, 12), environment: 'test', createdAt: expect.any(String), revokedAt: null, current: true });
+    expect(mine).toEqual({ id: tenant.apiKey.id, name: 'default', prefix: tenant.apiKey.secret.slice(0, 12), environment: 'test', createdAt: expect.any(String), revokedAt: null, expiresAt: null, tenantId: tenant.tenantId, current: true });
     const text = JSON.stringify(list.body);
     expect(text).not.toContain(tenant.apiKey.secret);
     expect(text).not.toContain(second.body.apiKey.secret);

@@ -2,7 +2,7 @@
  * tally sync ./billing.config.ts   push the catalog the file exports
  * tally diff ./billing.config.ts   show what sync would change (dry run)
  * tally dead-letters list|replay   usage rows ClickHouse refused (cli-dead-letters.ts)
- * tally keys list|create|revoke    the tenant's API keys (cli-keys.ts)
+ * tally keys list|create|revoke|rotate  the tenant's API keys (cli-keys.ts)
  * tally usage repair               recompute rollups from raw events (cli-usage.ts)
  *
  * Credentials: --api-key / --api-url, or TALLY_API_KEY / TALLY_API_URL.
@@ -23,7 +23,7 @@ const USAGE = `usage: tally <sync|diff> <config file> [--api-key KEY] [--api-url
        tally import <file.ndjson|file.csv[.gz]> [--mode report|apply]
        tally dead-letters list [--limit N] [--cursor C] [--state pending|replayed|all]
        tally dead-letters replay <id> [--repair]
-       tally keys list | create [--name NAME] | revoke <id>
+       tally keys list | create [--name NAME] | revoke <id> | rotate <id> [--overlap S]
        tally usage repair --from YYYY-MM-DD --to YYYY-MM-DD
 
   sync   push the catalog exported by the config file to Tally

@@ -16,7 +16,7 @@ import type {
   UpsertCustomerBody,
 } from '@tally/contracts';
 import type { DeadLetterPage, DeadLettersQuery, ReplayDeadLetterResult } from '@tally/contracts';
-import type { ApiKeyList, CreatedApiKey, RevokedApiKey } from '@tally/contracts';
+import type { ApiKeyList, CreatedApiKey, RevokedApiKey, RotatedApiKey } from '@tally/contracts';
 import type { RepairRollupsBody, RepairRollupsResult } from '@tally/contracts';
 import type { CustomerBalancesResult, CustomerListResult } from '@tally/contracts';
 import { buildSyncBody } from './collect.ts';
@@ -187,6 +187,11 @@ export class Tally {
   /** Revoke a key on every API process at once; the key this client uses cannot revoke itself (TallyError 409). */
   revokeApiKey(id: string): Promise<RevokedApiKey> {
     return this.request('DELETE', `/v1/api-keys/${encodeURIComponent(id)}`);
+  }
+
+  /** Replace a key with a new one (secret in the answer only); the old key keeps working for `overlapSeconds` (default 3600; 0 revokes it now). */
+  rotateApiKey(id: string, options: { overlapSeconds?: number } = {}): Promise<RotatedApiKey> {
+    return this.request('POST', `/v1/api-keys/${encodeURIComponent(id)}/rotate`, options.overlapSeconds === undefined ? {} : { overlapSeconds: options.overlapSeconds });
   }
 
   /** Push a catalog: a sync body, or DSL items (what a billing.config.ts exports). */

@@ -5,6 +5,8 @@ import {
   createdApiKeySchema,
   errorBodySchema,
   revokedApiKeySchema,
+  rotateApiKeyBodySchema,
+  rotatedApiKeySchema,
 } from '@tally/contracts';
 import type { ApiKeyView } from '@tally/catalog';
 import type { ApiContext } from '../context.ts';
@@ -16,8 +18,9 @@ const shown = (key: ApiKeyView, tenant: Tenant) => ({ ...key, current: key.id ==
 /**
  * The calling tenant's secret keys. A revoked key is refused by every API
  * process before DELETE answers (change bus). The key making a call cannot
- * revoke itself (409): rotate by creating a new key, switching to it, and
- * revoking the old one with the new one, so a tenant always keeps a working key.
+ * revoke itself (409), so a tenant always keeps a working key; rotate
+ * replaces a key (the calling one included) with a new one and lets the old
+ * one work for an overlap window while deployments switch.
  */
 export function registerApiKeyRoutes(routes: RouteTable, ctx: ApiContext): void {
   routes.add({
@@ -54,5 +57,19 @@ export function registerApiKeyRoutes(routes: RouteTable, ctx: ApiContext): void 
     handler: async ({ params, tenant }) => ({
       body: { success: true, apiKey: shown(await ctx.tenants.revokeKey(tenant.tenantId, params.id, { callerKeyId: tenant.apiKeyId }), tenant) },
     }),
+  });
+
+  routes.add({
+    method: 'post',
+    path: '/api-keys/:id/rotate',
+    summary: 'Replace a key with a new one (secret shown once); the old key keeps working for overlapSeconds (default 3600, 0 = revoke now)',
+    tags: ['keys'],
+    params: apiKeyParamsSchema,
+    body: rotateApiKeyBodySchema,
+    responses: { 200: rotatedApiKeySchema, 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
+    handler: async ({ params, body, tenant }) => {
+      const { rotated, created } = await ctx.tenants.rotateKey(tenant.tenantId, params.id, body.overlapSeconds);
+      return { body: { success: true as const, rotated: shown(rotated, tenant), apiKey: { ...shown(created.view, tenant), secret: created.secret } } };
+    },
   });
 }

@@ -11,6 +11,8 @@ export interface TenantIdentity {
   organizationId: string;
   environment: 'test' | 'live';
   apiKeyId: string;
+  /** When a rotated key stops working (epoch ms); absent: no expiry. */
+  expiresAt?: number;
 }
 
 export interface CreatedTenant {
@@ -28,6 +30,9 @@ export interface ApiKeyView {
   environment: 'test' | 'live';
   createdAt: string;
   revokedAt: string | null;
+  /** A rotated key: when it stops working (the end of its overlap window). */
+  expiresAt: string | null;
+  tenantId: string;
 }
 
 export interface TenantServiceOptions {
@@ -46,6 +51,8 @@ interface KeyRow {
   environment: 'test' | 'live';
   created_at: Date;
   revoked_at: Date | null;
+  expires_at: Date | null;
+  tenant_id: string;
 }
 
 const toView = (r: KeyRow): ApiKeyView => ({
@@ -55,7 +62,14 @@ const toView = (r: KeyRow): ApiKeyView => ({
   environment: r.environment,
   createdAt: r.created_at.toISOString(),
   revokedAt: r.revoked_at?.toISOString() ?? null,
+  expiresAt: r.expires_at?.toISOString() ?? null,
+  tenantId: r.tenant_id,
 });
+
+/** The longest overlap a rotation may give the old key. */
+export const MAX_ROTATION_OVERLAP_S = 7 * 86_400;
+
+const expired = (identity: TenantIdentity) => identity.expiresAt !== undefined && identity.expiresAt <= Date.now();
 
 /** Organisations, their environments (tenants) and secret API keys. */
 export class TenantService {
@@ -119,7 +133,7 @@ export class TenantService {
   /** The tenant's keys, newest first, revoked ones included. */
   async listKeys(tenantId: string): Promise<ApiKeyView[]> {
     const { rows } = await this.pool.query<KeyRow>(
-      `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at
+      `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at, k.expires_at, k.tenant_id
          FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
         WHERE k.tenant_id = $1 ORDER BY k.created_at DESC, k.id`,
       [tenantId],
@@ -129,7 +143,7 @@ export class TenantService {
 
   private async keyRow(db: Pick<Pool, 'query'>, tenantId: string, keyId: string): Promise<KeyRow | undefined> {
     const { rows } = await db.query<KeyRow>(
-      `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at
+      `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at, k.expires_at, k.tenant_id
          FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
         WHERE k.tenant_id = $1 AND k.id = $2`,
       [tenantId, keyId],
@@ -160,7 +174,8 @@ export class TenantService {
     if (!looksLikeSecretKey(secret)) return null;
     const digest = hashSecretKey(secret).toString('hex');
     const cached = this.cache.get(digest);
-    if (cached) return cached.value;
+    // A cached rotated key stops at its expiry on every process, with no message needed.
+    if (cached) return cached.value && expired(cached.value) ? null : cached.value;
     const running = this.lookups.get(digest);
     if (running) return running;
     const lookup = this.lookup(secret, digest).finally(() => this.lookups.delete(digest));
@@ -172,26 +187,62 @@ export class TenantService {
   cachedIdentity(secret: string): TenantIdentity | null {
     if (!looksLikeSecretKey(secret)) return null;
     const cached = this.cache.get(hashSecretKey(secret).toString('hex'));
-    return cached?.found ? cached.value : null;
+    return cached?.found && cached.value && !expired(cached.value) ? cached.value : null;
   }
 
   private async lookup(secret: string, digest: string): Promise<TenantIdentity | null> {
     const token = this.cache.begin();
     let identity: TenantIdentity | null = null;
     try {
-      const { rows } = await this.pool.query<{ id: string; tenant_id: string; organization_id: string; environment: 'test' | 'live' }>(
-        `SELECT k.id, k.tenant_id, t.organization_id, t.environment
+      const { rows } = await this.pool.query<{ id: string; tenant_id: string; organization_id: string; environment: 'test' | 'live'; expires_at: Date | null }>(
+        `SELECT k.id, k.tenant_id, t.organization_id, t.environment, k.expires_at
            FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-          WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
+          WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
         [hashSecretKey(secret)],
       );
       const row = rows[0];
-      if (row) identity = { tenantId: row.tenant_id, organizationId: row.organization_id, environment: row.environment, apiKeyId: row.id };
+      if (row) {
+        identity = { tenantId: row.tenant_id, organizationId: row.organization_id, environment: row.environment, apiKeyId: row.id };
+        if (row.expires_at) identity.expiresAt = row.expires_at.getTime();
+      }
     } catch (err) {
       throw asDependencyError(err);
     }
     this.cache.set(digest, identity, token);
     return identity;
+  }
+
+  /**
+   * Rotates a key: a new key with the same name (its secret returned once),
+   * and the old one keeps working for `overlapSeconds` (0: revoked at once)
+   * so deployments can switch without a failed call. Every process drops its
+   * cached copy of the old key before this resolves; after the window each
+   * process refuses it by the expiry it cached, with no message needed.
+   */
+  async rotateKey(tenantId: string, keyId: string, overlapSeconds: number): Promise<{ rotated: ApiKeyView; created: CreatedTenant['apiKey'] & { view: ApiKeyView } }> {
+    const result = await withTransaction(this.pool, async (tx) => {
+      const { rows } = await tx.query<KeyRow>(
+        `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at, k.expires_at, k.tenant_id
+           FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+          WHERE k.tenant_id = $1 AND k.id = $2 FOR UPDATE OF k`,
+        [tenantId, keyId],
+      );
+      const old = rows[0];
+      if (!old) throw notFound('api_key_not_found', `no API key ${keyId}`);
+      if (old.revoked_at || old.expires_at) throw conflict('api_key_not_rotatable', `API key ${keyId} is revoked or already rotated`);
+      if (overlapSeconds === 0) await tx.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [keyId]);
+      else await tx.query("UPDATE api_keys SET expires_at = now() + make_interval(secs => $2) WHERE id = $1", [keyId, overlapSeconds]);
+      const key = await this.insertKey(tx, tenantId, old.environment, old.name);
+      const [rotated, fresh] = [await this.keyRow(tx, tenantId, keyId), await this.keyRow(tx, tenantId, key.id)];
+      return { rotated: toView(rotated!), created: { ...key, view: toView(fresh!) } };
+    }).catch((err: unknown) => {
+      throw asDependencyError(err);
+    });
+    this.cache.dropKey(keyId);
+    await this.changes.publish({ kind: 'apiKey', tenantId, keyId }).catch((err: unknown) => {
+      throw new DependencyUnavailableError('redis', err);
+    });
+    return result;
   }
 
   /**

@@ -9,6 +9,10 @@ export const apiKeyViewSchema = z.object({
   environment: z.enum(['test', 'live']),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
+  /** A rotated key: when it stops working (the end of its overlap window). */
+  expiresAt: z.string().nullable(),
+  /** The tenant (organisation × environment) the key opens. */
+  tenantId: z.string(),
   /** True for the key that made this call. */
   current: z.boolean(),
 });
@@ -33,3 +37,18 @@ export const apiKeyParamsSchema = z.object({ id: z.uuid('an API key id is a UUID
 
 export const revokedApiKeySchema = z.object({ success: z.literal(true), apiKey: apiKeyViewSchema });
 export type RevokedApiKey = z.infer<typeof revokedApiKeySchema>;
+
+/** POST /v1/api-keys/:id/rotate: how long the old key keeps working (0: revoked at once; default one hour, at most 7 days). */
+export const rotateApiKeyBodySchema = z.strictObject({
+  overlapSeconds: z.number().int().min(0).max(7 * 86_400).default(3600),
+});
+export type RotateApiKeyBody = z.input<typeof rotateApiKeyBodySchema>;
+
+export const rotatedApiKeySchema = z.object({
+  success: z.literal(true),
+  /** The old key, with its expiresAt (or revokedAt when the overlap was 0). */
+  rotated: apiKeyViewSchema,
+  /** The new key; its secret is in this answer only. */
+  apiKey: apiKeyViewSchema.extend({ secret: z.string() }),
+});
+export type RotatedApiKey = z.infer<typeof rotatedApiKeySchema>;
