@@ -42,7 +42,8 @@ describe('buying credit packs (the seed guide)', () => {
     const page = await fetch(res.body.checkoutUrl);
     const html = await page.text();
     expect(page.status).toBe(200);
-    expect(html).toContain('500-ai-credits');
+    expect(html).toContain('500 AI Credits'); // the pack's name, not its slug
+    expect(html).not.toContain('500-ai-credits');
     expect(html).toMatch(/data-quantity>1</);
     expect(html).toContain('10.00 USD');
 

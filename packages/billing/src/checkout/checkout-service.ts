@@ -89,7 +89,7 @@ export class CheckoutService {
         providerMethodId: method.providerMethodId,
         amountMinor: p.amountMinor,
         currency: p.currency,
-        description: `${p.quantity} × ${p.packSlug}`,
+        description: `${p.quantity} × ${p.packName}`,
         idempotencyKey: `tally_purchase_${p.id}`,
         metadata: { tally_customer: p.customerId, tally_pack: p.packSlug },
       });
@@ -116,7 +116,7 @@ export class CheckoutService {
       tenantId: p.tenantId,
       reference: p.id,
       providerCustomerId,
-      item: { name: `${p.packSlug}`, unitAmountMinor: p.amountMinor / BigInt(p.quantity), quantity: p.quantity, currency: p.currency },
+      item: { name: p.packName, unitAmountMinor: p.amountMinor / BigInt(p.quantity), quantity: p.quantity, currency: p.currency },
       successUrl: returnUrl,
       cancelUrl: returnUrl,
       saveCard: true,

@@ -54,7 +54,7 @@ async function setup() {
   const buy = async (packs: number) =>
     (
       await purchases.create({
-        id: randomUUID(), tenantId, customerId, packId: randomUUID(), packSlug: '500-ai-credits', creditSystem: 'ai-credits', quantity: packs,
+        id: randomUUID(), tenantId, customerId, packId: randomUUID(), packSlug: '500-ai-credits', packName: '500 AI Credits', creditSystem: 'ai-credits', quantity: packs,
         creditsMicro: toMicro(500 * packs), amountMinor: BigInt(1000 * packs), currency: 'USD', provider: 'sandbox', source: 'purchase',
         idempotencyKey: null, callbackUrl: null, metadata: {},
       })

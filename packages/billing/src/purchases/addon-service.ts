@@ -49,6 +49,7 @@ export class AddonService {
       customerId: req.customer,
       packId: pack.id,
       packSlug: pack.slug,
+      packName: pack.name,
       creditSystem: pack.creditSystem,
       quantity: req.quantity,
       creditsMicro: order.creditsMicro,

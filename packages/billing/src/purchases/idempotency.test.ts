@@ -3,7 +3,7 @@ import { idempotencyKeyReused, isSameAddon, type AddonAsk } from './idempotency.
 import type { Purchase } from './purchase-repo.ts';
 
 const purchase: Purchase = {
-  id: 'pur_1', tenantId: 't', customerId: 'cus_1', packId: 'pack-uuid', packSlug: 'pack-10', creditSystem: 'ai-credits',
+  id: 'pur_1', tenantId: 't', customerId: 'cus_1', packId: 'pack-uuid', packSlug: 'pack-10', packName: 'Pack 10', creditSystem: 'ai-credits',
   quantity: 2, creditsMicro: 20_000_000n, amountMinor: 200n, currency: 'USD', provider: 'sandbox', source: 'purchase',
   status: 'awaiting_payment', idempotencyKey: 'k', paymentMethodId: null, checkoutId: null, checkoutUrl: null, chargeId: null,
   failureCode: null, failureMessage: null, callbackUrl: 'https://app.example/thanks', metadata: { order: 7, tags: ['a'] },

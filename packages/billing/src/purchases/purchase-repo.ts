@@ -8,6 +8,8 @@ export interface Purchase {
   customerId: string;
   packId: string;
   packSlug: string;
+  /** The pack's name when it was sold (what a checkout page and a receipt show). */
+  packName: string;
   creditSystem: string;
   quantity: number;
   creditsMicro: bigint;
@@ -31,7 +33,7 @@ export interface Purchase {
 
 export type NewPurchase = Pick<
   Purchase,
-  'id' | 'tenantId' | 'customerId' | 'packId' | 'packSlug' | 'creditSystem' | 'quantity' | 'creditsMicro' | 'amountMinor' | 'currency' | 'provider' | 'source' | 'idempotencyKey' | 'callbackUrl' | 'metadata'
+  'id' | 'tenantId' | 'customerId' | 'packId' | 'packSlug' | 'packName' | 'creditSystem' | 'quantity' | 'creditsMicro' | 'amountMinor' | 'currency' | 'provider' | 'source' | 'idempotencyKey' | 'callbackUrl' | 'metadata'
 >;
 
 interface Row {
@@ -40,6 +42,7 @@ interface Row {
   customer_id: string;
   pack_id: string;
   pack_slug: string;
+  pack_name: string | null;
   credit_system: string;
   quantity: number;
   credits_micro: bigint;
@@ -67,6 +70,7 @@ const toPurchase = (r: Row): Purchase => ({
   customerId: r.customer_id,
   packId: r.pack_id,
   packSlug: r.pack_slug,
+  packName: r.pack_name ?? r.pack_slug,
   creditSystem: r.credit_system,
   quantity: r.quantity,
   creditsMicro: r.credits_micro,
@@ -101,13 +105,13 @@ export class PurchaseRepo {
   async create(p: NewPurchase): Promise<{ purchase: Purchase; created: boolean }> {
     const { rows } = await this.pool.query<Row>(
       `INSERT INTO purchases (id, tenant_id, customer_id, pack_id, pack_slug, credit_system, quantity, credits_micro, amount_minor,
-                              currency, provider, source, status, idempotency_key, callback_url, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15)
+                              currency, provider, source, status, idempotency_key, callback_url, metadata, pack_name)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15, $16)
        ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING *`,
       [
         p.id, p.tenantId, p.customerId, p.packId, p.packSlug, p.creditSystem, p.quantity, p.creditsMicro, p.amountMinor,
-        p.currency, p.provider, p.source, p.idempotencyKey, p.callbackUrl, JSON.stringify(p.metadata),
+        p.currency, p.provider, p.source, p.idempotencyKey, p.callbackUrl, JSON.stringify(p.metadata), p.packName,
       ],
     );
     if (rows[0]) return { purchase: toPurchase(rows[0]), created: true };
