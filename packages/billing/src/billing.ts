@@ -64,6 +64,7 @@ export function createBilling(deps: BillingDeps) {
   wallet.onCardSaved((t, c) => autoTopup.onCardSaved(t, c));
 
   return {
+    providers,
     purchases,
     methods,
     checkoutQueue,

@@ -1,6 +1,6 @@
 import type { PaymentEnvironment, PaymentProvider, ProviderRegistry } from '@tally/payments';
 import type { Pool } from '@tally/postgres';
-import { notFound } from '@tally/runtime';
+import { isAppError, notFound } from '@tally/runtime';
 import { LruCache } from './lru-cache.ts';
 
 /**
@@ -19,6 +19,17 @@ export class TenantProviders {
 
   async forTenant(tenantId: string, providerName: string): Promise<PaymentProvider> {
     return this.registry.get(providerName, await this.environmentOf(tenantId));
+  }
+
+  /** Why `providerName` cannot take this tenant's payments (the message addon would answer), or null when it can. */
+  async unavailable(tenantId: string, providerName: string): Promise<string | null> {
+    try {
+      await this.forTenant(tenantId, providerName);
+      return null;
+    } catch (err) {
+      if (isAppError(err) && err.status === 400) return err.message;
+      throw err;
+    }
   }
 
   async environmentOf(tenantId: string): Promise<PaymentEnvironment> {

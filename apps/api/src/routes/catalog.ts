@@ -8,11 +8,33 @@ import {
   syncBodySchema,
   syncQuerySchema,
   syncResultSchema,
+  type SyncBodyParsed,
 } from '@tally/contracts';
 import { notFound } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 import { creditPackView, creditSystemView, planView } from './catalog-views.ts';
+
+/**
+ * A pack or plan naming a provider this deployment cannot use for the tenant
+ * (Stripe without keys, a provider of the other environment) syncs, but is
+ * named in a warning: addon and paid attach would answer 400 until it is set up.
+ */
+async function providerWarnings(ctx: ApiContext, tenantId: string, input: Pick<SyncBodyParsed, 'creditPacks' | 'plans'>): Promise<string[]> {
+  const warnings: string[] = [];
+  const items = [
+    ...(input.creditPacks ?? []).map((p) => ({ kind: 'credit pack', slug: p.slug, provider: p.provider })),
+    ...(input.plans ?? []).map((p) => ({ kind: 'plan', slug: p.slug, provider: p.provider })),
+  ];
+  const problems = new Map<string, string | null>();
+  for (const item of items) {
+    if (!item.provider) continue;
+    if (!problems.has(item.provider)) problems.set(item.provider, await ctx.billing.providers.unavailable(tenantId, item.provider));
+    const problem = problems.get(item.provider);
+    if (problem) warnings.push(`${item.kind} "${item.slug}" uses provider "${item.provider}", which cannot take payments here (${problem}); addon answers 400 provider_not_configured until it is configured`);
+  }
+  return warnings;
+}
 
 /** Catalog as code (POST /v1/sync) and the catalog reads. */
 export function registerCatalogRoutes(routes: RouteTable, ctx: ApiContext): void {
@@ -27,6 +49,7 @@ export function registerCatalogRoutes(routes: RouteTable, ctx: ApiContext): void
     handler: async ({ body, query, tenant }) => {
       const { dryRun: bodyDryRun, ...input } = body;
       const result = await ctx.catalog.sync(tenant.tenantId, input, { dryRun: query.dryRun ?? bodyDryRun ?? false });
+      const warnings = [...result.warnings, ...(await providerWarnings(ctx, tenant.tenantId, input))];
       return {
         body: {
           success: true,
@@ -36,7 +59,7 @@ export function registerCatalogRoutes(routes: RouteTable, ctx: ApiContext): void
           creditSystems: result.creditSystems,
           creditPacks: result.creditPacks,
           plans: result.plans,
-          warnings: result.warnings,
+          warnings,
         },
       };
     },
