@@ -62,6 +62,10 @@ export function createBilling(deps: BillingDeps) {
   checkout.onDecline((p, code) => autoTopup.disableAfterDecline(p, code));
   checkout.onFinished((p) => autoTopup.release(p));
   wallet.onCardSaved((t, c) => autoTopup.onCardSaved(t, c));
+  refunds.onBalanceChanged(async (change) => {
+    await alerts.onBalanceChanged(change).catch((err) => logger.warn({ err }, 'balance alert after refund failed'));
+    await autoTopup.onBalanceChanged(change).catch((err) => logger.warn({ err }, 'auto top-up after refund failed'));
+  });
 
   return {
     providers,

@@ -3,7 +3,7 @@ import { fromMicro } from '@tally/core';
 import type { Pool } from '@tally/postgres';
 import { AppError, conflict, notFound } from '@tally/runtime';
 import { purchaseEventData } from '../checkout/fulfilment.ts';
-import type { BalancePort } from '../ports.ts';
+import type { BalanceChange, BalancePort, BalanceRef } from '../ports.ts';
 import type { PurchaseRepo } from '../purchases/purchase-repo.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
@@ -28,6 +28,8 @@ export interface RefundOutcome {
  * The ledger then says exactly what Redis holds: credits − revoked − spent.
  */
 export class RefundService {
+  private readonly balanceListeners: ((change: BalanceChange) => Promise<void>)[] = [];
+
   constructor(
     private readonly pool: Pool,
     private readonly purchases: PurchaseRepo,
@@ -35,6 +37,11 @@ export class RefundService {
     private readonly balances: BalancePort,
     private readonly webhooks: WebhookEmitter,
   ) {}
+
+  /** Called with the new balance after a refund took credits back (balance alerts, auto top-up). */
+  onBalanceChanged(listener: (change: BalanceChange) => Promise<void>): void {
+    this.balanceListeners.push(listener);
+  }
 
   async refund(tenantId: string, purchaseId: string): Promise<RefundOutcome> {
     const client = await this.pool.connect();
@@ -72,6 +79,9 @@ export class RefundService {
           ...purchaseEventData(p),
           refund: { amount: Number(p.amountMinor), revokedCredits: fromMicro(revokedMicro), spentCredits: fromMicro(spentMicro) },
         });
+        // Revoked credits lower the balance like usage does: alerts and auto top-up react now, not at the next event.
+        // The refund is committed: a failed balance read only leaves them to the next usage event, as before.
+        if (revokedMicro > 0n) await this.balanceChanged({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem }).catch(() => {});
         return outcome;
       }
       await client.query('COMMIT');
@@ -82,5 +92,10 @@ export class RefundService {
       client.release();
     }
     return outcome;
+  }
+
+  private async balanceChanged(ref: BalanceRef): Promise<void> {
+    const { totalMicro } = await this.balances.balance(ref);
+    for (const listener of this.balanceListeners) await listener({ ...ref, totalMicro });
   }
 }
