@@ -2,17 +2,13 @@ import type { Pool } from '@tally/postgres';
 import type { ClickHouseClient } from '@tally/clickhouse';
 import { sql, ident } from '@tally/clickhouse';
 import { fromMicro } from '@tally/core';
+import type { CustomerRow } from '@tally/catalog';
 
 /** created_at as UTC text with microseconds: the list's keyset column, exact. */
 const CREATED_KEY = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-export interface CustomerListRow {
-  id: string;
-  email: string | null;
-  name: string | null;
-  metadata: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
+/** A customers row (as the catalog reads it) with its keyset column. */
+export interface CustomerListRow extends CustomerRow {
   created_key: string;
 }
 

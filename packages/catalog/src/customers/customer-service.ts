@@ -36,7 +36,7 @@ export interface CustomerServiceOptions {
   changes?: ChangeBus;
 }
 
-interface CustomerRow {
+export interface CustomerRow {
   id: string;
   email: string | null;
   name: string | null;
