@@ -96,12 +96,13 @@ describe('metering: ClickHouse down', () => {
     };
 
     await send(200, 0);
-    await eventually(async () => (await usageTotals(tenantId, customer)).events === 200);
+    // the first wait covers the fresh consumer group's join as well (slow on a busy CI machine)
+    await eventually(async () => (await usageTotals(tenantId, customer)).events === 200, 60_000, 250);
 
     await proxy.down();
     await send(300, 200);
     // the ledger still moves (balances stay current) ...
-    await eventually(async () => (await checkBalance(api, customer)).usage === 500 * 20);
+    await eventually(async () => (await checkBalance(api, customer)).usage === 500 * 20, 60_000, 250);
     // ... while no row can reach ClickHouse
     await new Promise((r) => setTimeout(r, 2000));
     expect((await usageTotals(tenantId, customer)).events).toBe(200);
