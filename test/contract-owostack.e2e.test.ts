@@ -179,9 +179,10 @@ describe('Owostack contract: check, track and addon on the guide’s catalog', (
       plan: { used: expect.any(Number), limit: 100, balance: expect.any(Number), resetsAt: isoDate },
     });
     expect(typeof res.body.details.message).toBe('string');
+    // an unknown customer is created on first use (as by track, attach and addon); it has no plan yet
     const unknown = await api.post('/v1/check', { customer: 'nobody', feature: 'gpt-4' });
     expect(unknown.status).toBe(200);
-    expect(unknown.body).toMatchObject({ allowed: false, code: 'customer_not_found' });
+    expect(unknown.body).toMatchObject({ allowed: false, code: 'no_active_subscription' });
   });
 
   it('addon answers { success, requiresCheckout, checkoutUrl, reference } for a customer without a card', async () => {

@@ -53,7 +53,7 @@ describe('metering: the seed scenario', () => {
   it('answers the not-found and not-in-plan codes', async () => {
     const { api } = await meteringTenant(10);
     const customer = await subscribedCustomer(api);
-    expect((await api.post('/v1/check', { customer: 'nobody', feature: 'gpt-4' })).body).toMatchObject({ allowed: false, code: 'customer_not_found' });
+    expect((await api.post('/v1/check', { customer: 'nobody', feature: 'gpt-4' })).body).toMatchObject({ allowed: false, code: 'no_active_subscription' });
     expect((await api.post('/v1/check', { customer, feature: 'nope' })).body).toMatchObject({ allowed: false, code: 'feature_not_found' });
     const seats = await api.post('/v1/check', { customer, feature: 'seats', value: 3 });
     expect(seats.body).toMatchObject({ allowed: true, code: 'access_granted', limit: 3, credits: null });

@@ -116,9 +116,9 @@ describe('tenant isolation: metering and billing routes with another tenant’s 
     const before = await aCheck();
     expect(before.allowed).toBe(true);
 
-    // B asks about A's customer: not B's customer.
+    // B asks about an id B has never used: B gets its own new customer (created on first use), without any plan.
     const check = await b.post('/v1/check', { customer: 'a-only-2', feature: 'shared-feature' });
-    expect(check.body).toMatchObject({ allowed: false, code: 'customer_not_found' });
+    expect(check.body).toMatchObject({ allowed: false, code: 'no_active_subscription' });
     // B debits (strict path, synchronous) the same customer id and feature slug A uses:
     // it is B's own customer and B's own balance; A's does not move.
     const bCatalog = catalogOf('b');

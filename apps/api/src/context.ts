@@ -78,7 +78,10 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
   });
   const payments = createPayments(pool, config, config.publicUrl);
-  const billing = createBilling({ pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.publicUrl });
+  const billing = createBilling({
+    pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, publicUrl: config.publicUrl,
+    customers: { context: (t, c) => customers.context(t, c), ensure: ensureCustomer },
+  });
   balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
   // Paid plans in /v1/attach go through billing's providers; their webhook activates the subscription.
   subscriptions.setPlanCheckout(billing.planCheckout);

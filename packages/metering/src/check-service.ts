@@ -61,9 +61,17 @@ export class CheckService {
 
   private async decide(t: string, req: CheckRequest): Promise<CheckResponse> {
     const { directory, redis, rebuilder } = this.deps;
-    if (req.customerData && directory.ensure) await directory.ensure(t, req.customer, req.customerData);
-    const cp = await customerPlan(directory, t, req.customer);
-    if (!cp.customerExists) return denied('customer_not_found', `customer ${req.customer} does not exist`);
+    let cp = await customerPlan(directory, t, req.customer);
+    if (!cp.customerExists) {
+      // the rule of every call that acts for a customer (track, check, attach, addon): an unknown one is
+      // created on first use — but not by a request refused anyway (an unknown feature changes nothing)
+      const probe = meterForFeature(cp, req.feature);
+      if (!probe.ok && probe.code === 'feature_not_found') return denied('feature_not_found', `feature ${req.feature} does not exist`);
+      if (!directory.ensure) return denied('customer_not_found', `customer ${req.customer} does not exist`);
+      await directory.ensure(t, req.customer, req.customerData ?? null);
+      cp = await customerPlan(directory, t, req.customer);
+      if (!cp.customerExists) return denied('customer_not_found', `customer ${req.customer} does not exist`);
+    }
     const resolved = meterForFeature(cp, req.feature);
     if (!resolved.ok) {
       if (resolved.code === 'feature_not_found') return denied('feature_not_found', `feature ${req.feature} does not exist`);

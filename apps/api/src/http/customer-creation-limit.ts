@@ -9,7 +9,7 @@ interface Customers {
 }
 
 /**
- * `ensure` for metering (track, batch, check with customerData) with a cap on
+ * `ensure` for the calls that create a customer on first use (track, batch, check, addon) with a cap on
  * the customers one tenant creates per minute, counted in Redis across API
  * processes: a batch naming 10,000 unknown ids creates the first ones up to
  * the cap, and the events of the others are `rejected` with

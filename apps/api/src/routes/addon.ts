@@ -26,6 +26,7 @@ export function registerAddonRoutes(routes: RouteTable, ctx: ApiContext): void {
         currency: body.currency,
         callbackUrl: body.callbackUrl,
         metadata: body.metadata,
+        customerData: body.customerData,
         idempotencyKey: req.get('idempotency-key') ?? undefined,
       });
       let current = purchase;

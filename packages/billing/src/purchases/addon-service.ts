@@ -38,11 +38,13 @@ export class AddonService {
     }
     const snapshot = await this.catalog.snapshot(req.tenantId);
     const pack = findPack(snapshot, req.pack);
-    if (!(await this.customers.context(req.tenantId, req.customer))) {
-      throw notFound('customer_not_found', `customer "${req.customer}" does not exist`);
-    }
     const order = priceOrder(snapshot, pack, req.quantity, req.currency);
     await this.providers.forTenant(req.tenantId, order.provider); // 400 provider_not_configured, naming it (and a wrong environment)
+    // as track, check and attach do: an unknown customer is created on first use, once the request is known good
+    if (!(await this.customers.context(req.tenantId, req.customer))) {
+      if (!this.customers.ensure) throw notFound('customer_not_found', `customer "${req.customer}" does not exist`);
+      await this.customers.ensure(req.tenantId, req.customer, req.customerData ?? null);
+    }
     const { purchase, created } = await this.purchases.create({
       id: randomUUID(),
       tenantId: req.tenantId,

@@ -11,6 +11,8 @@ export interface AddonAsk {
   callbackUrl?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   source?: 'purchase' | 'auto_topup';
+  /** Details for creating the customer when it does not exist (not part of the purchase's identity). */
+  customerData?: { email?: string | undefined; name?: string | undefined; metadata?: Record<string, unknown> | undefined } | undefined;
 }
 
 /**

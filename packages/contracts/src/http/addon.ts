@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencySchema, metadataSchema } from './common.ts';
+import { currencySchema, customerDataSchema, metadataSchema } from './common.ts';
 import { customerIdSchema } from './customers.ts';
 import { storable } from '../text.ts';
 
@@ -11,6 +11,8 @@ export const addonBodySchema = storable(z.object({
   currency: currencySchema.optional(),
   callbackUrl: z.url().optional(),
   metadata: metadataSchema.optional(),
+  /** Creates the customer with these details when it does not exist yet (as track, check and attach do). */
+  customerData: customerDataSchema.optional(),
 }));
 export type AddonBody = z.input<typeof addonBodySchema>;
 
