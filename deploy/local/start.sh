@@ -10,6 +10,8 @@ cd "$TALLY_ROOT"
 export API_PORT="${API_PORT:-3000}" WORKERS_PORT="${WORKERS_PORT:-3001}" LOG_LEVEL="${LOG_LEVEL:-info}"
 # Links Tally hands out (checkout pages, provider webhooks) point at this API.
 export PUBLIC_URL="${PUBLIC_URL:-http://127.0.0.1:$API_PORT}"
+# Development: webhook endpoints may be plain http (still public addresses only; docs/security.md).
+export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
 
 ensure_node_modules
 bash "$HERE/services.sh" up

@@ -27,6 +27,10 @@ export default async function setup(project: TestProject) {
     // every suite calls from 127.0.0.1, several with refused keys on purpose: a per-address
     // limit of 20 a minute would turn their 401s into 429s (test/security-edge tests the limit)
     AUTH_FAILURES_PER_MINUTE: '100000',
+    // suites receive webhooks on local http servers (127.0.0.1): allowed for the test stack only,
+    // never by default (test/security-webhook-targets starts processes without these)
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
   };
   const apps: AppProcess[] = [];
   const migrate = await import('node:child_process').then(({ execFileSync }) =>

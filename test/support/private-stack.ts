@@ -48,6 +48,9 @@ export async function privateStack(options: { apis: number; workers: number; env
     REDIS_URL: `redis://127.0.0.1:${port}`,
     KAFKA_TOPIC_EVENTS: `tally.usage-events.private-${run}`,
     KAFKA_CONSUMER_GROUP: `tally-metering-private-${run}`,
+    // local webhook receivers on 127.0.0.1, as in global-setup.ts
+    WEBHOOK_ALLOW_HTTP: 'true',
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     ...options.env,
   };
   const { execFileSync } = await import('node:child_process');

@@ -6,7 +6,7 @@ import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
 import { CatalogService, CustomerService, SubscriptionService, TenantService, type StateChange } from '@tally/catalog';
 import { createPayments, type Payments } from '@tally/payments';
-import { createBilling, type Billing } from '@tally/billing';
+import { createBilling, webhookTargetPolicy, type Billing } from '@tally/billing';
 import { createBalanceServices, type BalanceService } from '@tally/metering';
 import { createMeteringApi, type MeteringApi } from '@tally/metering';
 import { PlatformaticProducer } from '@tally/kafka';
@@ -80,6 +80,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const payments = createPayments(pool, config, config.publicUrl);
   const billing = createBilling({
     pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, publicUrl: config.publicUrl,
+    webhookTargets: webhookTargetPolicy(config),
     customers: { context: (t, c) => customers.context(t, c), ensure: ensureCustomer },
   });
   balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));

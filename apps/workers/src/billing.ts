@@ -1,5 +1,5 @@
 import { CHECKOUT_QUEUE, WEBHOOKS_QUEUE, type CheckoutJob, type WebhookDeliveryJob } from '@tally/contracts';
-import { CHECKOUT_WORKER_OPTIONS, checkoutProcessor, createBilling, webhookDeliveryProcessor } from '@tally/billing';
+import { CHECKOUT_WORKER_OPTIONS, checkoutProcessor, createBilling, webhookDeliveryProcessor, webhookTargetPolicy } from '@tally/billing';
 import { createBalanceServices } from '@tally/metering';
 import { createPayments } from '@tally/payments';
 import type { RunningWorkers, WorkersDeps } from './workers.ts';
@@ -25,7 +25,10 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
   });
   const payments = createPayments(pool, config, config.PUBLIC_URL);
-  const billing = createBilling({ pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.PUBLIC_URL });
+  const billing = createBilling({
+    pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.PUBLIC_URL,
+    webhookTargets: webhookTargetPolicy(config),
+  });
 
   deps.registry.register<CheckoutJob>(CHECKOUT_QUEUE, checkoutProcessor(billing.checkout), config.WORKER_CONCURRENCY, CHECKOUT_WORKER_OPTIONS);
   deps.registry.register<WebhookDeliveryJob>(WEBHOOKS_QUEUE, webhookDeliveryProcessor(billing.deliveries), config.WORKER_CONCURRENCY);

@@ -3,6 +3,8 @@ import type { Pool } from '@tally/postgres';
 import { AppError, notFound } from '@tally/runtime';
 import { signatureHeader } from '@tally/payments';
 import type { WebhookQueue } from './webhooks.queue.ts';
+import { postToTarget } from './target-fetch.ts';
+import { STRICT_WEBHOOK_TARGETS, systemResolver, type Resolver, type WebhookTargetPolicy } from './target-policy.ts';
 
 export const TALLY_SIGNATURE_HEADER = 'Tally-Signature';
 
@@ -52,6 +54,8 @@ export class WebhookDeliveries {
   constructor(
     private readonly pool: Pool,
     private readonly queue: WebhookQueue,
+    private readonly targets: WebhookTargetPolicy = STRICT_WEBHOOK_TARGETS,
+    private readonly resolve: Resolver = systemResolver,
   ) {}
 
   async list(tenantId: string, endpointId: string, limit = 100): Promise<Delivery[]> {
@@ -97,28 +101,29 @@ export class WebhookDeliveries {
       return;
     }
     const body = JSON.stringify(row.payload);
-    let status: number | null = null;
-    let error: string | null = null;
-    try {
-      const res = await fetch(row.url, {
-        method: 'POST',
+    // the target is checked again here, after DNS, whatever it was at registration (target-fetch.ts)
+    const result = await postToTarget(
+      {
+        url: row.url,
         headers: { 'Content-Type': 'application/json', 'User-Agent': 'Tally-Webhooks/1', [TALLY_SIGNATURE_HEADER]: signatureHeader(row.secret, body) },
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(10_000),
-      });
-      status = res.status;
-      await res.body?.cancel().catch(() => {});
-      if (res.status >= 200 && res.status < 300) {
-        await this.record(tenantId, deliveryId, 'succeeded', status, null);
-        return;
-      }
-      error = `HTTP ${res.status}`;
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+        timeoutMs: 10_000,
+      },
+      this.targets,
+      this.resolve,
+    );
+    if (result.ok) {
+      await this.record(tenantId, deliveryId, 'succeeded', result.status, null);
+      return;
     }
-    await this.record(tenantId, deliveryId, lastAttempt ? 'failed' : 'pending', status, error);
-    throw new AppError('webhook_delivery_failed', `delivery ${deliveryId}: ${error}`, { retryable: true });
+    // the log shows the class only (4xx, timeout, blocked…), never the target's exact status or body
+    if (result.outcome === 'blocked') {
+      // nothing was sent; a retry would be refused the same way
+      await this.record(tenantId, deliveryId, 'failed', null, result.outcome);
+      return;
+    }
+    await this.record(tenantId, deliveryId, lastAttempt ? 'failed' : 'pending', null, result.outcome);
+    throw new AppError('webhook_delivery_failed', `delivery ${deliveryId}: ${result.outcome} (${result.detail})`, { retryable: true });
   }
 
   private async record(tenantId: string, id: string, status: Delivery['status'], responseStatus: number | null, error: string | null) {

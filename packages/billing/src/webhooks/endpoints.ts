@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Pool } from '@tally/postgres';
 import { notFound } from '@tally/runtime';
+import { assertWebhookTarget, STRICT_WEBHOOK_TARGETS, systemResolver, type Resolver, type WebhookTargetPolicy } from './target-policy.ts';
 
 export interface Endpoint {
   id: string;
@@ -21,11 +22,20 @@ interface Row {
 }
 const toEndpoint = (r: Row): Endpoint => ({ id: r.id, tenantId: r.tenant_id, url: r.url, secret: r.secret, events: r.events, createdAt: r.created_at });
 
-/** A tenant's webhook endpoints. The signing secret is generated here and shown once. */
+/**
+ * A tenant's webhook endpoints. The signing secret is generated here and shown
+ * once. A URL that is not https (unless the deployment allows http) or that
+ * resolves to a non-public address is refused: 400 naming it, nothing stored.
+ */
 export class WebhookEndpoints {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly targets: WebhookTargetPolicy = STRICT_WEBHOOK_TARGETS,
+    private readonly resolve: Resolver = systemResolver,
+  ) {}
 
   async create(tenantId: string, url: string, events: string[]): Promise<Endpoint> {
+    await assertWebhookTarget(url, this.targets, this.resolve);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
     const { rows } = await this.pool.query<Row>(
       'INSERT INTO webhook_endpoints (id, tenant_id, url, secret, events) VALUES ($1, $2, $3, $4, $5) RETURNING *',
