@@ -9,6 +9,7 @@ import type { WorkerRegistry } from './registry.ts';
 import { startAnalytics } from './analytics.ts';
 import { startMetering } from './metering.ts';
 import { startBilling } from './billing.ts';
+import { startPurchaseMirror } from './purchase-mirror.ts';
 
 export interface WorkersDeps {
   config: WorkersConfig;
@@ -40,7 +41,7 @@ export interface RunningWorkers {
  * (metering, billing, analytics) adds its own start function here.
  */
 export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
-  const areas: RunningWorkers[] = [await startMetering(deps), await startAnalytics(deps), await startBilling(deps)];
+  const areas: RunningWorkers[] = [await startMetering(deps), await startAnalytics(deps), await startBilling(deps), await startPurchaseMirror(deps)];
   return {
     beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
     afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),

@@ -4,6 +4,8 @@ export * from './purchases/purchase-repo.ts';
 export * from './purchases/pack-pricing.ts';
 export * from './purchases/addon-service.ts';
 export * from './purchases/purchase-view.ts';
+export * from './purchases/purchase-mirror.ts';
+export * from './purchases/purchase-mirror-wakeup.ts';
 export * from './checkout/checkout.queue.ts';
 export * from './checkout/checkout.processor.ts';
 export * from './checkout/checkout-service.ts';
