@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { TenantService } from '@tally/catalog';
+import { CatalogService, TenantService } from '@tally/catalog';
+import { syncBodySchema } from '@tally/contracts';
 import { client, eventually } from './support/stack.ts';
 import { startApp, type AppProcess } from './support/processes.ts';
 import { SANDBOX_SECRET, billingTenant, catalog, creditsOf, db, ledgerRows, newCustomer, payOnPage, sign, type Api } from './billing.support.ts';
@@ -35,12 +36,15 @@ const subscriptionsTo = async (tenantId: string, customer: string, plan: string)
     )
   ).rows[0]!.n;
 
-/** A live-environment tenant with the billing catalog. */
+/**
+ * A live-environment tenant with the billing catalog, written straight through the catalog
+ * service as a sync before the no-sandbox-for-live rule would have (POST /v1/sync now refuses
+ * its sandbox pack: test/security-live-sandbox.e2e.test.ts).
+ */
 async function liveTenant(base?: string) {
   const created = await tenants.createTenant(`security-live-${Date.now()}`, 'live');
   const api = client(created.apiKey.secret, base);
-  const sync = await api.post('/v1/sync', catalog);
-  if (sync.status !== 200) throw new Error(`sync: ${sync.status} ${JSON.stringify(sync.body)}`);
+  await new CatalogService(db).sync(created.tenantId, syncBodySchema.parse(catalog));
   return { tenantId: created.tenantId, api };
 }
 

@@ -1,6 +1,6 @@
 import type { PaymentEnvironment, PaymentProvider, ProviderRegistry } from '@tally/payments';
 import type { Pool } from '@tally/postgres';
-import { isAppError, notFound } from '@tally/runtime';
+import { badRequest, isAppError, notFound } from '@tally/runtime';
 import { LruCache } from './lru-cache.ts';
 
 /**
@@ -8,7 +8,20 @@ import { LruCache } from './lru-cache.ts';
  * credentials are of the other environment (400 provider_not_configured naming
  * it), so a test tenant never reaches a live key. A tenant's environment never
  * changes, so it is cached (bounded) after the first lookup.
+ *
+ * The sandbox takes no real money: a live tenant never gets it, whatever the
+ * deployment configured (checked by name here, before the registry).
  */
+export const SANDBOX_PROVIDER_NAME = 'sandbox';
+
+/** The 400 a live tenant gets for the sandbox: at addon, attach, checkout jobs and webhooks, and at sync (naming the packs and plans). */
+export const sandboxNotForLive = (details: Record<string, unknown> = {}, subject = '') =>
+  badRequest(
+    'provider_not_configured',
+    `payment provider "sandbox" is not configured for live tenants (it takes no real money)${subject ? `: ${subject}` : ''}; give ${subject ? 'them' : 'it'} a live provider (e.g. "provider": "stripe", or "defaultProvider")`,
+    { provider: SANDBOX_PROVIDER_NAME, environment: 'live', ...details },
+  );
+
 export class TenantProviders {
   private readonly environments = new LruCache<string, PaymentEnvironment>(10_000);
 
@@ -18,7 +31,9 @@ export class TenantProviders {
   ) {}
 
   async forTenant(tenantId: string, providerName: string): Promise<PaymentProvider> {
-    return this.registry.get(providerName, await this.environmentOf(tenantId));
+    const environment = await this.environmentOf(tenantId);
+    if (providerName === SANDBOX_PROVIDER_NAME && environment === 'live') throw sandboxNotForLive();
+    return this.registry.get(providerName, environment);
   }
 
   /** Why `providerName` cannot take this tenant's payments (the message addon would answer), or null when it can. */

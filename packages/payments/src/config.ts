@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Published in this repository, so anyone can sign with it: refused in production (paymentsEnvRules). */
+export const SANDBOX_DEV_WEBHOOK_SECRET = 'whsec_sandbox_local_development_only';
+
 /** An empty variable (`STRIPE_SECRET_KEY=` in a compose file) counts as unset. */
 const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
@@ -10,7 +13,12 @@ const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (
  * and then only together with STRIPE_WEBHOOK_SECRET (docs/security.md).
  */
 export const paymentsEnv = z.object({
-  SANDBOX_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').default('whsec_sandbox_local_development_only'),
+  SANDBOX_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').default(SANDBOX_DEV_WEBHOOK_SECRET),
+  /**
+   * The built-in sandbox provider (test cards, no real money). Unset: on in
+   * development and test, off in production, where only `enabled` turns it on.
+   */
+  SANDBOX_PROVIDER: unsetWhenEmpty(z.enum(['enabled', 'disabled'], "must be 'enabled' or 'disabled'")),
   /** Test knob: delay (ms) before an off-session sandbox charge answers; 0 in production. */
   SANDBOX_CHARGE_DELAY_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   /** sk_test_… serves test tenants only, sk_live_… live tenants only. */
@@ -21,12 +29,28 @@ export const paymentsEnv = z.object({
 });
 export type PaymentsEnv = z.infer<typeof paymentsEnv>;
 
+type RuledEnv = Pick<PaymentsEnv, 'STRIPE_SECRET_KEY' | 'STRIPE_WEBHOOK_SECRET' | 'SANDBOX_PROVIDER' | 'SANDBOX_WEBHOOK_SECRET'> & { NODE_ENV?: string };
+
+/** Whether this process serves the sandbox provider (its checkout pages, its webhooks, its charges). */
+export const sandboxEnabled = (env: Pick<RuledEnv, 'SANDBOX_PROVIDER' | 'NODE_ENV'>): boolean =>
+  env.SANDBOX_PROVIDER ? env.SANDBOX_PROVIDER === 'enabled' : env.NODE_ENV !== 'production';
+
 /**
  * Rules across variables, for the app schemas' `superRefine`: a Stripe key
  * without the webhook signing secret would verify webhooks against an empty
- * secret, which anyone can sign with; such a process refuses to start.
+ * secret, which anyone can sign with; such a process refuses to start. So
+ * does any production process left with the published development secret,
+ * whether or not the sandbox is on now: a forged "paid" event would verify
+ * the day someone turns it on.
  */
-export function paymentsEnvRules(env: Pick<PaymentsEnv, 'STRIPE_SECRET_KEY' | 'STRIPE_WEBHOOK_SECRET'>, ctx: z.RefinementCtx): void {
+export function paymentsEnvRules(env: RuledEnv, ctx: z.RefinementCtx): void {
+  if (env.NODE_ENV === 'production' && env.SANDBOX_WEBHOOK_SECRET === SANDBOX_DEV_WEBHOOK_SECRET) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SANDBOX_WEBHOOK_SECRET'],
+      message: 'is unset or the public development default; set your own secret (≥ 16 characters) when NODE_ENV=production',
+    });
+  }
   if (env.STRIPE_SECRET_KEY && !env.STRIPE_WEBHOOK_SECRET) {
     ctx.addIssue({
       code: 'custom',

@@ -1,6 +1,6 @@
 import type { Pool } from '@tally/postgres';
 import { badRequest } from '@tally/runtime';
-import type { PaymentsEnv } from './config.ts';
+import { sandboxEnabled, type PaymentsEnv } from './config.ts';
 import type { PaymentEnvironment, PaymentProvider } from './provider.ts';
 import { SandboxHostedCheckout } from './sandbox/hosted-checkout.ts';
 import { SandboxProvider } from './sandbox/sandbox-provider.ts';
@@ -59,13 +59,19 @@ export interface Payments {
   hostedCheckout: SandboxHostedCheckout;
 }
 
-/** Builds every configured provider: sandbox always, Stripe when its key (and, config enforces, its webhook secret) is set. */
-export function createPayments(pool: Pool, env: PaymentsEnv, publicUrl: string): Payments {
+/**
+ * Builds every configured provider: the sandbox unless it is off (by default in
+ * production: sandboxEnabled), Stripe when its key (and, config enforces, its
+ * webhook secret) is set.
+ */
+export function createPayments(pool: Pool, env: PaymentsEnv & { NODE_ENV?: string }, publicUrl: string): Payments {
   const sandboxStore = new SandboxStore(pool);
   const base = publicUrl.replace(/\/$/, '');
-  const providers = new ProviderRegistry().add(
-    new SandboxProvider(sandboxStore, { publicUrl: base, webhookSecret: env.SANDBOX_WEBHOOK_SECRET, chargeDelayMs: env.SANDBOX_CHARGE_DELAY_MS }),
-  );
+  const sandbox = sandboxEnabled(env);
+  const providers = new ProviderRegistry();
+  if (sandbox) {
+    providers.add(new SandboxProvider(sandboxStore, { publicUrl: base, webhookSecret: env.SANDBOX_WEBHOOK_SECRET, chargeDelayMs: env.SANDBOX_CHARGE_DELAY_MS }));
+  }
   if (env.STRIPE_SECRET_KEY) {
     if (!env.STRIPE_WEBHOOK_SECRET) throw new Error('STRIPE_WEBHOOK_SECRET is required when STRIPE_SECRET_KEY is set');
     providers.add(
@@ -77,6 +83,7 @@ export function createPayments(pool: Pool, env: PaymentsEnv, publicUrl: string):
     );
   }
   const hostedCheckout = new SandboxHostedCheckout(sandboxStore, {
+    enabled: sandbox,
     webhookSecret: env.SANDBOX_WEBHOOK_SECRET,
     webhookUrl: `${base}/v1/providers/sandbox/webhook`,
   });

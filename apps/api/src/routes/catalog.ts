@@ -14,6 +14,7 @@ import { notFound } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 import { creditPackView, creditSystemView, planView } from './catalog-views.ts';
+import { refuseLiveSandbox } from './catalog-live-sandbox.ts';
 
 /**
  * A pack or plan naming a provider this deployment cannot use for the tenant
@@ -48,6 +49,7 @@ export function registerCatalogRoutes(routes: RouteTable, ctx: ApiContext): void
     responses: { 200: syncResultSchema, 400: errorBodySchema },
     handler: async ({ body, query, tenant }) => {
       const { dryRun: bodyDryRun, ...input } = body;
+      await refuseLiveSandbox(ctx, tenant.tenantId, input); // 400 naming them, before anything is written
       const result = await ctx.catalog.sync(tenant.tenantId, input, { dryRun: query.dryRun ?? bodyDryRun ?? false });
       const warnings = [...result.warnings, ...(await providerWarnings(ctx, tenant.tenantId, input))];
       return {

@@ -8,6 +8,8 @@ import { renderCheckoutPage, renderResultPage } from './page.ts';
 import { sandboxId, sessionChargeKey, type SandboxSession, type SandboxStore } from './sandbox-store.ts';
 
 export interface HostedCheckoutConfig {
+  /** false: the sandbox is off in this deployment (registry.ts); every page is a 404 and nothing is redelivered. */
+  enabled?: boolean;
   webhookSecret: string;
   /** Where the sandbox sends its webhooks: Tally's own provider webhook route. */
   webhookUrl: string;
@@ -25,6 +27,10 @@ export type PageAnswer = { status: number; html: string } | { status: 303; redir
  * The sandbox provider's hosted page, served by Tally under /v1/sandbox. Paying
  * records the charge (and the saved card) on the sandbox side, then notifies
  * Tally with a signed webhook exactly like an external provider would.
+ *
+ * The sandbox takes no real money, so it never serves a live tenant: a session
+ * of one (opened before that rule, or by any other path) is refused before
+ * anything is charged or sent (403), whatever the purchase row says.
  */
 export class SandboxHostedCheckout {
   constructor(
@@ -33,15 +39,15 @@ export class SandboxHostedCheckout {
   ) {}
 
   async page(sessionId: string): Promise<PageAnswer> {
-    const session = await this.store.session(sessionId);
-    if (!session) return { status: 404, html: renderResultPage('Not found', 'This checkout session does not exist.') };
+    const session = await this.openable(sessionId);
+    if ('refused' in session) return session.refused;
     if (session.status !== 'open') return { status: 200, html: renderResultPage('Already paid', 'This checkout is complete.') };
     return { status: 200, html: renderCheckoutPage(session) };
   }
 
   async submit(sessionId: string, form: SubmitForm): Promise<PageAnswer> {
-    const session = await this.store.session(sessionId);
-    if (!session) return { status: 404, html: renderResultPage('Not found', 'This checkout session does not exist.') };
+    const session = await this.openable(sessionId);
+    if ('refused' in session) return session.refused;
     if (session.status !== 'open') return { status: 409, html: renderResultPage('Already paid', 'This checkout is complete.') };
     const outcome = session.mode === 'setup' ? cardForSetup(form.cardNumber) : cardOutcome(form.cardNumber);
     // A declined card leaves the session open, as hosted checkouts do: the buyer may try another card.
@@ -111,6 +117,7 @@ export class SandboxHostedCheckout {
    * event) are sent again, for up to 3 days. Run periodically by the workers.
    */
   async redeliverUnacknowledged(minAgeSeconds = 30, limit = 50): Promise<number> {
+    if (this.config.enabled === false) return 0;
     const { rows } = await this.store.pool.query<{ payload: SandboxEvent }>(
       `SELECT e.payload FROM sandbox_events e
         WHERE e.created_at < now() - make_interval(secs => $1) AND e.created_at > now() - interval '3 days'
@@ -121,6 +128,19 @@ export class SandboxHostedCheckout {
     let delivered = 0;
     for (const row of rows) if (await this.deliver(row.payload, 1)) delivered++;
     return delivered;
+  }
+
+  /** The session, or the page refusing it: unknown or sandbox off (404), a live tenant's (403). */
+  private async openable(sessionId: string): Promise<SandboxSession | { refused: PageAnswer }> {
+    const missing = { refused: { status: 404, html: renderResultPage('Not found', 'This checkout session does not exist.') } };
+    if (this.config.enabled === false) return missing;
+    const session = await this.store.session(sessionId);
+    if (!session) return missing;
+    const { rows } = await this.store.pool.query<{ environment: string }>('SELECT environment FROM tenants WHERE id = $1', [session.tenantId]);
+    if (rows[0]?.environment !== 'test') {
+      return { refused: { status: 403, html: renderResultPage('Not available', 'The sandbox takes no real money and cannot be used to pay a live merchant.') } };
+    }
+    return session;
   }
 
   /** Sends a signed event to Tally, with a few quick retries (re-sending the same event id). */
