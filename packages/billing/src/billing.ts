@@ -20,6 +20,7 @@ import { WebhookDeliveries } from './webhooks/deliveries.ts';
 import { WebhookEndpoints } from './webhooks/endpoints.ts';
 import { WebhookEmitter } from './webhooks/webhook-emitter.ts';
 import { WebhookQueue } from './webhooks/webhooks.queue.ts';
+import type { WebhookTargetPolicy } from './webhooks/target-policy.ts';
 
 export interface BillingDeps {
   pool: Pool;
@@ -32,6 +33,8 @@ export interface BillingDeps {
   customers: CustomerPort;
   /** Tally's public URL (return pages after a hosted checkout). */
   publicUrl: string;
+  /** Where outbound webhooks may go; strict (https, public addresses) when absent. */
+  webhookTargets?: WebhookTargetPolicy;
 }
 
 export type Billing = ReturnType<typeof createBilling>;
@@ -55,8 +58,8 @@ export function createBilling(deps: BillingDeps) {
   const providerWebhooks = new ProviderWebhooks(pool, providers, purchases, fulfilment, methods, wallet, logger);
   const planCheckout = new ProviderPlanCheckout(providers, methods, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
   const refunds = new RefundService(pool, purchases, providers, deps.balances, emitter);
-  const endpoints = new WebhookEndpoints(pool);
-  const deliveries = new WebhookDeliveries(pool, webhookQueue);
+  const endpoints = new WebhookEndpoints(pool, deps.webhookTargets);
+  const deliveries = new WebhookDeliveries(pool, webhookQueue, deps.webhookTargets);
   const alerts = new BalanceAlerts(pool, deps.redis, emitter, deps.balances);
   const autoTopup = new AutoTopupService(pool, deps.redis, deps.catalog, deps.customers, addon, deps.balances, logger);
   checkout.onDecline((p, code) => autoTopup.disableAfterDecline(p, code));
