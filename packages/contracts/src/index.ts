@@ -20,4 +20,5 @@ export * from './properties.ts';
 export * from './http/api-keys.ts';
 export * from './pagination.ts';
 export * from './http/customer-account.ts';
+export * from './http/operator-lists.ts';
 export * from './http/rollups.ts';

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { ImportService, createImportQueue, csvRecord, importDirs, importRoot } from '@tally/analytics';
-import { createImportQuerySchema, importIdParamsSchema, importStatusSchema, rejectedQuerySchema } from '@tally/contracts';
+import {
+  createImportQuerySchema,
+  errorBodySchema,
+  importIdParamsSchema,
+  importListQuerySchema,
+  importListResultSchema,
+  importStatusSchema,
+  rejectedQuerySchema,
+  toPage,
+} from '@tally/contracts';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 
@@ -39,6 +48,20 @@ export function registerImportRoutes(routes: RouteTable, ctx: ApiContext, import
       const gzip = query.compression === 'gzip' || /\bgzip\b/i.test(String(req.headers['content-encoding'] ?? ''));
       const status = await imports.create(tenant.tenantId, query.mode, req, gzip, query.chunkLines);
       return { status: 202, body: status };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/imports',
+    summary: 'List imports, newest first, with their progress (cursor pagination)',
+    tags: ['imports'],
+    query: importListQuerySchema,
+    responses: { 200: importListResultSchema, 400: errorBodySchema },
+    handler: async ({ query, tenant }) => {
+      const rows = await imports.list(tenant.tenantId, { limit: query.limit, after: query.cursor });
+      const page = toPage(rows, query.limit, (r) => [r.createdKey, r.status.id], ({ status: { success: _, ...item } }) => item);
+      return { body: { success: true as const, ...page } };
     },
   });
 

@@ -6,12 +6,15 @@ import {
   balanceAlertBodySchema,
   createdEndpointSchema,
   createEndpointBodySchema,
-  deliveryListSchema,
+  deliveryListQuerySchema,
+  deliveryPageSchema,
   deliveryParamsSchema,
+  deliveryViewSchema,
   endpointListSchema,
   endpointParamsSchema,
   errorBodySchema,
   slugSchema,
+  toPage,
 } from '@tally/contracts';
 import type { AutoTopupSettings, Delivery, Endpoint } from '@tally/billing';
 import { notFound } from '@tally/runtime';
@@ -94,13 +97,16 @@ export function registerWebhookRoutes(routes: RouteTable, ctx: ApiContext): void
   routes.add({
     method: 'get',
     path: '/webhooks/endpoints/:id/deliveries',
-    summary: "An endpoint's delivery log, newest first",
+    summary: "An endpoint's delivery log, newest first (cursor pagination; `deliveries` repeats `data` for older clients)",
     tags: ['webhooks'],
     params: endpointParamsSchema,
-    responses: { 200: deliveryListSchema, 404: errorBodySchema },
-    handler: async ({ params, tenant }) => {
+    query: deliveryListQuerySchema,
+    responses: { 200: deliveryPageSchema, 400: errorBodySchema, 404: errorBodySchema },
+    handler: async ({ params, query, tenant }) => {
       await endpoints.get(tenant.tenantId, params.id);
-      return { body: { success: true, deliveries: (await deliveries.list(tenant.tenantId, params.id)).map(deliveryView) } };
+      const rows = await deliveries.list(tenant.tenantId, params.id, { limit: query.limit, after: query.cursor });
+      const page = toPage(rows, query.limit, (r) => [r.createdKey, r.delivery.id], (r) => deliveryView(r.delivery));
+      return { body: { success: true as const, ...page, deliveries: page.data } };
     },
   });
 
@@ -110,7 +116,7 @@ export function registerWebhookRoutes(routes: RouteTable, ctx: ApiContext): void
     summary: 'Send a delivered (or failed) event again',
     tags: ['webhooks'],
     params: deliveryParamsSchema,
-    responses: { 202: z.object({ success: z.literal(true), delivery: deliveryListSchema.shape.deliveries.element }), 404: errorBodySchema },
+    responses: { 202: z.object({ success: z.literal(true), delivery: deliveryViewSchema }), 404: errorBodySchema },
     handler: async ({ params, tenant }) => {
       await endpoints.get(tenant.tenantId, params.id);
       const d = await deliveries.redeliver(tenant.tenantId, params.id, params.deliveryId);

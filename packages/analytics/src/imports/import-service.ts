@@ -80,6 +80,11 @@ export class ImportService {
     return this.store.status(id, tenantId);
   }
 
+  /** A page of the tenant's imports, newest first (ImportStore.list). */
+  list(tenantId: string, opts: { limit: number; after?: readonly [string, string] | undefined }): Promise<Array<{ status: ImportStatus; createdKey: string }>> {
+    return this.store.list(tenantId, opts);
+  }
+
   async mustStatus(id: string, tenantId: string): Promise<ImportStatus> {
     const s = await this.status(id, tenantId);
     if (!s) throw notFound('import_not_found', `no import ${id}`);

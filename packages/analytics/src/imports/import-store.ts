@@ -47,6 +47,37 @@ const toRecord = (r: ImportRow): ImportRecord => ({
   chunksTotal: r.chunks_total,
 });
 
+/** An imports row with its chunks summed. */
+type StatusRow = ImportRow & Record<'chunks_done' | 'rows_read' | 'accepted' | 'duplicates' | 'rejected' | 'flagged', bigint | null>;
+
+function toStatus(r: StatusRow, now: Date): ImportStatus {
+  const n = (v: bigint | null | undefined) => Number(v ?? 0n);
+  const rowsRead = n(r.rows_read);
+  const end = r.finished_at ?? now;
+  const seconds = r.started_at ? Math.max(0.001, (end.getTime() - r.started_at.getTime()) / 1000) : 0;
+  return {
+    success: true,
+    id: r.id,
+    mode: r.mode,
+    format: r.format,
+    state: r.state,
+    bytes: Number(r.bytes),
+    chunksTotal: r.chunks_total,
+    chunksDone: n(r.chunks_done),
+    rowsRead,
+    accepted: n(r.accepted),
+    duplicates: n(r.duplicates),
+    rejected: n(r.rejected),
+    flagged: n(r.flagged),
+    rate: seconds ? Math.round(rowsRead / seconds) : 0,
+    error: r.error,
+    createdAt: r.created_at.toISOString(),
+    startedAt: r.started_at?.toISOString() ?? null,
+    finishedAt: r.finished_at?.toISOString() ?? null,
+    revertedAt: r.reverted_at?.toISOString() ?? null,
+  };
+}
+
 const MAX_CONTENT = 2000;
 /** The rejected line as Postgres text keeps it: a raw NUL byte (the reason the line may be rejected) shown as \\u0000. */
 const storableContent = (content: string) => content.slice(0, MAX_CONTENT).replace(/\u0000/g, '\\u0000');
@@ -130,7 +161,7 @@ export class ImportStore {
   }
 
   async status(id: string, tenantId: string, now = new Date()): Promise<ImportStatus | null> {
-    const { rows } = await this.pool.query<ImportRow & Record<string, bigint | null>>(
+    const { rows } = await this.pool.query<StatusRow>(
       `SELECT i.*, count(c.chunk)::bigint AS chunks_done, coalesce(sum(c.rows_read), 0)::bigint AS rows_read,
               coalesce(sum(c.accepted), 0)::bigint AS accepted, coalesce(sum(c.duplicates), 0)::bigint AS duplicates,
               coalesce(sum(c.rejected), 0)::bigint AS rejected, coalesce(sum(c.flagged), 0)::bigint AS flagged
@@ -138,33 +169,41 @@ export class ImportStore {
        WHERE i.id = $1 AND i.tenant_id = $2 GROUP BY i.id`,
       [id, tenantId],
     );
-    const r = rows[0];
-    if (!r) return null;
-    const n = (v: bigint | null | undefined) => Number(v ?? 0n);
-    const rowsRead = n(r.rows_read);
-    const end = r.finished_at ?? now;
-    const seconds = r.started_at ? Math.max(0.001, (end.getTime() - r.started_at.getTime()) / 1000) : 0;
-    return {
-      success: true,
-      id: r.id,
-      mode: r.mode,
-      format: r.format,
-      state: r.state,
-      bytes: Number(r.bytes),
-      chunksTotal: r.chunks_total,
-      chunksDone: n(r.chunks_done),
-      rowsRead,
-      accepted: n(r.accepted),
-      duplicates: n(r.duplicates),
-      rejected: n(r.rejected),
-      flagged: n(r.flagged),
-      rate: seconds ? Math.round(rowsRead / seconds) : 0,
-      error: r.error,
-      createdAt: r.created_at.toISOString(),
-      startedAt: r.started_at?.toISOString() ?? null,
-      finishedAt: r.finished_at?.toISOString() ?? null,
-      revertedAt: r.reverted_at?.toISOString() ?? null,
-    };
+    return rows[0] ? toStatus(rows[0], now) : null;
+  }
+
+  /**
+   * One page of the tenant's imports, newest first, plus one row to tell
+   * whether there is more. `after` is the keyset of the last row answered:
+   * created_at as UTC text with microseconds (createdKey) and the id. The
+   * page is cut first (index on tenant, created_at, id), then each import's
+   * chunks are summed.
+   */
+  async list(
+    tenantId: string,
+    opts: { limit: number; after?: readonly [string, string] | undefined },
+    now = new Date(),
+  ): Promise<Array<{ status: ImportStatus; createdKey: string }>> {
+    const args: unknown[] = [tenantId];
+    let after = '';
+    if (opts.after) {
+      args.push(opts.after[0], opts.after[1]);
+      after = ' AND (i.created_at, i.id) < ($2::timestamptz, $3::uuid)';
+    }
+    args.push(opts.limit + 1);
+    const { rows } = await this.pool.query<StatusRow & { created_key: string }>(
+      `SELECT i.*, to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key, c.*
+         FROM imports i
+         CROSS JOIN LATERAL (
+           SELECT count(chunk)::bigint AS chunks_done, coalesce(sum(rows_read), 0)::bigint AS rows_read,
+                  coalesce(sum(accepted), 0)::bigint AS accepted, coalesce(sum(duplicates), 0)::bigint AS duplicates,
+                  coalesce(sum(rejected), 0)::bigint AS rejected, coalesce(sum(flagged), 0)::bigint AS flagged
+             FROM import_chunks WHERE import_id = i.id) c
+        WHERE i.tenant_id = $1${after}
+        ORDER BY i.created_at DESC, i.id DESC LIMIT $${args.length}`,
+      args,
+    );
+    return rows.map((r) => ({ status: toStatus(r, now), createdKey: r.created_key }));
   }
 
   /** Problem rows in line order, a page at a time (keyset on line). */

@@ -139,6 +139,39 @@ export class PurchaseRepo {
     return rows[0] ? toPurchase(rows[0]) : null;
   }
 
+  /**
+   * One page of the tenant's purchases, newest first, plus one row to tell
+   * whether there is more. `after` is the keyset of the last row answered:
+   * created_at as UTC text with microseconds (createdKey) and the id.
+   */
+  async list(
+    tenantId: string,
+    opts: { limit: number; after?: readonly [string, string] | undefined; customerId?: string | undefined; status?: PurchaseStatus | undefined },
+  ): Promise<Array<{ purchase: Purchase; createdKey: string }>> {
+    const args: unknown[] = [tenantId];
+    const where = ['tenant_id = $1'];
+    if (opts.after) {
+      args.push(opts.after[0], opts.after[1]);
+      where.push(`(created_at, id) < ($${args.length - 1}::timestamptz, $${args.length}::uuid)`);
+    }
+    if (opts.customerId !== undefined) {
+      args.push(opts.customerId);
+      where.push(`customer_id = $${args.length}`);
+    }
+    if (opts.status !== undefined) {
+      args.push(opts.status);
+      where.push(`status = $${args.length}`);
+    }
+    args.push(opts.limit + 1);
+    const { rows } = await this.pool.query<Row & { created_key: string }>(
+      `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key
+         FROM purchases WHERE ${where.join(' AND ')}
+        ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+      args,
+    );
+    return rows.map((r) => ({ purchase: toPurchase(r), createdKey: r.created_key }));
+  }
+
   async startCharge(tenantId: string, id: string, paymentMethodId: string): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE purchases SET status = 'charging', payment_method_id = $3, updated_at = now()

@@ -58,12 +58,30 @@ export class WebhookDeliveries {
     private readonly resolve: Resolver = systemResolver,
   ) {}
 
-  async list(tenantId: string, endpointId: string, limit = 100): Promise<Delivery[]> {
-    const { rows } = await this.pool.query<Row>(
-      'SELECT * FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 ORDER BY created_at DESC, id LIMIT $3',
-      [tenantId, endpointId, limit],
+  /**
+   * One page of an endpoint's delivery log, newest first, plus one row to tell
+   * whether there is more. `after` is the keyset of the last row answered:
+   * created_at as UTC text with microseconds (createdKey) and the id.
+   */
+  async list(
+    tenantId: string,
+    endpointId: string,
+    opts: { limit: number; after?: readonly [string, string] | undefined },
+  ): Promise<Array<{ delivery: Delivery; createdKey: string }>> {
+    const args: unknown[] = [tenantId, endpointId];
+    let after = '';
+    if (opts.after) {
+      args.push(opts.after[0], opts.after[1]);
+      after = ' AND (created_at, id) < ($3::timestamptz, $4::uuid)';
+    }
+    args.push(opts.limit + 1);
+    const { rows } = await this.pool.query<Row & { created_key: string }>(
+      `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key
+         FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2${after}
+        ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+      args,
     );
-    return rows.map(toDelivery);
+    return rows.map((r) => ({ delivery: toDelivery(r), createdKey: r.created_key }));
   }
 
   /** A new delivery of the same event (same id and body) to the same endpoint. */
