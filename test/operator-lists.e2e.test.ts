@@ -183,6 +183,7 @@ describe('GET /v1/purchases', () => {
     expect((await other.get(`/v1/purchases?customer=${buyer}`)).body.data).toEqual([]);
     const deliveries = await other.get(`/v1/webhooks/endpoints/${endpointId}/deliveries`);
     expect(deliveries.status).toBe(404);
+    expect(deliveries.body.error.code).toBe('endpoint_not_found');
     expect(JSON.stringify(deliveries.body)).not.toContain('purchase.completed');
     const page = await api.get(`/v1/webhooks/endpoints/${endpointId}/deliveries?limit=2`);
     expect((await other.get(`/v1/webhooks/endpoints/${endpointId}/deliveries?cursor=${page.body.nextCursor}`)).status).toBe(404);
