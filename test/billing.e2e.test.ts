@@ -5,6 +5,7 @@ import {
   SANDBOX_SECRET,
   billingTenant,
   buyNow,
+  catalog,
   creditsOf,
   db,
   ledgerRows,
@@ -217,7 +218,7 @@ describe('provider webhooks', () => {
 });
 
 describe('refunds', () => {
-  it('revokes the unspent credits, records the spent ones, answers the same when repeated', async () => {
+  it('revokes the unspent credits, pays back their share of the price, records the spent ones, answers the same when repeated', async () => {
     const { tenantId, api } = await billingTenant();
     const customer = await newCustomer(api);
     await saveCard(api, customer);
@@ -228,7 +229,8 @@ describe('refunds', () => {
     for (let i = 0; i < 6; i++) await api.post('/v1/check', { customer, feature: 'gpt-4', sendEvent: true, id: `r-${i}` });
     const refund = await api.post(`/v1/purchases/${buy.body.reference}/refund`);
     expect(refund.status).toBe(200);
-    expect(refund.body).toMatchObject({ success: true, status: 'refunded', amount: 1000, currency: 'USD', revokedCredits: 480, spentCredits: 20 });
+    // the pack's default rule, 'unspent': 480 of 500 credits unspent = 480/500 of 10.00
+    expect(refund.body).toMatchObject({ success: true, status: 'refunded', amount: 960, currency: 'USD', revokedCredits: 480, spentCredits: 20 });
     expect(await creditsOf(api, customer)).toEqual({ balance: 0, addon: 0, plan: 0 });
     const { rows } = await db.query('SELECT credits_micro, revoked_micro FROM credit_grants WHERE tenant_id = $1 AND purchase_id = $2', [tenantId, buy.body.reference]);
     expect(rows[0]).toEqual({ credits_micro: 500_000_000n, revoked_micro: 480_000_000n });
@@ -236,7 +238,7 @@ describe('refunds', () => {
       tenantId,
       `tally_purchase_${buy.body.reference}`,
     ]);
-    expect(charges[0].refunded_minor).toBe(1000n);
+    expect(charges[0].refunded_minor).toBe(960n);
 
     const twice = await api.post(`/v1/purchases/${buy.body.reference}/refund`);
     expect(twice.body).toEqual(refund.body);
@@ -244,6 +246,38 @@ describe('refunds', () => {
     const event = await eventually(async () => hooks.received.find((r) => JSON.parse(r.body).type === 'refund.completed'));
     expect(JSON.parse(event.body).data).toMatchObject({ reference: buy.body.reference, refund: { revokedCredits: 480, spentCredits: 20 } });
     await hooks.close();
+  });
+
+  it('pays back the whole price for a pack sold with refundPolicy "full", and keeps the rule a purchase was sold under', async () => {
+    const { tenantId, api } = await billingTenant();
+    const full = { slug: 'full-refund', name: 'Full refund', credits: 100, price: 700, currency: 'USD', creditSystem: 'ai-credits', refundPolicy: 'full' };
+    expect((await api.post('/v1/sync', { ...catalog, creditPacks: [...catalog.creditPacks, full] })).status).toBe(200);
+    expect((await api.get('/v1/credit-packs')).body.creditPacks.find((p: { slug: string }) => p.slug === 'full-refund').refundPolicy).toBe('full');
+    const customer = await newCustomer(api);
+    await saveCard(api, customer);
+    const buy = await buyNow(api, { customer, pack: 'full-refund' });
+    expect(buy.body.status).toBe('completed');
+    // 6 gpt-4 calls = 120 credits: 100 from the plan, 20 from the pack
+    for (let i = 0; i < 6; i++) await api.post('/v1/check', { customer, feature: 'gpt-4', sendEvent: true, id: `f-${i}` });
+    // the pack changes to pro rata after the sale: this purchase keeps the rule it was sold under
+    expect((await api.post('/v1/sync', { ...catalog, creditPacks: [...catalog.creditPacks, { ...full, refundPolicy: 'unspent' }] })).body.creditPacks.updated).toEqual(['full-refund']);
+    const refund = await api.post(`/v1/purchases/${buy.body.reference}/refund`);
+    expect(refund.body).toMatchObject({ status: 'refunded', amount: 700, revokedCredits: 80, spentCredits: 20 });
+    const { rows } = await db.query('SELECT refunded_minor FROM sandbox_charges WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, `tally_purchase_${buy.body.reference}`]);
+    expect(rows[0].refunded_minor).toBe(700n);
+  });
+
+  it('refunds nothing in money, without a provider call, when every credit of a pro-rata pack was spent', async () => {
+    const { tenantId, api } = await billingTenant();
+    const customer = await newCustomer(api);
+    await saveCard(api, customer);
+    const buy = await buyNow(api, { customer, pack: '500-ai-credits' });
+    // 30 calls = 600 credits: the plan's 100, then all 500 of the pack
+    for (let i = 0; i < 30; i++) await api.post('/v1/check', { customer, feature: 'gpt-4', sendEvent: true, id: `s-${i}` });
+    const refund = await api.post(`/v1/purchases/${buy.body.reference}/refund`);
+    expect(refund.body).toMatchObject({ status: 'refunded', amount: 0, revokedCredits: 0, spentCredits: 500 });
+    const { rows } = await db.query('SELECT refunded_minor FROM sandbox_charges WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, `tally_purchase_${buy.body.reference}`]);
+    expect(rows[0].refunded_minor).toBe(0n);
   });
 
   it('refuses a purchase that is not completed', async () => {

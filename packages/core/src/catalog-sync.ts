@@ -5,7 +5,7 @@
  * transaction.
  */
 import { MAX_SAFE_MICRO, creditsFor, formatMicro, toMicro } from './amounts.ts';
-import { RESET_INTERVALS, isResetInterval, type Overage, type ResetInterval } from './catalog.ts';
+import { RESET_INTERVALS, isResetInterval, type Overage, type RefundPolicy, type ResetInterval } from './catalog.ts';
 
 type Amount = number | string;
 
@@ -17,6 +17,7 @@ export interface SyncInput {
   creditPacks: {
     slug: string; name: string; description?: string | null | undefined; credits: Amount; price: number; currency: string;
     creditSystem: string; provider?: string | null | undefined; metadata?: Record<string, unknown> | null | undefined;
+    refundPolicy?: RefundPolicy | undefined;
   }[];
   plans: {
     slug: string; name: string; description?: string | null | undefined; price: number; currency: string; interval: string;
@@ -34,7 +35,7 @@ export interface FeatureSpec { slug: string; name: string; type: 'metered' | 'bo
 export interface CreditSystemSpec { slug: string; name: string; description: string | null; members: [feature: string, costMicro: bigint][] }
 export interface CreditPackSpec {
   slug: string; name: string; description: string | null; creditsMicro: bigint; priceMinor: bigint; currency: string;
-  creditSystem: string; provider: string | null; metadata: Record<string, unknown>;
+  creditSystem: string; provider: string | null; metadata: Record<string, unknown>; refundPolicy: RefundPolicy;
 }
 export interface EntitlementSpec {
   slug: string; kind: 'feature' | 'credit_system'; enabled: boolean; limitMicro: bigint | null; trialLimitMicro: bigint | null;
@@ -146,6 +147,7 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
       creditSystem: p.creditSystem,
       provider: p.provider ?? null,
       metadata: p.metadata ?? {},
+      refundPolicy: p.refundPolicy ?? 'unspent',
     });
   }
 

@@ -74,7 +74,11 @@ export interface CreditPackDef {
   creditSystem: string;
   provider: string | null;
   archived: boolean;
+  /** What a refund gives back: 'unspent' (the unspent credits' share of the price) or 'full'. */
+  refundPolicy: RefundPolicy;
 }
+
+export type RefundPolicy = 'unspent' | 'full';
 
 export interface CatalogSnapshot {
   tenantId: string;

@@ -5,3 +5,4 @@ export * from './consumption.ts';
 export * from './check.ts';
 export * from './balance.ts';
 export * from './catalog-sync.ts';
+export * from './refunds.ts';

@@ -49,4 +49,5 @@ export const creditPackView = (p: CreditPackDef, snapshot: CatalogSnapshot) => (
   currency: p.currency,
   creditSystem: p.creditSystem,
   provider: p.provider ?? snapshot.defaultProvider,
+  refundPolicy: p.refundPolicy,
 });

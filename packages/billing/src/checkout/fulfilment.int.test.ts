@@ -56,7 +56,7 @@ async function setup() {
       await purchases.create({
         id: randomUUID(), tenantId, customerId, packId: randomUUID(), packSlug: '500-ai-credits', packName: '500 AI Credits', creditSystem: 'ai-credits', quantity: packs,
         creditsMicro: toMicro(500 * packs), amountMinor: BigInt(1000 * packs), currency: 'USD', provider: 'sandbox', source: 'purchase',
-        idempotencyKey: null, callbackUrl: null, metadata: {},
+        idempotencyKey: null, callbackUrl: null, metadata: {}, refundPolicy: 'unspent',
       })
     ).purchase;
   const ref = { tenantId, customerId, creditSystem: 'ai-credits' };

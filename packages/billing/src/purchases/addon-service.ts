@@ -52,6 +52,7 @@ export class AddonService {
       packId: pack.id,
       packSlug: pack.slug,
       packName: pack.name,
+      refundPolicy: pack.refundPolicy,
       creditSystem: pack.creditSystem,
       quantity: req.quantity,
       creditsMicro: order.creditsMicro,

@@ -7,7 +7,7 @@ const purchase: Purchase = {
   quantity: 2, creditsMicro: 20_000_000n, amountMinor: 200n, currency: 'USD', provider: 'sandbox', source: 'purchase',
   status: 'awaiting_payment', idempotencyKey: 'k', paymentMethodId: null, checkoutId: null, checkoutUrl: null, chargeId: null,
   failureCode: null, failureMessage: null, callbackUrl: 'https://app.example/thanks', metadata: { order: 7, tags: ['a'] },
-  createdAt: new Date(), completedAt: null,
+  refundPolicy: 'unspent', createdAt: new Date(), completedAt: null,
 };
 const ask: AddonAsk = { customer: 'cus_1', pack: 'pack-10', quantity: 2, callbackUrl: 'https://app.example/thanks', metadata: { tags: ['a'], order: 7 } };
 

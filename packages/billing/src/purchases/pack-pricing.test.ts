@@ -13,6 +13,7 @@ const pack = (over: Partial<CreditPackDef> = {}): CreditPackDef => ({
   creditSystem: 'ai-credits',
   provider: null,
   archived: false,
+  refundPolicy: 'unspent',
   ...over,
 });
 

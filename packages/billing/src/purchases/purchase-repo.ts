@@ -27,13 +27,15 @@ export interface Purchase {
   failureMessage: string | null;
   callbackUrl: string | null;
   metadata: Record<string, unknown>;
+  /** The pack's refund rule when it was sold: 'unspent' (pro rata) or 'full'. */
+  refundPolicy: 'unspent' | 'full';
   createdAt: Date;
   completedAt: Date | null;
 }
 
 export type NewPurchase = Pick<
   Purchase,
-  'id' | 'tenantId' | 'customerId' | 'packId' | 'packSlug' | 'packName' | 'creditSystem' | 'quantity' | 'creditsMicro' | 'amountMinor' | 'currency' | 'provider' | 'source' | 'idempotencyKey' | 'callbackUrl' | 'metadata'
+  'id' | 'tenantId' | 'customerId' | 'packId' | 'packSlug' | 'packName' | 'creditSystem' | 'quantity' | 'creditsMicro' | 'amountMinor' | 'currency' | 'provider' | 'source' | 'idempotencyKey' | 'callbackUrl' | 'metadata' | 'refundPolicy'
 >;
 
 interface Row {
@@ -60,6 +62,7 @@ interface Row {
   failure_message: string | null;
   callback_url: string | null;
   metadata: Record<string, unknown>;
+  refund_policy: 'unspent' | 'full';
   created_at: Date;
   completed_at: Date | null;
 }
@@ -88,6 +91,7 @@ const toPurchase = (r: Row): Purchase => ({
   failureMessage: r.failure_message,
   callbackUrl: r.callback_url,
   metadata: r.metadata ?? {},
+  refundPolicy: r.refund_policy,
   createdAt: r.created_at,
   completedAt: r.completed_at,
 });
@@ -105,13 +109,13 @@ export class PurchaseRepo {
   async create(p: NewPurchase): Promise<{ purchase: Purchase; created: boolean }> {
     const { rows } = await this.pool.query<Row>(
       `INSERT INTO purchases (id, tenant_id, customer_id, pack_id, pack_slug, credit_system, quantity, credits_micro, amount_minor,
-                              currency, provider, source, status, idempotency_key, callback_url, metadata, pack_name)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15, $16)
+                              currency, provider, source, status, idempotency_key, callback_url, metadata, pack_name, refund_policy)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14, $15, $16, $17)
        ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING *`,
       [
         p.id, p.tenantId, p.customerId, p.packId, p.packSlug, p.creditSystem, p.quantity, p.creditsMicro, p.amountMinor,
-        p.currency, p.provider, p.source, p.idempotencyKey, p.callbackUrl, JSON.stringify(p.metadata), p.packName,
+        p.currency, p.provider, p.source, p.idempotencyKey, p.callbackUrl, JSON.stringify(p.metadata), p.packName, p.refundPolicy,
       ],
     );
     if (rows[0]) return { purchase: toPurchase(rows[0]), created: true };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { fromMicro } from '@tally/core';
+import { fromMicro, refundAmountMinor } from '@tally/core';
 import type { Pool } from '@tally/postgres';
 import { AppError, conflict, notFound } from '@tally/runtime';
 import { purchaseEventData } from '../checkout/fulfilment.ts';
@@ -17,15 +17,19 @@ export interface RefundOutcome {
 }
 
 /**
- * Refunds a completed purchase: the money back through the provider, the
- * grant's unspent credits taken back from the balance, the spent remainder
- * recorded. One transaction holds the purchase row locked for the whole
- * refund, so two refund calls run one after the other and the second sees
- * `refunded` and answers the same outcome.
+ * Refunds a completed purchase: the grant's unspent credits taken back from
+ * the balance, the money back through the provider — the whole price, or the
+ * unspent credits' share of it (the pack's refund rule when it was sold) —
+ * and the spent remainder recorded. One transaction holds the purchase row
+ * locked for the whole refund, so two refund calls run one after the other
+ * and the second sees `refunded` and answers the same outcome.
  *
- * Order: provider refund (idempotency key per purchase) → revoke in Redis →
- * ledger (`revoked_micro`), refund row and status in the same transaction.
- * The ledger then says exactly what Redis holds: credits − revoked − spent.
+ * Order: revoke in Redis (first, so nothing is spent between pricing the
+ * refund and taking the credits back) → provider refund of that amount
+ * (idempotency key per purchase) → ledger (`revoked_micro`), refund row and
+ * status in the same transaction. The revoke answers the same amount when
+ * repeated, so a refund that failed at the provider prices the same on its
+ * retry. The ledger then says exactly what Redis holds: credits − revoked − spent.
  */
 export class RefundService {
   private readonly balanceListeners: ((change: BalanceChange) => Promise<void>)[] = [];
@@ -61,23 +65,27 @@ export class RefundService {
       } else {
         if (p.status !== 'completed' || !p.chargeId) throw conflict('purchase_not_refundable', `purchase ${p.id} is ${p.status}; only completed purchases can be refunded`);
         const provider = await this.providers.forTenant(tenantId, p.provider);
-        const refund = await provider.refund({ tenantId, chargeId: p.chargeId, amountMinor: p.amountMinor, idempotencyKey: `tally_refund_${p.id}` });
         const { revokedMicro } = await this.balances.revokeGrant({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem, grantId: p.id });
         if (revokedMicro > p.creditsMicro) throw new AppError('refund_inconsistent', `revoked more than granted for ${p.id}`);
         const spentMicro = p.creditsMicro - revokedMicro;
+        const amountMinor = refundAmountMinor(p.refundPolicy, p.amountMinor, p.creditsMicro, revokedMicro);
+        // a zero refund (every credit spent, pro rata) is recorded without a provider call: providers refuse 0
+        const refund = amountMinor > 0n
+          ? await provider.refund({ tenantId, chargeId: p.chargeId, amountMinor, idempotencyKey: `tally_refund_${p.id}` })
+          : { refundId: 'none' };
         await client.query('UPDATE credit_grants SET revoked_micro = $3 WHERE tenant_id = $1 AND id = $2', [tenantId, p.id, revokedMicro]);
         await client.query(
           `INSERT INTO refunds (id, tenant_id, purchase_id, amount_minor, revoked_micro, spent_micro, provider_refund_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [randomUUID(), tenantId, p.id, p.amountMinor, revokedMicro, spentMicro, refund.refundId],
+          [randomUUID(), tenantId, p.id, amountMinor, revokedMicro, spentMicro, refund.refundId],
         );
         await this.purchases.markRefunded(client, tenantId, p.id);
-        outcome = { reference: p.id, amountMinor: p.amountMinor, currency: p.currency, revokedMicro, spentMicro };
+        outcome = { reference: p.id, amountMinor, currency: p.currency, revokedMicro, spentMicro };
         await client.query('COMMIT');
         fresh = true;
         await this.webhooks.emitSafely(tenantId, 'refund.completed', `refund.completed:${p.id}`, {
           ...purchaseEventData(p),
-          refund: { amount: Number(p.amountMinor), revokedCredits: fromMicro(revokedMicro), spentCredits: fromMicro(spentMicro) },
+          refund: { amount: Number(amountMinor), revokedCredits: fromMicro(revokedMicro), spentCredits: fromMicro(spentMicro) },
         });
         // Revoked credits lower the balance like usage does: alerts and auto top-up react now, not at the next event.
         // The refund is committed: a failed balance read only leaves them to the next usage event, as before.

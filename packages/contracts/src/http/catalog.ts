@@ -31,6 +31,8 @@ export const syncCreditPackSchema = z.object({
   creditSystem: slugSchema,
   provider: z.string().min(1).max(64).nullish(),
   metadata: metadataSchema.nullish(),
+  /** What a refund gives back: the share of the price the unspent credits represent (default), or the whole price. */
+  refundPolicy: z.enum(['unspent', 'full']).optional(),
 });
 
 export const syncPlanFeatureSchema = z.object({
@@ -157,6 +159,7 @@ export const creditPackViewSchema = z.object({
   currency: z.string(),
   creditSystem: z.string(),
   provider: z.string(),
+  refundPolicy: z.enum(['unspent', 'full']),
 });
 export const creditPacksResultSchema = z.object({ success: z.literal(true), creditPacks: z.array(creditPackViewSchema) });
 
