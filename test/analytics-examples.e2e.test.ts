@@ -55,6 +55,7 @@ describe('example analyst queries on the running stack', () => {
         { customer: 'c1', feature: 'gpt4', value: 3, timestamp: new Date(T + 1000).toISOString() },
         { customer: 'c1', feature: 'dalle', value: 1, timestamp: new Date(T + 2000).toISOString() },
         { customer: 'c3', feature: 'gpt4', value: 1, timestamp: new Date(T + 3000).toISOString() },
+        { customer: 'c2', feature: 'dalle', value: 3, timestamp: new Date(T + 4000).toISOString() },
       ]),
     );
     await waitFor(api, created.body.id, ['completed']);
@@ -75,15 +76,17 @@ describe('example analyst queries on the running stack', () => {
     // Expected values from the inputs above: credits = units × cost, micro = × 1e6.
     const M = 1_000_000;
     const c1Burn = (3 * 20 + 1 * 50) * M;
+    const c2Burn = 3 * 50 * M;
     const burned = await run('credits_burned_per_customer_per_day_this_month');
     expect(burned.map((r) => [r.customer_id, String(r.credits_burned_micro)])).toEqual([
       ['c1', String(c1Burn)],
+      ['c2', String(c2Burn)],
       ['c3', String(20 * M)],
     ]);
     const top = await run('top_features_by_credits');
     expect(top.map((r) => [r.feature, String(r.credits_burned_micro), String(r.event_count)])).toEqual([
+      ['dalle', String(4 * 50 * M), '2'],
       ['gpt4', String(4 * 20 * M), '2'],
-      ['dalle', String(50 * M), '1'],
     ]);
 
     // The mirror to ClickHouse runs seconds after the commit: wait for the refund to show.
@@ -98,8 +101,10 @@ describe('example analyst queries on the running stack', () => {
     }, 15_000, 250);
 
     // c1 bought 100 credits and spent none of them (imports do not debit) but burned 110 this week: under 7 days left.
+    // c2's 100 were all taken back by the refund: nothing left, against a burn of 150.
     const remaining = PACK.credits * M;
     expect(await run('customers_about_to_run_out')).toEqual([
+      { customer_id: 'c2', credit_system: 'ai-credits', remaining_micro: '0', burn_7d_micro: String(c2Burn), days_left: 0 },
       {
         customer_id: 'c1',
         credit_system: 'ai-credits',

@@ -1,8 +1,9 @@
 -- Customers whose purchased credits will run out within 7 days at their
 -- average burn of the last 7 days. Purchased credits come from completed
 -- credit-pack purchases (credit_pack_purchases_v1, latest version per
--- purchase); what was spent from them is credits_purchased_micro of the raw
--- events. Plan allowances reset each period and are not counted here.
+-- purchase) less what refunds took back (revoked_micro); what was spent from
+-- them is credits_purchased_micro of the raw events. Plan allowances reset each
+-- period and are not counted here.
 SELECT
   b.customer_id AS customer_id,
   b.credit_system AS credit_system,
@@ -24,7 +25,7 @@ INNER JOIN
   FROM
   (
     SELECT purchase_id, argMax(customer_id, version) AS customer_id, argMax(credit_system, version) AS credit_system,
-           argMax(credits_micro, version) AS credits
+           argMax(credits_micro - revoked_micro, version) AS credits
     FROM {db}.credit_pack_purchases_v1
     WHERE tenant_id = {tenant_id}
     GROUP BY purchase_id

@@ -12,6 +12,8 @@ export interface CompletedPurchase {
   creditsMicro: bigint;
   amountMinor: bigint;
   refundedMinor?: bigint;
+  /** Credits a refund took back (micro-credits). */
+  revokedMicro?: bigint;
   currency: string;
   provider: string;
   completedAt: Date;
@@ -33,6 +35,7 @@ const toLine = (p: VersionedPurchase): string =>
     credits_micro: p.creditsMicro,
     amount_minor: p.amountMinor,
     refunded_minor: p.refundedMinor ?? 0n,
+    revoked_micro: p.revokedMicro ?? 0n,
     currency: p.currency,
     provider: p.provider,
     completed_at: Math.floor(p.completedAt.getTime() / 1000),

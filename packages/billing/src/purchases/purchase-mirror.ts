@@ -35,6 +35,7 @@ interface Row {
   credits_micro: bigint;
   amount_minor: bigint;
   refunded_minor: bigint | null;
+  revoked_micro: bigint | null;
   currency: string;
   provider: string;
   completed_at: Date;
@@ -69,7 +70,7 @@ export class PurchaseMirror {
   async pending(limit = this.batchSize): Promise<MirroredPurchase[]> {
     const { rows } = await this.pool.query<Row>(
       `SELECT p.tenant_id, p.id, p.customer_id, p.pack_slug, p.credit_system, p.quantity, p.credits_micro, p.amount_minor,
-              r.amount_minor AS refunded_minor, p.currency, p.provider, p.completed_at, p.mirror_version
+              r.amount_minor AS refunded_minor, r.revoked_micro, p.currency, p.provider, p.completed_at, p.mirror_version
          FROM purchases p LEFT JOIN refunds r ON r.tenant_id = p.tenant_id AND r.purchase_id = p.id
         WHERE p.mirror_version > p.mirrored_version AND p.completed_at IS NOT NULL
         LIMIT $1`,
@@ -85,6 +86,7 @@ export class PurchaseMirror {
       creditsMicro: r.credits_micro,
       amountMinor: r.amount_minor,
       refundedMinor: r.refunded_minor ?? 0n,
+      revokedMicro: r.revoked_micro ?? 0n,
       currency: r.currency,
       provider: r.provider,
       completedAt: r.completed_at,
