@@ -141,3 +141,60 @@ describe('tenant isolation: metering and billing routes with another tenant’s 
     expect(await aCheck()).toEqual(before);
   });
 });
+
+describe('tenant isolation: operator routes (lists, balances, settings, keys, repair)', () => {
+  it('every operator route with B’s key and A’s ids is 404 or shows none of A’s rows, and A’s data does not change', async () => {
+    // A: a customer of its own, a purchase, a balance alert, a second API key, a webhook endpoint.
+    const secret = `a-secret-${Date.now()}`;
+    expect((await a.post('/v1/customers', { id: secret, email: `${secret}@example.com` })).status).toBe(200);
+    const purchase = await a.post('/v1/addon', { customer: secret, pack: 'a-pack' });
+    expect(purchase.status, JSON.stringify(purchase.body)).toBe(200);
+    expect((await a.put('/v1/webhooks/balance-alerts', { creditSystem: 'a-credits', lowBalance: 5 })).status).toBe(200);
+    const key = await a.post('/v1/api-keys', { name: 'iso' });
+    expect(key.status, JSON.stringify(key.body)).toBeLessThan(300);
+    const keyId: string = key.body.apiKey?.id ?? key.body.id;
+    expect(keyId).toMatch(/^[0-9a-f-]{36}$/);
+    const endpoint = await a.post('/v1/webhooks/endpoints', { url: 'http://127.0.0.1:9/iso', events: ['purchase.completed'] });
+    expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
+    const aState = async () => ({
+      customers: (await a.get(`/v1/customers?search=${secret}`)).body.data,
+      balances: (await a.get(`/v1/customers/${secret}/balances`)).body,
+      purchases: (await a.get(`/v1/purchases?customer=${secret}`)).body.data,
+      alert: (await a.get('/v1/webhooks/balance-alerts?creditSystem=a-credits')).body,
+      keys: (await a.get('/v1/api-keys')).body,
+      deliveries: (await a.get(`/v1/webhooks/endpoints/${endpoint.body.id}/deliveries`)).body.data,
+    });
+    const before = await aState();
+    expect(before.customers.map((c: { id: string }) => c.id)).toEqual([secret]);
+    expect(before.purchases.map((p: { reference: string }) => p.reference)).toEqual([purchase.body.reference]);
+
+    // B's lists never show A's rows
+    const lists = [`/v1/customers?search=${secret}`, `/v1/purchases?customer=${secret}`, '/v1/purchases', '/v1/imports', '/v1/api-keys'];
+    for (const path of lists) {
+      const res = await b.get(path);
+      expect(res.status, path).toBe(200);
+      const text = JSON.stringify(res.body);
+      for (const aValue of [secret, purchase.body.reference, keyId]) expect(text, `${path} shows ${aValue}`).not.toContain(aValue);
+    }
+    // B's reads and writes on A's ids are 404
+    const notFound: [string, string][] = [
+      ['get', `/v1/customers/${secret}/balances`],
+      ['get', `/v1/purchases/${purchase.body.reference}`],
+      ['post', `/v1/purchases/${purchase.body.reference}/refund`],
+      ['get', '/v1/webhooks/balance-alerts?creditSystem=a-credits'],
+      ['del', '/v1/webhooks/balance-alerts?creditSystem=a-credits'],
+      ['get', `/v1/webhooks/endpoints/${endpoint.body.id}`],
+      ['get', `/v1/webhooks/endpoints/${endpoint.body.id}/deliveries`],
+      ['del', `/v1/webhooks/endpoints/${endpoint.body.id}`],
+      ['post', `/v1/api-keys/${keyId}/rotate`],
+      ['del', `/v1/api-keys/${keyId}`],
+    ];
+    for (const [method, path] of notFound) {
+      const res = method === 'get' ? await b.get(path) : method === 'del' ? await b.del(path) : await b.post(path, {});
+      expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(404);
+    }
+    // a rollup repair with B's key runs over B's rows only: A's answers stay the same
+    expect((await b.post('/v1/usage/repair', { from: new Date(Date.now() - 86_400_000).toISOString().slice(0, 10), to: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) })).status).toBe(200);
+    expect(await aState()).toEqual(before);
+  });
+});
