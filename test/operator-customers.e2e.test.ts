@@ -62,7 +62,9 @@ describe('GET /v1/customers', () => {
     expect((await walk(api, '&search=nobody-has-this', 20)).seen).toEqual([]);
   });
 
-  it.each([['not-base64!'], [Buffer.from('{"x":1}').toString('base64url')], [Buffer.from('["yesterday","x"]').toString('base64url')]])(
+  it.each([['not-base64!'], [Buffer.from('{"x":1}').toString('base64url')], [Buffer.from('["yesterday","x"]').toString('base64url')],
+    // a day that does not exist (Postgres would refuse it: a 500 before) and year 0
+    [Buffer.from('["2026-02-30T00:00:00.000000Z","x"]').toString('base64url')], [Buffer.from('["0000-01-01T00:00:00.000000Z","x"]').toString('base64url')]])(
     'a bad cursor %j is a 400 naming cursor',
     async (cursor) => {
       const res = await api.get(`/v1/customers?cursor=${encodeURIComponent(cursor)}`);

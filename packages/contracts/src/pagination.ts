@@ -8,6 +8,20 @@ import { z } from 'zod';
  */
 export const PAGE_LIMIT_MAX = 100;
 
+/**
+ * A row's created_at in a cursor, with Postgres's microseconds (a JS Date would drop them and
+ * rows sharing a millisecond would be skipped or repeated).
+ */
+export const createdKeySchema = z
+  .string()
+  .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/)
+  // a real instant Postgres takes (no 30 February, which Date rolls over; no year 0): else its refusal would be a 500
+  .refine((t) => {
+    if (t.startsWith('0000')) return false;
+    const ms = Date.parse(`${t.slice(0, 23)}Z`);
+    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 23) === t.slice(0, 23);
+  });
+
 export const encodeCursor = (key: unknown): string => Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
 
 const CURSOR_MESSAGE = 'not a cursor this list answered (pass nextCursor unchanged)';

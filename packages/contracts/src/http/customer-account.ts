@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { customerIdSchema, customerViewSchema } from './customers.ts';
-import { pageQueryShape, pageSchema } from '../pagination.ts';
+import { createdKeySchema, pageQueryShape, pageSchema } from '../pagination.ts';
 
 /** GET /v1/customers: keyset (createdAt, id) ascending; `search` matches id, email or name (case-insensitive substring). */
-// created_at with Postgres's microseconds (a JS Date would drop them and the keyset would skip or repeat rows).
-export const customerListKeySchema = z.tuple([z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/), customerIdSchema]);
+export const customerListKeySchema = z.tuple([createdKeySchema, customerIdSchema]);
 export const customerListQuerySchema = z.strictObject({
   ...pageQueryShape(customerListKeySchema, 20),
   search: z.string().min(1).max(256).optional(),

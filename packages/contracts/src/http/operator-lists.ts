@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pageQueryShape, pageSchema } from '../pagination.ts';
+import { createdKeySchema, pageQueryShape, pageSchema } from '../pagination.ts';
 import { customerIdSchema } from './customers.ts';
 import { importStatusSchema } from './imports.ts';
 import { PURCHASE_STATUSES, purchaseViewSchema } from './purchases.ts';
@@ -11,15 +11,6 @@ import { deliveryViewSchema } from './webhooks.ts';
  * Postgres's microseconds (a JS Date would drop them and rows sharing a
  * millisecond would be skipped or repeated) and the row's uuid.
  */
-export const createdKeySchema = z
-  .string()
-  .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/)
-  // a real instant Postgres takes (no 30 February, which Date rolls over; no year 0): else its refusal would be a 500
-  .refine((t) => {
-    if (t.startsWith('0000')) return false;
-    const ms = Date.parse(`${t.slice(0, 23)}Z`);
-    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 23) === t.slice(0, 23);
-  });
 export const newestFirstKeySchema = z.tuple([createdKeySchema, z.uuid()]);
 export type NewestFirstKey = z.infer<typeof newestFirstKeySchema>;
 
