@@ -163,6 +163,7 @@ async function runCurl(doc: Doc, step: Extract<Step, { kind: 'sh' }>, where: str
 
 async function runStep(doc: Doc, step: Step) {
   const where = `${step.file}:${step.line}`;
+  if (step.kind === 'unknown') throw new Error(`${where}: a curl/SDK snippet in a block that is not \`\`\`sh/bash/ts, this test cannot run it`);
   if (step.kind === 'ts') {
     const first = step.text.trimStart().split('\n')[0]!;
     if (first.startsWith('// billing.config.ts')) {
@@ -199,6 +200,7 @@ async function runStep(doc: Doc, step: Step) {
   if (/^([A-Z_]+=\S+\s+)*npx (tally|tsx) /.test(line)) {
     const out = await bash(doc, substitute(line, doc));
     expect(out.code, `${where}: exit ${out.code}\n${out.stdout}\n${out.stderr}`).toBe(0);
+    if (/\s--json\b/.test(line)) expect(() => JSON.parse(out.stdout), `${where}: --json prints JSON\n${out.stdout}`).not.toThrow();
     if (doc.pendingClient && line.includes(doc.pendingClient)) doc.pendingClient = undefined;
     return;
   }
@@ -217,6 +219,7 @@ describe('docs snippets', () => {
     const md = ['```sh', 'A=1; B=2', "curl -s x -d '{", '  \"a\": 1 }\'', '# -> {"ok":true,"n":…}', 'curl -s y \\', '  -H z', '```', '```ts', 'x', '```'].join('\n');
     const steps = extractSteps('t.md', md);
     expect(steps.map((s) => [s.kind, s.line])).toEqual([['sh', 2], ['sh', 3], ['sh', 6], ['ts', 9]]);
+    expect(extractSteps('t.md', '```\n a -> b\n```\n```shell\ncurl -s x\n```\n```js\nimport "@tally/sdk"\n```').map((s) => s.kind)).toEqual(['unknown', 'unknown']);
     expect(steps[1]).toMatchObject({ text: "curl -s x -d '{\n  \"a\": 1 }'", expect: '{"ok":true,"n":…}' });
     expect(shapeMismatches(parseShown('{"ok":true,"n":…,"l":[{"a":"…",…}],…}'), { ok: false, n: null, l: [{ a: 's', b: 1 }], x: 1 })).toEqual([]);
     expect(shapeMismatches(parseShown('{"ok":true,"n":1}'), { ok: true, m: 1 })).toEqual(['$.n: shown in the docs, missing from the answer']);

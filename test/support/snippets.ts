@@ -21,7 +21,14 @@ export interface TsStep {
   line: number;
   text: string;
 }
-export type Step = ShellStep | TsStep;
+/** a curl command or an @tally/sdk import in a block of another language (or none): not runnable as written */
+export interface UnknownStep {
+  kind: 'unknown';
+  file: string;
+  line: number;
+  text: string;
+}
+export type Step = ShellStep | TsStep | UnknownStep;
 
 export function markdownFiles(root: string): string[] {
   const docs = (dir: string): string[] =>
@@ -38,13 +45,19 @@ export function extractSteps(file: string, markdown: string): Step[] {
   const lines = markdown.split('\n');
   const steps: Step[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = /^\s*```(sh|bash|ts|typescript)\s*$/.exec(lines[i]!);
-    if (!open) continue;
+    const fence = /^\s*```(\S*)\s*$/.exec(lines[i]!);
+    if (!fence) continue;
+    const lang = fence[1]!;
     const indent = /^\s*/.exec(lines[i]!)![0].length;
     const start = i + 1; // the fence's line (1-based)
     const body: string[] = [];
     for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i]!); i++) body.push(lines[i]!.slice(indent));
-    if (open[1] === 'ts' || open[1] === 'typescript') {
+    if (!['sh', 'bash', 'ts', 'typescript'].includes(lang)) {
+      // a diagram, SQL, JSON…; but a curl or SDK snippet under another label would escape the test
+      if (body.some((l) => /^\s*(\$\s*)?curl\s/.test(l) || l.includes('@tally/sdk'))) steps.push({ kind: 'unknown', file, line: start, text: body.join('\n') });
+      continue;
+    }
+    if (lang === 'ts' || lang === 'typescript') {
       steps.push({ kind: 'ts', file, line: start, text: body.join('\n') });
       continue;
     }
