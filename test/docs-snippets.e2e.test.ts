@@ -59,8 +59,8 @@ function substitute(text: string, doc: Doc): string {
   return text
     .replaceAll('sk_test_…', doc.secret)
     .replaceAll('sk_test_...', doc.secret)
-    .replaceAll('http://127.0.0.1:3000', apiUrl())
-    .replace(/(?<![\w/])localhost:3000/g, apiUrl())
+    // the API the docs call (npm start's port) is the e2e stack's API
+    .replace(/(?:https?:\/\/)?(?:127\.0\.0\.1|localhost):3000/g, apiUrl())
     .replaceAll('<id>', doc.lastId ?? randomUUID())
     .replaceAll('<reference>', doc.lastReference ?? randomUUID())
     .replaceAll('<tenant id>', doc.tenantId);
@@ -78,7 +78,7 @@ const bash = (doc: Doc, text: string) => run('bash', ['-c', ['set -o pipefail', 
 
 const isAssignment = (line: string) =>
   /^(export\s+)?([A-Za-z_][A-Za-z0-9_]*=("[^"]*"|'[^']*'|\S+)(\s*;\s*|\s+)?)+(#.*)?$/.test(line.trim());
-const isApi = (curl: string) => /\$API\b|\$TALLY_URL\b|127\.0\.0\.1:3000|localhost:3000/.test(curl);
+const isApi = (curl: string) => /\$API\b|\$TALLY_URL\b|(127\.0\.0\.1|localhost):3000/.test(curl);
 
 async function seed(): Promise<Doc> {
   const tenant = await newTenant('docs');
