@@ -56,7 +56,7 @@ export async function billingTenant(base?: string) {
   const api = client(tenant.apiKey.secret, base);
   const sync = await api.post('/v1/sync', catalog);
   if (sync.status !== 200) throw new Error(`sync failed: ${sync.status} ${JSON.stringify(sync.body)}`);
-  return { tenantId: tenant.tenantId, api };
+  return { tenantId: tenant.tenantId, api, secret: tenant.apiKey.secret };
 }
 
 /** A customer on the free Starter plan (100 plan credits a month). */

@@ -4,6 +4,7 @@
  * tally dead-letters list|replay   usage rows ClickHouse refused (cli-dead-letters.ts)
  * tally keys list|create|revoke|rotate  the tenant's API keys (cli-keys.ts)
  * tally usage repair               recompute rollups from raw events (cli-usage.ts)
+ * tally customers list|show, tally purchases list|refund  (cli-accounts.ts)
  *
  * Credentials: --api-key / --api-url, or TALLY_API_KEY / TALLY_API_URL.
  */
@@ -18,6 +19,7 @@ import { importMain } from './cli-import.ts';
 import { deadLettersMain } from './cli-dead-letters.ts';
 import { keysMain } from './cli-keys.ts';
 import { usageMain } from './cli-usage.ts';
+import { accountsMain } from './cli-accounts.ts';
 
 const USAGE = `usage: tally <sync|diff> <config file> [--api-key KEY] [--api-url URL] [--json]
        tally import <file.ndjson|file.csv[.gz]> [--mode report|apply]
@@ -25,6 +27,8 @@ const USAGE = `usage: tally <sync|diff> <config file> [--api-key KEY] [--api-url
        tally dead-letters replay <id> [--repair]
        tally keys list | create [--name NAME] | revoke <id> | rotate <id> [--overlap S]
        tally usage repair --from YYYY-MM-DD --to YYYY-MM-DD
+       tally customers list [--search S] [--all] | show <id>
+       tally purchases list [--customer C] [--status S] [--all] | refund <reference>
 
   sync   push the catalog exported by the config file to Tally
   diff   show what sync would change, changing nothing
@@ -84,6 +88,7 @@ export async function main(argv = process.argv.slice(2), env = process.env, out 
   if (argv[0] === 'dead-letters') return deadLettersMain(argv.slice(1), env, { out, err });
   if (argv[0] === 'keys') return keysMain(argv.slice(1), env, { out, err });
   if (argv[0] === 'usage') return usageMain(argv.slice(1), env, { out, err });
+  if (argv[0] === 'customers' || argv[0] === 'purchases') return accountsMain(argv[0], argv.slice(1), env, { out, err });
   const args = parseArgs(argv, env);
   if ((args.command !== 'sync' && args.command !== 'diff') || !args.file) {
     err(USAGE);

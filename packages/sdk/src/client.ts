@@ -19,6 +19,7 @@ import type { DeadLetterPage, DeadLettersQuery, ReplayDeadLetterResult } from '@
 import type { ApiKeyList, CreatedApiKey, RevokedApiKey, RotatedApiKey } from '@tally/contracts';
 import type { RepairRollupsBody, RepairRollupsResult } from '@tally/contracts';
 import type { CustomerBalancesResult, CustomerListResult } from '@tally/contracts';
+import type { DeliveryPage, ImportListResult, PurchaseListResult, PurchaseView, RefundResultBody } from '@tally/contracts';
 import { buildSyncBody } from './collect.ts';
 import { KIND } from './dsl.ts';
 import { TallyError } from './errors.ts';
@@ -131,10 +132,32 @@ export class Tally {
 
   /** One page of customers, oldest first; pass the answer's nextCursor as `cursor` for the next. */
   listCustomers(params: { limit?: number; cursor?: string; search?: string } = {}): Promise<CustomerListResult> {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
-    const qs = q.toString();
-    return this.request('GET', `/v1/customers${qs ? `?${qs}` : ''}`);
+    return this.request('GET', `/v1/customers${queryString(params)}`);
+  }
+
+  /** One page of purchases, newest first, optionally one customer's or in one status; pass nextCursor back as `cursor`. */
+  listPurchases(params: { limit?: number; cursor?: string; customer?: string; status?: string } = {}): Promise<PurchaseListResult> {
+    return this.request('GET', `/v1/purchases${queryString(params)}`);
+  }
+
+  /** A purchase and where it stands, with its refund when there is one. */
+  getPurchase(reference: string): Promise<PurchaseView> {
+    return this.request('GET', `/v1/purchases/${encodeURIComponent(reference)}`);
+  }
+
+  /** Refund a completed purchase: unspent credits taken back, money back by the pack's refundPolicy; repeating answers the same. */
+  refund(reference: string): Promise<RefundResultBody> {
+    return this.request('POST', `/v1/purchases/${encodeURIComponent(reference)}/refund`, {});
+  }
+
+  /** One page of imports, newest first. */
+  listImports(params: { limit?: number; cursor?: string } = {}): Promise<ImportListResult> {
+    return this.request('GET', `/v1/imports${queryString(params)}`);
+  }
+
+  /** One page of a webhook endpoint's delivery log, newest first. */
+  webhookDeliveries(endpointId: string, params: { limit?: number; cursor?: string } = {}): Promise<DeliveryPage> {
+    return this.request('GET', `/v1/webhooks/endpoints/${encodeURIComponent(endpointId)}/deliveries${queryString(params)}`);
   }
 
   /** Balances per credit system, grants, purchases, subscriptions and the `events` newest raw events (default 20). */
@@ -158,10 +181,7 @@ export class Tally {
 
   /** Usage rows ClickHouse refused (GET /v1/dead-letters), newest first; pass `nextCursor` back as `cursor`. */
   deadLetters(params: Partial<DeadLettersQuery> = {}): Promise<DeadLetterPage> {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
-    const qs = q.toString();
-    return this.request('GET', `/v1/dead-letters${qs ? `?${qs}` : ''}`);
+    return this.request('GET', `/v1/dead-letters${queryString(params)}`);
   }
 
   /** Insert a refused row again; `repair` first replaces lone surrogates and NUL with U+FFFD. Refused again: TallyError 422. */
@@ -259,4 +279,12 @@ function isSyncBody(value: unknown): value is SyncBody {
   const v = value as Record<string | symbol, unknown>;
   if (v[KIND]) return false;
   return ['features', 'creditSystems', 'creditPacks', 'plans'].some((k) => Array.isArray(v[k]) && (v[k] as unknown[]).every((x) => !(x as Record<symbol, unknown>)?.[KIND]));
+}
+
+/** `?a=1&b=x` from the defined params ('' when none). */
+function queryString(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const qs = q.toString();
+  return qs ? `?${qs}` : '';
 }
