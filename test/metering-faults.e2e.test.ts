@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import net from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createKafka, KafkajsAdmin } from '@tally/kafka';
 import { client, config, eventually } from './support/stack.ts';
+import { clickhouseProxy } from './support/clickhouse-proxy.ts';
 import { freePort, startApp, type AppProcess } from './support/processes.ts';
 import { checkBalance, distinctEvents, grantCredits, meteringTenant, subscribedCustomer, usageTotals } from './metering-helpers.ts';
 
@@ -49,33 +48,6 @@ describe('metering: dependencies down', () => {
     await dead.stop();
   });
 });
-
-/** A TCP proxy to ClickHouse that the test can cut and restore (the shared server itself stays up). */
-async function clickhouseProxy(port: number) {
-  const target = new URL(config.CLICKHOUSE_URL);
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | null = null;
-  const up = async () => {
-    server = net.createServer((inbound) => {
-      const outbound = net.connect(Number(target.port || 8123), target.hostname);
-      for (const s of [inbound, outbound]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    server.listen(port, '127.0.0.1');
-    await once(server, 'listening');
-  };
-  const down = async () => {
-    const closed = new Promise((r) => server!.close(r));
-    for (const s of sockets) s.destroy();
-    await closed;
-  };
-  await up();
-  return { up, down };
-}
 
 describe('metering: ClickHouse down', () => {
   it('keeps debiting, holds the rows back while ClickHouse is away, then writes every one exactly once', async () => {

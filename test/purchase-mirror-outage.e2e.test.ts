@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TenantService } from '@tally/catalog';
 import { createClickHouse } from '@tally/clickhouse';
 import { createPool, type Pool } from '@tally/postgres';
 import { client, config, eventually } from './support/stack.ts';
+import { clickhouseProxy } from './support/clickhouse-proxy.ts';
 import { freePort, startApp } from './support/processes.ts';
 import { privateStack, type PrivateStack } from './support/private-stack.ts';
 
@@ -33,33 +32,6 @@ afterAll(async () => {
   await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => {});
   await admin.end();
 });
-
-/** A TCP proxy to ClickHouse that the test can cut and restore (as in metering-faults). */
-async function clickhouseProxy(port: number) {
-  const target = new URL(config.CLICKHOUSE_URL);
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | null = null;
-  const up = async () => {
-    server = net.createServer((inbound) => {
-      const outbound = net.connect(Number(target.port || 8123), target.hostname);
-      for (const s of [inbound, outbound]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    server.listen(port, '127.0.0.1');
-    await once(server, 'listening');
-  };
-  const down = async () => {
-    const closed = new Promise((r) => server!.close(r));
-    for (const s of sockets) s.destroy();
-    await closed;
-  };
-  await up();
-  return { up, down };
-}
 
 const PACK = { slug: 'mirror-pack', name: 'Mirror pack', credits: 100, price: 1500, currency: 'USD', creditSystem: 'ai-credits' };
 
