@@ -136,7 +136,22 @@ function remember(doc: Doc, body: unknown) {
   if (typeof answer.reference === 'string') doc.lastReference = answer.reference;
 }
 
+/**
+ * What a reader waits for between two snippets (the docs say to poll): before a command
+ * containing the key, the test polls until the condition holds.
+ */
+const WAIT_BEFORE: Array<[string, (doc: Doc) => Promise<unknown>]> = [
+  // README "Import history": an import is reverted once it has finished (a running one answers 409)
+  ['/v1/imports/<id>/revert', (doc) =>
+    eventually(async () => {
+      const seen = (await client(doc.secret).get(`/v1/imports/${doc.lastId}`)).body;
+      if (!['completed', 'failed'].includes(seen.state)) throw new Error(`import ${doc.lastId}: ${JSON.stringify(seen)}`);
+      return true;
+    }, 30_000)],
+];
+
 async function runCurl(doc: Doc, step: Extract<Step, { kind: 'sh' }>, where: string) {
+  for (const [key, wait] of WAIT_BEFORE) if (step.text.includes(key)) await wait(doc);
   const segments = step.text.split(/(?=\bcurl )/).filter((s) => s.startsWith('curl '));
   for (const s of segments) if (!s.startsWith('curl -s ')) throw new Error(`${where}: a curl without -s this test cannot read: ${s}`);
   const text = substitute(step.text, doc).replace(/\bcurl -s /g, `curl -s -w '\\n${STATUS} %{http_code}\\n' `);
