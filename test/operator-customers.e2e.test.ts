@@ -193,8 +193,34 @@ describe('GET /v1/usage pages', () => {
       expect(res.status, q).toBe(400);
       expect(res.body.error.issues?.map((i: { path: string }) => i.path), q).toEqual(['cursor']);
     }
+    // A cursor of this walk with another window is refused rather than answered for a window the walk did not start.
+    const shifted = await api.get(`/v1/usage?groupBy=customer,feature&from=${from}&to=${new Date(Date.parse(to) + 1000).toISOString()}&cursor=${first.body.nextCursor}`);
+    expect(shifted.status).toBe(400);
+    expect(shifted.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['cursor']);
     // Another tenant with this cursor: its own (empty) usage.
     const other = client((await newTenant('op-usage-other')).apiKey.secret);
     expect((await other.get(`${base}&cursor=${first.body.nextCursor}`)).body).toMatchObject({ data: [], hasMore: false, nextCursor: null });
+  });
+
+  it('keeps the default window of the first page for the whole walk: usage tracked after it is not answered by later pages', async () => {
+    const { api } = await billingTenant();
+    const customers = ['p0', 'p1', 'p2'].map((p) => `${p}-${randomUUID().slice(0, 6)}`).sort();
+    for (const c of customers.slice(0, 2)) {
+      await newCustomer(api, c);
+      expect((await api.post('/v1/track', { customer: c, feature: 'gpt-4', id: `w-${randomUUID()}` })).status).toBe(200);
+    }
+    const base = '/v1/usage?groupBy=customer';
+    await eventually(async () => (await api.get(base)).body.data?.length === 2, 30_000);
+    const first = await api.get(`${base}&limit=1`);
+    expect(first.body.data.map((r: { customer: string }) => r.customer)).toEqual([customers[0]]);
+    // a third customer (sorting last) is tracked once the walk has begun: it is after the first page's window ends
+    await new Promise((r) => setTimeout(r, 50));
+    await newCustomer(api, customers[2]!);
+    expect((await api.post('/v1/track', { customer: customers[2], feature: 'gpt-4', id: `w-${randomUUID()}` })).status).toBe(200);
+    await eventually(async () => (await api.get(base)).body.data?.length === 3, 30_000);
+    const rest = await api.get(`${base}&limit=10&cursor=${first.body.nextCursor}`);
+    expect(rest.status, JSON.stringify(rest.body)).toBe(200);
+    expect(rest.body.data.map((r: { customer: string }) => r.customer)).toEqual([customers[1]]);
+    expect(rest.body).toMatchObject({ from: first.body.from, to: first.body.to, hasMore: false });
   });
 });

@@ -18,8 +18,14 @@ const unknownZone = (zone: string) =>
  * refuses one past ClickHouse's DateTime range.
  */
 export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new Date()): UsageQuery {
-  const to = input.to ? new Date(input.to) : now;
-  const from = input.from ? new Date(input.from) : new Date(Math.max(0, to.getTime() - DEFAULT_RANGE_MS));
+  // a walk keeps the window of its first page: the cursor carries it, so defaults do not move with "now"
+  const pinned = input.cursor;
+  const to = input.to ? new Date(input.to) : pinned ? new Date(pinned.to) : now;
+  const from = input.from ? new Date(input.from) : pinned ? new Date(pinned.from) : new Date(Math.max(0, to.getTime() - DEFAULT_RANGE_MS));
+  if (pinned && (from.getTime() !== pinned.from || to.getTime() !== pinned.to)) {
+    const why = 'belongs to another from/to window';
+    throw badRequest('ValidationError', `cursor: ${why}`, { issues: [{ path: 'cursor', message: why }] });
+  }
   if (!(from < to)) throw badRequest('ValidationError', '`from` must be before `to`');
   const timezone = canonicalZone(input.timezone);
   if (!timezone) throw unknownZone(input.timezone);
@@ -32,7 +38,7 @@ export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new
   const keyCount = groupBy.length + (input.window ? 1 : 0);
   if (input.cursor) {
     // Pages follow the group key; an answer ordered by a measure has no stable key to continue after.
-    const why = input.orderBy ? 'cannot be combined with orderBy' : input.cursor.length !== keyCount ? 'does not belong to this groupBy/window' : null;
+    const why = input.orderBy ? 'cannot be combined with orderBy' : input.cursor.k.length !== keyCount ? 'does not belong to this groupBy/window' : null;
     if (why) throw badRequest('ValidationError', `cursor: ${why}`, { issues: [{ path: 'cursor', message: why }] });
   }
   const aggregations = [...new Set([...(input.aggregations?.length ? input.aggregations : DEFAULT_AGGREGATIONS), ...(input.orderBy ? [input.orderBy] : [])])];
@@ -50,7 +56,7 @@ export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new
     aggregations,
     orderBy: input.orderBy ?? null,
     limit: input.limit,
-    after: input.cursor ?? null,
+    after: input.cursor?.k ?? null,
   };
 }
 
@@ -89,11 +95,11 @@ export class UsageService {
   }
 }
 
-/** The group key of a result row, as the next page's cursor holds it. */
-function keyOf(q: UsageQuery, r: ResultRow): (string | number)[] {
-  const key: (string | number)[] = q.window ? [Number(r.bucket)] : [];
-  q.groupBy.forEach((_, i) => key.push(String(r[`g${i}`] ?? '')));
-  return key;
+/** The group key of a result row and the walk's window, as the next page's cursor holds them. */
+function keyOf(q: UsageQuery, r: ResultRow): { k: (string | number)[]; from: number; to: number } {
+  const k: (string | number)[] = q.window ? [Number(r.bucket)] : [];
+  q.groupBy.forEach((_, i) => k.push(String(r[`g${i}`] ?? '')));
+  return { k, from: q.from.getTime(), to: q.to.getTime() };
 }
 
 function toRow(q: UsageQuery, r: ResultRow): UsageRow {

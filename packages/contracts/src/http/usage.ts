@@ -62,8 +62,15 @@ export const usageQuerySchema = z
     aggregations: list(z.enum(USAGE_AGGREGATIONS)).optional(),
     orderBy: z.enum(USAGE_AGGREGATIONS).optional(),
     limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-    /** nextCursor of the previous page: the group key (bucket, then groupBy values) of its last row. */
-    cursor: cursorSchema(z.array(z.union([z.number(), z.string().max(1024)])).min(1).max(12)).optional(),
+    /**
+     * nextCursor of the previous page: the group key (bucket, then groupBy values) of its last row, and the
+     * window [from, to) the walk answers (epoch ms), so a default window does not move with "now" between pages.
+     */
+    cursor: cursorSchema(z.strictObject({
+      k: z.array(z.union([z.number(), z.string().max(1024)])).min(1).max(12),
+      from: z.number().int().nonnegative(),
+      to: z.number().int().positive(),
+    })).optional(),
   })
   .catchall(z.union([z.string().max(1024), z.array(z.string())]))
   .superRefine(onlyKnownKeys);
