@@ -18,6 +18,9 @@ const WEBHOOK_SECRET = 'whsec_e2e_stripe_secret';
 const calls: Array<{ method: string; path: string; form: URLSearchParams; key?: string }> = [];
 const pm = { id: 'pm_e2e_visa', object: 'payment_method', type: 'card', customer: 'cus_e2e', card: { brand: 'visa', last4: '4242', exp_month: 1, exp_year: 2031 } };
 
+/** Charge ids unique to this run: a provider-side refund finds its purchase by charge. */
+const RUN = randomUUID().slice(0, 8);
+
 const fake = http.createServer((req, res) => {
   let body = '';
   req.on('data', (c) => (body += c));
@@ -39,7 +42,7 @@ const fake = http.createServer((req, res) => {
       out = [200, { id: 'pi_checkout', object: 'payment_intent', status: 'succeeded', amount, amount_received: amount, currency: opened.get('line_items[0][price_data][currency]'),
         metadata, customer: 'cus_e2e', setup_future_usage: 'off_session', payment_method: pm }];
     }
-    if (route === 'POST /v1/payment_intents') out = [200, { id: `pi_off_${calls.length}`, object: 'payment_intent', status: 'succeeded' }];
+    if (route === 'POST /v1/payment_intents') out = [200, { id: `pi_off_${RUN}_${calls.length}`, object: 'payment_intent', status: 'succeeded' }];
     if (route === 'POST /v1/refunds') out = [200, { id: 're_e2e', object: 'refund', status: 'succeeded' }];
     res.writeHead(out[0], { 'Content-Type': 'application/json' }).end(JSON.stringify(out[1]));
   });
@@ -110,5 +113,31 @@ describe('a pack sold through Stripe', () => {
     const refund = await tally.post(`/v1/purchases/${second.body.reference}/refund`);
     expect(refund.body).toMatchObject({ status: 'refunded', amount: 500, revokedCredits: 100, spentCredits: 0 });
     expect(calls.find((c) => c.path === '/v1/refunds')?.form.get('payment_intent')).toMatch(/^pi_off_/);
+
+    // Stripe's echo of that refund changes nothing; a refund made in Stripe's dashboard and a dispute
+    // revoke the unspent credits of their purchases, with no refund call from Tally.
+    const hookOf = async (type: string, object: Record<string, unknown>) => {
+      const body = JSON.stringify({ id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', type, data: { object } });
+      const sig = new Stripe('sk_test_signing').webhooks.generateTestHeaderString({ payload: body, secret: WEBHOOK_SECRET });
+      const res = await tally.post('/v1/providers/stripe/webhook', body, { 'Stripe-Signature': sig });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    };
+    const intentOf = (reference: string) => calls.find((c) => c.path === '/v1/payment_intents' && c.key === `tally_purchase_${reference}`)!;
+    const secondIntent = `pi_off_${RUN}_${calls.indexOf(intentOf(second.body.reference)) + 1}`;
+    await hookOf('charge.refunded', { id: 'ch_echo', object: 'charge', payment_intent: secondIntent, amount_refunded: 500 });
+    expect((await tally.get(`/v1/purchases/${second.body.reference}`)).body.refund).toMatchObject({ amount: 500, revokedCredits: 100 });
+
+    const third = await buyNow(tally, { customer, pack: 'stripe-pack' });
+    const fourth = await buyNow(tally, { customer, pack: 'stripe-pack' });
+    // 300 credits before these two: starter's 100 + the first checkout's 200; + 200 = 500
+    expect(await creditsOf(tally, customer)).toEqual({ balance: 500, addon: 400, plan: 100 });
+    const refundCalls = calls.filter((c) => c.path === '/v1/refunds').length;
+    await hookOf('charge.refunded', { id: 'ch_dash', object: 'charge', payment_intent: `pi_off_${RUN}_${calls.indexOf(intentOf(third.body.reference)) + 1}`, amount_refunded: 500 });
+    await hookOf('charge.dispute.created', { id: 'dp_e2e', object: 'dispute', payment_intent: `pi_off_${RUN}_${calls.indexOf(intentOf(fourth.body.reference)) + 1}`, amount: 500 });
+    for (const p of [third, fourth]) {
+      expect((await tally.get(`/v1/purchases/${p.body.reference}`)).body).toMatchObject({ status: 'refunded', refund: { amount: 500, revokedCredits: 100, spentCredits: 0 } });
+    }
+    expect(await creditsOf(tally, customer)).toEqual({ balance: 300, addon: 200, plan: 100 });
+    expect(calls.filter((c) => c.path === '/v1/refunds').length).toBe(refundCalls);
   });
 });

@@ -55,9 +55,9 @@ export function createBilling(deps: BillingDeps) {
     defaultReturnUrl: (id) => `${base}/v1/sandbox/return?reference=${id}`,
   }, logger);
   const wallet = new WalletService(pool, methods, providers, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
-  const providerWebhooks = new ProviderWebhooks(pool, providers, purchases, fulfilment, methods, wallet, logger);
-  const planCheckout = new ProviderPlanCheckout(providers, methods, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
   const refunds = new RefundService(pool, purchases, providers, deps.balances, emitter);
+  const providerWebhooks = new ProviderWebhooks(pool, providers, purchases, fulfilment, methods, wallet, refunds, logger);
+  const planCheckout = new ProviderPlanCheckout(providers, methods, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
   const endpoints = new WebhookEndpoints(pool, deps.webhookTargets);
   const deliveries = new WebhookDeliveries(pool, webhookQueue, deps.webhookTargets);
   const alerts = new BalanceAlerts(pool, deps.redis, emitter, deps.balances);

@@ -3,6 +3,7 @@ import type { Pool } from '@tally/postgres';
 import type { Logger } from '@tally/runtime';
 import type { Fulfilment } from './checkout/fulfilment.ts';
 import type { PurchaseRepo } from './purchases/purchase-repo.ts';
+import type { RefundService } from './refunds/refund-service.ts';
 import type { WalletService } from './wallet/wallet-service.ts';
 import type { PaymentMethods } from './wallet/payment-methods.ts';
 import { paymentMismatch, paymentMismatchError, type ExpectedPayment } from './payment-match.ts';
@@ -36,6 +37,7 @@ export class ProviderWebhooks {
     private readonly fulfilment: Fulfilment,
     private readonly methods: PaymentMethods,
     private readonly wallet: WalletService,
+    private readonly refunds: RefundService,
     private readonly logger: Logger,
   ) {}
 
@@ -86,6 +88,17 @@ export class ProviderWebhooks {
       }
       case 'setup.completed':
         return this.wallet.completeSetup(providerName, event.reference, event.card);
+      case 'charge.reversed': {
+        // refunded in the provider's dashboard or disputed: the money is gone, so are the unspent credits
+        const p = await this.purchases.byCharge(providerName, event.chargeId);
+        if (!p || (p.status !== 'completed' && p.status !== 'refunded')) {
+          this.logger.warn({ provider: providerName, chargeId: event.chargeId, status: p?.status }, `provider ${event.reason} a charge of no completed purchase; ignored`);
+          return p?.tenantId ?? null;
+        }
+        const r = await this.refunds.reversedAtProvider(p.tenantId, p.id, event.amountMinor, event.providerRef);
+        this.logger.info({ purchaseId: p.id, reason: event.reason, revokedMicro: String(r.revokedMicro) }, 'charge reversed at the provider; unspent credits revoked');
+        return p.tenantId;
+      }
       case 'ignored':
         return null;
     }

@@ -108,6 +108,8 @@ export type ProviderEvent =
   | { id: string; type: 'checkout.completed'; reference: string; chargeId: string; card: SavedCard | null; paid: PaidFacts }
   | { id: string; type: 'checkout.failed'; reference: string; checkoutId: string | null; code: string; message: string }
   | { id: string; type: 'setup.completed'; reference: string; card: SavedCard }
+  /** Money taken back on the provider's side (a refund made in its dashboard, a dispute): the charge it came from. */
+  | { id: string; type: 'charge.reversed'; chargeId: string; reason: 'refunded' | 'disputed'; amountMinor: bigint; providerRef: string }
   | { id: string; type: 'ignored'; providerType: string };
 
 export type WebhookHeaders = Record<string, string | string[] | undefined>;

@@ -137,6 +137,12 @@ export class PurchaseRepo {
     return rows[0] ? toPurchase(rows[0]) : null;
   }
 
+  /** The purchase a provider charge paid for (a provider-side refund or dispute names only the charge). */
+  async byCharge(provider: string, chargeId: string): Promise<Purchase | null> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM purchases WHERE provider = $1 AND charge_id = $2 ORDER BY created_at DESC LIMIT 1', [provider, chargeId]);
+    return rows[0] ? toPurchase(rows[0]) : null;
+  }
+
   /** For provider webhooks, which know the reference but not yet the tenant. */
   async getAnyTenant(id: string): Promise<Purchase | null> {
     const { rows } = await this.pool.query<Row>('SELECT * FROM purchases WHERE id = $1', [id]);

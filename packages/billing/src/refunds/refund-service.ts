@@ -4,7 +4,7 @@ import type { Pool } from '@tally/postgres';
 import { AppError, conflict, notFound } from '@tally/runtime';
 import { purchaseEventData } from '../checkout/fulfilment.ts';
 import type { BalanceChange, BalancePort, BalanceRef } from '../ports.ts';
-import type { PurchaseRepo } from '../purchases/purchase-repo.ts';
+import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
 
@@ -48,6 +48,31 @@ export class RefundService {
   }
 
   async refund(tenantId: string, purchaseId: string): Promise<RefundOutcome> {
+    return this.settle(tenantId, purchaseId, async (p, revokedMicro) => {
+      const provider = await this.providers.forTenant(tenantId, p.provider);
+      const amountMinor = refundAmountMinor(p.refundPolicy, p.amountMinor, p.creditsMicro, revokedMicro);
+      // a zero refund (every credit spent, pro rata) is recorded without a provider call: providers refuse 0
+      const refund = amountMinor > 0n
+        ? await provider.refund({ tenantId, chargeId: p.chargeId!, amountMinor, idempotencyKey: `tally_refund_${p.id}` })
+        : { refundId: 'none' };
+      return { amountMinor, refundId: refund.refundId };
+    });
+  }
+
+  /**
+   * Money already taken back on the provider's side (a refund in its dashboard, a dispute): the unspent
+   * credits are revoked and the refund recorded with the amount the provider gave back — no provider call.
+   * A purchase Tally refunded itself answers its recorded refund (the provider's echo of it changes nothing).
+   */
+  async reversedAtProvider(tenantId: string, purchaseId: string, amountMinor: bigint, providerRef: string): Promise<RefundOutcome> {
+    return this.settle(tenantId, purchaseId, async (p) => ({ amountMinor: amountMinor < p.amountMinor ? amountMinor : p.amountMinor, refundId: providerRef }));
+  }
+
+  private async settle(
+    tenantId: string,
+    purchaseId: string,
+    payBack: (p: Purchase, revokedMicro: bigint) => Promise<{ amountMinor: bigint; refundId: string }>,
+  ): Promise<RefundOutcome> {
     const client = await this.pool.connect();
     let outcome: RefundOutcome;
     let fresh = false;
@@ -64,20 +89,15 @@ export class RefundService {
         outcome = { reference: p.id, amountMinor: r.amount_minor, currency: p.currency, revokedMicro: r.revoked_micro, spentMicro: r.spent_micro };
       } else {
         if (p.status !== 'completed' || !p.chargeId) throw conflict('purchase_not_refundable', `purchase ${p.id} is ${p.status}; only completed purchases can be refunded`);
-        const provider = await this.providers.forTenant(tenantId, p.provider);
         const { revokedMicro } = await this.balances.revokeGrant({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem, grantId: p.id });
         if (revokedMicro > p.creditsMicro) throw new AppError('refund_inconsistent', `revoked more than granted for ${p.id}`);
         const spentMicro = p.creditsMicro - revokedMicro;
-        const amountMinor = refundAmountMinor(p.refundPolicy, p.amountMinor, p.creditsMicro, revokedMicro);
-        // a zero refund (every credit spent, pro rata) is recorded without a provider call: providers refuse 0
-        const refund = amountMinor > 0n
-          ? await provider.refund({ tenantId, chargeId: p.chargeId, amountMinor, idempotencyKey: `tally_refund_${p.id}` })
-          : { refundId: 'none' };
+        const { amountMinor, refundId } = await payBack(p, revokedMicro);
         await client.query('UPDATE credit_grants SET revoked_micro = $3 WHERE tenant_id = $1 AND id = $2', [tenantId, p.id, revokedMicro]);
         await client.query(
           `INSERT INTO refunds (id, tenant_id, purchase_id, amount_minor, revoked_micro, spent_micro, provider_refund_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [randomUUID(), tenantId, p.id, amountMinor, revokedMicro, spentMicro, refund.refundId],
+          [randomUUID(), tenantId, p.id, amountMinor, revokedMicro, spentMicro, refundId],
         );
         await this.purchases.markRefunded(client, tenantId, p.id);
         outcome = { reference: p.id, amountMinor, currency: p.currency, revokedMicro, spentMicro };

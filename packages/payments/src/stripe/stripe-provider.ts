@@ -213,6 +213,18 @@ export class StripeProvider implements PaymentProvider {
           message: expired ? 'The checkout expired before payment.' : 'The payment failed.',
         };
       }
+      case 'charge.refunded': {
+        const charge = event.data.object;
+        const intent = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+        if (!intent) return { id: event.id, type: 'ignored', providerType: event.type };
+        return { id: event.id, type: 'charge.reversed', chargeId: intent, reason: 'refunded', amountMinor: BigInt(charge.amount_refunded ?? 0), providerRef: charge.id };
+      }
+      case 'charge.dispute.created': {
+        const dispute = event.data.object;
+        const intent = typeof dispute.payment_intent === 'string' ? dispute.payment_intent : dispute.payment_intent?.id;
+        if (!intent) return { id: event.id, type: 'ignored', providerType: event.type };
+        return { id: event.id, type: 'charge.reversed', chargeId: intent, reason: 'disputed', amountMinor: BigInt(dispute.amount ?? 0), providerRef: dispute.id };
+      }
       default:
         return { id: event.id, type: 'ignored', providerType: event.type };
     }
