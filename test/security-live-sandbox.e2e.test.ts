@@ -167,9 +167,9 @@ describe('a live tenant with a sandbox catalog from before the rule', () => {
   });
 });
 
-/** The shared stack's env for processes of this suite's own, with its own consumer group. */
+/** The shared stack's env for processes of this suite's own, with its own consumer group (and without the test stack's private webhook targets). */
 const ownEnv = (extra: Record<string, string>) => {
-  const { PUBLIC_URL: _shared, ...stackEnv } = inject('stackEnv');
+  const { PUBLIC_URL: _shared, WEBHOOK_ALLOW_PRIVATE_TARGETS: _private, ...stackEnv } = inject('stackEnv');
   return { ...stackEnv, KAFKA_CONSUMER_GROUP: `${stackEnv.KAFKA_CONSUMER_GROUP}-live-sandbox`, ...extra };
 };
 
@@ -192,6 +192,15 @@ describe('the published sandbox secret outside development', () => {
         expect(message, app).toMatch(/SANDBOX_WEBHOOK_SECRET: is unset or the public development default/);
         expect(message, app).not.toContain(SANDBOX_SECRET);
       }
+    }
+  });
+
+  it('NODE_ENV=production: the API and the workers exit 1 naming WEBHOOK_ALLOW_PRIVATE_TARGETS when it is set', { timeout: 120_000 }, async () => {
+    const env = ownEnv({ NODE_ENV: 'production', SANDBOX_WEBHOOK_SECRET: 'whsec_own_production_secret_0123', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+    for (const app of ['api', 'workers'] as const) {
+      const message = await startRefused(app, env);
+      expect(message, app).toMatch(/exited with 1/);
+      expect(message, app).toMatch(/WEBHOOK_ALLOW_PRIVATE_TARGETS: is for the test stack only/);
     }
   });
 

@@ -29,6 +29,17 @@ export const webhookTargetsEnv = z.object({
   WEBHOOK_ALLOW_PRIVATE_TARGETS: flag,
 });
 
+/** For the app schemas' `superRefine`: a production process never delivers to private or loopback addresses. */
+export function webhookTargetsRules(env: z.infer<typeof webhookTargetsEnv> & { NODE_ENV?: string }, ctx: z.RefinementCtx): void {
+  if (env.NODE_ENV === 'production' && env.WEBHOOK_ALLOW_PRIVATE_TARGETS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_ALLOW_PRIVATE_TARGETS'],
+      message: 'is for the test stack only: with NODE_ENV=production webhooks never go to private, loopback or metadata addresses',
+    });
+  }
+}
+
 export const webhookTargetPolicy = (env: z.infer<typeof webhookTargetsEnv>): WebhookTargetPolicy => ({
   allowHttp: env.WEBHOOK_ALLOW_HTTP,
   allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
