@@ -28,6 +28,7 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
   const billing = createBilling({
     pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.PUBLIC_URL,
     webhookTargets: webhookTargetPolicy(config),
+    purchaseExpirySeconds: config.PURCHASE_EXPIRY_SECONDS,
   });
 
   deps.registry.register<CheckoutJob>(CHECKOUT_QUEUE, checkoutProcessor(billing.checkout), config.WORKER_CONCURRENCY, CHECKOUT_WORKER_OPTIONS);
@@ -41,6 +42,7 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
     if (sweeping) return;
     sweeping = true;
     try {
+      await billing.purchases.expireOverdue(); // hosted checkouts left unpaid past PURCHASE_EXPIRY_SECONDS
       for (const p of await billing.purchases.stale(STALE_PURCHASE_SECONDS)) {
         await billing.checkout.process(p.tenantId, p.id).catch((err) => logger.warn({ err, purchaseId: p.id }, 'stale purchase sweep failed'));
       }

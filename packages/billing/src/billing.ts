@@ -5,7 +5,7 @@ import type { Logger } from '@tally/runtime';
 import { AutoTopupService } from './auto-topup/auto-topup-service.ts';
 import { CheckoutQueue } from './checkout/checkout.queue.ts';
 import { CheckoutService } from './checkout/checkout-service.ts';
-import { Fulfilment } from './checkout/fulfilment.ts';
+import { Fulfilment, purchaseEventData } from './checkout/fulfilment.ts';
 import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from './ports.ts';
 import { ProviderWebhooks } from './provider-webhooks.ts';
 import { ProviderPlanCheckout } from './plan-checkout.ts';
@@ -35,6 +35,8 @@ export interface BillingDeps {
   publicUrl: string;
   /** Where outbound webhooks may go; strict (https, public addresses) when absent. */
   webhookTargets?: WebhookTargetPolicy;
+  /** PURCHASE_EXPIRY_SECONDS: a purchase awaiting payment longer than this expires (default a day). */
+  purchaseExpirySeconds?: number;
 }
 
 export type Billing = ReturnType<typeof createBilling>;
@@ -44,11 +46,13 @@ export function createBilling(deps: BillingDeps) {
   const { pool, logger } = deps;
   const base = deps.publicUrl.replace(/\/$/, '');
   const providers = new TenantProviders(pool, deps.payments.providers);
-  const purchases = new PurchaseRepo(pool);
+  const purchases = new PurchaseRepo(pool, deps.purchaseExpirySeconds);
   const methods = new PaymentMethods(pool);
   const checkoutQueue = new CheckoutQueue(deps.redisUrl);
   const webhookQueue = new WebhookQueue(deps.redisUrl);
   const emitter = new WebhookEmitter(pool, webhookQueue, logger);
+  purchases.onExpired = (p) =>
+    void emitter.emitSafely(p.tenantId, 'purchase.expired', `purchase.expired:${p.id}`, purchaseEventData(p));
   const fulfilment = new Fulfilment(pool, purchases, deps.balances, emitter, logger);
   const addon = new AddonService(deps.catalog, deps.customers, providers, purchases, checkoutQueue);
   const checkout = new CheckoutService(purchases, methods, providers, deps.customers, fulfilment, {

@@ -26,6 +26,8 @@ export const paymentsEnv = z.object({
   STRIPE_WEBHOOK_SECRET: unsetWhenEmpty(z.string().regex(/^whsec_\S+$/, "must be the webhook endpoint's signing secret (whsec_…)")),
   /** Override of Stripe's API base URL (tests and stripe-mock). */
   STRIPE_API_BASE: z.url().optional(),
+  /** A purchase awaiting payment (hosted checkout opened, not paid) expires after this many seconds. */
+  PURCHASE_EXPIRY_SECONDS: z.coerce.number().int().min(1).max(90 * 86_400).default(86_400),
 });
 export type PaymentsEnv = z.infer<typeof paymentsEnv>;
 

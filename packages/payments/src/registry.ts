@@ -86,6 +86,7 @@ export function createPayments(pool: Pool, env: PaymentsEnv & { NODE_ENV?: strin
     enabled: sandbox,
     webhookSecret: env.SANDBOX_WEBHOOK_SECRET,
     webhookUrl: `${base}/v1/providers/sandbox/webhook`,
+    purchaseExpirySeconds: env.PURCHASE_EXPIRY_SECONDS,
   });
   return { providers, sandboxStore, hostedCheckout };
 }

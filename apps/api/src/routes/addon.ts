@@ -54,6 +54,16 @@ async function addonAnswer(billing: Billing, p: Purchase, creditSystemId: string
     const body: AddonResult = { success: true, requiresCheckout: true, checkoutUrl: p.checkoutUrl ?? undefined, ...common, message: 'Complete the payment at checkoutUrl.' };
     return { status: 200, body };
   }
+  if (p.status === 'expired') {
+    // The same Idempotency-Key keeps answering the expired purchase; a new purchase needs a new key.
+    const body: AddonResult = {
+      success: false,
+      requiresCheckout: false,
+      ...common,
+      message: 'This purchase expired before it was paid; nothing was charged. Start a new one (with a new Idempotency-Key).',
+    };
+    return { status: 200, body };
+  }
   if (p.status === 'completed' || p.status === 'refunded') {
     const balance = await billing.balances.balance({ tenantId: p.tenantId, customerId: p.customerId, creditSystem: p.creditSystem });
     const body: AddonResult = {

@@ -41,7 +41,7 @@ export function registerSandboxRoutes(routes: RouteTable, ctx: ApiContext): void
     tags: ['sandbox'],
     auth: false,
     params: sessionParams,
-    responses: { 200: null, 403: null, 404: null },
+    responses: { 200: null, 403: null, 404: null, 410: null },
     handler: async ({ params, res }) => sendPage(res, await hosted.page(params.id)),
   });
 
@@ -54,7 +54,7 @@ export function registerSandboxRoutes(routes: RouteTable, ctx: ApiContext): void
     params: sessionParams,
     body: payForm,
     extraContentTypes: ['application/x-www-form-urlencoded'],
-    responses: { 200: null, 303: null, 402: null, 403: null, 404: null, 409: null },
+    responses: { 200: null, 303: null, 402: null, 403: null, 404: null, 409: null, 410: null },
     handler: async ({ params, body, res }) =>
       sendPage(res, await hosted.submit(params.id, { cardNumber: body.cardNumber, expiry: body.expiry, saveCard: body.saveCard === 'true' || body.saveCard === 'on' })),
   });

@@ -1,7 +1,7 @@
 import { AppError, type Logger } from '@tally/runtime';
 import type { CustomerPort } from '../ports.ts';
 import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
-import type { TenantProviders } from '../tenant-providers.ts';
+import { SANDBOX_PROVIDER_NAME, type TenantProviders } from '../tenant-providers.ts';
 import type { PaymentMethods } from '../wallet/payment-methods.ts';
 import type { Fulfilment } from './fulfilment.ts';
 
@@ -64,6 +64,7 @@ export class CheckoutService {
       case 'failed':
       case 'refunded':
       case 'awaiting_payment':
+      case 'expired':
         return p.status;
       case 'paid':
         return (await this.fulfilment.applyPaid(p)).status;
@@ -74,7 +75,16 @@ export class CheckoutService {
   }
 
   private async chargeOrCheckout(p: Purchase): Promise<Purchase['status']> {
-    const provider = await this.providers.forTenant(p.tenantId, p.provider);
+    const provider = await this.providers.forTenant(p.tenantId, p.provider).catch(async (err: unknown) => {
+      // A live tenant's leftover sandbox purchase can never complete: end it failed instead of
+      // having the stale sweeper retry it forever. Anything else (a provider down) stays retryable.
+      if (err instanceof AppError && err.code === 'provider_not_configured' && err.details?.['environment'] === 'live' && p.provider === SANDBOX_PROVIDER_NAME) {
+        await this.fulfilment.fail(p, err.code, err.message);
+        return null;
+      }
+      throw err;
+    });
+    if (!provider) return 'failed';
     // Once charging started, stay with the card it started with: the retry must repeat that exact charge.
     const method = p.paymentMethodId
       ? await this.methods.get(p.tenantId, p.paymentMethodId)

@@ -45,6 +45,12 @@ export class Fulfilment {
       const p = await this.purchases.get(tenantId, purchaseId, tx, true);
       if (!p) throw new Error(`purchase ${purchaseId} not found`);
       if (p.status === 'completed' || p.status === 'refunded' || p.status === 'paid') return p;
+      if (p.status === 'expired') {
+        // A payment arriving after expiry (late webhook, a page kept open) is recorded here and refused: no grant.
+        purchasesDone.labels(p.provider, p.source, 'paid_after_expiry').inc();
+        this.logger.warn({ tenantId, purchaseId, chargeId }, 'payment for an expired purchase refused: nothing granted');
+        return p;
+      }
       await tx.query(
         `INSERT INTO credit_grants (id, tenant_id, customer_id, credit_system, purchase_id, source, credits_micro, granted_at)
          VALUES ($1, $2, $3, $4, $1, $5, $6, now()) ON CONFLICT (id) DO NOTHING`,

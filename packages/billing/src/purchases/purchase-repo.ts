@@ -1,6 +1,9 @@
 import type { Pool, Queryable } from '@tally/postgres';
 
-export type PurchaseStatus = 'pending' | 'charging' | 'awaiting_payment' | 'paid' | 'completed' | 'failed' | 'refunded';
+export type PurchaseStatus = 'pending' | 'charging' | 'awaiting_payment' | 'paid' | 'completed' | 'failed' | 'refunded' | 'expired';
+
+/** PURCHASE_EXPIRY_SECONDS' default: a hosted checkout left unpaid for a day expires. */
+export const DEFAULT_PURCHASE_EXPIRY_SECONDS = 86_400;
 
 export interface Purchase {
   id: string;
@@ -100,7 +103,44 @@ export const UNIQUE_VIOLATION = '23505';
 
 /** Purchases in Postgres. Every state change is a guarded UPDATE (`WHERE status IN …`). */
 export class PurchaseRepo {
-  constructor(private readonly pool: Pool) {}
+  /** Told of each purchase this repo expired (billing.ts emits `purchase.expired`). */
+  onExpired: (p: Purchase) => void = () => {};
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly expirySeconds = DEFAULT_PURCHASE_EXPIRY_SECONDS,
+  ) {}
+
+  /**
+   * Expires purchases awaiting payment for longer than the expiry (all, or
+   * the one `id`): the guarded UPDATE makes it final and race-free against a
+   * payment marking it paid. Returns the ones it expired.
+   */
+  async expireOverdue(db: Queryable = this.pool, id?: string, limit = 100): Promise<Purchase[]> {
+    const { rows } = await db.query<Row>(
+      `UPDATE purchases SET status = 'expired', failure_code = 'purchase_expired',
+              failure_message = 'the checkout was not paid in time', updated_at = now()
+        WHERE id IN (SELECT id FROM purchases
+                      WHERE status = 'awaiting_payment' AND created_at < now() - make_interval(secs => $1)
+                        AND ($2::uuid IS NULL OR id = $2::uuid)
+                      ORDER BY created_at LIMIT $3)
+          AND status = 'awaiting_payment'
+        RETURNING *`,
+      [this.expirySeconds, id ?? null, limit],
+    );
+    const expired = rows.map(toPurchase);
+    for (const p of expired) this.onExpired(p);
+    return expired;
+  }
+
+  /** Checked on read, so an overdue purchase answers expired at once, between sweeps. */
+  private async current(db: Queryable, r: Row | undefined): Promise<Purchase | null> {
+    if (!r) return null;
+    const p = toPurchase(r);
+    if (p.status !== 'awaiting_payment' || Date.now() - p.createdAt.getTime() < this.expirySeconds * 1000) return p;
+    const [expired] = await this.expireOverdue(db, p.id);
+    return expired ?? toPurchase((await db.query<Row>('SELECT * FROM purchases WHERE id = $1', [p.id])).rows[0]!);
+  }
 
   /**
    * Inserts the purchase, or returns the one already recorded under the same
@@ -126,7 +166,7 @@ export class PurchaseRepo {
 
   async byIdempotencyKey(tenantId: string, key: string): Promise<Purchase | null> {
     const { rows } = await this.pool.query<Row>('SELECT * FROM purchases WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, key]);
-    return rows[0] ? toPurchase(rows[0]) : null;
+    return this.current(this.pool, rows[0]);
   }
 
   async get(tenantId: string, id: string, db: Queryable = this.pool, forUpdate = false): Promise<Purchase | null> {
@@ -134,7 +174,7 @@ export class PurchaseRepo {
       tenantId,
       id,
     ]);
-    return rows[0] ? toPurchase(rows[0]) : null;
+    return this.current(db, rows[0]);
   }
 
   /** The purchase a provider charge paid for (a provider-side refund or dispute names only the charge). */
@@ -146,7 +186,7 @@ export class PurchaseRepo {
   /** For provider webhooks, which know the reference but not yet the tenant. */
   async getAnyTenant(id: string): Promise<Purchase | null> {
     const { rows } = await this.pool.query<Row>('SELECT * FROM purchases WHERE id = $1', [id]);
-    return rows[0] ? toPurchase(rows[0]) : null;
+    return this.current(this.pool, rows[0]);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const PURCHASE_STATUSES = ['pending', 'charging', 'awaiting_payment', 'paid', 'completed', 'failed', 'refunded'] as const;
+export const PURCHASE_STATUSES = ['pending', 'charging', 'awaiting_payment', 'paid', 'completed', 'failed', 'refunded', 'expired'] as const;
 
 export const purchaseParamsSchema = z.object({ reference: z.uuid('a purchase reference is a uuid') });
 

@@ -13,6 +13,8 @@ export interface HostedCheckoutConfig {
   webhookSecret: string;
   /** Where the sandbox sends its webhooks: Tally's own provider webhook route. */
   webhookUrl: string;
+  /** PURCHASE_EXPIRY_SECONDS: the page of a purchase unpaid this long says it expired and takes no payment. */
+  purchaseExpirySeconds?: number;
 }
 
 export interface SubmitForm {
@@ -22,6 +24,11 @@ export interface SubmitForm {
 }
 
 export type PageAnswer = { status: number; html: string } | { status: 303; redirect: string };
+
+const EXPIRED_PAGE: PageAnswer = {
+  status: 410,
+  html: renderResultPage('Checkout expired', 'This checkout expired before it was paid; nothing was charged. Start a new purchase from the merchant.'),
+};
 
 /**
  * The sandbox provider's hosted page, served by Tally under /v1/sandbox. Paying
@@ -42,6 +49,7 @@ export class SandboxHostedCheckout {
     const session = await this.openable(sessionId);
     if ('refused' in session) return session.refused;
     if (session.status !== 'open') return { status: 200, html: renderResultPage('Already paid', 'This checkout is complete.') };
+    if (await this.expired(session)) return EXPIRED_PAGE;
     return { status: 200, html: renderCheckoutPage(session) };
   }
 
@@ -49,6 +57,8 @@ export class SandboxHostedCheckout {
     const session = await this.openable(sessionId);
     if ('refused' in session) return session.refused;
     if (session.status !== 'open') return { status: 409, html: renderResultPage('Already paid', 'This checkout is complete.') };
+    // Checked before charging: an expired purchase takes no money (and Tally's fulfilment would refuse it anyway).
+    if (await this.expired(session)) return EXPIRED_PAGE;
     const outcome = session.mode === 'setup' ? cardForSetup(form.cardNumber) : cardOutcome(form.cardNumber);
     // A declined card leaves the session open, as hosted checkouts do: the buyer may try another card.
     if (!outcome.ok) return { status: 402, html: renderCheckoutPage(session, outcome.message) };
@@ -141,6 +151,22 @@ export class SandboxHostedCheckout {
       return { refused: { status: 403, html: renderResultPage('Not available', 'The sandbox takes no real money and cannot be used to pay a live merchant.') } };
     }
     return session;
+  }
+
+  /**
+   * Whether the session's purchase expired or is overdue (awaiting payment
+   * past the expiry). Read-only: billing makes it `expired` (and sends
+   * `purchase.expired`) on its next read or sweep. Setup sessions and plan
+   * checkouts have no purchase row: never expired here.
+   */
+  private async expired(session: SandboxSession): Promise<boolean> {
+    if (session.mode !== 'payment') return false;
+    const { rows } = await this.store.pool.query<{ expired: boolean }>(
+      `SELECT status = 'expired' OR (status = 'awaiting_payment' AND created_at < now() - make_interval(secs => $3)) AS expired
+         FROM purchases WHERE tenant_id = $1 AND id::text = $2`,
+      [session.tenantId, session.reference, this.config.purchaseExpirySeconds ?? 86_400],
+    );
+    return rows[0]?.expired === true;
   }
 
   /** Sends a signed event to Tally, with a few quick retries (re-sending the same event id). */
