@@ -170,7 +170,9 @@ describe('a live tenant with a sandbox catalog from before the rule', () => {
 /** The shared stack's env for processes of this suite's own, with its own consumer group (and without the test stack's private webhook targets). */
 const ownEnv = (extra: Record<string, string>) => {
   const { PUBLIC_URL: _shared, WEBHOOK_ALLOW_PRIVATE_TARGETS: _private, ...stackEnv } = inject('stackEnv');
-  return { ...stackEnv, KAFKA_CONSUMER_GROUP: `${stackEnv.KAFKA_CONSUMER_GROUP}-live-sandbox`, ...extra };
+  // production also asks for its own CREDENTIALS_KEY: each case here is about one other variable
+  const credentials = extra.NODE_ENV === 'production' ? { CREDENTIALS_KEY: randomBytes(32).toString('hex') } : {};
+  return { ...stackEnv, KAFKA_CONSUMER_GROUP: `${stackEnv.KAFKA_CONSUMER_GROUP}-live-sandbox`, ...credentials, ...extra };
 };
 
 async function startRefused(app: 'api' | 'workers', env: Record<string, string>): Promise<string> {

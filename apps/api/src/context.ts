@@ -81,6 +81,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const billing = createBilling({
     pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, publicUrl: config.publicUrl,
     webhookTargets: webhookTargetPolicy(config),
+    credentialsKey: config.CREDENTIALS_KEY,
     purchaseExpirySeconds: config.PURCHASE_EXPIRY_SECONDS,
     customers: { context: (t, c) => customers.context(t, c), ensure: ensureCustomer },
   });

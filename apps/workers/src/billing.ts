@@ -28,6 +28,7 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
   const billing = createBilling({
     pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.PUBLIC_URL,
     webhookTargets: webhookTargetPolicy(config),
+    credentialsKey: config.CREDENTIALS_KEY,
     purchaseExpirySeconds: config.PURCHASE_EXPIRY_SECONDS,
   });
 

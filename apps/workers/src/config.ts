@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { opsEnv, parseConfig, sharedEnv } from '@tally/runtime';
 import { analyticsEnv } from '@tally/analytics';
 import { paymentsEnv, paymentsEnvRules } from '@tally/payments';
-import { webhookTargetsEnv, webhookTargetsRules } from '@tally/billing';
+import { credentialsEnv, credentialsEnvRules, webhookTargetsEnv, webhookTargetsRules } from '@tally/billing';
 
 const workersEnv = sharedEnv.extend({
   WORKERS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
@@ -12,9 +12,10 @@ const workersEnv = sharedEnv.extend({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** Public base URL of the API (links in checkout flows and webhooks). */
   PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
-}).extend(paymentsEnv.shape).extend(webhookTargetsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).superRefine((env, ctx) => {
+}).extend(paymentsEnv.shape).extend(webhookTargetsEnv.shape).extend(credentialsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).superRefine((env, ctx) => {
   paymentsEnvRules(env, ctx);
   webhookTargetsRules(env, ctx);
+  credentialsEnvRules(env, ctx);
 });
 
 export type WorkersConfig = z.infer<typeof workersEnv>;

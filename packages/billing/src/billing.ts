@@ -17,6 +17,7 @@ import { PaymentMethods } from './wallet/payment-methods.ts';
 import { WalletService } from './wallet/wallet-service.ts';
 import { BalanceAlerts } from './webhooks/balance-alerts.ts';
 import { WebhookDeliveries } from './webhooks/deliveries.ts';
+import { ProviderCredentials } from './credentials/provider-credentials.ts';
 import { WebhookEndpoints } from './webhooks/endpoints.ts';
 import { WebhookEmitter } from './webhooks/webhook-emitter.ts';
 import { WebhookQueue } from './webhooks/webhooks.queue.ts';
@@ -35,6 +36,8 @@ export interface BillingDeps {
   publicUrl: string;
   /** Where outbound webhooks may go; strict (https, public addresses) when absent. */
   webhookTargets?: WebhookTargetPolicy;
+  /** CREDENTIALS_KEY: seals tenants' own provider keys; without it tenants can only use the deployment's. */
+  credentialsKey?: string;
   /** PURCHASE_EXPIRY_SECONDS: a purchase awaiting payment longer than this expires (default a day). */
   purchaseExpirySeconds?: number;
 }
@@ -45,7 +48,8 @@ export type Billing = ReturnType<typeof createBilling>;
 export function createBilling(deps: BillingDeps) {
   const { pool, logger } = deps;
   const base = deps.publicUrl.replace(/\/$/, '');
-  const providers = new TenantProviders(pool, deps.payments.providers);
+  const credentials = deps.credentialsKey ? new ProviderCredentials(pool, deps.credentialsKey) : null;
+  const providers = new TenantProviders(pool, deps.payments.providers, credentials ? { credentials, stripeFor: deps.payments.stripeFor } : null);
   const purchases = new PurchaseRepo(pool, deps.purchaseExpirySeconds);
   const methods = new PaymentMethods(pool);
   const checkoutQueue = new CheckoutQueue(deps.redisUrl);
@@ -86,6 +90,7 @@ export function createBilling(deps: BillingDeps) {
     checkout,
     wallet,
     providerWebhooks,
+    credentials,
     planCheckout,
     refunds,
     endpoints,

@@ -28,3 +28,5 @@ export * from './plan-checkout.ts';
 export * from './tenant-providers.ts';
 export * from './payment-match.ts';
 export * from './lru-cache.ts';
+export * from './credentials/provider-credentials.ts';
+export * from './credentials/secret-box.ts';

@@ -1,6 +1,6 @@
-import type { PaidFacts, ProviderEvent, SavedCard, WebhookHeaders } from '@tally/payments';
+import type { PaidFacts, PaymentProvider, ProviderEvent, SavedCard, WebhookHeaders } from '@tally/payments';
 import type { Pool } from '@tally/postgres';
-import type { Logger } from '@tally/runtime';
+import { badRequest, type Logger } from '@tally/runtime';
 import type { Fulfilment } from './checkout/fulfilment.ts';
 import type { PurchaseRepo } from './purchases/purchase-repo.ts';
 import type { RefundService } from './refunds/refund-service.ts';
@@ -46,11 +46,31 @@ export class ProviderWebhooks {
   }
 
   async receive(providerName: string, rawBody: string, headers: WebhookHeaders): Promise<{ received: true; duplicate: boolean }> {
-    const provider = this.providers.registry.verifier(providerName);
-    const event = await provider.verifyAndParseWebhook(rawBody, headers);
+    return this.accept(providerName, this.providers.registry.verifier(providerName), rawBody, headers, null);
+  }
+
+  /**
+   * The webhook of a tenant's own provider account (`/v1/providers/stripe/webhook/:tenantId`), verified with
+   * that tenant's signing secret. The tenant holds that secret, so it could sign anything: an event here acts
+   * only on that tenant's purchases, setups and plans, never another tenant's (a reference of another is ignored).
+   */
+  async receiveForTenant(tenantId: string, providerName: string, rawBody: string, headers: WebhookHeaders): Promise<{ received: true; duplicate: boolean }> {
+    const own = await this.providers.ownProvider(tenantId, providerName);
+    if (!own) throw badRequest('provider_not_configured', `this tenant has no ${providerName} keys of its own (PUT /v1/providers/${providerName}/credentials)`, { provider: providerName });
+    return this.accept(providerName, own, rawBody, headers, tenantId);
+  }
+
+  private async accept(
+    providerName: string,
+    verifier: Pick<PaymentProvider, 'verifyAndParseWebhook'>,
+    rawBody: string,
+    headers: WebhookHeaders,
+    scope: string | null,
+  ): Promise<{ received: true; duplicate: boolean }> {
+    const event = await verifier.verifyAndParseWebhook(rawBody, headers);
     const seen = await this.pool.query('SELECT 1 FROM provider_events WHERE provider = $1 AND event_id = $2', [providerName, event.id]);
     if (seen.rowCount) return { received: true, duplicate: true };
-    const tenantId = await this.handle(providerName, event);
+    const tenantId = await this.handle(providerName, event, scope);
     await this.pool.query(
       'INSERT INTO provider_events (provider, event_id, tenant_id, type) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
       [providerName, event.id, tenantId, event.type],
@@ -58,11 +78,12 @@ export class ProviderWebhooks {
     return { received: true, duplicate: false };
   }
 
-  private async handle(providerName: string, event: ProviderEvent): Promise<string | null> {
+  /** `scope`: the tenant whose own provider account sent the event (only its rows may change), or null for the deployment's. */
+  private async handle(providerName: string, event: ProviderEvent, scope: string | null): Promise<string | null> {
     switch (event.type) {
       case 'checkout.completed': {
-        if (event.reference.startsWith(PLAN_REFERENCE_PREFIX)) return this.planPaid(providerName, event.id, event.reference, event.card, event.paid);
-        const p = await this.purchaseFor(event.reference, providerName);
+        if (event.reference.startsWith(PLAN_REFERENCE_PREFIX)) return this.planPaid(providerName, event.id, event.reference, event.card, event.paid, scope);
+        const p = await this.purchaseFor(event.reference, providerName, scope);
         if (!p) return null;
         await this.mustMatch(providerName, event.id, event.paid, {
           reference: p.id,
@@ -78,7 +99,7 @@ export class ProviderWebhooks {
         return p.tenantId;
       }
       case 'checkout.failed': {
-        const p = await this.purchaseFor(event.reference, providerName);
+        const p = await this.purchaseFor(event.reference, providerName, scope);
         if (!p) return null;
         if (event.checkoutId !== p.checkoutId) {
           this.refuse(providerName, event.id, p.id, `checkout session ${event.checkoutId ?? '(none)'} is not the one Tally opened for it`);
@@ -87,10 +108,11 @@ export class ProviderWebhooks {
         return p.tenantId;
       }
       case 'setup.completed':
-        return this.wallet.completeSetup(providerName, event.reference, event.card);
+        return this.wallet.completeSetup(providerName, event.reference, event.card, scope);
       case 'charge.reversed': {
         // refunded in the provider's dashboard or disputed: the money is gone, so are the unspent credits
-        const p = await this.purchases.byCharge(providerName, event.chargeId);
+        const found = await this.purchases.byCharge(providerName, event.chargeId);
+        const p = found && (scope === null || found.tenantId === scope) ? found : null;
         if (!p || (p.status !== 'completed' && p.status !== 'refunded')) {
           this.logger.warn({ provider: providerName, chargeId: event.chargeId, status: p?.status }, `provider ${event.reason} a charge of no completed purchase; ignored`);
           return p?.tenantId ?? null;
@@ -104,7 +126,7 @@ export class ProviderWebhooks {
     }
   }
 
-  private async planPaid(providerName: string, eventId: string, reference: string, card: SavedCard | null, paid: PaidFacts): Promise<string | null> {
+  private async planPaid(providerName: string, eventId: string, reference: string, card: SavedCard | null, paid: PaidFacts, scope: string | null): Promise<string | null> {
     // The plan's price as the catalog holds it: what ProviderPlanCheckout asked for (a price changed meanwhile is refused, logged).
     const { rows } = await this.pool.query<{ tenant_id: string; customer_id: string; price_minor: bigint; currency: string }>(
       `SELECT s.tenant_id, s.customer_id, p.price_minor, p.currency
@@ -112,7 +134,8 @@ export class ProviderWebhooks {
         WHERE s.checkout_reference = $1`,
       [reference],
     );
-    const sub = rows[0];
+    const found = rows[0];
+    const sub = found && (scope === null || found.tenant_id === scope) ? found : undefined;
     if (!sub || !this.activatePlan) {
       this.logger.warn({ reference }, 'provider webhook for an unknown plan checkout; ignored');
       return null;
@@ -137,10 +160,10 @@ export class ProviderWebhooks {
     throw paymentMismatchError(reference, why);
   }
 
-  private async purchaseFor(reference: string, providerName: string) {
+  private async purchaseFor(reference: string, providerName: string, scope: string | null) {
     if (!/^[0-9a-f-]{36}$/i.test(reference)) return null;
     const p = await this.purchases.getAnyTenant(reference);
-    if (!p || p.provider !== providerName) {
+    if (!p || p.provider !== providerName || (scope !== null && p.tenantId !== scope)) {
       this.logger.warn({ reference, provider: providerName }, 'provider webhook for an unknown purchase; ignored');
       return null;
     }

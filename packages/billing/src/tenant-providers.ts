@@ -1,7 +1,14 @@
 import type { PaymentEnvironment, PaymentProvider, ProviderRegistry } from '@tally/payments';
 import type { Pool } from '@tally/postgres';
 import { badRequest, isAppError, notFound } from '@tally/runtime';
+import type { ProviderCredentials, ProviderKeys } from './credentials/provider-credentials.ts';
 import { LruCache } from './lru-cache.ts';
+
+/** Tenants' own provider keys (Stripe), and how to build a provider on them. */
+export interface OwnProviders {
+  credentials: ProviderCredentials;
+  stripeFor: (keys: ProviderKeys) => PaymentProvider;
+}
 
 /**
  * Picks a payment provider for a tenant: the registry refuses one whose
@@ -24,16 +31,39 @@ export const sandboxNotForLive = (details: Record<string, unknown> = {}, subject
 
 export class TenantProviders {
   private readonly environments = new LruCache<string, PaymentEnvironment>(10_000);
+  /** Providers built on tenants' own keys, by tenant and the keys' version (a new PUT builds a new one). */
+  private readonly built = new LruCache<string, PaymentProvider>(1_000);
 
   constructor(
     private readonly pool: Pool,
     readonly registry: ProviderRegistry,
+    private readonly own: OwnProviders | null = null,
   ) {}
 
+  /** The tenant's own keys for a provider win over the deployment's (read each time: a PUT elsewhere applies at once). */
   async forTenant(tenantId: string, providerName: string): Promise<PaymentProvider> {
     const environment = await this.environmentOf(tenantId);
     if (providerName === SANDBOX_PROVIDER_NAME && environment === 'live') throw sandboxNotForLive();
+    const own = await this.ownProvider(tenantId, providerName);
+    if (own) return own;
     return this.registry.get(providerName, environment);
+  }
+
+  /** The provider on the tenant's own keys, or null when it has none (or the provider takes none: only Stripe does). */
+  async ownProvider(tenantId: string, providerName: string): Promise<PaymentProvider | null> {
+    if (!this.own || providerName !== 'stripe') return null;
+    const keys = await this.own.credentials.get(tenantId, providerName);
+    if (!keys) return null;
+    const cacheKey = `${tenantId}:${providerName}:${keys.updatedAt.getTime()}`;
+    let provider = this.built.get(cacheKey);
+    if (!provider) {
+      provider = this.own.stripeFor(keys);
+      this.built.set(cacheKey, provider);
+    }
+    if (provider.environment !== (await this.environmentOf(tenantId))) {
+      throw badRequest('provider_not_configured', `the tenant's own ${providerName} key is a ${provider.environment} key; this tenant takes ${await this.environmentOf(tenantId)} payments`, { provider: providerName });
+    }
+    return provider;
   }
 
   /** Why `providerName` cannot take this tenant's payments (the message addon would answer), or null when it can. */

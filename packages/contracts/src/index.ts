@@ -21,4 +21,5 @@ export * from './http/api-keys.ts';
 export * from './pagination.ts';
 export * from './http/customer-account.ts';
 export * from './http/operator-lists.ts';
+export * from './http/provider-credentials.ts';
 export * from './http/rollups.ts';

@@ -55,6 +55,8 @@ export class ProviderRegistry {
 
 export interface Payments {
   providers: ProviderRegistry;
+  /** A Stripe provider on a tenant's own keys (same API base as the deployment's, for tests). */
+  stripeFor: (keys: { secretKey: string; webhookSecret: string }) => PaymentProvider;
   sandboxStore: SandboxStore;
   hostedCheckout: SandboxHostedCheckout;
 }
@@ -88,5 +90,7 @@ export function createPayments(pool: Pool, env: PaymentsEnv & { NODE_ENV?: strin
     webhookUrl: `${base}/v1/providers/sandbox/webhook`,
     purchaseExpirySeconds: env.PURCHASE_EXPIRY_SECONDS,
   });
-  return { providers, sandboxStore, hostedCheckout };
+  const stripeFor = (keys: { secretKey: string; webhookSecret: string }) =>
+    new StripeProvider({ ...keys, ...(env.STRIPE_API_BASE ? { apiBase: env.STRIPE_API_BASE } : {}) });
+  return { providers, sandboxStore, hostedCheckout, stripeFor };
 }

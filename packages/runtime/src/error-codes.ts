@@ -49,6 +49,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 'auto_topup_not_found', status: 404, retryable: false, meaning: 'no auto top-up for that customer and credit system' },
   { code: 'import_not_found', status: 404, retryable: false, meaning: 'no import with that id in this tenant' },
   { code: 'dead_letter_not_found', status: 404, retryable: false, meaning: 'no dead letter with that id in this tenant' },
+  { code: 'credentials_not_found', status: 404, retryable: false, meaning: 'the tenant has no provider keys of its own to remove' },
   { code: 'api_key_not_found', status: 404, retryable: false, meaning: 'no API key with that id in this tenant' },
   { code: 'tenant_not_found', status: 404, retryable: false, meaning: 'no such tenant' },
   { code: 'metrics_off', status: 404, retryable: false, meaning: '`/metrics` is served only when `METRICS_TOKEN` is set' },

@@ -4,6 +4,7 @@ import { registerTrackRoutes } from './track.ts';
 import { registerCheckRoutes } from './check.ts';
 import { registerAddonRoutes } from './addon.ts';
 import { registerPurchaseRoutes } from './purchases.ts';
+import { registerProviderCredentialRoutes } from './provider-credentials.ts';
 import { registerWalletRoutes } from './wallet.ts';
 import { registerWebhookRoutes } from './webhooks.ts';
 import { registerSandboxRoutes } from './sandbox.ts';
@@ -38,4 +39,5 @@ export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerWalletRoutes(routes, ctx);
   registerWebhookRoutes(routes, ctx);
   registerSandboxRoutes(routes, ctx);
+  registerProviderCredentialRoutes(routes, ctx);
 }

@@ -59,12 +59,13 @@ export class WalletService {
   }
 
   /** The provider confirmed a set-up: keep the card. Returns the tenant, or null for an unknown reference. */
-  async completeSetup(providerName: string, reference: string, card: SavedCard): Promise<string | null> {
+  /** `tenantId`: only that tenant's setup (an event from a tenant's own provider account), or null for any. */
+  async completeSetup(providerName: string, reference: string, card: SavedCard, tenantId: string | null = null): Promise<string | null> {
     if (!/^[0-9a-f-]{36}$/i.test(reference)) return null;
     const saved = await withTransaction(this.pool, async (tx) => {
       const { rows } = await tx.query<{ tenant_id: string; customer_id: string }>(
-        `UPDATE wallet_setups SET status = 'completed' WHERE id = $1 AND provider = $2 RETURNING tenant_id, customer_id`,
-        [reference, providerName],
+        `UPDATE wallet_setups SET status = 'completed' WHERE id = $1 AND provider = $2 AND ($3::uuid IS NULL OR tenant_id = $3::uuid) RETURNING tenant_id, customer_id`,
+        [reference, providerName, tenantId],
       );
       const setup = rows[0];
       if (!setup) return null;
