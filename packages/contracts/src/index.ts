@@ -10,6 +10,7 @@ export * from './http/purchases.ts';
 export * from './http/wallet.ts';
 export * from './http/webhooks.ts';
 export * from './jobs-billing.ts';
+export * from './purchase-mirror.ts';
 export * from './events.ts';
 export * from './jobs.ts';
 export * from './http/track.ts';

@@ -1,30 +1,8 @@
 import type { ClickHouseClient } from '@tally/clickhouse';
+import type { MirroredPurchase } from '@tally/contracts';
 import { insertJsonLines, jsonRow } from '../clickhouse-io.ts';
 
-/** A completed credit-pack purchase as billing knows it (amounts exact). */
-export interface CompletedPurchase {
-  tenantId: string;
-  purchaseId: string;
-  customerId: string;
-  pack: string;
-  creditSystem: string;
-  quantity: number;
-  creditsMicro: bigint;
-  amountMinor: bigint;
-  refundedMinor?: bigint;
-  /** Credits a refund took back (micro-credits). */
-  revokedMicro?: bigint;
-  currency: string;
-  provider: string;
-  completedAt: Date;
-}
-
-/** A purchase in one of its states: the row with the highest version wins (ReplacingMergeTree). */
-export interface VersionedPurchase extends CompletedPurchase {
-  version: bigint;
-}
-
-const toLine = (p: VersionedPurchase): string =>
+const toLine = (p: MirroredPurchase): string =>
   jsonRow({
     tenant_id: p.tenantId,
     purchase_id: p.purchaseId,
@@ -34,8 +12,8 @@ const toLine = (p: VersionedPurchase): string =>
     quantity: p.quantity,
     credits_micro: p.creditsMicro,
     amount_minor: p.amountMinor,
-    refunded_minor: p.refundedMinor ?? 0n,
-    revoked_micro: p.revokedMicro ?? 0n,
+    refunded_minor: p.refundedMinor,
+    revoked_micro: p.revokedMicro,
     currency: p.currency,
     provider: p.provider,
     completed_at: Math.floor(p.completedAt.getTime() / 1000),
@@ -49,16 +27,6 @@ const toLine = (p: VersionedPurchase): string =>
  * version twice is harmless (ReplacingMergeTree keeps one, and every reader
  * takes argMax by version per purchase). Postgres stays the system of record.
  */
-export async function recordCreditPackPurchases(client: ClickHouseClient, database: string, purchases: readonly VersionedPurchase[]): Promise<void> {
+export async function recordCreditPackPurchases(client: ClickHouseClient, database: string, purchases: readonly MirroredPurchase[]): Promise<void> {
   await insertJsonLines(client, database, 'credit_pack_purchases_v1', purchases.map(toLine));
-}
-
-/** One purchase; see recordCreditPackPurchases. */
-export async function recordCreditPackPurchase(
-  client: ClickHouseClient,
-  database: string,
-  p: CompletedPurchase,
-  version: bigint = BigInt(Date.now()),
-): Promise<void> {
-  await recordCreditPackPurchases(client, database, [{ ...p, version }]);
 }

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TenantService } from '@tally/catalog';
 import { createPool, ensureDatabase, migratePostgres, type Pool } from '@tally/postgres';
 import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
-import { PurchaseMirror, type MirroredPurchase } from './purchase-mirror.ts';
+import type { MirroredPurchase } from '@tally/contracts';
+import { PurchaseMirror } from './purchase-mirror.ts';
 
 /**
  * The Postgres half of the mirror (trigger, selection, marking) on a database

@@ -1,23 +1,6 @@
+import type { MirroredPurchase } from '@tally/contracts';
 import type { Pool } from '@tally/postgres';
 import type { Logger } from '@tally/runtime';
-
-/** One purchase in its current state, as the ClickHouse mirror stores it (the shape of @tally/analytics' VersionedPurchase). */
-export interface MirroredPurchase {
-  tenantId: string;
-  purchaseId: string;
-  customerId: string;
-  pack: string;
-  creditSystem: string;
-  quantity: number;
-  creditsMicro: bigint;
-  amountMinor: bigint;
-  refundedMinor: bigint;
-  currency: string;
-  provider: string;
-  completedAt: Date;
-  /** purchases.mirror_version: 1 once completed, 2 once refunded. */
-  version: bigint;
-}
 
 /** Writes a batch to ClickHouse; throws if it did not (the batch stays pending and is tried again). */
 export type MirrorSink = (rows: MirroredPurchase[]) => Promise<void>;
