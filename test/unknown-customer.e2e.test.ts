@@ -11,19 +11,21 @@ import { client, eventually, newTenant } from './support/stack.ts';
 type Api = ReturnType<typeof client>;
 let api: Api;
 
+const catalog = {
+  features: [{ slug: 'gpt-4', type: 'metered', name: 'GPT-4' }],
+  creditSystems: [{ slug: 'ai-credits', name: 'AI Credits', features: [{ feature: 'gpt-4', creditCost: 20 }] }],
+  creditPacks: [{ slug: 'pack-100', name: '100 credits', credits: 100, price: 500, currency: 'USD', creditSystem: 'ai-credits' }],
+  plans: [
+    { slug: 'free', name: 'Free', price: 0, currency: 'USD', interval: 'monthly', autoEnable: true,
+      features: [{ slug: 'ai-credits', enabled: true, limit: 200, reset: 'monthly', overage: 'block' }] },
+    { slug: 'team', name: 'Team', price: 0, currency: 'USD', interval: 'monthly',
+      features: [{ slug: 'ai-credits', enabled: true, limit: 1000, reset: 'monthly', overage: 'block' }] },
+  ],
+};
+
 beforeAll(async () => {
   api = client((await newTenant('unknown-customer')).apiKey.secret);
-  const sync = await api.post('/v1/sync', {
-    features: [{ slug: 'gpt-4', type: 'metered', name: 'GPT-4' }],
-    creditSystems: [{ slug: 'ai-credits', name: 'AI Credits', features: [{ feature: 'gpt-4', creditCost: 20 }] }],
-    creditPacks: [{ slug: 'pack-100', name: '100 credits', credits: 100, price: 500, currency: 'USD', creditSystem: 'ai-credits' }],
-    plans: [
-      { slug: 'free', name: 'Free', price: 0, currency: 'USD', interval: 'monthly', autoEnable: true,
-        features: [{ slug: 'ai-credits', enabled: true, limit: 200, reset: 'monthly', overage: 'block' }] },
-      { slug: 'team', name: 'Team', price: 0, currency: 'USD', interval: 'monthly',
-        features: [{ slug: 'ai-credits', enabled: true, limit: 1000, reset: 'monthly', overage: 'block' }] },
-    ],
-  });
+  const sync = await api.post('/v1/sync', catalog);
   expect(sync.status, JSON.stringify(sync.body)).toBe(200);
 });
 
@@ -72,6 +74,22 @@ describe('an unknown customer', () => {
     const id = fresh('attach');
     expect((await api.post('/v1/attach', { customer: id, product: 'team' })).status).toBe(200);
     expect((await api.post('/v1/check', { customer: id, feature: 'gpt-4' })).body).toMatchObject({ allowed: true, balance: 1000 });
+  });
+
+  it('gets the auto-enabled plan the catalog has now, in this long-lived tenant, after a sync switched it under way', async () => {
+    const before = fresh('before');
+    expect((await api.post('/v1/check', { customer: before, feature: 'gpt-4' })).body).toMatchObject({ allowed: true, balance: 200 });
+    // the same tenant re-synced: "team" becomes the plan new customers get, "free" stays for the customers it has
+    const sync = await api.post('/v1/sync', { ...catalog, plans: catalog.plans.map((p) => ({ ...p, autoEnable: p.slug === 'team' })) });
+    expect(sync.status, JSON.stringify(sync.body)).toBe(200);
+    try {
+      const after = fresh('after');
+      expect((await api.post('/v1/check', { customer: after, feature: 'gpt-4', sendEvent: true })).body).toMatchObject({ allowed: true, balance: 1000 - 20 });
+      expect((await api.post('/v1/check', { customer: before, feature: 'gpt-4' })).body).toMatchObject({ allowed: true, balance: 200 });
+    } finally {
+      // back to the catalog the other cases of this file expect
+      expect((await api.post('/v1/sync', catalog)).status).toBe(200);
+    }
   });
 
   it('is not created by a request refused anyway', async () => {
