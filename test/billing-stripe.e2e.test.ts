@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from './support/stack.ts';
+import { fakeStripe } from './support/fake-stripe.ts';
 import { startApp, type AppProcess } from './support/processes.ts';
 import { billingTenant, buyNow, creditsOf, db } from './billing.support.ts';
 
@@ -15,50 +13,19 @@ import { billingTenant, buyNow, creditsOf, db } from './billing.support.ts';
  * workers on a separate Redis database: the shared workers have no Stripe key.
  */
 const WEBHOOK_SECRET = 'whsec_e2e_stripe_secret';
-const calls: Array<{ method: string; path: string; form: URLSearchParams; key?: string }> = [];
-const pm = { id: 'pm_e2e_visa', object: 'payment_method', type: 'card', customer: 'cus_e2e', card: { brand: 'visa', last4: '4242', exp_month: 1, exp_year: 2031 } };
-
-/** Charge ids unique to this run: a provider-side refund finds its purchase by charge. */
-const RUN = randomUUID().slice(0, 8);
-
-const fake = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const form = new URLSearchParams(req.method === 'GET' ? url.search : body);
-    calls.push({ method: req.method ?? '', path: url.pathname, form, key: req.headers['idempotency-key'] as string | undefined });
-    const route = `${req.method} ${url.pathname}`;
-    let out: [number, unknown] = [404, { error: { type: 'invalid_request_error', message: route } }];
-    if (route === 'POST /v1/customers') out = [200, { id: 'cus_e2e', object: 'customer' }];
-    if (route === 'POST /v1/checkout/sessions') {
-      out = [200, { id: `cs_e2e_${calls.length}`, object: 'checkout.session', url: `https://checkout.stripe.com/c/pay/cs_e2e_${calls.length}` }];
-    }
-    if (route === 'GET /v1/payment_intents/pi_checkout') {
-      // the PaymentIntent of the last session Tally opened, with what it collected and the metadata Tally set
-      const opened = calls.findLast((c) => c.path === '/v1/checkout/sessions')!.form;
-      const amount = Number(opened.get('line_items[0][price_data][unit_amount]')) * Number(opened.get('line_items[0][quantity]'));
-      const metadata = { tally_reference: opened.get('payment_intent_data[metadata][tally_reference]'), tally_tenant: opened.get('payment_intent_data[metadata][tally_tenant]') };
-      out = [200, { id: 'pi_checkout', object: 'payment_intent', status: 'succeeded', amount, amount_received: amount, currency: opened.get('line_items[0][price_data][currency]'),
-        metadata, customer: 'cus_e2e', setup_future_usage: 'off_session', payment_method: pm }];
-    }
-    if (route === 'POST /v1/payment_intents') out = [200, { id: `pi_off_${RUN}_${calls.length}`, object: 'payment_intent', status: 'succeeded' }];
-    if (route === 'POST /v1/refunds') out = [200, { id: 're_e2e', object: 'refund', status: 'succeeded' }];
-    res.writeHead(out[0], { 'Content-Type': 'application/json' }).end(JSON.stringify(out[1]));
-  });
-});
+let fake: Awaited<ReturnType<typeof fakeStripe>>;
 
 const started: AppProcess[] = [];
 afterAll(async () => {
   for (const app of started.reverse()) await app.stop();
-  await new Promise<void>((r) => fake.close(() => r()));
+  await fake?.close();
   await db.end();
 });
 
 describe('a pack sold through Stripe', () => {
   it('checkout session, signed webhook, saved card charged off-session, refund', { timeout: 120_000 }, async () => {
-    fake.listen(0, '127.0.0.1');
-    await once(fake, 'listening');
+    fake = await fakeStripe();
+    const { calls } = fake;
     const { PUBLIC_URL: _shared, ...stackEnv } = inject('stackEnv');
     const env = {
       ...stackEnv,
@@ -66,7 +33,7 @@ describe('a pack sold through Stripe', () => {
       KAFKA_CONSUMER_GROUP: `${stackEnv.KAFKA_CONSUMER_GROUP}-billing-stripe`,
       STRIPE_SECRET_KEY: 'sk_test_e2e_local',
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      STRIPE_API_BASE: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+      STRIPE_API_BASE: fake.url,
     };
     const api = await startApp('api', env);
     started.push(api);
@@ -122,9 +89,7 @@ describe('a pack sold through Stripe', () => {
       const res = await tally.post('/v1/providers/stripe/webhook', body, { 'Stripe-Signature': sig });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
     };
-    const intentOf = (reference: string) => calls.find((c) => c.path === '/v1/payment_intents' && c.key === `tally_purchase_${reference}`)!;
-    const secondIntent = `pi_off_${RUN}_${calls.indexOf(intentOf(second.body.reference)) + 1}`;
-    await hookOf('charge.refunded', { id: 'ch_echo', object: 'charge', payment_intent: secondIntent, amount_refunded: 500 });
+    await hookOf('charge.refunded', { id: 'ch_echo', object: 'charge', payment_intent: fake.intentOf(second.body.reference), amount_refunded: 500 });
     expect((await tally.get(`/v1/purchases/${second.body.reference}`)).body.refund).toMatchObject({ amount: 500, revokedCredits: 100 });
 
     const third = await buyNow(tally, { customer, pack: 'stripe-pack' });
@@ -132,8 +97,8 @@ describe('a pack sold through Stripe', () => {
     // 300 credits before these two: starter's 100 + the first checkout's 200; + 200 = 500
     expect(await creditsOf(tally, customer)).toEqual({ balance: 500, addon: 400, plan: 100 });
     const refundCalls = calls.filter((c) => c.path === '/v1/refunds').length;
-    await hookOf('charge.refunded', { id: 'ch_dash', object: 'charge', payment_intent: `pi_off_${RUN}_${calls.indexOf(intentOf(third.body.reference)) + 1}`, amount_refunded: 500 });
-    await hookOf('charge.dispute.created', { id: 'dp_e2e', object: 'dispute', payment_intent: `pi_off_${RUN}_${calls.indexOf(intentOf(fourth.body.reference)) + 1}`, amount: 500 });
+    await hookOf('charge.refunded', { id: 'ch_dash', object: 'charge', payment_intent: fake.intentOf(third.body.reference), amount_refunded: 500 });
+    await hookOf('charge.dispute.created', { id: 'dp_e2e', object: 'dispute', payment_intent: fake.intentOf(fourth.body.reference), amount: 500 });
     for (const p of [third, fourth]) {
       expect((await tally.get(`/v1/purchases/${p.body.reference}`)).body).toMatchObject({ status: 'refunded', refund: { amount: 500, revokedCredits: 100, spentCredits: 0 } });
     }

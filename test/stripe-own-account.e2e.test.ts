@@ -5,12 +5,10 @@
  * has no Stripe key. Own API and workers on their own Redis database (the shared workers have no Stripe).
  */
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from './support/stack.ts';
+import { fakeStripe } from './support/fake-stripe.ts';
 import { startApp, type AppProcess } from './support/processes.ts';
 import { billingTenant, creditsOf, db } from './billing.support.ts';
 
@@ -18,40 +16,18 @@ const A_KEY = `sk_test_ownA${randomUUID().replace(/-/g, '').slice(0, 16)}`;
 const A_HOOK = `whsec_ownA${randomUUID().replace(/-/g, '').slice(0, 16)}`;
 const B_KEY = `sk_test_ownB${randomUUID().replace(/-/g, '').slice(0, 16)}`;
 const B_HOOK = `whsec_ownB${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-const calls: Array<{ method: string; path: string; form: URLSearchParams; auth: string | undefined }> = [];
-
-const fake = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const form = new URLSearchParams(req.method === 'GET' ? url.search : body);
-    calls.push({ method: req.method ?? '', path: url.pathname, form, auth: req.headers.authorization });
-    const route = `${req.method} ${url.pathname}`;
-    let out: [number, unknown] = [404, { error: { type: 'invalid_request_error', message: route } }];
-    if (route === 'POST /v1/customers') out = [200, { id: 'cus_own', object: 'customer' }];
-    if (route === 'POST /v1/checkout/sessions') out = [200, { id: `cs_own_${calls.length}`, object: 'checkout.session', url: `https://checkout.stripe.com/c/pay/cs_own_${calls.length}` }];
-    if (route.startsWith('GET /v1/payment_intents/pi_own')) {
-      const opened = calls.findLast((c) => c.path === '/v1/checkout/sessions')!.form;
-      const amount = Number(opened.get('line_items[0][price_data][unit_amount]')) * Number(opened.get('line_items[0][quantity]'));
-      const metadata = { tally_reference: opened.get('payment_intent_data[metadata][tally_reference]'), tally_tenant: opened.get('payment_intent_data[metadata][tally_tenant]') };
-      out = [200, { id: url.pathname.split('/').pop(), object: 'payment_intent', status: 'succeeded', amount, amount_received: amount, currency: opened.get('line_items[0][price_data][currency]'), metadata, customer: 'cus_own' }];
-    }
-    res.writeHead(out[0], { 'Content-Type': 'application/json' }).end(JSON.stringify(out[1]));
-  });
-});
+let fake: Awaited<ReturnType<typeof fakeStripe>>;
 
 const started: AppProcess[] = [];
 let apiUrl = '';
 beforeAll(async () => {
-  fake.listen(0, '127.0.0.1');
-  await once(fake, 'listening');
+  fake = await fakeStripe();
   const { PUBLIC_URL: _shared, STRIPE_SECRET_KEY: _k, STRIPE_WEBHOOK_SECRET: _w, ...stackEnv } = inject('stackEnv');
   const env = {
     ...stackEnv,
     REDIS_URL: 'redis://127.0.0.1:6379/8',
     KAFKA_CONSUMER_GROUP: `${stackEnv.KAFKA_CONSUMER_GROUP}-stripe-own`,
-    STRIPE_API_BASE: `http://127.0.0.1:${(fake.address() as AddressInfo).port}`,
+    STRIPE_API_BASE: fake.url,
   };
   const api = await startApp('api', env);
   started.push(api);
@@ -61,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const app of started.reverse()) await app.stop();
-  await new Promise<void>((r) => fake.close(() => r()));
+  await fake?.close();
 });
 
 const signed = (secret: string, type: string, object: Record<string, unknown>) => {
@@ -107,7 +83,7 @@ describe("a tenant's own Stripe account", () => {
 
     const addon = await a.api.post('/v1/addon', { customer: 'own-buyer', pack: 'stripe-pack' });
     expect(addon.body, JSON.stringify(addon.body)).toMatchObject({ success: true, requiresCheckout: true });
-    const session = calls.findLast((c) => c.path === '/v1/checkout/sessions')!;
+    const session = fake.calls.findLast((c) => c.path === '/v1/checkout/sessions')!;
     expect(session.auth).toBe(`Bearer ${A_KEY}`);
     const completed = (pi: string) => ({
       id: addon.body.checkoutUrl.split('/').pop(), object: 'checkout.session', mode: 'payment', payment_status: 'paid',
@@ -128,8 +104,8 @@ describe("a tenant's own Stripe account", () => {
     await eventually(async () => (await a.api.get(`/v1/purchases/${addon.body.reference}`)).body.status === 'completed', 30_000);
     expect(await creditsOf(a.api, 'own-buyer')).toMatchObject({ addon: 100 });
     // the payment was checked against A's account, with A's key
-    expect(calls.find((c) => c.path === '/v1/payment_intents/pi_own_real')?.auth).toBe(`Bearer ${A_KEY}`);
+    expect(fake.calls.find((c) => c.path === '/v1/payment_intents/pi_own_real')?.auth).toBe(`Bearer ${A_KEY}`);
     // B's event was read from B's account only (parsing it fetches the payment with the verifying key)
-    for (const c of calls.filter((c) => c.path === '/v1/payment_intents/pi_own_forged')) expect(c.auth).toBe(`Bearer ${B_KEY}`);
+    for (const c of fake.calls.filter((c) => c.path === '/v1/payment_intents/pi_own_forged')) expect(c.auth).toBe(`Bearer ${B_KEY}`);
   });
 });
