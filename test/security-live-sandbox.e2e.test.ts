@@ -170,14 +170,15 @@ describe('a live tenant with a sandbox catalog from before the rule', () => {
 /** The shared stack's env for processes of this suite's own, with its own consumer group (and without the test stack's private webhook targets). */
 const ownEnv = (extra: Record<string, string>) => {
   const { PUBLIC_URL: _shared, WEBHOOK_ALLOW_PRIVATE_TARGETS: _private, ...stackEnv } = inject('stackEnv');
-  // production also asks for its own CREDENTIALS_KEY: each case here is about one other variable
-  const credentials = extra.NODE_ENV === 'production' ? { CREDENTIALS_KEY: randomBytes(32).toString('hex') } : {};
+  // production also asks for its own CREDENTIALS_KEY and a ClickHouse password: each case here is about one other
+  // variable (the local ClickHouse has none, so these processes are started ready at /healthz, not /readyz)
+  const credentials = extra.NODE_ENV === 'production' ? { CREDENTIALS_KEY: randomBytes(32).toString('hex'), CLICKHOUSE_PASSWORD: 'own-clickhouse-password' } : {};
   return { ...stackEnv, KAFKA_CONSUMER_GROUP: `${stackEnv.KAFKA_CONSUMER_GROUP}-live-sandbox`, ...credentials, ...extra };
 };
 
 async function startRefused(app: 'api' | 'workers', env: Record<string, string>): Promise<string> {
   try {
-    started.push(await startApp(app, env, 30_000));
+    started.push(await startApp(app, env, 30_000, '/healthz'));
   } catch (err) {
     return (err as Error).message;
   }
@@ -206,6 +207,17 @@ describe('the published sandbox secret outside development', () => {
     }
   });
 
+  it('NODE_ENV=production: the API and the workers exit 1 naming CLICKHOUSE_PASSWORD when it is unset or empty', { timeout: 120_000 }, async () => {
+    const { CLICKHOUSE_PASSWORD: _own, ...unset } = ownEnv({ NODE_ENV: 'production', SANDBOX_WEBHOOK_SECRET: 'whsec_own_production_secret_0123' });
+    for (const env of [unset, { ...unset, CLICKHOUSE_PASSWORD: '' }]) {
+      for (const app of ['api', 'workers'] as const) {
+        const message = await startRefused(app, env);
+        expect(message, app).toMatch(/exited with 1/);
+        expect(message, app).toMatch(/CLICKHOUSE_PASSWORD: is unset or empty/);
+      }
+    }
+  });
+
   it('a webhook forged with the default secret grants nothing in production: sandbox off (400 provider_not_configured), or on with its own secret (400 invalid_signature)', { timeout: 120_000 }, async () => {
     // a real purchase awaiting payment on the shared (test-mode) stack, and the event that would pay it
     const { tenantId, api } = await billingTenant();
@@ -223,14 +235,14 @@ describe('the published sandbox secret outside development', () => {
       fetch(`${base}/v1/providers/sandbox/webhook`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Sandbox-Signature': sign(secret, forged) }, body: forged });
 
     const OWN = `whsec_${randomBytes(18).toString('hex')}`;
-    const off = await startApp('api', ownEnv({ NODE_ENV: 'production', SANDBOX_WEBHOOK_SECRET: OWN }));
+    const off = await startApp('api', ownEnv({ NODE_ENV: 'production', SANDBOX_WEBHOOK_SECRET: OWN }), 60_000, '/healthz');
     started.push(off);
     const refusedOff = await send(off.url);
     expect(refusedOff.status).toBe(400);
     expect((await refusedOff.json()).error).toMatchObject({ code: 'provider_not_configured', provider: 'sandbox' });
     expect((await fetch(`${off.url}/v1/sandbox/checkout/${session}`)).status).toBe(404);
 
-    const on = await startApp('api', ownEnv({ NODE_ENV: 'production', SANDBOX_PROVIDER: 'enabled', SANDBOX_WEBHOOK_SECRET: OWN }));
+    const on = await startApp('api', ownEnv({ NODE_ENV: 'production', SANDBOX_PROVIDER: 'enabled', SANDBOX_WEBHOOK_SECRET: OWN }), 60_000, '/healthz');
     started.push(on);
     const refusedOn = await send(on.url);
     expect(refusedOn.status).toBe(400);

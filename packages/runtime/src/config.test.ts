@@ -65,3 +65,17 @@ describe('config errors name the variable and the rule, never a secret', () => {
     expect(message).toContain(`(got "${'x'.repeat(120)}…")`);
   });
 });
+
+describe('production refuses the shared defaults', () => {
+  const base = { NODE_ENV: 'production' };
+  it('NODE_ENV=production with CLICKHOUSE_PASSWORD unset or empty: refused, naming it', () => {
+    for (const env of [base, { ...base, CLICKHOUSE_PASSWORD: '' }]) {
+      expect(problemsOf(sharedEnv, env)).toContain('CLICKHOUSE_PASSWORD: is unset or empty; set the ClickHouse password when NODE_ENV=production');
+    }
+  });
+
+  it('accepted with a password in production, and without one in development and test', () => {
+    expect(parseConfig(sharedEnv, { ...base, CLICKHOUSE_PASSWORD: 'chSecretPass1' }).CLICKHOUSE_PASSWORD).toBe('chSecretPass1');
+    for (const NODE_ENV of ['development', 'test']) expect(parseConfig(sharedEnv, { NODE_ENV }).CLICKHOUSE_PASSWORD).toBe('');
+  });
+});

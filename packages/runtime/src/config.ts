@@ -39,12 +39,33 @@ export function parseConfig<S extends z.ZodObject>(
   env: Record<string, string | undefined> = process.env,
 ): z.infer<S> {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
+  if (result.success) {
+    const refused = productionRefusals(result.data as Record<string, unknown>);
+    if (refused.length) throw new ConfigError(refused);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(root)';
     return `${name}: ${issue.message} (got ${shownValue(String(issue.path[0]), env[String(issue.path[0])])})`;
   });
   throw new ConfigError(problems);
+}
+
+/**
+ * Shared variables whose default is fine for a laptop and never for a
+ * deployment: with NODE_ENV=production every app (and CLI) built on
+ * `sharedEnv` refuses to start with them, naming the variable. The apps'
+ * own defaults (CREDENTIALS_KEY, SANDBOX_WEBHOOK_SECRET, …) have the same
+ * rule in their packages' `…EnvRules`.
+ */
+function productionRefusals(env: Record<string, unknown>): string[] {
+  if (env.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  // The local ClickHouse user "default" has no password; a deployment's must have one.
+  if ('CLICKHOUSE_PASSWORD' in env && env.CLICKHOUSE_PASSWORD === '') {
+    problems.push('CLICKHOUSE_PASSWORD: is unset or empty; set the ClickHouse password when NODE_ENV=production');
+  }
+  return problems;
 }
 
 const url = (protocols: string[]) =>
