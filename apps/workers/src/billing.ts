@@ -2,9 +2,9 @@ import { CHECKOUT_QUEUE, WEBHOOKS_QUEUE, type CheckoutJob, type WebhookDeliveryJ
 import { CHECKOUT_WORKER_OPTIONS, checkoutProcessor, createBilling, webhookDeliveryProcessor, webhookTargetPolicy } from '@tally/billing';
 import { createBalanceServices } from '@tally/metering';
 import { createPayments } from '@tally/payments';
+import type { PeriodicHandlers } from './schedules.ts';
 import type { RunningWorkers, WorkersDeps } from './workers.ts';
 
-const SWEEP_EVERY_MS = 30_000;
 /** A purchase untouched this long in pending/charging/paid lost its job (or its job gave up): move it on. */
 const STALE_PURCHASE_SECONDS = 120;
 const STALE_DELIVERY_SECONDS = 300;
@@ -14,7 +14,7 @@ const STALE_DELIVERY_SECONDS = 300;
  * checkout, then grant) and "webhooks" (outbound deliveries). Balance
  * changes from metering's deductions drive balance alerts and auto top-up.
  */
-export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
+export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'billingSweep'> }> {
   const { config, logger, pool, redis, catalog, customers } = deps;
   const { balances } = createBalanceServices({
     redis,
@@ -37,37 +37,33 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers> {
   const unsubscribe = balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
 
   // Safety net for crashes between two durable steps (purchase row written but job lost,
-  // delivery row written but not queued). Every step it re-runs is idempotent.
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      await billing.purchases.expireOverdue(); // hosted checkouts left unpaid past PURCHASE_EXPIRY_SECONDS
+  // delivery row written but not queued). Every step it re-runs is idempotent. Run by the
+  // "billing-sweep" periodic job (schedules.ts): once per tick across all workers processes.
+  // Each step runs even when an earlier one failed; the run fails (and is counted) if any did.
+  const steps: [string, () => Promise<unknown>][] = [
+    ['expire overdue checkouts', () => billing.purchases.expireOverdue()], // unpaid past PURCHASE_EXPIRY_SECONDS
+    ['re-run stale purchases', async () => {
       for (const p of await billing.purchases.stale(STALE_PURCHASE_SECONDS)) {
         await billing.checkout.process(p.tenantId, p.id).catch((err) => logger.warn({ err, purchaseId: p.id }, 'stale purchase sweep failed'));
       }
-      await billing.deliveries.requeueStale(STALE_DELIVERY_SECONDS);
-      await payments.hostedCheckout.redeliverUnacknowledged();
-    } catch (err) {
-      logger.warn({ err }, 'billing sweep failed');
-    } finally {
-      sweeping = false;
+    }],
+    ['requeue stale deliveries', () => billing.deliveries.requeueStale(STALE_DELIVERY_SECONDS)],
+    ['redeliver hosted checkout events', () => payments.hostedCheckout.redeliverUnacknowledged()],
+  ];
+  const billingSweep = async () => {
+    const failed: unknown[] = [];
+    for (const [name, step] of steps) {
+      await step().catch((err) => {
+        logger.warn({ err, step: name }, 'billing sweep step failed');
+        failed.push(err);
+      });
     }
+    if (failed.length) throw new AggregateError(failed, `billing sweep: ${failed.length} step(s) failed`);
   };
-  const timer = setInterval(() => void sweep(), SWEEP_EVERY_MS);
-  timer.unref();
 
   return {
-    beforeWorkersClose: [
-      {
-        name: 'stop billing sweeper',
-        run: async () => {
-          clearInterval(timer);
-          unsubscribe();
-        },
-      },
-    ],
+    periodic: { billingSweep },
+    beforeWorkersClose: [{ name: 'stop balance-change hooks', run: async () => unsubscribe() }],
     afterWorkersClose: [{ name: 'close billing queues', run: () => billing.close() }],
   };
 }

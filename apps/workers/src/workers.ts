@@ -10,6 +10,7 @@ import { startAnalytics } from './analytics.ts';
 import { startMetering } from './metering.ts';
 import { startBilling } from './billing.ts';
 import { startPurchaseMirror } from './purchase-mirror.ts';
+import { declareSchedules, startSchedules } from './schedules.ts';
 
 export interface WorkersDeps {
   config: WorkersConfig;
@@ -41,7 +42,13 @@ export interface RunningWorkers {
  * (metering, billing, analytics) adds its own start function here.
  */
 export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
-  const areas: RunningWorkers[] = [await startMetering(deps), await startAnalytics(deps), await startBilling(deps), await startPurchaseMirror(deps)];
+  const billing = await startBilling(deps);
+  const mirror = await startPurchaseMirror(deps);
+  // Every periodic job, once per tick across all workers processes (schedules.ts).
+  const jobs = declareSchedules(deps.config, { ...billing.periodic, ...mirror.periodic });
+  const schedules = await startSchedules({ redisUrl: deps.config.REDIS_URL, registry: deps.registry, logger: deps.logger, jobs });
+  const periodic: RunningWorkers = { beforeWorkersClose: [], afterWorkersClose: [{ name: 'close the periodic queue', run: schedules.close }] };
+  const areas: RunningWorkers[] = [await startMetering(deps), await startAnalytics(deps), billing, mirror, periodic];
   return {
     beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
     afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger, metricsRegistry } from '@tally/runtime';
+import { WorkerRegistry } from './registry.ts';
+import { startSchedules, type PeriodicJob } from './schedules.ts';
+
+/**
+ * Two "processes" (two registries and schedulers, as two workers processes
+ * would have) on the shared Redis, on a queue of this test's own.
+ */
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const logger = createLogger('schedules-test', 'silent');
+const closing: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const close of closing.reverse()) await close();
+});
+
+async function twoProcesses(queueName: string, jobs: (p: number) => PeriodicJob[]) {
+  for (const p of [0, 1]) {
+    const registry = new WorkerRegistry(REDIS_URL, logger);
+    const schedules = await startSchedules({ redisUrl: REDIS_URL, registry, logger, jobs: jobs(p), queueName });
+    closing.push(() => registry.close(), schedules.close);
+  }
+}
+
+async function runsOf(job: string, outcome: 'ok' | 'failed'): Promise<number> {
+  const metric = (await metricsRegistry.getMetricsAsJSON()).find((m) => m.name === 'tally_periodic_runs_total');
+  return Number(metric?.values.find((v) => v.labels.job === job && v.labels.outcome === outcome)?.value ?? 0);
+}
+
+describe('periodic jobs on one queue across two processes', () => {
+  it('a handler that throws fails that tick only (counted); the next ticks run; a long handler never overlaps itself or another job', async () => {
+    const flaky = `flaky-${randomUUID().slice(0, 8)}`;
+    const slow = `slow-${randomUUID().slice(0, 8)}`;
+    let flakyCalls = 0;
+    let running = 0;
+    let maxRunning = 0;
+    const track = async (ms: number) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      await sleep(ms);
+      running--;
+    };
+    await twoProcesses(`tally-periodic-test-${randomUUID().slice(0, 8)}`, () => [
+      {
+        id: flaky,
+        everyMs: 300,
+        run: async () => {
+          flakyCalls++;
+          await track(10);
+          if (flakyCalls === 1) throw new Error('first run fails');
+        },
+      },
+      // longer than its interval: BullMQ already holds its next tick when it starts
+      { id: slow, everyMs: 300, run: () => track(700) },
+    ]);
+
+    const deadline = Date.now() + 25_000;
+    while ((await runsOf(flaky, 'ok')) < 4 || (await runsOf(slow, 'ok')) < 3) {
+      if (Date.now() > deadline) throw new Error(`too few runs: flaky ${flakyCalls}, slow ${await runsOf(slow, 'ok')}`);
+      await sleep(100);
+    }
+    expect(await runsOf(flaky, 'failed')).toBe(1);
+    expect(maxRunning).toBe(1);
+  });
+});
