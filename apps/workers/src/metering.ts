@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq';
 import { BatchingWriter } from '@tally/clickhouse';
 import type { DeductJob } from '@tally/contracts';
-import { KafkajsConsumer } from '@tally/kafka';
-import { createBridge, deadLetterSink, deductQueueName, DeductService, Rebuilder, type UsageRow } from '@tally/metering';
+import { KafkajsConsumer, KafkajsProducer } from '@tally/kafka';
+import { createBridge, deadLetterSink, deductQueueName, DeductService, Rebuilder, StrictOutboxSweeper, type UsageRow } from '@tally/metering';
 import { bullConnection } from '@tally/redis';
 import { counter, histogram } from '@tally/runtime';
 import { deductProcessor } from './metering-deduct.processor.ts';
@@ -11,6 +11,8 @@ import type { RunningWorkers, WorkersDeps } from './workers.ts';
 const flushedRows = counter('tally_clickhouse_rows_written_total', 'rows inserted into raw_usage_events_v1');
 const flushSeconds = histogram('tally_clickhouse_flush_seconds', 'duration of one batched insert');
 const flushErrors = counter('tally_clickhouse_flush_errors_total', 'failed batched inserts (the jobs retry)');
+/** How often each workers process looks for strict-path events to republish (claims make concurrent sweeps safe). */
+const STRICT_OUTBOX_SWEEP_MS = 5_000;
 const deadLetters = counter('tally_usage_dead_letters_total', 'usage rows ClickHouse refused for their content, stored in usage_dead_letters');
 
 /**
@@ -59,8 +61,26 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> 
   await consumer.run(config.KAFKA_TOPIC_EVENTS, createBridge(queue, logger));
   logger.info({ topic: config.KAFKA_TOPIC_EVENTS, group: config.KAFKA_CONSUMER_GROUP, queue: queueName }, 'metering pipeline started');
 
+  // The strict path's outbox: events debited by a check whose process died before publishing them.
+  const producer = new KafkajsProducer(kafka);
+  const outbox = new StrictOutboxSweeper({ redis, producer, topic: config.KAFKA_TOPIC_EVENTS, logger });
+  let sweeping: Promise<unknown> | null = null;
+  const timer = setInterval(() => {
+    sweeping ??= outbox.sweep().catch((err) => logger.warn({ err }, 'strict outbox sweep failed')).finally(() => (sweeping = null));
+  }, STRICT_OUTBOX_SWEEP_MS);
+
   return {
-    beforeWorkersClose: [{ name: 'stop the usage consumer', run: () => consumer.disconnect() }],
+    beforeWorkersClose: [
+      { name: 'stop the usage consumer', run: () => consumer.disconnect() },
+      {
+        name: 'stop the strict outbox sweeper',
+        run: async () => {
+          clearInterval(timer);
+          await sweeping;
+          await producer.disconnect().catch(() => {});
+        },
+      },
+    ],
     afterWorkersClose: [
       { name: 'flush the clickhouse writer', run: () => writer.close() },
       { name: 'close the deduct queue', run: () => queue.close() },

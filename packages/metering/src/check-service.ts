@@ -15,6 +15,7 @@ import { meterKeys } from './ledger-keys.ts';
 import { keys, scripts } from '@tally/redis';
 import { emitBalanceChanged } from './balance-events.ts';
 import { eventKey, toMessage } from './messages.ts';
+import { StrictOutbox } from './strict-outbox.ts';
 
 const checks = counter('tally_checks_total', 'check answers', ['code', 'send_event']);
 
@@ -51,7 +52,11 @@ const denied = (code: CheckCode, message: string): CheckResponse => ({ allowed: 
  * Lua call (plus, with sendEvent, the Kafka publish of the debited event).
  */
 export class CheckService {
-  constructor(private readonly deps: CheckDeps) {}
+  private readonly outbox: StrictOutbox;
+
+  constructor(private readonly deps: CheckDeps) {
+    this.outbox = new StrictOutbox(deps.redis);
+  }
 
   async check(tenantId: string, req: CheckRequest): Promise<CheckResponse> {
     const answer = await this.decide(tenantId, req);
@@ -98,10 +103,17 @@ export class CheckService {
       event.customerVersion = cp.customerVersion.toString();
       event.priced = pricedTerms(cp, def, now.getTime());
     }
+    const digest = event ? idDigest(event.id) : null;
+    // Outbox first: if this process dies between the debit and the publish, the sweeper publishes it.
+    const ownsPending = event ? await this.outbox.write({ ...event, meter: def.meter }, digest!, now.getTime()) : false;
     const s = await runCheckScript(redis, rebuilder, t, req.customer, args, {
       neededMicro,
-      send: event ? { digest: idDigest(event.id), fingerprint: messageFingerprint(event), neededMicro } : null,
+      send: event ? { digest: digest!, fingerprint: messageFingerprint(event), neededMicro } : null,
     });
+    const debitedNow = event !== null && s.status === 0 && s.allowed;
+    if (ownsPending && !debitedNow) this.outbox.forget(t, req.customer, digest!);
+    // a first debit under a leftover message of this id (an earlier attempt that did not debit): replace it
+    if (debitedNow && !ownsPending) await this.outbox.replace({ ...event, meter: def.meter }, digest!, now.getTime());
     if (s.status === 4) throw conflict('event_conflict', `event ${event?.id} was already used with a different payload`);
 
     let allowed: boolean;
@@ -115,17 +127,19 @@ export class CheckService {
       code = allowed ? d.code : !cp.subscription ? 'no_active_subscription' : d.code;
     }
 
-    if (event && s.status === 0 && s.allowed) {
+    if (event && debitedNow) {
       // The debit happened in Redis; now make it durable. The message carries the
       // split so the pipeline records it without debiting again.
       const message = toMessage({ ...event, debited: { meter: def.meter, planMicro: s.split.planMicro.toString(), purchasedMicro: s.split.purchasedMicro.toString(), overageMicro: s.split.overageMicro.toString(), appliedAt: now.getTime() } });
       try {
         await withDeadline(this.deps.producer.send(this.deps.topic, [message]), STRICT_PUBLISH_DEADLINE_MS);
       } catch (err) {
-        // Not durable, so not done: give the credits back and answer 503.
-        await this.undo(t, req.customer, def.meter, idDigest(event.id), now.getTime());
+        // Not durable, so not done: give the credits back and answer 503 — unless the
+        // outbox sweeper has taken the event over (this request stalled past its grace).
+        if (await this.outbox.takeBack(t, req.customer, digest!).catch(() => false)) await this.undo(t, req.customer, def.meter, digest!, now.getTime());
         throw err;
       }
+      this.outbox.forget(t, req.customer, digest!);
       const left = planRemaining(s);
       emitBalanceChanged({ tenantId: t, customerId: req.customer, creditSystem: def.meter, balanceMicro: (left ?? 0n) + s.purchasedMicro });
     }

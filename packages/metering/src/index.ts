@@ -6,6 +6,7 @@ export * from './dedup.ts';
 export * from './services.ts';
 export * from './ingest.ts';
 export * from './check-service.ts';
+export * from './strict-outbox.ts';
 export * from './messages.ts';
 export * from './pipeline/deduct-service.ts';
 export * from './pipeline/deduct.queue.ts';

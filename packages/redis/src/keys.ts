@@ -38,6 +38,14 @@ export const keys = {
   appliedLog: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:applied`,
   /** Bumped each time rows of this customer's debits reach ClickHouse (a rebuild checks it did not miss any). */
   rowsWritten: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:rows-written`,
+  /**
+   * Strict-path (check with sendEvent) messages written before their debit and
+   * removed once published: field = id digest, value = "<claimedAtMs>|<writtenAtMs>|<event json>".
+   * The outbox sweeper republishes any whose request died between debit and publish.
+   */
+  strictPending: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:strict-pending`,
+  /** Customers that may have strict-path messages pending (zset "tenant:customer" -> oldest write ms). */
+  strictPendingIndex: () => `${PREFIX}:strict-pending-index`,
   /** Lock held while one process rebuilds this customer's state. */
   rebuildLock: (tenantId: string, customerId: string) => `${PREFIX}:${customerTag(tenantId, customerId)}:rebuild-lock`,
   /** Present when the customer's balances were built (from Postgres + ClickHouse) in Redis. */

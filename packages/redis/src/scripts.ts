@@ -47,4 +47,6 @@ export const scripts = {
   applyGrant: new LuaScript('apply-grant.4.lua'),
   revokeGrant: new LuaScript('revoke-grant.3.lua'),
   undoDebit: new LuaScript('undo-debit.5.lua'),
+  takeStrictPending: new LuaScript('take-strict-pending.1.lua'),
+  claimStrictPending: new LuaScript('claim-strict-pending.2.lua'),
 };

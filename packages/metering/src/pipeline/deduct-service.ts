@@ -275,6 +275,8 @@ export class DeductService {
       const g = job.customers[i]!;
       // '#g' fields exist for strict-path (check) events: their grant takes, kept for an undo
       pipeline.hdel(keys.appliedLog(g.tenantId, g.customer), ...r.digests.flatMap((d) => [d, Buffer.concat([d, GRANT_TAKES]), Buffer.concat([d, ROW_CLAIM])]));
+      // a strict-path event whose row is written needs no republishing
+      pipeline.hdel(keys.strictPending(g.tenantId, g.customer), ...r.digests);
       pipeline.incr(keys.rowsWritten(g.tenantId, g.customer));
       pipeline.get(keys.hydrated(g.tenantId, g.customer));
       watched.push({ i, build: r.build ?? '' });
@@ -282,7 +284,7 @@ export class DeductService {
     if (watched.length === 0) return;
     const replies = await withRedis(async () => (await pipeline.exec()) ?? []);
     const stale = watched.flatMap((w, k) => {
-      const current = replies[3 * k + 2]?.[1] as string | null | undefined;
+      const current = replies[4 * k + 3]?.[1] as string | null | undefined;
       return current && current !== w.build ? [{ ...w, current }] : [];
     });
     for (const w of stale) {
