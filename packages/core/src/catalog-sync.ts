@@ -17,7 +17,7 @@ export interface SyncInput {
   creditPacks: {
     slug: string; name: string; description?: string | null | undefined; credits: Amount; price: number; currency: string;
     creditSystem: string; provider?: string | null | undefined; metadata?: Record<string, unknown> | null | undefined;
-    refundPolicy?: RefundPolicy | undefined;
+    refundPolicy?: RefundPolicy | undefined; expiresAfterDays?: number | null | undefined;
   }[];
   plans: {
     slug: string; name: string; description?: string | null | undefined; price: number; currency: string; interval: string;
@@ -36,6 +36,7 @@ export interface CreditSystemSpec { slug: string; name: string; description: str
 export interface CreditPackSpec {
   slug: string; name: string; description: string | null; creditsMicro: bigint; priceMinor: bigint; currency: string;
   creditSystem: string; provider: string | null; metadata: Record<string, unknown>; refundPolicy: RefundPolicy;
+  expiresAfterDays: number | null;
 }
 export interface EntitlementSpec {
   slug: string; kind: 'feature' | 'credit_system'; enabled: boolean; limitMicro: bigint | null; trialLimitMicro: bigint | null;
@@ -148,6 +149,7 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
       provider: p.provider ?? null,
       metadata: p.metadata ?? {},
       refundPolicy: p.refundPolicy ?? 'unspent',
+      expiresAfterDays: p.expiresAfterDays ?? null,
     });
   }
 

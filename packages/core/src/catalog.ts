@@ -76,6 +76,8 @@ export interface CreditPackDef {
   archived: boolean;
   /** What a refund gives back: 'unspent' (the unspent credits' share of the price) or 'full'. */
   refundPolicy: RefundPolicy;
+  /** Credits granted from this pack expire this many days after the grant; null/absent = never. */
+  expiresAfterDays?: number | null;
 }
 
 export type RefundPolicy = 'unspent' | 'full';
@@ -94,7 +96,7 @@ export interface CatalogSnapshot {
 export interface SubscriptionDef {
   id: string;
   planSlug: string;
-  status: 'active' | 'trialing' | 'pending' | 'canceled';
+  status: 'active' | 'trialing' | 'pending' | 'past_due' | 'canceled';
   anchorAt: Date;
   trialEndsAt: Date | null;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consume, planRemaining, purchasedAvailable, type GrantState } from './consumption.ts';
+import { consume, grantRemainders, planRemaining, purchasedAvailable, spendingOrder, spendingScore, type GrantState } from './consumption.ts';
 import { toMicro } from './amounts.ts';
 
 const grant = (id: string, credits: number, grantedAtMs: number, expiresAtMs: number | null = null): GrantState => ({
@@ -40,5 +40,57 @@ describe('consume', () => {
     expect(planRemaining({ limitMicro: toMicro(10), usedMicro: toMicro(12) })).toBe(0n);
     expect(planRemaining({ limitMicro: null, usedMicro: 5n })).toBeNull();
     expect(purchasedAvailable([grant('a', 3, 1), grant('b', 4, 1, 10)], 20)).toBe(toMicro(3));
+  });
+});
+
+const DAY = 86_400_000;
+
+describe('spending order', () => {
+  it('spends the oldest-expiring grant first, then grants without expiry oldest first, ties by id', () => {
+    const t0 = 1_800_000_000_000;
+    const grants = [
+      grant('forever-old', 1, t0),
+      grant('late-expiry-bought-first', 1, t0 + 1, t0 + 90 * DAY),
+      grant('forever-new', 1, t0 + 5),
+      grant('early-expiry-bought-last', 1, t0 + 9, t0 + 30 * DAY),
+      grant('b-same-expiry', 1, t0 + 3, t0 + 30 * DAY),
+      grant('a-same-grant-time', 1, t0 + 5),
+    ];
+    const expected = ['b-same-expiry', 'early-expiry-bought-last', 'late-expiry-bought-first', 'forever-old', 'a-same-grant-time', 'forever-new'];
+    expect(spendingOrder(grants).map((g) => g.id)).toEqual(expected);
+    // the Redis score orders the same way (a sorted set breaks equal scores by member)
+    const byScore = [...grants].sort((a, b) => spendingScore(a) - spendingScore(b) || (a.id < b.id ? -1 : 1));
+    expect(byScore.map((g) => g.id)).toEqual(expected);
+    // scores stay exact integers below 2^53 for any date before 2286
+    expect(Number.isSafeInteger(spendingScore({ grantedAtMs: 9_000_000_000_000, expiresAtMs: null }))).toBe(true);
+  });
+
+  it('consume takes the expiring pack before an older pack without expiry, and skips it once expired', () => {
+    const state = { limitMicro: 0n, usedMicro: 0n, grants: [grant('old', 10, 1000), grant('expiring', 10, 2000, 10_000)] };
+    const before = consume(state, toMicro(4), 9_999);
+    expect(before.state.grants.map((g) => [g.id, g.remainingMicro])).toEqual([['expiring', toMicro(6)], ['old', toMicro(10)]]);
+    const after = consume(before.state, toMicro(4), 10_000);
+    expect(after.split).toEqual({ planMicro: 0n, purchasedMicro: toMicro(4), overageMicro: 0n });
+    expect(after.state.grants.map((g) => [g.id, g.remainingMicro])).toEqual([['expiring', toMicro(6)], ['old', toMicro(6)]]);
+  });
+});
+
+describe('grantRemainders (rebuild)', () => {
+  const ledger = (id: string, credits: number, grantedAtMs: number, expiresAtMs: number | null = null, revoked = false) => ({ ...grant(id, credits, grantedAtMs, expiresAtMs), revoked });
+
+  it('subtracts each grant its own takes, so an expired grant keeps what it had left', () => {
+    const grants = [ledger('a', 100, 1, 50), ledger('b', 40, 2)];
+    const left = grantRemainders(grants, { takes: new Map([['a', toMicro(30)], ['b', toMicro(15)]]), untrackedMicro: 0n });
+    expect([...left]).toEqual([['a', toMicro(70)], ['b', toMicro(25)]]);
+  });
+
+  it('spends purchased credits of rows without takes in grant-time order, after the recorded takes; revoked grants are empty', () => {
+    // 'gone' granted 80, 20 spent, then 60 revoked: its ledger remainder (credits - revoked) is the 20 it gave
+    const grants = [ledger('newer', 50, 20), ledger('older', 30, 10), ledger('gone', 20, 5, null, true)];
+    const left = grantRemainders(grants, { takes: new Map([['older', toMicro(10)]]), untrackedMicro: toMicro(25) });
+    // untracked 25 (grant-time order): 20 from gone, 5 from older (30 - 10 taken - 5 = 15); newer untouched
+    expect(left.get('gone')).toBe(0n);
+    expect(left.get('older')).toBe(toMicro(15));
+    expect(left.get('newer')).toBe(toMicro(50));
   });
 });

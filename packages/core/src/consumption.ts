@@ -1,7 +1,7 @@
 /**
  * Order of consumption for one meter (a credit system, or a standalone
  * metered feature): the plan allowance of the current period first, then
- * purchased grants oldest first (expired ones skipped), then overage. Pure;
+ * purchased grants in spending order (expired ones skipped), then overage. Pure;
  * packages/redis/lua/lib/ledger.lua applies the same rules inside Redis and
  * an integration test checks the two agree.
  */
@@ -39,9 +39,24 @@ export function planRemaining(state: Pick<MeterState, 'limitMicro' | 'usedMicro'
 
 const usable = (g: GrantState, nowMs: number) => g.remainingMicro > 0n && (g.expiresAtMs === null || g.expiresAtMs > nowMs);
 
-/** Grants in spending order: oldest first, id as tie-break (same order as the Redis sorted set). */
+/**
+ * Offset of the spending score of grants without an expiry: above every
+ * expires-at ms (year 2286), below 2^53 with any granted-at ms added, so one
+ * Redis sorted-set score orders both kinds exactly.
+ */
+export const NO_EXPIRY_SCORE_OFFSET = 10_000_000_000_000;
+
+/**
+ * The grant's score in the Redis spending order (`grant-order:<system>`):
+ * grants with an expiry by expires-at, then grants without one by granted-at.
+ * Equal scores fall back to the grant id (as a sorted set orders its members).
+ */
+export const spendingScore = (g: Pick<GrantState, 'grantedAtMs' | 'expiresAtMs'>): number =>
+  g.expiresAtMs !== null ? g.expiresAtMs : NO_EXPIRY_SCORE_OFFSET + g.grantedAtMs;
+
+/** Grants in spending order: the oldest-expiring first, then those without an expiry oldest first, id as tie-break. */
 export function spendingOrder<G extends GrantState>(grants: G[]): G[] {
-  return [...grants].sort((a, b) => a.grantedAtMs - b.grantedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return [...grants].sort((a, b) => spendingScore(a) - spendingScore(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Sum of unspent, unexpired purchased credits. */
@@ -74,4 +89,37 @@ export function consume(state: MeterState, neededMicro: bigint, nowMs: number): 
     split: { planMicro, purchasedMicro, overageMicro: left },
     state: { limitMicro: state.limitMicro, usedMicro: state.usedMicro + planMicro, grants },
   };
+}
+
+/** Purchased usage of one meter as the usage rows recorded it: what each grant gave, and what rows without takes drew. */
+export interface PurchasedUsage {
+  takes: Map<string, bigint>;
+  untrackedMicro: bigint;
+}
+
+const byGrantTime = (a: GrantState, b: GrantState) => a.grantedAtMs - b.grantedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * Each grant's remainder for a rebuild: credits - revoked (`remainingMicro`)
+ * - what events took from it, so a grant that expired with credits left keeps
+ * exactly those. Rows written before the takes were recorded spend their
+ * purchased credits in grant-time order, as the ledger then did. A revoked
+ * grant has nothing left.
+ */
+export function grantRemainders(grants: (GrantState & { revoked: boolean })[], usage: PurchasedUsage): Map<string, bigint> {
+  const left = new Map<string, bigint>();
+  for (const g of grants) {
+    const r = g.remainingMicro - (usage.takes.get(g.id) ?? 0n);
+    left.set(g.id, r > 0n ? r : 0n);
+  }
+  let untracked = usage.untrackedMicro;
+  for (const g of [...grants].sort(byGrantTime)) {
+    if (untracked === 0n) break;
+    const have = left.get(g.id)!;
+    const take = untracked < have ? untracked : have;
+    left.set(g.id, have - take);
+    untracked -= take;
+  }
+  for (const g of grants) if (g.revoked) left.set(g.id, 0n);
+  return left;
 }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { spendingOrder, type GrantState } from '@tally/core';
+import { grantRemainders, spendingOrder, spendingScore, type GrantState, type PurchasedUsage } from '@tally/core';
 import { keys } from '@tally/redis';
 import { ident, queryRows, sql, type ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
@@ -35,6 +35,8 @@ interface UsageRow {
   purchased: string;
   overage: string;
 }
+
+type LedgerGrant = GrantState & { revoked: boolean };
 
 const LOCK_MS = 15_000;
 
@@ -99,14 +101,13 @@ export class Rebuilder {
         used: inPeriod.plan.toString(),
         overage: inPeriod.overage.toString(),
       });
-      // Purchased usage of all time, spent from the grants oldest first, as the ledger did.
-      let spent = usage.get(slug)?.purchased ?? 0n;
-      for (const g of spendingOrder(grants.get(slug) ?? [])) {
-        const take = spent < g.remainingMicro ? spent : g.remainingMicro;
-        spent -= take;
-        const left = g.revoked ? 0n : g.remainingMicro - take;
-        tx.hset(grantsKey, g.id, left.toString());
-        if (left > 0n) tx.zadd(orderKey, g.grantedAtMs, g.id);
+      // Purchased usage of all time, taken from each grant as the rows recorded it.
+      const list = grants.get(slug) ?? [];
+      const left = grantRemainders(list, usage.get(slug) ?? { takes: new Map(), untrackedMicro: 0n });
+      for (const g of spendingOrder(list)) {
+        const rem = left.get(g.id)!;
+        tx.hset(grantsKey, g.id, rem.toString());
+        if (rem > 0n) tx.zadd(orderKey, spendingScore(g), g.id);
         if (g.expiresAtMs !== null) tx.hset(expiryKey, g.id, String(g.expiresAtMs));
       }
     }
@@ -134,8 +135,8 @@ export class Rebuilder {
   }
 
   /** Grants ledger from Postgres (table created by billing; absent before its migration). */
-  private async grants(t: string, c: string): Promise<Map<string, (GrantState & { revoked: boolean })[]>> {
-    const out = new Map<string, (GrantState & { revoked: boolean })[]>();
+  private async grants(t: string, c: string): Promise<Map<string, LedgerGrant[]>> {
+    const out = new Map<string, LedgerGrant[]>();
     const { rows: reg } = await this.deps.pool.query<{ t: string | null }>("SELECT to_regclass('credit_grants')::text AS t");
     if (!reg[0]?.t) return out;
     const { rows } = await this.deps.pool.query<GrantRow>(
@@ -157,17 +158,31 @@ export class Rebuilder {
     return out;
   }
 
-  /** All-time usage per meter; FINAL collapses rows re-inserted by replays. */
-  private async usageByMeter(t: string, c: string): Promise<Map<string, { purchased: bigint }>> {
-    const rows = await queryRows<UsageRow>(
+  /**
+   * All-time purchased usage per meter; FINAL collapses rows re-inserted by replays.
+   * Takes per grant (grant ids are unique per customer), and the purchased credits of rows without takes.
+   */
+  private async usageByMeter(t: string, c: string): Promise<Map<string, PurchasedUsage>> {
+    const meter = sql`if(credit_system != '', credit_system, feature)`;
+    const takes = await queryRows<{ meter: string; grant_id: string; micro: string }>(
       this.deps.clickhouse,
-      sql`SELECT if(credit_system != '', credit_system, feature) AS meter, toString(sum(credits_plan_micro)) AS plan,
-                 toString(sum(credits_purchased_micro)) AS purchased, toString(sum(credits_overage_micro)) AS overage
-            FROM ${this.table} FINAL
+      sql`SELECT ${meter} AS meter, grant_id, toString(sum(take)) AS micro
+            FROM ${this.table} FINAL ARRAY JOIN grant_ids AS grant_id, grant_takes AS take
            WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0
+           GROUP BY meter, grant_id`.text,
+    );
+    const untracked = await queryRows<UsageRow>(
+      this.deps.clickhouse,
+      sql`SELECT ${meter} AS meter, '0' AS plan, toString(sum(credits_purchased_micro)) AS purchased, '0' AS overage
+            FROM ${this.table} FINAL
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0 AND empty(grant_ids)
            GROUP BY meter`.text,
     );
-    return new Map(rows.map((r) => [r.meter, { purchased: BigInt(r.purchased) }]));
+    const out = new Map<string, PurchasedUsage>();
+    const of = (m: string) => out.get(m) ?? out.set(m, { takes: new Map(), untrackedMicro: 0n }).get(m)!;
+    for (const r of takes) of(r.meter).takes.set(r.grant_id, BigInt(r.micro));
+    for (const r of untracked) of(r.meter).untrackedMicro += BigInt(r.purchased);
+    return out;
   }
 
   /** Plan and overage usage of one meter in its current period (rows are in the period they were applied in). */

@@ -11,7 +11,8 @@ local now = tonumber(ARGV[1])
 local need = tonumber(ARGV[6])
 local send = ARGV[8] == '1'
 open_meter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
-local list = usable_grants(KEYS[3], KEYS[4], KEYS[5], now)
+-- a check is accepted when it runs: grants are judged at `now`
+local list = usable_grants(KEYS[3], KEYS[4], KEYS[5])
 
 local status, allowed, p, g, o = 0, 0, 0, 0, 0
 if send then
@@ -27,10 +28,10 @@ end
 
 if status == 0 then
   local pl = plan_left(KEYS[2])
-  if pl < 0 or need <= pl + grants_total(list) or ARGV[7] == '1' then allowed = 1 end
+  if pl < 0 or need <= pl + grants_total(list, now) or ARGV[7] == '1' then allowed = 1 end
   if send and allowed == 1 then
     local takes
-    p, g, o, takes = debit(KEYS[2], KEYS[3], KEYS[4], list, need)
+    p, g, o, takes = debit(KEYS[2], KEYS[3], KEYS[4], list, need, now)
     redis.call('HSET', KEYS[6], ARGV[9], ARGV[10])
     redis.call('PEXPIREAT', KEYS[6], ARGV[2])
     redis.call('HSET', KEYS[8], ARGV[9], log_entry(p, g, o, now), ARGV[9] .. '#g', takes_entry(takes))
@@ -39,4 +40,4 @@ if status == 0 then
 end
 
 local m = redis.call('HMGET', KEYS[2], 'used', 'limit', 'overage', 'period_start', 'period_end')
-return { status, allowed, p, g, o, tonumber(m[1]), tonumber(m[2]), grants_total(list), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]) }
+return { status, allowed, p, g, o, tonumber(m[1]), tonumber(m[2]), grants_total(list, now), tonumber(m[3]), tonumber(m[4]), tonumber(m[5]) }

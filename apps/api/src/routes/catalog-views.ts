@@ -50,4 +50,5 @@ export const creditPackView = (p: CreditPackDef, snapshot: CatalogSnapshot) => (
   creditSystem: p.creditSystem,
   provider: p.provider ?? snapshot.defaultProvider,
   refundPolicy: p.refundPolicy,
+  expiresAfterDays: p.expiresAfterDays ?? null,
 });

@@ -51,10 +51,14 @@ export class Fulfilment {
         this.logger.warn({ tenantId, purchaseId, chargeId }, 'payment for an expired purchase refused: nothing granted');
         return p;
       }
+      // A pack with a validity (expires_after_days) makes the grant expire that many days after it
+      // is granted (now() is the transaction's instant, the same for both columns).
       await tx.query(
-        `INSERT INTO credit_grants (id, tenant_id, customer_id, credit_system, purchase_id, source, credits_micro, granted_at)
-         VALUES ($1, $2, $3, $4, $1, $5, $6, now()) ON CONFLICT (id) DO NOTHING`,
-        [p.id, tenantId, p.customerId, p.creditSystem, p.source, p.creditsMicro],
+        `INSERT INTO credit_grants (id, tenant_id, customer_id, credit_system, purchase_id, source, credits_micro, granted_at, expires_at)
+         VALUES ($1, $2, $3, $4, $1, $5, $6, now(),
+                 now() + (SELECT make_interval(days => expires_after_days) FROM credit_packs WHERE tenant_id = $2 AND id = $7))
+         ON CONFLICT (id) DO NOTHING`,
+        [p.id, tenantId, p.customerId, p.creditSystem, p.source, p.creditsMicro, p.packId],
       );
       await this.purchases.markPaid(tx, tenantId, p.id, chargeId);
       return { ...p, status: 'paid' as const, chargeId };

@@ -40,7 +40,8 @@ export async function loadCatalogState(db: Queryable, tenantId: string): Promise
   );
   const packs = await db.query<Omit<CreditPackSpec, 'creditSystem'> & { id: string; creditSystem: string; archived: boolean }>(
     `SELECT p.id, p.slug, p.name, p.description, p.credits_micro AS "creditsMicro", p.price_minor AS "priceMinor", p.currency,
-            s.slug AS "creditSystem", p.provider, p.metadata, p.refund_policy AS "refundPolicy", p.archived_at IS NOT NULL AS archived
+            s.slug AS "creditSystem", p.provider, p.metadata, p.refund_policy AS "refundPolicy",
+            p.expires_after_days AS "expiresAfterDays", p.archived_at IS NOT NULL AS archived
        FROM credit_packs p JOIN credit_systems s ON s.id = p.credit_system_id
       WHERE p.tenant_id = $1`,
     [tenantId],

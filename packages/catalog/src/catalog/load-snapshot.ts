@@ -55,9 +55,10 @@ export async function loadSnapshot(db: Queryable, tenantId: string): Promise<Cat
   const packs = await db.query<{
     id: string; slug: string; name: string; description: string | null; credits_micro: bigint; price_minor: bigint;
     currency: string; system_slug: string; provider: string | null; archived_at: Date | null; refund_policy: 'unspent' | 'full';
+    expires_after_days: number | null;
   }>(
     `SELECT p.id, p.slug, p.name, p.description, p.credits_micro, p.price_minor, p.currency, s.slug AS system_slug,
-            p.provider, p.archived_at, p.refund_policy
+            p.provider, p.archived_at, p.refund_policy, p.expires_after_days
        FROM credit_packs p JOIN credit_systems s ON s.id = p.credit_system_id
       WHERE p.tenant_id = $1 ORDER BY p.slug`,
     [tenantId],
@@ -137,6 +138,7 @@ export async function loadSnapshot(db: Queryable, tenantId: string): Promise<Cat
       provider: p.provider,
       archived: p.archived_at !== null,
       refundPolicy: p.refund_policy,
+      expiresAfterDays: p.expires_after_days,
     });
   }
 

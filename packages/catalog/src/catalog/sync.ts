@@ -182,20 +182,20 @@ async function applyCreditPacks(
   for (const slug of d.created) {
     const p = spec.creditPacks.get(slug)!;
     await db.query(
-      `INSERT INTO credit_packs (id, tenant_id, slug, name, description, credits_micro, price_minor, currency, credit_system_id, provider, metadata, refund_policy)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12)`,
+      `INSERT INTO credit_packs (id, tenant_id, slug, name, description, credits_micro, price_minor, currency, credit_system_id, provider, metadata, refund_policy, expires_after_days)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)`,
       [randomUUID(), tenantId, p.slug, p.name, p.description, p.creditsMicro, p.priceMinor, p.currency,
-        state.ids.creditSystems.get(p.creditSystem), p.provider, JSON.stringify(p.metadata), p.refundPolicy],
+        state.ids.creditSystems.get(p.creditSystem), p.provider, JSON.stringify(p.metadata), p.refundPolicy, p.expiresAfterDays],
     );
   }
   for (const slug of updated) {
     const p = spec.creditPacks.get(slug)!;
     await db.query(
       `UPDATE credit_packs SET name = $3, description = $4, credits_micro = $5, price_minor = $6, currency = $7,
-              credit_system_id = $8, provider = $9, metadata = $10::jsonb, refund_policy = $11, archived_at = NULL, updated_at = now()
+              credit_system_id = $8, provider = $9, metadata = $10::jsonb, refund_policy = $11, expires_after_days = $12, archived_at = NULL, updated_at = now()
         WHERE tenant_id = $1 AND slug = $2`,
       [tenantId, slug, p.name, p.description, p.creditsMicro, p.priceMinor, p.currency,
-        state.ids.creditSystems.get(p.creditSystem), p.provider, JSON.stringify(p.metadata), p.refundPolicy],
+        state.ids.creditSystems.get(p.creditSystem), p.provider, JSON.stringify(p.metadata), p.refundPolicy, p.expiresAfterDays],
     );
   }
   // Packs left out of the config are archived (no longer for sale), never deleted: a pack

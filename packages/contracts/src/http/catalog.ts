@@ -33,6 +33,8 @@ export const syncCreditPackSchema = z.object({
   metadata: metadataSchema.nullish(),
   /** What a refund gives back: the share of the price the unspent credits represent (default), or the whole price. */
   refundPolicy: z.enum(['unspent', 'full']).optional(),
+  /** Validity of the credits a purchase grants: they expire this many days after the grant (absent = never). */
+  expiresAfterDays: z.number().int().positive().max(36_500).nullish(),
 });
 
 export const syncPlanFeatureSchema = z.object({
@@ -160,6 +162,8 @@ export const creditPackViewSchema = z.object({
   creditSystem: z.string(),
   provider: z.string(),
   refundPolicy: z.enum(['unspent', 'full']),
+  /** Days a purchase's credits stay usable after the grant; null = they never expire. */
+  expiresAfterDays: z.number().int().nullable(),
 });
 export const creditPacksResultSchema = z.object({ success: z.literal(true), creditPacks: z.array(creditPackViewSchema) });
 

@@ -12,7 +12,7 @@ import { dedupGenerations, idDigest, messageFingerprint } from '../dedup.ts';
 import { meterKeys, seenKeys } from '../ledger-keys.ts';
 import { withRedis } from '../redis-errors.ts';
 import { emitBalanceChanged } from '../balance-events.ts';
-import { usageRow, type UsageRow } from './usage-row.ts';
+import { parseTakes, usageRow, type UsageRow } from './usage-row.ts';
 
 const outcomes = counter('tally_deduct_events_total', 'events seen by the deduct processor', ['outcome']);
 
@@ -25,6 +25,8 @@ const REPLAYED = 2;
 const DUPLICATE = 3;
 const CONFLICT = 4;
 const CLAIMED_ELSEWHERE = 5;
+/** Values per event in deduct.var.lua's answer: status, plan, purchased, overage, applied-at, grant takes. */
+const PER_EVENT = 6;
 /**
  * Events whose feature was removed (or made boolean) after they were accepted
  * and that carry no priced terms: still stored, at 0 credits and flagged
@@ -188,7 +190,8 @@ export class DeductService {
       }
       const digest = idDigest(m.id);
       digests.push(digest);
-      eventArgs.push(digest, messageFingerprint(m), meter.index, creditsFor(BigInt(m.valueMicro), BigInt(p.costMicro)).toString());
+      // grant expiry is judged at the instant the API accepted the event (as its price): independent of pipeline lag
+      eventArgs.push(digest, messageFingerprint(m), meter.index, creditsFor(BigInt(m.valueMicro), BigInt(p.costMicro)).toString(), m.acceptedAt ?? now);
     });
 
     const gen = dedupGenerations(now);
@@ -204,13 +207,13 @@ export class DeductService {
       ...eventArgs,
     ];
     const out = await withCustomerState(rebuilder, t, c, async () => {
-      const r = await scripts.deduct.run<number[]>(redis, k, a);
+      const r = await scripts.deduct.run<(number | string)[]>(redis, k, a);
       return r[0] === -1 ? -1 : r;
     });
 
     events.forEach((m, i) => {
       const p = terms[i]!;
-      const [status, plan, purchased, overage, appliedAt] = out.slice(i * 5, i * 5 + 5) as [number, number, number, number, number];
+      const [status, plan, purchased, overage, appliedAt, taken] = out.slice(i * PER_EVENT, i * PER_EVENT + PER_EVENT) as [number, number, number, number, number, string];
       if (status === APPLIED || status === REPLAYED) {
         if (status === APPLIED) summary.applied++;
         else {
@@ -218,7 +221,7 @@ export class DeductService {
           result.replayedIds.add(m.id);
         }
         if (p === UNMETERED) summary.unmetered++;
-        result.rows.push(usageRow(m, { plan, purchased, overage }, p.creditSystem, p.plan, appliedAt, p === UNMETERED));
+        result.rows.push(usageRow(m, { plan, purchased, overage }, p.creditSystem, p.plan, appliedAt, p === UNMETERED, parseTakes(taken)));
         result.digests.push(digests[i]!);
       } else if (status === DUPLICATE) {
         summary.duplicates++;
@@ -229,7 +232,7 @@ export class DeductService {
         logger.warn({ tenantId: t, customer: c, eventId: m.id }, 'event id reused with a different payload: not applied');
       }
     });
-    const tail = out.slice(events.length * 5) as number[];
+    const tail = out.slice(events.length * PER_EVENT) as number[];
     result.build = (out[out.length - 1] as unknown as string | null) ?? null;
     meterList.forEach((x, i) => balances.set(x.terms.meter, BigInt(Math.max(0, tail[i * 2]!)) + BigInt(tail[i * 2 + 1]!)));
   }

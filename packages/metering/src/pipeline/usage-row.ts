@@ -25,6 +25,23 @@ export interface UsageRow extends Record<string, unknown> {
   version: number;
   /** 1: its feature was no longer metered when it was applied (stored at 0 credits; ClickHouse migration 0004). */
   unmetered: number;
+  /** The grants its purchased credits came from and how much from each (parallel arrays; ClickHouse migration 0006). */
+  grant_ids: string[];
+  grant_takes: number[];
+}
+
+export interface GrantTake {
+  grantId: string;
+  micro: number;
+}
+
+/** The ledger's "grantId=amount=score,..." (takes_entry in packages/redis/lua/lib/ledger.lua). */
+export function parseTakes(entry: string | null | undefined): GrantTake[] {
+  if (!entry) return [];
+  return entry.split(',').flatMap((part) => {
+    const [grantId, amount] = part.split('=');
+    return grantId && amount ? [{ grantId, micro: Number(amount) }] : [];
+  });
 }
 
 export function usageRow(
@@ -34,6 +51,7 @@ export function usageRow(
   plan: string,
   appliedAtMs: number,
   unmetered = false,
+  takes: GrantTake[] = [],
 ): UsageRow {
   return {
     tenant_id: m.tenantId,
@@ -56,5 +74,7 @@ export function usageRow(
     reverted: 0,
     version: appliedAtMs,
     unmetered: unmetered ? 1 : 0,
+    grant_ids: takes.map((t) => t.grantId),
+    grant_takes: takes.map((t) => t.micro),
   };
 }

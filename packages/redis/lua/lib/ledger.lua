@@ -31,28 +31,65 @@ local function plan_left(m)
   return left
 end
 
--- Unspent, unexpired grants in spending order (the sorted set is ordered by grant time).
-local function usable_grants(g, o, x, now)
+-- Spending order score (packages/core/src/consumption.ts spendingScore): grants
+-- with an expiry by expires-at ms, then grants without one by granted-at ms
+-- plus this offset; equal scores by grant id (the sorted set's own tie-break).
+local NO_EXPIRY_OFFSET = 10000000000000
+
+local function order_score(granted_ms, exp)
+  if exp then return tonumber(exp) end
+  return NO_EXPIRY_OFFSET + tonumber(granted_ms)
+end
+
+-- Unspent grants in spending order, as { id, remaining, expires-at ms or nil, score }.
+-- States written before the order included expiry scored every grant by its
+-- granted-at ms (below the offset): such a score is rewritten here on first use,
+-- once (a rewritten score is its own fixed point), so old and new states agree.
+local function usable_grants(g, o, x)
+  local raw = redis.call('ZRANGE', o, 0, -1, 'WITHSCORES')
+  local moved = false
+  for i = 1, #raw, 2 do
+    local id, score = raw[i], tonumber(raw[i + 1])
+    local exp = redis.call('HGET', x, id)
+    local want = score
+    if exp then want = tonumber(exp) elseif score < NO_EXPIRY_OFFSET then want = NO_EXPIRY_OFFSET + score end
+    if want ~= score then
+      redis.call('ZADD', o, fmt(want), id)
+      moved = true
+    end
+  end
+  if moved then raw = redis.call('ZRANGE', o, 0, -1, 'WITHSCORES') end
   local out = {}
-  for _, id in ipairs(redis.call('ZRANGE', o, 0, -1)) do
+  for i = 1, #raw, 2 do
+    local id = raw[i]
     local rem = tonumber(redis.call('HGET', g, id) or '0')
     local exp = redis.call('HGET', x, id)
-    if rem > 0 and (not exp or tonumber(exp) > now) then out[#out + 1] = { id, rem } end
+    if rem > 0 then out[#out + 1] = { id, rem, exp and tonumber(exp) or nil, tonumber(raw[i + 1]) } end
   end
   return out
 end
 
-local function grants_total(list)
+-- A grant is usable at instant `at` (ms) while it has credits and has not expired:
+-- credits expire at their expires-at instant itself.
+local function live_at(e, at)
+  return e[2] > 0 and (e[3] == nil or e[3] > at)
+end
+
+-- Credits usable at `at`.
+local function grants_total(list, at)
   local sum = 0
-  for _, e in ipairs(list) do sum = sum + e[2] end
+  for _, e in ipairs(list) do
+    if live_at(e, at) then sum = sum + e[2] end
+  end
   return sum
 end
 
--- Consumption order: plan allowance, then grants oldest first, then overage
+-- Consumption order: plan allowance, then grants in spending order (those
+-- expired at `at`, the instant the event was accepted, skipped), then overage
 -- (async usage is never lost; whether overage is allowed is check's decision).
 -- `list` is updated in place so several events of one call share it.
 -- Returns plan, purchased, overage and the takes from each grant ({id, amount, order score}).
-local function debit(m, g, o, list, need)
+local function debit(m, g, o, list, need, at)
   local left = need
   local pl = plan_left(m)
   local plan = left
@@ -63,13 +100,13 @@ local function debit(m, g, o, list, need)
   local takes = {}
   for _, e in ipairs(list) do
     if left == 0 then break end
-    if e[2] > 0 then
+    if live_at(e, at) then
       local take = e[2]
       if left < take then take = left end
       e[2] = e[2] - take
       purchased = purchased + take
       left = left - take
-      takes[#takes + 1] = { e[1], take, redis.call('ZSCORE', o, e[1]) }
+      takes[#takes + 1] = { e[1], take, fmt(e[4]) }
       redis.call('HSET', g, e[1], fmt(e[2]))
       -- a spent grant leaves the spending order but keeps its hash field (idempotent re-apply)
       if e[2] == 0 then redis.call('ZREM', o, e[1]) end
