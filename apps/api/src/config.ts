@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { opsEnv, parseConfig, sharedEnv } from '@tally/runtime';
 import { DEFAULT_SPOOL_LIMITS, analyticsEnv } from '@tally/analytics';
 import { paymentsEnv, paymentsEnvRules } from '@tally/payments';
-import { credentialsEnv, credentialsEnvRules, webhookTargetsEnv, webhookTargetsRules } from '@tally/billing';
+import { renewalsEnv, credentialsEnv, credentialsEnvRules, webhookTargetsEnv, webhookTargetsRules } from '@tally/billing';
 
 const apiEnv = sharedEnv.extend({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -23,7 +23,7 @@ const apiEnv = sharedEnv.extend({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(20),
   /** Customers one tenant may create per minute through track/check (customer_rate_limited past it); 0 = no limit. */
   CUSTOMERS_PER_MINUTE: z.coerce.number().int().min(0).default(1000),
-}).extend(paymentsEnv.shape).extend(webhookTargetsEnv.shape).extend(credentialsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).superRefine((env, ctx) => {
+}).extend(paymentsEnv.shape).extend(webhookTargetsEnv.shape).extend(credentialsEnv.shape).extend(renewalsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).superRefine((env, ctx) => {
   paymentsEnvRules(env, ctx);
   webhookTargetsRules(env, ctx);
   credentialsEnvRules(env, ctx);

@@ -83,7 +83,8 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     webhookTargets: webhookTargetPolicy(config),
     credentialsKey: config.CREDENTIALS_KEY,
     purchaseExpirySeconds: config.PURCHASE_EXPIRY_SECONDS,
-    customers: { context: (t, c) => customers.context(t, c), ensure: ensureCustomer },
+    renewals: config,
+    customers: { context: (t, c) => customers.context(t, c), ensure: ensureCustomer, invalidate: (t, c) => customers.invalidate(t, c) },
   });
   balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
   // Paid plans in /v1/attach go through billing's providers; their webhook activates the subscription.

@@ -3,7 +3,7 @@ import { opsEnv, parseConfig, sharedEnv } from '@tally/runtime';
 import { analyticsEnv } from '@tally/analytics';
 import { paymentsEnv, paymentsEnvRules } from '@tally/payments';
 import { periodicEnv } from './schedules.ts';
-import { credentialsEnv, credentialsEnvRules, webhookTargetsEnv, webhookTargetsRules } from '@tally/billing';
+import { renewalsEnv, credentialsEnv, credentialsEnvRules, webhookTargetsEnv, webhookTargetsRules } from '@tally/billing';
 
 const workersEnv = sharedEnv.extend({
   WORKERS_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
@@ -13,7 +13,7 @@ const workersEnv = sharedEnv.extend({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** Public base URL of the API (links in checkout flows and webhooks). */
   PUBLIC_URL: z.url().default('http://127.0.0.1:3000'),
-}).extend(paymentsEnv.shape).extend(webhookTargetsEnv.shape).extend(credentialsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).extend(periodicEnv.shape).superRefine((env, ctx) => {
+}).extend(paymentsEnv.shape).extend(webhookTargetsEnv.shape).extend(credentialsEnv.shape).extend(renewalsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).extend(periodicEnv.shape).superRefine((env, ctx) => {
   paymentsEnvRules(env, ctx);
   webhookTargetsRules(env, ctx);
   credentialsEnvRules(env, ctx);

@@ -10,6 +10,7 @@ import { startAnalytics } from './analytics.ts';
 import { startMetering } from './metering.ts';
 import { startBilling } from './billing.ts';
 import { startPurchaseMirror } from './purchase-mirror.ts';
+import { startRenewals } from './renewals.ts';
 import { declareSchedules, startSchedules } from './schedules.ts';
 
 export interface WorkersDeps {
@@ -48,7 +49,7 @@ export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
   const jobs = declareSchedules(deps.config, { ...billing.periodic, ...mirror.periodic });
   const schedules = await startSchedules({ redisUrl: deps.config.REDIS_URL, registry: deps.registry, logger: deps.logger, jobs });
   const periodic: RunningWorkers = { beforeWorkersClose: [], afterWorkersClose: [{ name: 'close the periodic queue', run: schedules.close }] };
-  const areas: RunningWorkers[] = [await startMetering(deps), await startAnalytics(deps), billing, mirror, periodic];
+  const areas: RunningWorkers[] = [await startMetering(deps), await startAnalytics(deps), billing, mirror, periodic, await startRenewals(deps)];
   return {
     beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
     afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),

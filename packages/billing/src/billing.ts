@@ -22,6 +22,8 @@ import { WebhookEndpoints } from './webhooks/endpoints.ts';
 import { WebhookEmitter } from './webhooks/webhook-emitter.ts';
 import { WebhookQueue } from './webhooks/webhooks.queue.ts';
 import type { WebhookTargetPolicy } from './webhooks/target-policy.ts';
+import { RenewalService } from './renewals/renewal-service.ts';
+import type { RenewalsConfig } from './renewals/config.ts';
 
 export interface BillingDeps {
   pool: Pool;
@@ -40,6 +42,8 @@ export interface BillingDeps {
   credentialsKey?: string;
   /** PURCHASE_EXPIRY_SECONDS: a purchase awaiting payment longer than this expires (default a day). */
   purchaseExpirySeconds?: number;
+  /** RENEWAL_RETRY_SCHEDULE and RENEWAL_CLAIM_SECONDS (defaults: 1d,3d,5d and 60). */
+  renewals?: Partial<Pick<RenewalsConfig, 'RENEWAL_RETRY_SCHEDULE' | 'RENEWAL_CLAIM_SECONDS'>>;
 }
 
 export type Billing = ReturnType<typeof createBilling>;
@@ -73,6 +77,12 @@ export function createBilling(deps: BillingDeps) {
   checkout.onDecline((p, code) => autoTopup.disableAfterDecline(p, code));
   checkout.onFinished((p) => autoTopup.release(p));
   wallet.onCardSaved((t, c) => autoTopup.onCardSaved(t, c));
+  const renewals = new RenewalService(pool, providers, methods, deps.catalog, deps.customers, emitter, logger, {
+    RENEWAL_RETRY_SCHEDULE: deps.renewals?.RENEWAL_RETRY_SCHEDULE ?? '1d,3d,5d',
+    RENEWAL_CLAIM_SECONDS: deps.renewals?.RENEWAL_CLAIM_SECONDS ?? 60,
+  });
+  // a new card retries a declined renewal at once
+  wallet.onCardSaved((t, c) => renewals.onCardSaved(t, c).catch((err) => logger.warn({ err }, 'renewal retry after a new card failed')));
   refunds.onBalanceChanged(async (change) => {
     await alerts.onBalanceChanged(change).catch((err) => logger.warn({ err }, 'balance alert after refund failed'));
     await autoTopup.onBalanceChanged(change).catch((err) => logger.warn({ err }, 'auto top-up after refund failed'));
@@ -97,6 +107,7 @@ export function createBilling(deps: BillingDeps) {
     deliveries,
     alerts,
     autoTopup,
+    renewals,
     balances: deps.balances,
     /** The metering hook: balance alerts and auto top-up after every deduction. Never throws. */
     async onBalanceChanged(change: BalanceChange): Promise<void> {

@@ -30,3 +30,4 @@ export * from './payment-match.ts';
 export * from './lru-cache.ts';
 export * from './credentials/provider-credentials.ts';
 export * from './credentials/secret-box.ts';
+export * from './renewals/index.ts';

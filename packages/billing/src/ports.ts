@@ -49,4 +49,6 @@ export interface CustomerPort {
   context(tenantId: string, customerId: string): Promise<{ customer: CustomerDef } | null>;
   /** Creates a missing customer (the API's, with the tenant's creation limit); absent where nothing may create one. */
   ensure?(tenantId: string, customerId: string, data?: { email?: string | undefined; name?: string | undefined; metadata?: Record<string, unknown> | undefined } | null): Promise<unknown>;
+  /** Drops the cached context after a subscription change (renewals: past_due, plan switched at the boundary). */
+  invalidate?(tenantId: string, customerId: string): Promise<void>;
 }

@@ -12,7 +12,8 @@ export type CheckCode =
   | 'customer_not_found'
   | 'feature_not_found'
   | 'no_active_subscription'
-  | 'feature_not_in_plan';
+  | 'feature_not_in_plan'
+  | 'subscription_past_due';
 
 export interface CheckInput {
   kind: 'credit_system' | 'feature';

@@ -7,7 +7,7 @@ import { badRequest, conflict, counter, DependencyUnavailableError, type Logger 
 import { creditsFit, creditsOverflowError } from './ingest-validate.ts';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
-import { customerPlan, meterArgs, meterForFeature, pricedTerms } from './meter-context.ts';
+import { blockedByPastDue, customerPlan, meterArgs, meterForFeature, pricedTerms } from './meter-context.ts';
 import { runCheckScript } from './meter-state.ts';
 import { balanceFields, emptyFields } from './answer.ts';
 import { dedupGenerations, idDigest, messageFingerprint } from './dedup.ts';
@@ -76,6 +76,9 @@ export class CheckService {
       await directory.ensure(t, req.customer, req.customerData ?? null);
       cp = await customerPlan(directory, t, req.customer);
       if (!cp.customerExists) return denied('customer_not_found', `customer ${req.customer} does not exist`);
+    }
+    if (blockedByPastDue(cp, req.feature)) {
+      return denied('subscription_past_due', `the customer's plan ${cp.pastDuePlan?.slug} is past due: its renewal failed; a new card retries it`);
     }
     const resolved = meterForFeature(cp, req.feature);
     if (!resolved.ok) {

@@ -9,6 +9,8 @@ export interface CustomerPlan {
   customerExists: boolean;
   /** The customer's context version (0 when unknown). */
   customerVersion: bigint;
+  /** The plan of a past_due subscription (its renewal failed for good): its features answer subscription_past_due. */
+  pastDuePlan?: PlanDef | null;
 }
 
 const LIVE = new Set(['active', 'trialing']);
@@ -23,7 +25,17 @@ export async function customerPlan(directory: MeteringDirectory, tenantId: strin
 export function planFor(snapshot: CatalogSnapshot, context: Awaited<ReturnType<MeteringDirectory['context']>>): CustomerPlan {
   const subscription = context?.subscription && LIVE.has(context.subscription.status) ? context.subscription : null;
   const plan = subscription ? (snapshot.plans.get(subscription.planSlug) ?? null) : null;
-  return { snapshot, subscription, plan, customerExists: context !== null, customerVersion: context?.version ?? 0n };
+  const pastDuePlan = context?.subscription?.status === 'past_due' ? (snapshot.plans.get(context.subscription.planSlug) ?? null) : null;
+  return { snapshot, subscription, plan, customerExists: context !== null, customerVersion: context?.version ?? 0n, pastDuePlan };
+}
+
+/** Whether `feature` is one of the past_due plan's (by itself or as a member of a credit system the plan grants). */
+export function blockedByPastDue(cp: CustomerPlan, feature: string): boolean {
+  const plan = cp.pastDuePlan;
+  if (!plan) return false;
+  if (plan.entitlements.has(feature)) return true;
+  for (const slug of plan.entitlements.keys()) if (cp.snapshot.creditSystems.get(slug)?.members.has(feature)) return true;
+  return false;
 }
 
 export interface MeterArgs {

@@ -56,6 +56,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 'event_conflict', status: 409, retryable: false, meaning: 'the event id was already used with another payload; not applied' },
   { code: 'customer_email_taken', status: 409, retryable: false, meaning: 'another customer of this tenant already has that email' },
   { code: 'purchase_not_refundable', status: 409, retryable: false, meaning: 'only a completed purchase can be refunded' },
+  { code: 'subscription_past_due', status: 409, retryable: false, meaning: "the customer's paid plan is past due (its renewal failed after every retry): `check` answers it for the plan's features, plan changes are refused; a new card retries the renewal" },
   { code: 'subscription_canceled', status: 409, retryable: false, meaning: 'the plan checkout belongs to a subscription that was canceled' },
   { code: 'import_not_cancellable', status: 409, retryable: false, meaning: 'the import already finished, failed or was reverted' },
   { code: 'import_not_revertable', status: 409, retryable: false, meaning: 'the import is still running or was already reverted' },

@@ -8,7 +8,7 @@ import { noChangeBus, type ChangeBus } from '../changes.ts';
 
 export interface CustomerContext {
   customer: CustomerDef;
-  /** The customer's live (active or trialing) base-plan subscription, if any. */
+  /** The customer's live (active, trialing or past_due) base-plan subscription, if any. */
   subscription: SubscriptionDef | null;
   /** customers.context_version: bumped with every change to the customer's plan state. */
   version: bigint;
@@ -204,7 +204,7 @@ export class CustomerService {
              SELECT s.id, p.slug AS plan_slug, s.status, s.anchor_at, s.trial_ends_at
                FROM subscriptions s JOIN plans p ON p.id = s.plan_id AND p.tenant_id = s.tenant_id
               WHERE s.tenant_id = c.tenant_id AND s.customer_id = c.id
-                AND s.status IN ('active', 'trialing') AND NOT p.is_addon
+                AND s.status IN ('active', 'trialing', 'past_due') AND NOT p.is_addon
               ORDER BY s.anchor_at DESC, s.created_at DESC
               LIMIT 1
            ) s ON true

@@ -6,6 +6,7 @@ import { propertiesSchema } from '../properties.ts';
 export const CHECK_CODES = [
   'access_granted', 'addon_credits_used', 'overage_allowed', 'limit_exceeded', 'insufficient_credits',
   'customer_not_found', 'feature_not_found', 'no_active_subscription', 'feature_not_in_plan',
+  'subscription_past_due',
 ] as const;
 
 /** POST /v1/check (Owostack's check()). With sendEvent the check and the debit are one atomic step. */

@@ -30,7 +30,7 @@ export type CustomerResult = z.infer<typeof customerResultSchema>;
 export const subscriptionViewSchema = z.object({
   id: z.string(),
   plan: z.string(),
-  status: z.enum(['active', 'trialing', 'pending', 'canceled']),
+  status: z.enum(['active', 'trialing', 'pending', 'past_due', 'canceled']),
   anchorAt: z.string(),
   trialEndsAt: z.string().nullable(),
   /** The billing period containing now (plan interval, counted from the anchor); null for one-off plans. */

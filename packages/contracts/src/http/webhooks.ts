@@ -3,7 +3,8 @@ import { amountSchema, slugSchema } from './common.ts';
 import { customerIdSchema } from './customers.ts';
 import { storable } from '../text.ts';
 
-export const WEBHOOK_EVENT_TYPES = ['purchase.completed', 'purchase.failed', 'purchase.expired', 'balance.low', 'balance.exhausted', 'refund.completed'] as const;
+export const WEBHOOK_EVENT_TYPES = ['purchase.completed', 'purchase.failed', 'purchase.expired', 'balance.low', 'balance.exhausted', 'refund.completed',
+  'subscription.renewed', 'subscription.renewal_failed', 'subscription.past_due', 'subscription.canceled', 'subscription.updated'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 export const createEndpointBodySchema = z.object({
