@@ -45,12 +45,15 @@ export async function listCustomers(
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const credits = (micro: string | bigint) => fromMicro(BigInt(micro));
 
-/** Grants with credits not revoked, oldest first. */
+/**
+ * Grants with credits not revoked, in spending order (spendingOrder in @tally/core): those
+ * with an expiry by expires_at, then those without by granted_at, ties by id.
+ */
 export async function customerGrants(pool: Pool, tenantId: string, customerId: string) {
   const { rows } = await pool.query(
     `SELECT id, credit_system, source, purchase_id, credits_micro, revoked_micro, granted_at, expires_at
        FROM credit_grants WHERE tenant_id = $1 AND customer_id = $2 AND revoked_micro < credits_micro
-      ORDER BY granted_at, id LIMIT 200`,
+      ORDER BY expires_at ASC NULLS LAST, CASE WHEN expires_at IS NULL THEN granted_at END, id LIMIT 200`,
     [tenantId, customerId],
   );
   return rows.map((r) => ({
