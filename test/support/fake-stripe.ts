@@ -18,11 +18,14 @@ const PM = { id: 'pm_e2e_visa', object: 'payment_method', type: 'card', customer
 /**
  * Stripe's API as a local server answering its documented shapes, for STRIPE_API_BASE: customers,
  * checkout sessions, off-session PaymentIntents (ids unique to this run: a provider-side refund finds
- * its purchase by charge), the PaymentIntent of the last session opened, refunds. Every call is recorded.
+ * its purchase by charge), the PaymentIntent of the last session opened, refunds, expiring a checkout session
+ * (500 on demand: failExpire). Every call is recorded.
  */
 export async function fakeStripe() {
   const run = randomUUID().slice(0, 8);
   const calls: StripeCall[] = [];
+  /** Checkout session id → how many more expire calls answer 500. */
+  const expireFailures = new Map<string, number>();
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -34,7 +37,8 @@ export async function fakeStripe() {
       let out: [number, unknown] = [404, { error: { type: 'invalid_request_error', message: route } }];
       if (route === 'POST /v1/customers') out = [200, { id: 'cus_e2e', object: 'customer' }];
       if (route === 'POST /v1/checkout/sessions') {
-        out = [200, { id: `cs_e2e_${calls.length}`, object: 'checkout.session', url: `https://checkout.stripe.com/c/pay/cs_e2e_${calls.length}` }];
+        const id = `cs_e2e_${run}_${calls.length}`; // unique to this run: purchases of earlier runs stay in the shared Postgres
+        out = [200, { id, object: 'checkout.session', url: `https://checkout.stripe.com/c/pay/${id}` }];
       }
       if (req.method === 'GET' && url.pathname.startsWith('/v1/payment_intents/')) {
         // the PaymentIntent of the last session Tally opened, with what it collected and the metadata Tally set
@@ -46,7 +50,16 @@ export async function fakeStripe() {
       }
       if (route === 'POST /v1/payment_intents') out = [200, { id: `pi_off_${run}_${calls.length}`, object: 'payment_intent', status: 'succeeded' }];
       if (route === 'POST /v1/refunds') out = [200, { id: 're_e2e', object: 'refund', status: 'succeeded' }];
-      res.writeHead(out[0], { 'Content-Type': 'application/json' }).end(JSON.stringify(out[1]));
+      const expire = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/.exec(url.pathname);
+      if (req.method === 'POST' && expire) {
+        const failing = expireFailures.get(expire[1]!) ?? 0;
+        if (failing > 0) expireFailures.set(expire[1]!, failing - 1);
+        out = failing > 0
+          ? [500, { error: { type: 'api_error', message: 'Something went wrong on our end.' } }]
+          : [200, { id: expire[1], object: 'checkout.session', status: 'expired' }];
+      }
+      // stripe-node's own retries (maxNetworkRetries) off: one call here is one attempt by Tally
+      res.writeHead(out[0], { 'Content-Type': 'application/json', 'Stripe-Should-Retry': 'false' }).end(JSON.stringify(out[1]));
     });
   });
   server.listen(0, '127.0.0.1');
@@ -60,6 +73,8 @@ export async function fakeStripe() {
       if (i < 0) throw new Error(`no PaymentIntent for purchase ${reference}`);
       return `pi_off_${run}_${i + 1}`;
     },
+    /** The next `times` calls expiring this checkout session answer 500 (Stripe's api_error). */
+    failExpire: (sessionId: string, times: number) => void expireFailures.set(sessionId, times),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -1,5 +1,5 @@
 import { CHECKOUT_QUEUE, WEBHOOKS_QUEUE, type CheckoutJob, type WebhookDeliveryJob } from '@tally/contracts';
-import { CHECKOUT_WORKER_OPTIONS, checkoutProcessor, createBilling, webhookDeliveryProcessor, webhookTargetPolicy } from '@tally/billing';
+import { CHECKOUT_WORKER_OPTIONS, ExpiredCheckouts, checkoutProcessor, createBilling, webhookDeliveryProcessor, webhookTargetPolicy } from '@tally/billing';
 import { createBalanceServices } from '@tally/metering';
 import { createPayments } from '@tally/payments';
 import type { PeriodicHandlers } from './schedules.ts';
@@ -32,6 +32,8 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & 
     purchaseExpirySeconds: config.PURCHASE_EXPIRY_SECONDS,
   });
 
+  const expiredCheckouts = new ExpiredCheckouts(pool, billing.providers, logger);
+
   deps.registry.register<CheckoutJob>(CHECKOUT_QUEUE, checkoutProcessor(billing.checkout), config.WORKER_CONCURRENCY, CHECKOUT_WORKER_OPTIONS);
   deps.registry.register<WebhookDeliveryJob>(WEBHOOKS_QUEUE, webhookDeliveryProcessor(billing.deliveries), config.WORKER_CONCURRENCY);
   const unsubscribe = balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
@@ -42,6 +44,12 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & 
   // Each step runs even when an earlier one failed; the run fails (and is counted) if any did.
   const steps: [string, () => Promise<unknown>][] = [
     ['expire overdue checkouts', () => billing.purchases.expireOverdue()], // unpaid past PURCHASE_EXPIRY_SECONDS
+    // after the expiry committed, and whether or not that step failed: a purchase expired on read or by an
+    // earlier sweep is still open at Stripe until this succeeds
+    ['close expired checkouts at their provider', async () => {
+      const { failed } = await expiredCheckouts.closeAtProviders();
+      if (failed) throw new Error(`${failed} expired checkout(s) not closed at their provider yet (retried next sweep)`);
+    }],
     ['re-run stale purchases', async () => {
       for (const p of await billing.purchases.stale(STALE_PURCHASE_SECONDS)) {
         await billing.checkout.process(p.tenantId, p.id).catch((err) => logger.warn({ err, purchaseId: p.id }, 'stale purchase sweep failed'));

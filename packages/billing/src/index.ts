@@ -6,6 +6,7 @@ export * from './purchases/addon-service.ts';
 export * from './purchases/purchase-view.ts';
 export * from './purchases/purchase-mirror.ts';
 export * from './purchases/purchase-mirror-wakeup.ts';
+export * from './purchases/expired-checkouts.ts';
 export * from './checkout/checkout.queue.ts';
 export * from './checkout/checkout.processor.ts';
 export * from './checkout/checkout-service.ts';

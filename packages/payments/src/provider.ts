@@ -128,6 +128,13 @@ export interface PaymentProvider {
   /** Throws AppError `invalid_signature` (400) for forged or stale (> 5 min) deliveries. */
   verifyAndParseWebhook(rawBody: string, headers: WebhookHeaders): Promise<ProviderEvent>;
   refund(input: RefundInput): Promise<RefundResult>;
+  /**
+   * Closes a hosted checkout session Tally gave up on (the purchase expired), so
+   * it can no longer be paid: `expired` when it was closed now, `not_open` when
+   * the provider says it is no longer open (paid, already expired, unknown).
+   * Providers whose pages read Tally's purchase (the sandbox) have none.
+   */
+  expireCheckout?(checkoutId: string): Promise<'expired' | 'not_open'>;
 }
 
 export const headerValue = (headers: WebhookHeaders, name: string): string | undefined => {

@@ -60,6 +60,12 @@ function answer(req: Seen): [number, unknown] {
     if (form.get('payment_intent') === 'pi_broken') return [500, { error: { type: 'api_error', message: 'Something went wrong on our end.' } }];
     return [200, { id: 're_1', object: 'refund', status: 'succeeded', amount: Number(form.get('amount')) }];
   }
+  const expire = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/.exec(path);
+  if (method === 'POST' && expire) {
+    if (expire[1] === 'cs_paid') return [400, { error: { type: 'invalid_request_error', message: 'Only Checkout Sessions with a status in ["open"] can be expired.' } }];
+    if (expire[1] === 'cs_broken') return [500, { error: { type: 'api_error', message: 'Something went wrong on our end.' } }];
+    if (expire[1] === 'cs_open') return [200, { id: 'cs_open', object: 'checkout.session', status: 'expired' }];
+  }
   return [404, { error: { type: 'invalid_request_error', message: `no route ${method} ${path}` } }];
 }
 
@@ -178,6 +184,14 @@ describe('Stripe adapter', () => {
       code: 'provider_unavailable',
       retryable: true,
     });
+  });
+
+  it('expires an open Checkout Session; one no longer open (400) or unknown (404) is not_open; a 5xx is provider_unavailable', async () => {
+    expect(await provider.expireCheckout('cs_open')).toBe('expired');
+    expect(last('/v1/checkout/sessions/cs_open/expire').method).toBe('POST');
+    expect(await provider.expireCheckout('cs_paid')).toBe('not_open');
+    expect(await provider.expireCheckout('cs_unknown')).toBe('not_open');
+    await expect(provider.expireCheckout('cs_broken')).rejects.toMatchObject({ code: 'provider_unavailable', retryable: true });
   });
 
   it('verifies webhook signatures with constructEvent and reads the paid session and its saved card', async () => {

@@ -186,6 +186,18 @@ export class StripeProvider implements PaymentProvider {
     }
   }
 
+  async expireCheckout(sessionId: string): Promise<'expired' | 'not_open'> {
+    try {
+      await this.stripe.checkout.sessions.expire(sessionId);
+      return 'expired';
+    } catch (err) {
+      const e = err as { type?: string; statusCode?: number };
+      // 400: the session is no longer open (completed or already expired); 404: this account does not know it
+      if (e?.type === 'StripeInvalidRequestError' && (e.statusCode === 400 || e.statusCode === 404)) return 'not_open';
+      throw asProviderError(err);
+    }
+  }
+
   async verifyAndParseWebhook(rawBody: string, headers: WebhookHeaders): Promise<ProviderEvent> {
     const signature = headerValue(headers, 'stripe-signature');
     if (!signature) throw invalidSignature('missing Stripe-Signature header');

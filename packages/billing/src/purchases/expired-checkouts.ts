@@ -1,0 +1,62 @@
+import type { Pool } from '@tally/postgres';
+import type { Logger } from '@tally/runtime';
+import type { TenantProviders } from '../tenant-providers.ts';
+
+/**
+ * How long an expired purchase's checkout is retried at its provider. Stripe
+ * expires a Checkout Session on its own 24 h after creation at the latest, so
+ * past a day there is nothing left open to close.
+ */
+const RETRY_FOR_SECONDS = 86_400;
+
+interface Row {
+  id: string;
+  tenant_id: string;
+  provider: string;
+  checkout_id: string;
+}
+
+/**
+ * Closes at the provider the hosted checkout of a purchase that expired in
+ * Tally (Stripe: POST /v1/checkout/sessions/:id/expire, with the tenant's own
+ * keys when it has them), so the customer can no longer pay it there.
+ *
+ * Order: the expiry commits first (PurchaseRepo.expireOverdue, the guarded
+ * UPDATE), this runs after it in the billing sweep. A failed call never undoes
+ * or delays the expiry: the purchase keeps `checkout_closed_at` NULL and the
+ * next sweep tries again, until the provider answers (closed, or no longer
+ * open) or a day has passed.
+ */
+export class ExpiredCheckouts {
+  constructor(
+    private readonly pool: Pool,
+    private readonly providers: TenantProviders,
+    private readonly logger: Logger,
+  ) {}
+
+  /** One pass; answers how many were closed and how many failed (left for the next pass). */
+  async closeAtProviders(limit = 100): Promise<{ closed: number; failed: number }> {
+    const { rows } = await this.pool.query<Row>(
+      `SELECT id, tenant_id, provider, checkout_id FROM purchases
+        WHERE status = 'expired' AND checkout_id IS NOT NULL AND checkout_closed_at IS NULL
+          AND updated_at > now() - make_interval(secs => $1)
+        ORDER BY updated_at LIMIT $2`,
+      [RETRY_FOR_SECONDS, limit],
+    );
+    let closed = 0;
+    let failed = 0;
+    for (const r of rows) {
+      try {
+        const provider = await this.providers.forTenant(r.tenant_id, r.provider);
+        // the sandbox has nothing to close: its page reads the purchase and says expired
+        const outcome = provider.expireCheckout ? await provider.expireCheckout(r.checkout_id) : 'not_open';
+        await this.pool.query('UPDATE purchases SET checkout_closed_at = now() WHERE id = $1 AND checkout_closed_at IS NULL', [r.id]);
+        if (outcome === 'expired') closed++;
+      } catch (err) {
+        failed++;
+        this.logger.warn({ err, purchaseId: r.id, provider: r.provider }, 'closing an expired checkout at its provider failed; the next sweep retries');
+      }
+    }
+    return { closed, failed };
+  }
+}
