@@ -23,6 +23,7 @@ import { WebhookEmitter } from './webhooks/webhook-emitter.ts';
 import { WebhookQueue } from './webhooks/webhooks.queue.ts';
 import type { WebhookTargetPolicy } from './webhooks/target-policy.ts';
 import { RenewalService } from './renewals/renewal-service.ts';
+import { RenewingPlanCheckout } from './renewals/renewing-plan-checkout.ts';
 import type { RenewalsConfig } from './renewals/config.ts';
 
 export interface BillingDeps {
@@ -101,7 +102,8 @@ export function createBilling(deps: BillingDeps) {
     wallet,
     providerWebhooks,
     credentials,
-    planCheckout,
+    // the first period through a hosted checkout, upgrades charged prorated by renewals
+    planCheckout: new RenewingPlanCheckout(planCheckout, renewals, deps.catalog),
     refunds,
     endpoints,
     deliveries,

@@ -9,3 +9,5 @@ export * from './customers/customer-context-cache.ts';
 export * from './customers/customer-service.ts';
 export * from './subscriptions/plan-checkout.ts';
 export * from './subscriptions/subscription-service.ts';
+export * from './subscriptions/live-subscription.ts';
+export * from './subscriptions/proration.ts';

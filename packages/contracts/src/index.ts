@@ -8,6 +8,7 @@ export * from './http/imports.ts';
 export * from './http/addon.ts';
 export * from './http/purchases.ts';
 export * from './http/wallet.ts';
+export * from './http/subscriptions.ts';
 export * from './http/webhooks.ts';
 export * from './jobs-billing.ts';
 export * from './purchase-mirror.ts';

@@ -17,6 +17,7 @@ import { registerCustomerRoutes } from './customers.ts';
 import { registerDeadLetterRoutes } from './dead-letters.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
 import { registerRollupRoutes } from './rollups.ts';
+import { registerSubscriptionRoutes } from './subscriptions.ts';
 
 /**
  * Every /v1 route, one module per area. Each module declares its routes with
@@ -26,6 +27,7 @@ export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerCatalogRoutes(routes, ctx);
   registerCustomerRoutes(routes, ctx);
   registerAttachRoutes(routes, ctx);
+  registerSubscriptionRoutes(routes, ctx);
   registerAdminRoutes(routes, ctx);
   registerApiKeyRoutes(routes, ctx);
   registerTrackRoutes(routes, ctx);

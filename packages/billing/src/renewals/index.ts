@@ -2,3 +2,4 @@ export * from './config.ts';
 export * from './renewal-repo.ts';
 export * from './renewal-service.ts';
 export * from './renewal-view.ts';
+export * from './renewing-plan-checkout.ts';

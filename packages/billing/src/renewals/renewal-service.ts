@@ -173,7 +173,7 @@ export class RenewalService {
    */
   async charge(r: Renewal): Promise<ChargeOutcome> {
     const provider = await this.providers.forTenant(r.tenantId, r.provider);
-    let method = r.paymentMethodId ? await this.methods.get(r.tenantId, r.paymentMethodId) : await this.methods.default(r.tenantId, r.customerId, r.provider);
+    const method = r.paymentMethodId ? await this.methods.get(r.tenantId, r.paymentMethodId) : await this.methods.default(r.tenantId, r.customerId, r.provider);
     if (method && !r.paymentMethodId) {
       await this.pool.query('UPDATE subscription_renewals SET payment_method_id = $3 WHERE id = $1 AND attempt = $2 AND payment_method_id IS NULL', [r.id, r.attempt, method.id]);
     }

@@ -24,4 +24,24 @@ export interface PlanCheckoutStarted {
  */
 export interface PlanCheckout {
   start(request: PlanCheckoutRequest): Promise<PlanCheckoutStarted>;
+  /**
+   * Charges the prorated price of an upgrade now, off-session with the card on file.
+   * Repeated for the same (subscription left, plan) it repeats the same charge.
+   */
+  chargeUpgrade?(request: UpgradeChargeRequest): Promise<UpgradeChargeResult>;
 }
+
+export interface UpgradeChargeRequest {
+  tenantId: string;
+  customerId: string;
+  /** The subscription being left (the idempotency of the charge hangs on it). */
+  fromSubscriptionId: string;
+  plan: PlanDef;
+  amountMinor: bigint;
+  periodStart: Date;
+  periodEnd: Date;
+}
+
+export type UpgradeChargeResult =
+  | { status: 'succeeded'; reference: string; amountMinor: bigint }
+  | { status: 'declined'; reference: string; code: string; message: string };

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { PlanDef, SubscriptionDef } from '@tally/core';
+import { currentPeriod, type PlanDef, type ResetInterval, type SubscriptionDef } from '@tally/core';
 import { asDependencyError, withTransaction, type Pool, type Queryable } from '@tally/postgres';
 import { AppError, badRequest, notFound } from '@tally/runtime';
 import type { CatalogService } from '../catalog/catalog-service.ts';
 import type { CustomerData, CustomerService } from '../customers/customer-service.ts';
 import type { PlanCheckout } from './plan-checkout.ts';
+import { liveInGroup, type LiveSubscription } from './live-subscription.ts';
+import { proratedUpgrade } from './proration.ts';
 
 export interface AttachInput {
   customer: string;
@@ -68,7 +70,110 @@ export class SubscriptionService {
       throw badRequest('provider_not_configured', `plan "${plan.slug}" is paid and no checkout provider is configured for plans`);
     }
     await this.customers.ensure(tenantId, input.customer, input.customerData);
+    const current = plan.isAddon ? null : await liveInGroup(this.pool, tenantId, input.customer, plan.planGroup ?? null);
+    const changed = current ? await this.changeFrom(tenantId, current, plan, input) : null;
+    if (changed) return changed;
     return paid ? this.startCheckout(tenantId, plan, input) : this.applyFree(tenantId, plan, input);
+  }
+
+  /**
+   * Attach while on a paid plan of the group (docs/billing.md "Plan changes"): the same plan
+   * undoes a scheduled change; a dearer one is an upgrade at once, charged prorated; a cheaper
+   * one (or a free one) starts at the period end. Null: not a change these rules cover.
+   */
+  private async changeFrom(tenantId: string, current: LiveSubscription, plan: PlanDef, input: AttachInput): Promise<AttachOutcome | null> {
+    if (current.status === 'past_due') {
+      throw new AppError('subscription_past_due', `plan ${current.planSlug} is past due; save a new card to pay it before changing plans`, { status: 409 });
+    }
+    if (current.planId === plan.id) {
+      if (!current.scheduledPlanId && !current.cancelAtPeriodEnd) {
+        return current.priceMinor > 0n ? { requiresCheckout: false, subscription: current.def, message: `customer ${input.customer} is already on plan ${plan.slug}` } : null;
+      }
+      await this.pool.query('UPDATE subscriptions SET scheduled_plan_id = NULL, cancel_at_period_end = false WHERE id = $1 AND tenant_id = $2', [current.id, tenantId]);
+      return { requiresCheckout: false, subscription: current.def, message: `customer ${input.customer} stays on plan ${plan.slug}: the scheduled change is undone` };
+    }
+    if (current.priceMinor === 0n) return null; // from a free plan: checkout or switch, as before
+    const periodEnd = current.periodEnd ?? this.periodOf(current.anchorAt, current.interval, new Date()).end;
+    if (plan.priceMinor < current.priceMinor) {
+      await this.pool.query('UPDATE subscriptions SET scheduled_plan_id = $3 WHERE id = $1 AND tenant_id = $2', [current.id, tenantId, plan.id]);
+      return {
+        requiresCheckout: false,
+        subscription: current.def,
+        message: `customer ${input.customer} moves to plan ${plan.slug} at the end of the period, ${periodEnd.toISOString()}`,
+      };
+    }
+    return this.upgrade(tenantId, current, plan, input, periodEnd);
+  }
+
+  private async upgrade(tenantId: string, current: LiveSubscription, plan: PlanDef, input: AttachInput, periodEnd: Date): Promise<AttachOutcome> {
+    const charge = this.checkout?.chargeUpgrade?.bind(this.checkout);
+    if (!charge) throw badRequest('provider_not_configured', `plan "${plan.slug}" is paid and no provider can charge the upgrade`);
+    const periodStart = this.periodOf(current.anchorAt, current.interval, new Date(periodEnd.getTime() - 1)).start;
+    const amountMinor = proratedUpgrade(current.priceMinor, plan.priceMinor, periodStart, periodEnd, new Date());
+    const result = await charge({ tenantId, customerId: input.customer, fromSubscriptionId: current.id, plan, amountMinor, periodStart, periodEnd });
+    if (result.status === 'declined') throw new AppError(result.code, result.message, { status: 402, details: { reference: result.reference } });
+    const row = await this.tx(async (db) => {
+      await this.lockCustomer(db, tenantId, input.customer);
+      const left = await db.query(
+        `UPDATE subscriptions SET status = 'canceled', canceled_at = now(), current_period_end = NULL, scheduled_plan_id = NULL
+          WHERE id = $1 AND tenant_id = $2 AND status IN ('active', 'trialing') RETURNING 1`,
+        [current.id, tenantId],
+      );
+      if (!left.rowCount) return null; // a concurrent attach already replaced it
+      const { rows } = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
+        `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, anchor_at, current_period_end, cancel_at_period_end, metadata)
+         VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8::jsonb) ${RETURNING}`,
+        [randomUUID(), tenantId, input.customer, plan.id, current.anchorAt, periodEnd, current.cancelAtPeriodEnd,
+          JSON.stringify({ ...(input.metadata ?? {}), upgradedFrom: current.planSlug, upgradeCharge: result.reference })],
+      );
+      return rows[0]!;
+    });
+    await this.customers.invalidate(tenantId, input.customer);
+    const live = row ? toSubscription({ ...row, plan_slug: plan.slug }) : ((await liveInGroup(this.pool, tenantId, input.customer, plan.planGroup ?? null))?.def ?? null);
+    return {
+      requiresCheckout: false,
+      reference: result.reference,
+      subscription: live,
+      message: `customer ${input.customer} is now on plan ${plan.slug}; charged ${result.amountMinor} (minor units, prorated) for the rest of the period`,
+    };
+  }
+
+  /** Cancel at period end (paid plans) or at once (free plans); `resume` undoes a cancel at period end. */
+  async cancel(tenantId: string, customerId: string, planSlug?: string): Promise<{ subscription: SubscriptionDef; periodEnd: Date | null }> {
+    const current = await this.liveFor(tenantId, customerId, planSlug);
+    if (current.priceMinor > 0n && current.status !== 'past_due') {
+      const periodEnd = current.periodEnd ?? this.periodOf(current.anchorAt, current.interval, new Date()).end;
+      await this.pool.query('UPDATE subscriptions SET cancel_at_period_end = true, current_period_end = $3 WHERE id = $1 AND tenant_id = $2', [current.id, tenantId, periodEnd]);
+      return { subscription: current.def, periodEnd };
+    }
+    await this.tx(async (db) => {
+      await this.lockCustomer(db, tenantId, customerId);
+      await db.query(`UPDATE subscriptions SET status = 'canceled', canceled_at = now(), current_period_end = NULL WHERE id = $1 AND tenant_id = $2`, [current.id, tenantId]);
+    });
+    await this.customers.invalidate(tenantId, customerId);
+    return { subscription: { ...current.def, status: 'canceled' }, periodEnd: null };
+  }
+
+  async resume(tenantId: string, customerId: string, planSlug?: string): Promise<{ subscription: SubscriptionDef; periodEnd: Date | null }> {
+    const current = await this.liveFor(tenantId, customerId, planSlug);
+    await this.pool.query('UPDATE subscriptions SET cancel_at_period_end = false WHERE id = $1 AND tenant_id = $2', [current.id, tenantId]);
+    return { subscription: current.def, periodEnd: current.periodEnd };
+  }
+
+  private async liveFor(tenantId: string, customerId: string, planSlug?: string): Promise<LiveSubscription> {
+    const plan = planSlug ? (await this.catalog.snapshot(tenantId)).plans.get(planSlug) : undefined;
+    if (planSlug && !plan) throw notFound('plan_not_found', `no plan "${planSlug}"`);
+    const current = await liveInGroup(this.pool, tenantId, customerId, plan ? (plan.planGroup ?? null) : undefined);
+    if (!current || (plan && current.planId !== plan.id)) {
+      throw notFound('subscription_not_found', `customer "${customerId}" has no live subscription${planSlug ? ` to plan "${planSlug}"` : ''}`);
+    }
+    return current;
+  }
+
+  private periodOf(anchorAt: Date, interval: string, at: Date) {
+    const p = currentPeriod(anchorAt, interval as ResetInterval, at);
+    if (!p) throw new AppError('internal_error', `plan interval "${interval}" has no period`, { status: 500 });
+    return p;
   }
 
   /**
@@ -92,11 +197,14 @@ export class SubscriptionService {
       await this.lockCustomer(db, row.tenant_id, row.customer_id);
       const anchor = plan ? await this.cancelLiveInGroup(db, row.tenant_id, row.customer_id, plan) : null;
       const trialDays = plan?.trialDays ?? 0;
+      // The checkout paid the period the (kept or new) anchor puts now in; the renewal sweep charges the next one at its end.
+      const anchorAt = anchor ?? new Date();
+      const paidUntil = plan && plan.priceMinor > 0n ? currentPeriod(anchorAt, plan.interval as ResetInterval, new Date())?.end ?? null : null;
       const updated = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
-        `UPDATE subscriptions SET status = $2, anchor_at = COALESCE($4::timestamptz, now()),
+        `UPDATE subscriptions SET status = $2, anchor_at = $4::timestamptz, current_period_end = $5::timestamptz,
                 trial_ends_at = CASE WHEN $3::int > 0 THEN now() + make_interval(days => $3::int) END
           WHERE id = $1 ${RETURNING}`,
-        [row.id, trialDays > 0 ? 'trialing' : 'active', trialDays, anchor],
+        [row.id, trialDays > 0 ? 'trialing' : 'active', trialDays, anchorAt, paidUntil],
       );
       return { row: { ...updated.rows[0]!, plan_slug: row.plan_slug }, tenantId: row.tenant_id, customerId: row.customer_id };
     });
@@ -201,9 +309,9 @@ export class SubscriptionService {
   private async cancelLiveInGroup(db: Queryable, tenantId: string, customerId: string, plan: PlanDef): Promise<Date | null> {
     if (plan.isAddon) return null;
     const { rows } = await db.query<{ anchor_at: Date }>(
-      `UPDATE subscriptions s SET status = 'canceled', canceled_at = now()
+      `UPDATE subscriptions s SET status = 'canceled', canceled_at = now(), current_period_end = NULL
          FROM plans p
-        WHERE p.id = s.plan_id AND s.tenant_id = $1 AND s.customer_id = $2 AND s.status IN ('active', 'trialing')
+        WHERE p.id = s.plan_id AND s.tenant_id = $1 AND s.customer_id = $2 AND s.status IN ('active', 'trialing', 'past_due')
           AND NOT p.is_addon AND p.plan_group IS NOT DISTINCT FROM $3
         RETURNING s.anchor_at`,
       [tenantId, customerId, plan.planGroup ?? null],

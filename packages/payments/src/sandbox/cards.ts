@@ -10,6 +10,8 @@ const DECLINES: Record<string, { code: string; message: string }> = {
   '4000000000000002': { code: 'card_declined', message: 'Your card was declined.' },
   '4000000000009995': { code: 'insufficient_funds', message: 'Your card has insufficient funds.' },
   '4000000000000069': { code: 'expired_card', message: 'Your card has expired.' },
+  // like Stripe's 4000 0027 6000 3184: the bank asks for 3-D Secure on every charge, so off-session charges fail
+  '4000002760003184': { code: 'authentication_required', message: 'The bank asks the customer to authenticate this payment.' },
 };
 
 export const SUCCESS_CARDS: Record<string, string> = {
