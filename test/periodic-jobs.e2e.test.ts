@@ -11,7 +11,7 @@ import { privateStack, type PrivateStack } from './support/private-stack.ts';
 import { METRICS_TOKEN, opsHeaders } from './support/ops.ts';
 
 const EVERY_MS = 1000;
-const JOBS = ['billing-sweep', 'purchase-mirror'] as const;
+const JOBS = ['billing-sweep', 'purchase-mirror', 'strict-outbox', 'renewals'] as const;
 type JobName = (typeof JOBS)[number];
 
 let stack: PrivateStack;
@@ -19,7 +19,10 @@ beforeAll(async () => {
   stack = await privateStack({
     apis: 1,
     workers: 2,
-    env: { METRICS_TOKEN, BILLING_SWEEP_EVERY_MS: String(EVERY_MS), PURCHASE_MIRROR_EVERY_MS: String(EVERY_MS) },
+    env: {
+      METRICS_TOKEN,
+      ...Object.fromEntries(['BILLING_SWEEP_EVERY_MS', 'PURCHASE_MIRROR_EVERY_MS', 'STRICT_OUTBOX_SWEEP_EVERY_MS', 'RENEWAL_SWEEP_EVERY_MS'].map((v) => [v, String(EVERY_MS)])),
+    },
   });
 }, 180_000);
 afterAll(async () => {
@@ -31,7 +34,7 @@ async function runsIn(workersUrl: string): Promise<Record<JobName, number>> {
   const res = await fetch(`${workersUrl}/metrics`, { headers: opsHeaders });
   expect(res.status).toBe(200);
   const text = await res.text();
-  const out = { 'billing-sweep': 0, 'purchase-mirror': 0 };
+  const out = Object.fromEntries(JOBS.map((j) => [j, 0])) as Record<JobName, number>;
   for (const m of text.matchAll(/^tally_periodic_runs_total\{([^}]*)\} (\d+)$/gm)) {
     const job = /job="([^"]+)"/.exec(m[1]!)?.[1] as JobName | undefined;
     if (job && job in out) out[job] += Number(m[2]);
@@ -40,7 +43,7 @@ async function runsIn(workersUrl: string): Promise<Record<JobName, number>> {
 }
 
 async function totalRuns(urls: string[]): Promise<Record<JobName, number>> {
-  const total = { 'billing-sweep': 0, 'purchase-mirror': 0 };
+  const total = Object.fromEntries(JOBS.map((j) => [j, 0])) as Record<JobName, number>;
   for (const url of urls) {
     const r = await runsIn(url);
     for (const job of JOBS) total[job] += r[job];

@@ -6,20 +6,19 @@ import { createBridge, deadLetterSink, deductQueueName, DeductService, Rebuilder
 import { bullConnection } from '@tally/redis';
 import { counter, histogram } from '@tally/runtime';
 import { deductProcessor } from './metering-deduct.processor.ts';
+import type { PeriodicHandlers } from './schedules.ts';
 import type { RunningWorkers, WorkersDeps } from './workers.ts';
 
 const flushedRows = counter('tally_clickhouse_rows_written_total', 'rows inserted into raw_usage_events_v1');
 const flushSeconds = histogram('tally_clickhouse_flush_seconds', 'duration of one batched insert');
 const flushErrors = counter('tally_clickhouse_flush_errors_total', 'failed batched inserts (the jobs retry)');
-/** How often each workers process looks for strict-path events to republish (claims make concurrent sweeps safe). */
-const STRICT_OUTBOX_SWEEP_MS = 5_000;
 const deadLetters = counter('tally_usage_dead_letters_total', 'usage rows ClickHouse refused for their content, stored in usage_dead_letters');
 
 /**
  * The metering pipeline: Kafka consumer group -> BullMQ "deduct" jobs ->
  * ledger (Redis Lua) -> raw usage rows (ClickHouse, batched).
  */
-export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> {
+export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'strictOutbox'> }> {
   const { config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers } = deps;
   const directory = { snapshot: (t: string) => catalog.snapshot(t), context: (t: string, c: string) => customers.context(t, c) };
   const storeDeadLetters = deadLetterSink<UsageRow>(pool, 'raw_usage_events_v1', (row) => row.tenant_id);
@@ -64,24 +63,16 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers> 
   // The strict path's outbox: events debited by a check whose process died before publishing them.
   const producer = new KafkajsProducer(kafka);
   const outbox = new StrictOutboxSweeper({ redis, producer, topic: config.KAFKA_TOPIC_EVENTS, logger });
-  let sweeping: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    sweeping ??= outbox.sweep().catch((err) => logger.warn({ err }, 'strict outbox sweep failed')).finally(() => (sweeping = null));
-  }, STRICT_OUTBOX_SWEEP_MS);
 
   return {
+    // the "strict-outbox" periodic job (schedules.ts, STRICT_OUTBOX_SWEEP_EVERY_MS): once per tick across processes
+    periodic: { strictOutbox: async () => void (await outbox.sweep()) },
     beforeWorkersClose: [
       { name: 'stop the usage consumer', run: () => consumer.disconnect() },
-      {
-        name: 'stop the strict outbox sweeper',
-        run: async () => {
-          clearInterval(timer);
-          await sweeping;
-          await producer.disconnect().catch(() => {});
-        },
-      },
     ],
     afterWorkersClose: [
+      // after the periodic workers closed: a running outbox sweep has finished with the producer
+      { name: 'disconnect the strict outbox producer', run: () => producer.disconnect().catch(() => {}) },
       { name: 'flush the clickhouse writer', run: () => writer.close() },
       { name: 'close the deduct queue', run: () => queue.close() },
     ],

@@ -1,15 +1,16 @@
 import { createBilling, webhookTargetPolicy } from '@tally/billing';
 import { createBalanceServices } from '@tally/metering';
 import { createPayments } from '@tally/payments';
+import type { PeriodicHandlers } from './schedules.ts';
 import type { RunningWorkers, WorkersDeps } from './workers.ts';
 
 /**
- * Renewals of paid plans: `RenewalService.sweep()` every RENEWAL_SWEEP_EVERY_MS.
- * The sweep is safe from several processes at once (row locks with SKIP LOCKED,
- * one renewal per subscription and period start); the "schedulers" work moves it
- * to a BullMQ job scheduler.
+ * Renewals of paid plans: `RenewalService.sweep()` every RENEWAL_SWEEP_EVERY_MS,
+ * as the "renewals" periodic job (schedules.ts). The sweep is also safe from
+ * several processes at once (row locks with SKIP LOCKED, one renewal per
+ * subscription and period start).
  */
-export async function startRenewals(deps: WorkersDeps): Promise<RunningWorkers> {
+export async function startRenewals(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'renewals'> }> {
   const { config, logger, pool, redis, catalog, customers } = deps;
   const { balances } = createBalanceServices({
     redis,
@@ -27,18 +28,10 @@ export async function startRenewals(deps: WorkersDeps): Promise<RunningWorkers> 
     credentialsKey: config.CREDENTIALS_KEY,
     renewals: config,
   });
-  let running: Promise<unknown> | null = null;
-  const tick = () => {
-    if (running) return;
-    running = billing.renewals
-      .sweep()
-      .catch((err) => logger.warn({ err }, 'renewal sweep failed'))
-      .finally(() => (running = null));
-  };
-  const timer = setInterval(tick, config.RENEWAL_SWEEP_EVERY_MS);
-  timer.unref();
   return {
-    beforeWorkersClose: [{ name: 'stop renewal sweep', run: async () => { clearInterval(timer); await running; } }],
+    // the "renewals" periodic job (schedules.ts, RENEWAL_SWEEP_EVERY_MS): once per tick across processes
+    periodic: { renewals: async () => void (await billing.renewals.sweep()) },
+    beforeWorkersClose: [],
     afterWorkersClose: [{ name: 'close renewal queues', run: () => billing.close() }],
   };
 }

@@ -16,10 +16,10 @@ afterAll(async () => {
   for (const close of closing.reverse()) await close();
 });
 
-async function twoProcesses(queueName: string, jobs: (p: number) => PeriodicJob[]) {
-  for (const p of [0, 1]) {
+async function twoProcesses(queuePrefix: string, jobs: PeriodicJob[]) {
+  for (let p = 0; p < 2; p++) {
     const registry = new WorkerRegistry(REDIS_URL, logger);
-    const schedules = await startSchedules({ redisUrl: REDIS_URL, registry, logger, jobs: jobs(p), queueName });
+    const schedules = await startSchedules({ redisUrl: REDIS_URL, registry, logger, jobs, queuePrefix });
     closing.push(() => registry.close(), schedules.close);
   }
 }
@@ -29,31 +29,32 @@ async function runsOf(job: string, outcome: 'ok' | 'failed'): Promise<number> {
   return Number(metric?.values.find((v) => v.labels.job === job && v.labels.outcome === outcome)?.value ?? 0);
 }
 
-describe('periodic jobs on one queue across two processes', () => {
-  it('a handler that throws fails that tick only (counted); the next ticks run; a long handler never overlaps itself or another job', async () => {
+describe('periodic jobs across two processes', () => {
+  it('a handler that throws fails that tick only (counted); the next ticks run; a job longer than its interval never overlaps itself', async () => {
     const flaky = `flaky-${randomUUID().slice(0, 8)}`;
     const slow = `slow-${randomUUID().slice(0, 8)}`;
     let flakyCalls = 0;
-    let running = 0;
-    let maxRunning = 0;
-    const track = async (ms: number) => {
-      running++;
-      maxRunning = Math.max(maxRunning, running);
+    const running = { [flaky]: 0, [slow]: 0 };
+    const most = { [flaky]: 0, [slow]: 0, together: 0 };
+    const track = async (id: string, ms: number) => {
+      running[id]!++;
+      most[id] = Math.max(most[id]!, running[id]!);
+      most.together = Math.max(most.together, running[flaky]! + running[slow]!);
       await sleep(ms);
-      running--;
+      running[id]!--;
     };
-    await twoProcesses(`tally-periodic-test-${randomUUID().slice(0, 8)}`, () => [
+    await twoProcesses(`tally-periodic-test-${randomUUID().slice(0, 8)}`, [
       {
         id: flaky,
         everyMs: 300,
         run: async () => {
           flakyCalls++;
-          await track(10);
+          await track(flaky, 10);
           if (flakyCalls === 1) throw new Error('first run fails');
         },
       },
       // longer than its interval: BullMQ already holds its next tick when it starts
-      { id: slow, everyMs: 300, run: () => track(700) },
+      { id: slow, everyMs: 300, run: () => track(slow, 700) },
     ]);
 
     const deadline = Date.now() + 25_000;
@@ -62,6 +63,9 @@ describe('periodic jobs on one queue across two processes', () => {
       await sleep(100);
     }
     expect(await runsOf(flaky, 'failed')).toBe(1);
-    expect(maxRunning).toBe(1);
+    expect(most[slow]).toBe(1);
+    expect(most[flaky]).toBe(1);
+    // one job's long run does not hold the other up (a queue each)
+    expect(most.together).toBe(2);
   });
 });

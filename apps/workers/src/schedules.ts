@@ -1,4 +1,4 @@
-import { Queue, type Job } from 'bullmq';
+import { Queue } from 'bullmq';
 import { z } from 'zod';
 import { counter, gauge, type Logger } from '@tally/runtime';
 import { bullConnection } from '@tally/redis';
@@ -6,12 +6,17 @@ import type { WorkerRegistry } from './registry.ts';
 
 /**
  * Periodic work (sweepers) as BullMQ job schedulers: every workers process
- * upserts the same schedulers on one queue, BullMQ keeps one job per
- * scheduler in Redis, so each tick runs once in the whole deployment however
- * many workers processes there are, and a killed process's ticks are taken by
- * the others.
+ * upserts the same schedulers, BullMQ keeps one pending job per scheduler in
+ * Redis, so each tick runs once in the whole deployment however many workers
+ * processes there are, and a killed process's ticks are taken by the others.
+ *
+ * One queue per job (`tally-periodic-<id>`), each with a global concurrency
+ * of 1: a job never overlaps itself (a run longer than its interval delays the
+ * next tick, it never doubles it), and a long run of one (a renewal sweep
+ * charging cards) never holds up another (the purchase mirror). BullMQ has no
+ * per-name concurrency on a shared queue, hence the queue each.
  */
-export const PERIODIC_QUEUE = 'tally-periodic';
+export const PERIODIC_QUEUE_PREFIX = 'tally-periodic';
 
 const everyMs = (fallback: number) => z.coerce.number().int().min(200).max(86_400_000).default(fallback);
 
@@ -21,8 +26,11 @@ export const periodicEnv = z.object({
   BILLING_SWEEP_EVERY_MS: everyMs(30_000),
   /** Purchase mirror catch-up (Postgres → ClickHouse) behind its LISTEN wake-up. */
   PURCHASE_MIRROR_EVERY_MS: everyMs(10_000),
+  /** Strict-path outbox: republish events a check debited but whose API died before Kafka had them. */
+  STRICT_OUTBOX_SWEEP_EVERY_MS: everyMs(5_000),
 });
-export type PeriodicConfig = z.infer<typeof periodicEnv>;
+/** Ours, plus the renewal sweep's interval, which lives with the renewals settings (RENEWAL_SWEEP_EVERY_MS). */
+export type PeriodicConfig = z.infer<typeof periodicEnv> & { RENEWAL_SWEEP_EVERY_MS: number };
 
 export type PeriodicHandler = () => Promise<void>;
 
@@ -30,10 +38,12 @@ export type PeriodicHandler = () => Promise<void>;
 export interface PeriodicHandlers {
   billingSweep: PeriodicHandler;
   purchaseMirror: PeriodicHandler;
+  strictOutbox: PeriodicHandler;
+  renewals: PeriodicHandler;
 }
 
 export interface PeriodicJob {
-  /** Scheduler id and job name. */
+  /** Scheduler id, job name and queue suffix. */
   id: string;
   everyMs: number;
   run: PeriodicHandler;
@@ -44,6 +54,8 @@ export function declareSchedules(config: PeriodicConfig, handlers: PeriodicHandl
   return [
     { id: 'billing-sweep', everyMs: config.BILLING_SWEEP_EVERY_MS, run: handlers.billingSweep },
     { id: 'purchase-mirror', everyMs: config.PURCHASE_MIRROR_EVERY_MS, run: handlers.purchaseMirror },
+    { id: 'strict-outbox', everyMs: config.STRICT_OUTBOX_SWEEP_EVERY_MS, run: handlers.strictOutbox },
+    { id: 'renewals', everyMs: config.RENEWAL_SWEEP_EVERY_MS, run: handlers.renewals },
   ];
 }
 
@@ -59,16 +71,9 @@ const lastAt = gauge('tally_periodic_last_run_timestamp_seconds', 'When the last
 const WORKER_OPTIONS = { lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 1 };
 
 /**
- * Upserts the schedulers and starts this process's worker for the queue. A
+ * Upserts the schedulers and starts this process's worker for each. A
  * scheduler is never removed here: during a rolling deploy an older process
- * would remove a newer one's (a job of an unknown name is skipped with a
- * warning; `queue.removeJobScheduler(id)` retires it for good).
- *
- * No overlap: the queue's global concurrency is 1, so at most one periodic
- * job runs at a time across all processes. The sweeps are short and touch the
- * same purchases, so running them one after another is the simple guarantee;
- * the cost is that a long run delays the other jobs' ticks (never doubles them:
- * a scheduler has one pending job at a time).
+ * would remove a newer one's (`queue.removeJobScheduler(id)` retires one).
  *
  * A handler that throws fails that execution only (logged, counted, no retry):
  * the scheduler made the next tick's job when this one started.
@@ -78,41 +83,36 @@ export async function startSchedules(options: {
   registry: WorkerRegistry;
   logger: Logger;
   jobs: PeriodicJob[];
-  /** Tests only: a queue of their own on a shared Redis. */
-  queueName?: string;
+  /** Tests only: queues of their own on a shared Redis. */
+  queuePrefix?: string;
 }): Promise<{ close: () => Promise<void> }> {
-  const { redisUrl, registry, logger, jobs, queueName = PERIODIC_QUEUE } = options;
-  const queue = new Queue(queueName, { connection: bullConnection(redisUrl) });
-  await queue.setGlobalConcurrency(1);
-  for (const job of jobs) {
+  const { redisUrl, registry, logger, jobs, queuePrefix = PERIODIC_QUEUE_PREFIX } = options;
+  const queues: Queue[] = [];
+  for (const periodic of jobs) {
+    const queue = new Queue(`${queuePrefix}-${periodic.id}`, { connection: bullConnection(redisUrl) });
+    queues.push(queue);
+    await queue.setGlobalConcurrency(1);
     await queue.upsertJobScheduler(
-      job.id,
-      { every: job.everyMs },
-      { name: job.id, data: {}, opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
+      periodic.id,
+      { every: periodic.everyMs },
+      { name: periodic.id, data: {}, opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
     );
+    registry.register(queue.name, () => runOnce(periodic, logger), 1, WORKER_OPTIONS);
   }
-  const byName = new Map(jobs.map((j) => [j.id, j]));
+  return { close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
+}
 
-  registry.register(
-    queueName,
-    async (job: Job) => {
-      const periodic = byName.get(job.name);
-      if (!periodic) return void logger.warn({ job: job.name }, 'periodic job without a handler in this process (retired? removeJobScheduler); skipped');
-      const started = process.hrtime.bigint();
-      try {
-        await periodic.run();
-        runs.labels(periodic.id, 'ok').inc();
-      } catch (err) {
-        runs.labels(periodic.id, 'failed').inc();
-        logger.warn({ job: periodic.id, err }, 'periodic job failed; the next tick runs as usual');
-        throw err;
-      } finally {
-        lastSeconds.labels(periodic.id).set(Number(process.hrtime.bigint() - started) / 1e9);
-        lastAt.labels(periodic.id).set(Date.now() / 1000);
-      }
-    },
-    1,
-    WORKER_OPTIONS,
-  );
-  return { close: () => queue.close() };
+async function runOnce(periodic: PeriodicJob, logger: Logger): Promise<void> {
+  const started = process.hrtime.bigint();
+  try {
+    await periodic.run();
+    runs.labels(periodic.id, 'ok').inc();
+  } catch (err) {
+    runs.labels(periodic.id, 'failed').inc();
+    logger.warn({ job: periodic.id, err }, 'periodic job failed; the next tick runs as usual');
+    throw err;
+  } finally {
+    lastSeconds.labels(periodic.id).set(Number(process.hrtime.bigint() - started) / 1e9);
+    lastAt.labels(periodic.id).set(Date.now() / 1000);
+  }
 }

@@ -43,13 +43,17 @@ export interface RunningWorkers {
  * (metering, billing, analytics) adds its own start function here.
  */
 export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
+  const metering = await startMetering(deps);
+  const analytics = await startAnalytics(deps);
   const billing = await startBilling(deps);
   const mirror = await startPurchaseMirror(deps);
-  // Every periodic job, once per tick across all workers processes (schedules.ts).
-  const jobs = declareSchedules(deps.config, { ...billing.periodic, ...mirror.periodic });
+  const renewals = await startRenewals(deps);
+  // Every periodic job, once per tick across all workers processes (schedules.ts). Their workers close
+  // with the registry's; their queues after it (so before the areas' own connections in afterWorkersClose).
+  const jobs = declareSchedules(deps.config, { ...metering.periodic, ...billing.periodic, ...mirror.periodic, ...renewals.periodic });
   const schedules = await startSchedules({ redisUrl: deps.config.REDIS_URL, registry: deps.registry, logger: deps.logger, jobs });
-  const periodic: RunningWorkers = { beforeWorkersClose: [], afterWorkersClose: [{ name: 'close the periodic queue', run: schedules.close }] };
-  const areas: RunningWorkers[] = [await startMetering(deps), await startAnalytics(deps), billing, mirror, periodic, await startRenewals(deps)];
+  const periodic: RunningWorkers = { beforeWorkersClose: [], afterWorkersClose: [{ name: 'close the periodic queues', run: schedules.close }] };
+  const areas: RunningWorkers[] = [metering, analytics, billing, mirror, renewals, periodic];
   return {
     beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
     afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),
