@@ -71,3 +71,12 @@ export function plusMonths(d: Date, months: number): Date {
 
 export type WebhookBody = { id: string; type: string; data: Record<string, unknown> };
 export const bodies = (received: Array<{ body: string }>): WebhookBody[] => received.map((r) => JSON.parse(r.body));
+
+/** `interval` into a monthly subscription's first paid period: the anchor moves back, the period end stays one month after it. */
+export async function intoPeriod(subscriptionId: string, interval: string): Promise<void> {
+  await db.query(
+    `UPDATE subscriptions SET anchor_at = anchor_at - $2::interval, current_period_end = anchor_at - $2::interval + interval '1 month',
+            created_at = created_at - $2::interval WHERE id = $1`,
+    [subscriptionId, interval],
+  );
+}
