@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client, eventually, newTenant } from './support/stack.ts';
 import { privateStack, type PrivateStack } from './support/private-stack.ts';
-import { catalog, creditsOf, db, saveCard, webhookReceiver, type Api } from './billing.support.ts';
+import { catalog, creditsOf, db, saveCard, webhookReceiver } from './billing.support.ts';
 import { ageSubscription, bodies, intoPeriod, paidCustomer, renewalCharges, subscriptionsOf } from './billing-renewal.support.ts';
 
 /**
