@@ -36,25 +36,26 @@ export class StrictOutbox {
    * and this request must not remove it.
    */
   async write(event: PendingEvent, digest: Buffer, nowMs: number): Promise<boolean> {
+    // Message before index, and the sweeper takes a customer off the index before reading its
+    // messages: whatever the interleaving, a message is either seen by that sweep or indexed again.
+    // (Two keys in two slots: a pipeline, not a transaction, so this also holds on Redis Cluster.)
     const replies = await withRedis(() =>
       this.redis
-        .multi()
-        .zadd(keys.strictPendingIndex(), 'NX', nowMs, indexMember(event.tenantId, event.customer))
+        .pipeline()
         .hsetnx(keys.strictPending(event.tenantId, event.customer), digest, `0|${nowMs}|${JSON.stringify(event)}`)
+        .zadd(keys.strictPendingIndex(), 'NX', nowMs, indexMember(event.tenantId, event.customer))
         .exec(),
     );
-    return replies?.[1]?.[1] === 1;
+    const [setErr, set] = replies?.[0] ?? [];
+    if (setErr) throw setErr;
+    if (replies?.[1]?.[0]) throw replies[1][0];
+    return set === 1;
   }
 
   /** Overwrites a leftover message of this id that belonged to an attempt which did not debit. */
   async replace(event: PendingEvent, digest: Buffer, nowMs: number): Promise<void> {
-    await withRedis(() =>
-      this.redis
-        .multi()
-        .zadd(keys.strictPendingIndex(), 'NX', nowMs, indexMember(event.tenantId, event.customer))
-        .hset(keys.strictPending(event.tenantId, event.customer), digest, `0|${nowMs}|${JSON.stringify(event)}`)
-        .exec(),
-    );
+    await withRedis(() => this.redis.hset(keys.strictPending(event.tenantId, event.customer), digest, `0|${nowMs}|${JSON.stringify(event)}`));
+    await withRedis(() => this.redis.zadd(keys.strictPendingIndex(), 'NX', nowMs, indexMember(event.tenantId, event.customer)));
   }
 
   /** Published, or not debited: the message is not needed any more (best effort; the sweeper drops leftovers). */
