@@ -2,7 +2,7 @@ import express, { Router, type RequestHandler } from 'express';
 import type { ApiContext } from './context.ts';
 import { errorHandler } from './http/errors.ts';
 import { keepRawBody } from './http/raw-body.ts';
-import { requireApiKey } from './http/auth.ts';
+import { dashboardRouter, requireKeyOrSession } from './dashboard/index.ts';
 import { requestContext } from './http/request-context.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { RouteTable } from './http/route.ts';
@@ -31,7 +31,7 @@ export function createApp(ctx: ApiContext): BuiltApp {
   // key was accepted (the key is in a header), so an anonymous 5 MB upload costs nothing.
   const publicRouter = Router();
   const authed = Router();
-  authed.use(requireApiKey(ctx.tenants, { failures: ctx.limits.authFailures, logger: ctx.logger }));
+  authed.use(requireKeyOrSession(ctx.tenants, ctx.sessions, ctx.config.publicUrl, { failures: ctx.limits.authFailures, logger: ctx.logger }));
   authed.use(parsers);
 
   mountHealth(publicRouter, ctx.probes, ctx.config.METRICS_TOKEN);
@@ -45,6 +45,7 @@ export function createApp(ctx: ApiContext): BuiltApp {
 
   app.use(publicRouter);
   app.use('/v1', authed);
+  app.use('/dashboard', dashboardRouter(ctx));
   app.use((_req, res) => {
     res.status(404).json({ success: false, error: { code: 'not_found', message: 'no such route' } });
   });

@@ -23,6 +23,10 @@ const apiEnv = sharedEnv.extend({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(20),
   /** Customers one tenant may create per minute through track/check (customer_rate_limited past it); 0 = no limit. */
   CUSTOMERS_PER_MINUTE: z.coerce.number().int().min(0).default(1000),
+  /** How long a dashboard session lasts from sign-in (docs/dashboard.md); default 8 h. */
+  DASHBOARD_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(28_800),
+  /** The dashboard build served at /dashboard; default apps/dashboard/dist. */
+  DASHBOARD_DIST_DIR: z.string().min(1).optional(),
 }).extend(paymentsEnv.shape).extend(webhookTargetsEnv.shape).extend(credentialsEnv.shape).extend(renewalsEnv.shape).extend(analyticsEnv.shape).extend(opsEnv.shape).superRefine((env, ctx) => {
   paymentsEnvRules(env, ctx);
   webhookTargetsRules(env, ctx);

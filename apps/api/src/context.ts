@@ -13,6 +13,7 @@ import { PlatformaticProducer } from '@tally/kafka';
 import type { ApiConfig } from './config.ts';
 import { limitCustomerCreation } from './http/customer-creation-limit.ts';
 import { WindowLimiter } from './http/rate-limit.ts';
+import { createSessions, type SessionService } from './dashboard/index.ts';
 
 /** Everything the API's routes need, built once at start-up. */
 export interface ApiContext {
@@ -38,6 +39,8 @@ export interface ApiContext {
   metering: MeteringApi;
   /** Limits counted in Redis across API processes (docs/security.md). */
   limits: { authFailures: WindowLimiter; customerCreation: WindowLimiter };
+  /** Dashboard sessions (apps/api/src/dashboard). */
+  sessions: SessionService;
   close(): Promise<void>;
 }
 
@@ -120,6 +123,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     probes: [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)],
     tenants,
     limits,
+    sessions: createSessions(pool, config.DASHBOARD_SESSION_TTL_SECONDS),
     catalog,
     customers,
     subscriptions,
