@@ -59,14 +59,10 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & 
     ['redeliver hosted checkout events', () => payments.hostedCheckout.redeliverUnacknowledged()],
   ];
   const billingSweep = async () => {
-    const failed: unknown[] = [];
-    for (const [name, step] of steps) {
-      await step().catch((err) => {
-        logger.warn({ err, step: name }, 'billing sweep step failed');
-        failed.push(err);
-      });
-    }
-    if (failed.length) throw new AggregateError(failed, `billing sweep: ${failed.length} step(s) failed`);
+    const failed: { name: string; err: unknown }[] = [];
+    for (const [name, step] of steps) await step().catch((err: unknown) => void failed.push({ name, err }));
+    // logged once, by the registry's "job failed", with each step's error
+    if (failed.length) throw new AggregateError(failed.map((f) => f.err), `billing sweep failed at: ${failed.map((f) => f.name).join('; ')}`);
   };
 
   return {

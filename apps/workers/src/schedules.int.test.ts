@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bullConnection } from '@tally/redis';
 import { createLogger, metricsRegistry } from '@tally/runtime';
 import { WorkerRegistry } from './registry.ts';
 import { startSchedules, type PeriodicJob } from './schedules.ts';
@@ -19,9 +21,17 @@ afterAll(async () => {
 async function twoProcesses(queuePrefix: string, jobs: PeriodicJob[]) {
   for (let p = 0; p < 2; p++) {
     const registry = new WorkerRegistry(REDIS_URL, logger);
-    const schedules = await startSchedules({ redisUrl: REDIS_URL, registry, logger, jobs, queuePrefix });
+    const schedules = await startSchedules({ redisUrl: REDIS_URL, registry, jobs, queuePrefix });
     closing.push(() => registry.close(), schedules.close);
   }
+  // leave nothing behind in the shared Redis: the queues and their schedulers go with the test
+  closing.unshift(async () => {
+    for (const job of jobs) {
+      const queue = new Queue(`${queuePrefix}-${job.id}`, { connection: bullConnection(REDIS_URL) });
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
 }
 
 async function runsOf(job: string, outcome: 'ok' | 'failed'): Promise<number> {

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { z } from 'zod';
-import { counter, gauge, type Logger } from '@tally/runtime';
+import { counter, gauge } from '@tally/runtime';
 import { bullConnection } from '@tally/redis';
 import type { WorkerRegistry } from './registry.ts';
 
@@ -81,12 +81,11 @@ const WORKER_OPTIONS = { lockDuration: 15_000, stalledInterval: 5_000, maxStalle
 export async function startSchedules(options: {
   redisUrl: string;
   registry: WorkerRegistry;
-  logger: Logger;
   jobs: PeriodicJob[];
   /** Tests only: queues of their own on a shared Redis. */
   queuePrefix?: string;
 }): Promise<{ close: () => Promise<void> }> {
-  const { redisUrl, registry, logger, jobs, queuePrefix = PERIODIC_QUEUE_PREFIX } = options;
+  const { redisUrl, registry, jobs, queuePrefix = PERIODIC_QUEUE_PREFIX } = options;
   const queues: Queue[] = [];
   for (const periodic of jobs) {
     const queue = new Queue(`${queuePrefix}-${periodic.id}`, { connection: bullConnection(redisUrl) });
@@ -97,20 +96,19 @@ export async function startSchedules(options: {
       { every: periodic.everyMs },
       { name: periodic.id, data: {}, opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
     );
-    registry.register(queue.name, () => runOnce(periodic, logger), 1, WORKER_OPTIONS);
+    registry.register(queue.name, () => runOnce(periodic), 1, WORKER_OPTIONS);
   }
   return { close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
 }
 
-async function runOnce(periodic: PeriodicJob, logger: Logger): Promise<void> {
+async function runOnce(periodic: PeriodicJob): Promise<void> {
   const started = process.hrtime.bigint();
   try {
     await periodic.run();
     runs.labels(periodic.id, 'ok').inc();
   } catch (err) {
     runs.labels(periodic.id, 'failed').inc();
-    logger.warn({ job: periodic.id, err }, 'periodic job failed; the next tick runs as usual');
-    throw err;
+    throw err; // logged by the registry ("job failed", with the queue); the next tick runs as usual
   } finally {
     lastSeconds.labels(periodic.id).set(Number(process.hrtime.bigint() - started) / 1e9);
     lastAt.labels(periodic.id).set(Date.now() / 1000);

@@ -51,7 +51,7 @@ export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
   // Every periodic job, once per tick across all workers processes (schedules.ts). Their workers close
   // with the registry's; their queues after it (so before the areas' own connections in afterWorkersClose).
   const jobs = declareSchedules(deps.config, { ...metering.periodic, ...billing.periodic, ...mirror.periodic, ...renewals.periodic });
-  const schedules = await startSchedules({ redisUrl: deps.config.REDIS_URL, registry: deps.registry, logger: deps.logger, jobs });
+  const schedules = await startSchedules({ redisUrl: deps.config.REDIS_URL, registry: deps.registry, jobs });
   const periodic: RunningWorkers = { beforeWorkersClose: [], afterWorkersClose: [{ name: 'close the periodic queues', run: schedules.close }] };
   const areas: RunningWorkers[] = [metering, analytics, billing, mirror, renewals, periodic];
   return {

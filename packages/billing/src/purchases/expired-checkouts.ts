@@ -1,5 +1,5 @@
 import type { Pool } from '@tally/postgres';
-import type { Logger } from '@tally/runtime';
+import { isAppError, type Logger } from '@tally/runtime';
 import type { TenantProviders } from '../tenant-providers.ts';
 
 /**
@@ -34,7 +34,13 @@ export class ExpiredCheckouts {
     private readonly logger: Logger,
   ) {}
 
-  /** One pass; answers how many were closed and how many failed (left for the next pass). */
+  /**
+   * One pass; answers how many were closed and how many failed (left for the
+   * next pass). `failed` counts what may succeed when tried again (the
+   * provider down, a 5xx); a tenant whose provider cannot be built here (its
+   * keys deleted, the deployment's Stripe removed) is retried too but logged
+   * only, so it does not fail every sweep for a day.
+   */
   async closeAtProviders(limit = 100): Promise<{ closed: number; failed: number }> {
     const { rows } = await this.pool.query<Row>(
       `SELECT id, tenant_id, provider, checkout_id FROM purchases
@@ -53,7 +59,7 @@ export class ExpiredCheckouts {
         await this.pool.query('UPDATE purchases SET checkout_closed_at = now() WHERE id = $1 AND checkout_closed_at IS NULL', [r.id]);
         if (outcome === 'expired') closed++;
       } catch (err) {
-        failed++;
+        if (!(isAppError(err) && !err.retryable && err.status < 500)) failed++;
         this.logger.warn({ err, purchaseId: r.id, provider: r.provider }, 'closing an expired checkout at its provider failed; the next sweep retries');
       }
     }
