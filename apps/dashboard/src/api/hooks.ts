@@ -1,0 +1,25 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { editCatalog, readCatalog, type Catalog, type SyncReport } from './catalog.ts';
+import type { FeatureView } from './types.ts';
+
+export const useCatalog = () => useQuery({ queryKey: ['catalog'], queryFn: readCatalog });
+
+type Change = (c: Catalog) => { catalog: Catalog; newFeatures?: FeatureView[] };
+
+/** A catalog edit through POST /v1/sync; the catalog is read again afterwards. */
+export function useCatalogEdit() {
+  const qc = useQueryClient();
+  return useMutation<SyncReport, Error, Change>({
+    mutationFn: (change) => editCatalog(change),
+    onSettled: () => qc.invalidateQueries({ queryKey: ['catalog'] }),
+  });
+}
+
+export const describeSync = (r: SyncReport): string => {
+  const parts: string[] = [];
+  for (const [name, s] of [['features', r.features], ['credit systems', r.creditSystems], ['credit packs', r.creditPacks], ['plans', r.plans]] as const) {
+    const bits = [s.created.length && `${s.created.length} created`, s.updated.length && `${s.updated.length} updated`, s.removed.length && `${s.removed.length} removed`].filter(Boolean);
+    if (bits.length) parts.push(`${name}: ${bits.join(', ')}`);
+  }
+  return `Saved: catalog version ${r.version}${parts.length ? ` (${parts.join('; ')})` : ' (nothing changed)'}.${r.warnings.length ? ` Warnings: ${r.warnings.join(' ')}` : ''}`;
+};
