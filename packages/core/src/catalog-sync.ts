@@ -27,6 +27,7 @@ export interface SyncInput {
     features: {
       slug: string; enabled?: boolean | undefined; limit?: Amount | null | undefined; trialLimit?: Amount | null | undefined;
       reset?: ResetInterval | undefined; overage?: Overage | undefined; creditCost?: Amount | null | undefined;
+      rollover?: { max: Amount; periods: number } | null | undefined;
     }[];
   }[];
 }
@@ -41,6 +42,7 @@ export interface CreditPackSpec {
 export interface EntitlementSpec {
   slug: string; kind: 'feature' | 'credit_system'; enabled: boolean; limitMicro: bigint | null; trialLimitMicro: bigint | null;
   reset: ResetInterval; overage: Overage; creditCostMicro: bigint | null;
+  rolloverMaxMicro: bigint | null; rolloverPeriods: number | null;
 }
 export interface PlanSpec {
   slug: string; name: string; description: string | null; priceMinor: bigint; currency: string; interval: string;
@@ -166,6 +168,13 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
         throw new CatalogReferenceError(e.slug, `plan "${p.slug}" names "${e.slug}", which is neither a feature nor a credit system`);
       }
       const boolean = kind === 'feature' && features.get(e.slug)?.type === 'boolean';
+      const limitMicro = optionalMicro(e.limit, 'limit', e.slug);
+      const reset = e.reset ?? (boolean ? 'never' : 'monthly');
+      if (e.rollover) {
+        // Only a finite allowance that resets has something unused to carry (docs/metering.md "Rollover").
+        const why = boolean ? 'it is a boolean feature' : limitMicro === null ? 'its limit is unlimited' : reset === 'none' || reset === 'never' ? `its reset "${reset}" has no periods` : null;
+        if (why) throw new CatalogReferenceError(e.slug, `plan "${p.slug}" gives "${e.slug}" a rollover, but ${why}`);
+      }
       specs.push({
         slug: e.slug,
         kind,
@@ -175,6 +184,8 @@ export function buildCatalogSpec(input: SyncInput, existing: ExistingSlugs): Cat
         reset: e.reset ?? (boolean ? 'never' : 'monthly'),
         overage: e.overage ?? 'block',
         creditCostMicro: kind === 'feature' ? optionalMicro(e.creditCost, 'creditCost', e.slug) : null,
+        rolloverMaxMicro: e.rollover ? micro(e.rollover.max, 'rollover.max', e.slug) : null,
+        rolloverPeriods: e.rollover ? e.rollover.periods : null,
       });
     }
     for (const spec of specs) assertCreditsFit(p.slug, spec, spec.creditCostMicro ?? memberCost.get(spec.slug) ?? null);

@@ -44,6 +44,8 @@ export interface EntitlementDef {
   overage: Overage;
   /** Per-plan cost of one unit in its credit system, overriding the member cost. */
   creditCostMicro: bigint | null;
+  /** Unused allowance carried over: at most `maxMicro` per period, usable for `periods` periods; null/absent = none. */
+  rollover?: { maxMicro: bigint; periods: number } | null;
 }
 
 export interface PlanDef {

@@ -5,6 +5,9 @@
  * packages/redis/lua/lib/ledger.lua applies the same rules inside Redis and
  * an integration test checks the two agree.
  */
+import type { ResetInterval } from './catalog.ts';
+import { currentPeriod } from './periods.ts';
+
 export interface GrantState {
   id: string;
   remainingMicro: bigint;
@@ -123,3 +126,52 @@ export function grantRemainders(grants: (GrantState & { revoked: boolean })[], u
   for (const g of grants) if (g.revoked) left.set(g.id, 0n);
   return left;
 }
+
+/** An entitlement's rollover: at most `maxMicro` of each period's unused allowance, usable for `periods` periods. */
+export interface RolloverTerms {
+  maxMicro: bigint;
+  periods: number;
+}
+
+export interface PeriodWindow {
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * The periods before the one starting at `periodStartMs` whose unused
+ * allowance may still be usable in it: at most `periods` of them, oldest
+ * first, none starting before the (whole-second) anchor: a period the
+ * subscription did not have gives no carry. Same boundaries as meterPeriod.
+ */
+export function rolloverWindows(anchorAt: Date, reset: ResetInterval, periodStartMs: number, periods: number): PeriodWindow[] {
+  const anchor = new Date(Math.floor(anchorAt.getTime() / 1000) * 1000);
+  const out: PeriodWindow[] = [];
+  let start = periodStartMs;
+  for (let i = 0; i < periods; i++) {
+    const p = currentPeriod(anchor, reset, new Date(start - 1));
+    if (!p || p.start.getTime() < anchor.getTime() || p.end.getTime() !== start) break;
+    out.unshift({ startMs: p.start.getTime(), endMs: p.end.getTime() });
+    start = p.start.getTime();
+  }
+  return out;
+}
+
+/** What one period carries over: its unused allowance (never negative), capped at `maxMicro`; nothing from an unlimited one. */
+export function rolloverCarry(limitMicro: bigint | null, usedMicro: bigint, maxMicro: bigint): bigint {
+  if (limitMicro === null) return 0n;
+  const unused = limitMicro - usedMicro;
+  if (unused <= 0n) return 0n;
+  return unused < maxMicro ? unused : maxMicro;
+}
+
+/**
+ * Periods a carry from window `index` (0 = oldest of `windowCount`, the last is
+ * the period just before the current one) is still usable for, the current one
+ * included: a carry from the period just before lives `periods` periods.
+ */
+export const rolloverLife = (periods: number, windowCount: number, index: number) => periods - (windowCount - 1 - index);
+
+/** The grant id of the carry out of the period starting at `startMs` (packages/redis/lua/lib/ledger.lua). */
+export const rolloverGrantId = (meter: string, startMs: number) => `${rolloverPrefix(meter)}${startMs}`;
+export const rolloverPrefix = (meter: string) => `ro:${meter}:`;

@@ -4,7 +4,7 @@ import { keys, scripts } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
-import { meterKeys, seenKeys } from './ledger-keys.ts';
+import { meterKeys, rolloverArgv, seenKeys } from './ledger-keys.ts';
 import { dedupGenerations } from './dedup.ts';
 import { withRedis } from './redis-errors.ts';
 import { onBalanceChanged, type BalanceListener } from './balance-events.ts';
@@ -82,7 +82,7 @@ export class BalanceService {
       const out = await scripts.check.run<number[]>(
         this.redis,
         [keys.hydrated(t, c), ...meterKeys(t, c, ref.creditSystem), ...seenKeys(t, c, gen), keys.appliedLog(t, c)],
-        [now, gen.expireAtMs, args.startMs, args.endMs, args.limit, 0, 0, 0, '', ''],
+        [now, gen.expireAtMs, args.startMs, args.endMs, args.limit, 0, 0, 0, '', '', ...rolloverArgv(ref.creditSystem, args.rollover)],
       );
       return out[0] === -1 ? -1 : out;
     });

@@ -1,4 +1,4 @@
-import { meterPeriod, meterTerms, resolveMeter, type CatalogSnapshot, type MeterDef, type PlanDef, type SubscriptionDef } from '@tally/core';
+import { meterPeriod, meterTerms, resolveMeter, rolloverWindows, type CatalogSnapshot, type MeterDef, type PeriodWindow, type PlanDef, type RolloverTerms, type SubscriptionDef } from '@tally/core';
 import type { PricedTerms } from '@tally/contracts';
 import type { MeteringDirectory } from './directory.ts';
 
@@ -44,11 +44,29 @@ export interface MeterArgs {
   endMs: number;
   /** -1 = unlimited, as the Lua scripts take it */
   limit: number;
+  /** The entitlement's rollover and the past periods that can carry into this one (docs/metering.md "Rollover"). */
+  rollover: MeterRollover | null;
+}
+
+export interface MeterRollover extends RolloverTerms {
+  windows: PeriodWindow[];
+}
+
+/**
+ * The rollover of `meter` on plan `planSlug` for the period starting at
+ * `startMs`: the plan's current terms (not stamped on the event), the windows
+ * from the customer's anchor. Null without a rollover or a subscription.
+ */
+export function rolloverFor(cp: CustomerPlan, planSlug: string, meter: string, startMs: number): MeterRollover | null {
+  const e = cp.snapshot.plans.get(planSlug)?.entitlements.get(meter);
+  if (!e?.rollover || e.limitMicro === null || !cp.subscription) return null;
+  return { ...e.rollover, windows: rolloverWindows(cp.subscription.anchorAt, e.reset, startMs, e.rollover.periods) };
 }
 
 export function meterArgs(cp: CustomerPlan, def: MeterDef, now: Date): MeterArgs {
   const { startMs, endMs } = meterPeriod(def, cp.subscription?.anchorAt ?? null, now);
-  return { def, startMs, endMs, limit: def.limitMicro === null ? -1 : Number(def.limitMicro) };
+  const rollover = cp.plan && def.inPlan ? rolloverFor(cp, cp.plan.slug, def.meter, startMs) : null;
+  return { def, startMs, endMs, limit: def.limitMicro === null ? -1 : Number(def.limitMicro), rollover };
 }
 
 /** A meter named by its slug (credit system or standalone feature), e.g. for balance reads. */

@@ -4,7 +4,7 @@ import { withCustomerState } from './balance-service.ts';
 import type { Rebuilder } from './rebuild.ts';
 import type { MeterArgs } from './meter-context.ts';
 import { dedupGenerations } from './dedup.ts';
-import { meterKeys, seenKeys } from './ledger-keys.ts';
+import { meterKeys, rolloverArgv, seenKeys } from './ledger-keys.ts';
 
 export interface MeterSnapshot {
   /** 0 ok, 3 duplicate (already applied), 4 conflict */
@@ -52,6 +52,7 @@ export async function runCheckScript(
     event.send ? 1 : 0,
     event.send?.digest ?? '',
     event.send?.fingerprint ?? '',
+    ...rolloverArgv(args.def.meter, args.rollover),
   ];
   const r = await withCustomerState(rebuilder, t, c, async () => {
     const out = await scripts.check.run<number[]>(redis, k, a);

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { grantRemainders, spendingOrder, spendingScore, type GrantState, type PurchasedUsage } from '@tally/core';
+import { grantRemainders, rolloverCarry, rolloverGrantId, rolloverLife, spendingOrder, spendingScore, type GrantState, type PurchasedUsage } from '@tally/core';
 import { keys } from '@tally/redis';
 import { ident, queryRows, sql, type ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
@@ -103,12 +103,25 @@ export class Rebuilder {
       });
       // Purchased usage of all time, taken from each grant as the rows recorded it.
       const list = grants.get(slug) ?? [];
-      const left = grantRemainders(list, usage.get(slug) ?? { takes: new Map(), untrackedMicro: 0n });
+      const used = usage.get(slug) ?? { takes: new Map(), untrackedMicro: 0n };
+      const left = grantRemainders(list, used);
       for (const g of spendingOrder(list)) {
         const rem = left.get(g.id)!;
         tx.hset(grantsKey, g.id, rem.toString());
         if (rem > 0n) tx.zadd(orderKey, spendingScore(g), g.id);
         if (g.expiresAtMs !== null) tx.hset(expiryKey, g.id, String(g.expiresAtMs));
+      }
+      // Rollover: each past period still in reach carries min(max, its unused plan allowance), as the
+      // ledger's period turn did, less what rows took from that carry.
+      const ro = args.rollover;
+      for (const [i, w] of (ro?.windows ?? []).entries()) {
+        const carry = rolloverCarry(args.def.limitMicro, (await this.periodUsage(t, c, slug, w.startMs, w.endMs)).plan, ro!.maxMicro);
+        if (carry === 0n) continue;
+        const id = rolloverGrantId(slug, w.startMs);
+        const rem = carry - (used.takes.get(id) ?? 0n);
+        tx.hset(grantsKey, id, (rem > 0n ? rem : 0n).toString());
+        if (rem > 0n) tx.zadd(orderKey, w.startMs, id);
+        tx.hset(meterKey, `life:${id}`, String(rolloverLife(ro!.periods, ro!.windows.length, i)));
       }
     }
     // Ids applied in the dedup window are remembered again (payload unknown: '*' = duplicate, not conflict).

@@ -2,7 +2,8 @@
 -- KEYS: 1 hydrated, 2 meter, 3 grants, 4 grant-order, 5 grant-expiry,
 --       6 seen (current generation), 7 seen (previous generation), 8 applied log.
 -- ARGV: 1 now ms, 2 seen expire-at ms, 3 period start ms, 4 period end ms, 5 limit (-1 unlimited),
---       6 credits needed, 7 overage charge (1/0), 8 send (1/0), 9 id digest, 10 payload fingerprint.
+--       6 credits needed, 7 overage charge (1/0), 8 send (1/0), 9 id digest, 10 payload fingerprint,
+--       11.. rollover terms (read_rollover in lib/ledger.lua: max or -1, periods, id prefix, n, n windows).
 -- Returns -1 alone when the state must be rebuilt first; otherwise
 -- { status (0 ok, 3 duplicate: already applied, 4 conflict), allowed (1/0), plan, purchased, overage,
 --   used, limit, purchased left, overage this period, period start, period end }.
@@ -10,7 +11,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
 local now = tonumber(ARGV[1])
 local need = tonumber(ARGV[6])
 local send = ARGV[8] == '1'
-open_meter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]))
+local ro = read_rollover(ARGV, 11)
+open_meter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), KEYS[3], KEYS[4], ro)
 -- a check is accepted when it runs: grants are judged at `now`
 local list = usable_grants(KEYS[3], KEYS[4], KEYS[5])
 

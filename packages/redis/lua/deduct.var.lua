@@ -2,7 +2,8 @@
 -- KEYS: 1 hydrated, 2 seen (current generation), 3 seen (previous generation), 4 applied log,
 --       then 4 per meter: meter, grants, grant-order, grant-expiry.
 -- ARGV: 1 now ms, 2 seen expire-at ms, 3 meter count m, 4 writer token (job id), 5 row-claim ms,
---       then 3 per meter: period start ms, period end ms, limit (-1 = unlimited),
+--       then per meter: period start ms, period end ms, limit (-1 = unlimited), rollover terms
+--       (read_rollover in lib/ledger.lua: max or -1, periods, id prefix, n, then n window start/end pairs),
 --       then 5 per event: id digest, payload fingerprint, meter index (1-based), credits needed,
 --       accepted-at ms (the instant grant expiry is judged at: docs/metering.md "Credits that expire").
 -- Returns -1 alone when the customer's state must be rebuilt first; otherwise
@@ -16,9 +17,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
 local now = tonumber(ARGV[1])
 local meters = tonumber(ARGV[3])
 local token, claim_ms = ARGV[4], tonumber(ARGV[5])
+local a = 6
 for i = 1, meters do
-  local a = 5 + (i - 1) * 3
-  open_meter(KEYS[4 + (i - 1) * 4 + 1], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+  local b = 4 + (i - 1) * 4
+  local ps, pe, limit = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local ro
+  ro, a = read_rollover(ARGV, a + 3)
+  open_meter(KEYS[b + 1], ps, pe, limit, KEYS[b + 2], KEYS[b + 3], ro)
 end
 
 local lists = {}
@@ -27,7 +32,7 @@ local wrote = false
 -- An id may come twice in one call (a batch redelivered together with its resend):
 -- only its first occurrence can yield a row.
 local in_call = {}
-local i = 6 + meters * 3
+local i = a
 while i + 4 <= #ARGV do
   local d, fp, mi, need, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])
   i = i + 5

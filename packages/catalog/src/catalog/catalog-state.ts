@@ -54,7 +54,8 @@ export async function loadCatalogState(db: Queryable, tenantId: string): Promise
   );
   const entitlements = await db.query<EntitlementSpec & { plan_id: string }>(
     `SELECT plan_id, slug, CASE WHEN credit_system_id IS NULL THEN 'feature' ELSE 'credit_system' END AS kind, enabled,
-            limit_micro AS "limitMicro", trial_limit_micro AS "trialLimitMicro", reset, overage, credit_cost_micro AS "creditCostMicro"
+            limit_micro AS "limitMicro", trial_limit_micro AS "trialLimitMicro", reset, overage, credit_cost_micro AS "creditCostMicro",
+            rollover_max_micro AS "rolloverMaxMicro", rollover_periods AS "rolloverPeriods"
        FROM plan_entitlements WHERE tenant_id = $1 ORDER BY slug`,
     [tenantId],
   );

@@ -47,8 +47,10 @@ export async function loadSnapshot(db: Queryable, tenantId: string): Promise<Cat
   const entitlements = await db.query<{
     plan_id: string; slug: string; credit_system_id: string | null; enabled: boolean; limit_micro: bigint | null;
     trial_limit_micro: bigint | null; reset: ResetInterval; overage: Overage; credit_cost_micro: bigint | null;
+    rollover_max_micro: bigint | null; rollover_periods: number | null;
   }>(
-    `SELECT plan_id, slug, credit_system_id, enabled, limit_micro, trial_limit_micro, reset, overage, credit_cost_micro
+    `SELECT plan_id, slug, credit_system_id, enabled, limit_micro, trial_limit_micro, reset, overage, credit_cost_micro,
+            rollover_max_micro, rollover_periods
        FROM plan_entitlements WHERE tenant_id = $1 ORDER BY slug`,
     [tenantId],
   );
@@ -102,6 +104,7 @@ export async function loadSnapshot(db: Queryable, tenantId: string): Promise<Cat
       reset: e.reset,
       overage: e.overage,
       creditCostMicro: e.credit_cost_micro,
+      rollover: e.rollover_max_micro !== null && e.rollover_periods !== null ? { maxMicro: e.rollover_max_micro, periods: e.rollover_periods } : null,
     });
   }
 

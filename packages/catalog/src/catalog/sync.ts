@@ -256,11 +256,11 @@ async function applyPlans(
     for (const e of p.entitlements) {
       await db.query(
         `INSERT INTO plan_entitlements (plan_id, tenant_id, feature_id, credit_system_id, slug, enabled, limit_micro,
-                                        trial_limit_micro, reset, overage, credit_cost_micro)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+                                        trial_limit_micro, reset, overage, credit_cost_micro, rollover_max_micro, rollover_periods)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [planId, tenantId, e.kind === 'feature' ? state.ids.features.get(e.slug) : null,
           e.kind === 'credit_system' ? state.ids.creditSystems.get(e.slug) : null,
-          e.slug, e.enabled, e.limitMicro, e.trialLimitMicro, e.reset, e.overage, e.creditCostMicro],
+          e.slug, e.enabled, e.limitMicro, e.trialLimitMicro, e.reset, e.overage, e.creditCostMicro, e.rolloverMaxMicro, e.rolloverPeriods],
       );
     }
   }

@@ -48,6 +48,11 @@ export const syncPlanFeatureSchema = z.object({
   overage: z.enum(['block', 'charge']).optional(),
   /** What one unit of this feature costs in its credit system on this plan. */
   creditCost: amountSchema.nullish(),
+  /**
+   * Unused allowance carried into the next periods: at most `max` (units or credits) from each period,
+   * usable for `periods` periods (docs/metering.md "Rollover"). Needs a limit and a resetting period.
+   */
+  rollover: z.object({ max: amountSchema.refine((n) => n > 0, 'must be greater than 0'), periods: z.number().int().min(1).max(12) }).nullish(),
 });
 
 export const syncPlanSchema = z.object({
@@ -120,6 +125,8 @@ export const planFeatureViewSchema = z.object({
   reset: resetIntervalSchema,
   overage: z.enum(['block', 'charge']),
   creditCost: z.number().nullable(),
+  /** Unused allowance carried over (max per period, for how many periods); null = none. */
+  rollover: z.object({ max: z.number(), periods: z.number().int() }).nullable(),
 });
 
 export const planViewSchema = z.object({

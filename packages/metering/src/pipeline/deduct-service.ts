@@ -7,9 +7,9 @@ import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from '../directory.ts';
 import type { Rebuilder } from '../rebuild.ts';
 import { withCustomerState } from '../balance-service.ts';
-import { customerPlan, meterForFeature, pricedTerms, type CustomerPlan } from '../meter-context.ts';
+import { customerPlan, meterForFeature, pricedTerms, rolloverFor, type CustomerPlan } from '../meter-context.ts';
 import { dedupGenerations, idDigest, messageFingerprint } from '../dedup.ts';
-import { meterKeys, seenKeys } from '../ledger-keys.ts';
+import { meterKeys, rolloverArgv, seenKeys } from '../ledger-keys.ts';
 import { withRedis } from '../redis-errors.ts';
 import { emitBalanceChanged } from '../balance-events.ts';
 import { parseTakes, usageRow, type UsageRow } from './usage-row.ts';
@@ -196,6 +196,7 @@ export class DeductService {
 
     const gen = dedupGenerations(now);
     const meterList = [...meters.values()];
+    const cp = await customerPlan(this.deps.directory, t, c);
     const k = [keys.hydrated(t, c), ...seenKeys(t, c, gen), keys.appliedLog(t, c), ...meterList.flatMap((x) => meterKeys(t, c, x.terms.meter))];
     const a = [
       now,
@@ -203,7 +204,8 @@ export class DeductService {
       meterList.length,
       writer,
       ROW_CLAIM_MS,
-      ...meterList.flatMap((x) => [x.terms.periodStartMs, x.terms.periodEndMs, x.terms.limitMicro]),
+      // rollover: the plan's current terms (not stamped), windows from the customer's anchor
+      ...meterList.flatMap((x) => [x.terms.periodStartMs, x.terms.periodEndMs, x.terms.limitMicro, ...rolloverArgv(x.terms.meter, x.terms.plan ? rolloverFor(cp, x.terms.plan, x.terms.meter, x.terms.periodStartMs) : null)]),
       ...eventArgs,
     ];
     const out = await withCustomerState(rebuilder, t, c, async () => {

@@ -5,12 +5,76 @@ local function fmt(n)
   return string.format('%.0f', n)
 end
 
+-- Rollover (docs/metering.md "Rollover"): `ro` = nil, or { max, periods, prefix,
+-- windows = { {start, end}, ... } } - the periods before the new one that can
+-- still give a carry (at most `periods`, oldest first, none before the
+-- subscription's anchor). A carry is a grant '<prefix><window start>' spent
+-- before the plan allowance; its remaining life in periods is the meter field
+-- 'life:<id>', counted down at each turn; at 0 the grant is removed.
+local function rollover_turn(m, g, o, stored, limit, ro)
+  local old = redis.call('HMGET', m, 'limit', 'used')
+  local old_limit, old_used = tonumber(old[1] or '-1'), tonumber(old[2] or '0')
+  local n = #ro.windows
+  -- periods crossed from the stored one to the new one (n + 1 covers "older than every window")
+  local crossed = n + 1
+  for idx, w in ipairs(ro.windows) do
+    if w[1] <= stored and stored < w[2] then crossed = n - idx + 1 end
+  end
+  local fields = redis.call('HGETALL', m)
+  for i = 1, #fields, 2 do
+    local f = fields[i]
+    if string.sub(f, 1, 5) == 'life:' then
+      local id = string.sub(f, 6)
+      local life = tonumber(fields[i + 1]) - crossed
+      if life <= 0 then
+        redis.call('HDEL', m, f)
+        redis.call('HDEL', g, id)
+        redis.call('ZREM', o, id)
+      else
+        redis.call('HSET', m, f, fmt(life))
+      end
+    end
+  end
+  for idx, w in ipairs(ro.windows) do
+    local unused = -1
+    if w[1] <= stored and stored < w[2] then
+      if old_limit >= 0 then unused = old_limit - old_used end
+    elseif w[1] > stored then
+      -- a period without any event: its whole allowance was unused
+      if limit >= 0 then unused = limit end
+    end
+    if unused > 0 then
+      local carry = unused
+      if carry > ro.max then carry = ro.max end
+      local id = ro.prefix .. fmt(w[1])
+      if redis.call('HSETNX', g, id, fmt(carry)) == 1 then
+        redis.call('ZADD', o, fmt(w[1]), id)
+        redis.call('HSET', m, 'life:' .. id, fmt(ro.periods - (n - idx)))
+      end
+    end
+  end
+end
+
+-- Rollover terms from ARGV starting at `i`: max (-1 = none), periods, id prefix,
+-- window count n, then n pairs start, end. Returns the terms (nil when none) and the next index.
+local function read_rollover(argv, i)
+  if argv[i] == nil then return nil, i end
+  local max, periods, prefix, n = tonumber(argv[i]), tonumber(argv[i + 1]), argv[i + 2], tonumber(argv[i + 3])
+  local windows = {}
+  for k = 1, n do windows[k] = { tonumber(argv[i + 2 + 2 * k]), tonumber(argv[i + 3 + 2 * k]) } end
+  local nxt = i + 4 + 2 * n
+  if max < 0 then return nil, nxt end
+  return { max = max, periods = periods, prefix = prefix, windows = windows }, nxt
+end
+
 -- Lazy period reset: the caller passes the period an event was accepted in;
--- when it is newer than the stored one the meter starts afresh. The limit
+-- when it is newer than the stored one the meter starts afresh (after the
+-- rollover of the closed periods, when the entitlement has one). The limit
 -- follows the plan the event was accepted under.
-local function open_meter(m, ps, pe, limit)
+local function open_meter(m, ps, pe, limit, g, o, ro)
   local stored = tonumber(redis.call('HGET', m, 'period_start') or '-1')
   if stored < ps then
+    if ro and stored >= 0 then rollover_turn(m, g, o, stored, limit, ro) end
     redis.call('HSET', m, 'period_start', fmt(ps), 'period_end', fmt(pe), 'used', '0', 'overage', '0', 'limit', fmt(limit))
   else
     -- Same period, or an older start: a plan whose meter never resets (start 0),
@@ -41,6 +105,11 @@ local function order_score(granted_ms, exp)
   return NO_EXPIRY_OFFSET + tonumber(granted_ms)
 end
 
+-- A rollover grant (id 'ro:...'): scored by the start of the period it came from, never rescored.
+local function is_rollover(id)
+  return string.sub(id, 1, 3) == 'ro:'
+end
+
 -- Unspent grants in spending order, as { id, remaining, expires-at ms or nil, score }.
 -- States written before the order included expiry scored every grant by its
 -- granted-at ms (below the offset): such a score is rewritten here on first use,
@@ -52,7 +121,7 @@ local function usable_grants(g, o, x)
     local id, score = raw[i], tonumber(raw[i + 1])
     local exp = redis.call('HGET', x, id)
     local want = score
-    if exp then want = tonumber(exp) elseif score < NO_EXPIRY_OFFSET then want = NO_EXPIRY_OFFSET + score end
+    if exp then want = tonumber(exp) elseif score < NO_EXPIRY_OFFSET and not is_rollover(id) then want = NO_EXPIRY_OFFSET + score end
     if want ~= score then
       redis.call('ZADD', o, fmt(want), id)
       moved = true
@@ -84,27 +153,16 @@ local function grants_total(list, at)
   return sum
 end
 
--- Consumption order: plan allowance, then grants in spending order (those
--- expired at `at`, the instant the event was accepted, skipped), then overage
--- (async usage is never lost; whether overage is allowed is check's decision).
--- `list` is updated in place so several events of one call share it.
--- Returns plan, purchased, overage and the takes from each grant ({id, amount, order score}).
-local function debit(m, g, o, list, need, at)
-  local left = need
-  local pl = plan_left(m)
-  local plan = left
-  if pl >= 0 and pl < left then plan = pl end
-  left = left - plan
-  if plan > 0 then redis.call('HINCRBY', m, 'used', fmt(plan)) end
-  local purchased = 0
-  local takes = {}
+-- Takes up to `left` from the grants of `list` usable at `at` that `pick` selects, in list order.
+local function take_from(g, o, list, left, at, pick, takes)
+  local taken = 0
   for _, e in ipairs(list) do
     if left == 0 then break end
-    if live_at(e, at) then
+    if live_at(e, at) and pick(e[1]) then
       local take = e[2]
       if left < take then take = left end
       e[2] = e[2] - take
-      purchased = purchased + take
+      taken = taken + take
       left = left - take
       takes[#takes + 1] = { e[1], take, fmt(e[4]) }
       redis.call('HSET', g, e[1], fmt(e[2]))
@@ -112,8 +170,30 @@ local function debit(m, g, o, list, need, at)
       if e[2] == 0 then redis.call('ZREM', o, e[1]) end
     end
   end
+  return taken, left
+end
+
+local function not_rollover(id) return not is_rollover(id) end
+
+-- Consumption order: rolled-over allowance (it expires first), then the plan
+-- allowance, then grants in spending order (those expired at `at`, the instant
+-- the event was accepted, skipped), then overage (async usage is never lost;
+-- whether overage is allowed is check's decision). Rolled-over credits count as
+-- `purchased` in the split: `plan` stays this period's own allowance.
+-- `list` is updated in place so several events of one call share it.
+-- Returns plan, purchased, overage and the takes from each grant ({id, amount, order score}).
+local function debit(m, g, o, list, need, at)
+  local takes = {}
+  local rolled, left = take_from(g, o, list, need, at, is_rollover, takes)
+  local pl = plan_left(m)
+  local plan = left
+  if pl >= 0 and pl < left then plan = pl end
+  left = left - plan
+  if plan > 0 then redis.call('HINCRBY', m, 'used', fmt(plan)) end
+  local bought
+  bought, left = take_from(g, o, list, left, at, not_rollover, takes)
   if left > 0 then redis.call('HINCRBY', m, 'overage', fmt(left)) end
-  return plan, purchased, left, takes
+  return plan, rolled + bought, left, takes
 end
 
 -- "grantId=amount=score,..." of a strict-path debit, kept so the debit can be undone
