@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consume, grantRemainders, planRemaining, purchasedAvailable, spendingOrder, spendingScore, type GrantState } from './consumption.ts';
+import { consume, grantRemainders, planRemaining, purchasedAvailable, rolloverCarry, rolloverLife, rolloverWindows, spendingOrder, spendingScore, type GrantState } from './consumption.ts';
 import { toMicro } from './amounts.ts';
 
 const grant = (id: string, credits: number, grantedAtMs: number, expiresAtMs: number | null = null): GrantState => ({
@@ -92,5 +92,37 @@ describe('grantRemainders (rebuild)', () => {
     expect(left.get('gone')).toBe(0n);
     expect(left.get('older')).toBe(toMicro(15));
     expect(left.get('newer')).toBe(toMicro(50));
+  });
+});
+
+describe('rollover', () => {
+  const at = (iso: string) => Date.parse(iso);
+
+  it('carries the unused allowance, never negative, capped at max; nothing from an unlimited limit', () => {
+    expect(rolloverCarry(toMicro(100), toMicro(20), toMicro(50))).toBe(toMicro(50));
+    expect(rolloverCarry(toMicro(100), toMicro(70), toMicro(50))).toBe(toMicro(30));
+    expect(rolloverCarry(toMicro(100), toMicro(130), toMicro(50))).toBe(0n);
+    expect(rolloverCarry(null, 0n, toMicro(50))).toBe(0n);
+    expect(rolloverCarry(toMicro(100), toMicro(100) - 1n, toMicro(50))).toBe(1n);
+  });
+
+  it('the windows are the calendar periods before the current one, oldest first, none before the anchor', () => {
+    const anchor = new Date('2026-01-31T10:00:00.400Z'); // cut to the second, as meterPeriod does
+    // current period: 2026-04-30T10:00:00Z (the 31st clamped) .. 2026-05-31
+    const windows = rolloverWindows(anchor, 'monthly', at('2026-04-30T10:00:00Z'), 2);
+    expect(windows).toEqual([
+      { startMs: at('2026-02-28T10:00:00Z'), endMs: at('2026-03-31T10:00:00Z') },
+      { startMs: at('2026-03-31T10:00:00Z'), endMs: at('2026-04-30T10:00:00Z') },
+    ]);
+    // the second period of the subscription has only the first before it
+    expect(rolloverWindows(anchor, 'monthly', at('2026-02-28T10:00:00Z'), 3)).toEqual([{ startMs: at('2026-01-31T10:00:00Z'), endMs: at('2026-02-28T10:00:00Z') }]);
+    expect(rolloverWindows(anchor, 'monthly', at('2026-01-31T10:00:00Z'), 3)).toEqual([]);
+    expect(rolloverWindows(anchor, 'daily', at('2026-02-03T10:00:00Z'), 1)).toEqual([{ startMs: at('2026-02-02T10:00:00Z'), endMs: at('2026-02-03T10:00:00Z') }]);
+  });
+
+  it('a carry from the period just before lives `periods` periods, an older one fewer', () => {
+    expect(rolloverLife(3, 3, 2)).toBe(3);
+    expect(rolloverLife(3, 3, 0)).toBe(1);
+    expect(rolloverLife(2, 1, 0)).toBe(2);
   });
 });
