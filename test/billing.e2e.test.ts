@@ -342,7 +342,8 @@ describe('wallet and endpoint management', () => {
 
     const hooks = await webhookReceiver();
     const endpoint = await api.post('/v1/webhooks/endpoints', { url: hooks.url });
-    expect(endpoint.body.events).toEqual(['purchase.completed', 'purchase.failed', 'purchase.expired', 'balance.low', 'balance.exhausted', 'refund.completed']);
+    expect(endpoint.body.events).toEqual(['purchase.completed', 'purchase.failed', 'purchase.expired', 'balance.low', 'balance.exhausted', 'refund.completed',
+      'subscription.renewed', 'subscription.renewal_failed', 'subscription.past_due', 'subscription.canceled', 'subscription.updated']);
     expect((await api.del(`/v1/webhooks/endpoints/${endpoint.body.id}`)).status).toBe(200);
     expect((await api.get('/v1/webhooks/endpoints')).body.endpoints).toEqual([]);
     expect((await api.get(`/v1/webhooks/endpoints/${endpoint.body.id}/deliveries`)).status).toBe(404);
