@@ -20,6 +20,7 @@ log "migrations (Postgres, ClickHouse, Kafka topics)"
 run_tsx apps/api/src/cli/migrate.ts
 log "demo seed"
 run_tsx apps/api/src/cli/seed-demo.ts
+bash "$HERE/dashboard.sh"
 
 for app in api workers; do
   if pid_alive "$app" "apps/$app/src/main.ts"; then
@@ -57,6 +58,7 @@ cat >&2 <<MSG
   readiness      http://127.0.0.1:$API_PORT/readyz   (details with the METRICS_TOKEN bearer)
   API metrics    http://127.0.0.1:$API_PORT/metrics  (-H "Authorization: Bearer \$METRICS_TOKEN"; off while it is unset)
   OpenAPI        http://127.0.0.1:$API_PORT/openapi.json
+  dashboard      http://127.0.0.1:$API_PORT/dashboard   (sign in with the demo key above; docs/dashboard.md)
   workers metrics http://127.0.0.1:$WORKERS_PORT/metrics
   logs/data      $TALLY_DATA_DIR   (services: bash deploy/local/services.sh status)
   stop           Ctrl-C here, or: npm run stop   (backing services: npm run services:down)

@@ -14,6 +14,9 @@ bash "$HERE/services.sh" up
 log "migrations (Postgres, ClickHouse, Kafka topics)"
 run_tsx apps/api/src/cli/migrate.ts
 
+log "dashboard build and the browser for its tests"
+bash "$HERE/dashboard.sh" --browser
+
 log "typecheck and lint (Nx; module boundaries: the domain package imports no adapter)"
 NX_DAEMON=false npx nx run-many -t typecheck lint --outputStyle=static
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The dashboard's static build (apps/dashboard/dist, served by the API at /dashboard), built when it is missing
+# or older than any of its sources or the lock file. `npm start` and `npm test` run it.
+#   deploy/local/dashboard.sh            # build if needed
+#   deploy/local/dashboard.sh --browser  # also install Debian's chromium for the browser tests (test/dashboard-*.e2e)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+cd "$TALLY_ROOT"
+
+APP=apps/dashboard
+STAMP="$APP/dist/index.html"
+if [[ ! -f $STAMP ]]; then
+  log "dashboard: no build yet, building $APP"
+  npm run build -w "$APP" --silent >&2
+elif [[ -n $(find "$APP/src" "$APP/index.html" "$APP/vite.config.ts" "$APP/package.json" package-lock.json -newer "$STAMP" -print -quit) ]]; then
+  log "dashboard: sources changed since the last build, rebuilding $APP"
+  npm run build -w "$APP" --silent >&2
+else
+  log "dashboard: build is up to date ($APP/dist)"
+fi
+
+if [[ ${1:-} == --browser ]]; then
+  # Playwright's own browser download cannot work here: the tests drive Debian's chromium (playwright-core, executablePath).
+  if [[ ! -x /usr/bin/chromium ]]; then apt_install chromium fonts-dejavu-core; fi
+  log "browser for the dashboard tests: $(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium)"
+fi
