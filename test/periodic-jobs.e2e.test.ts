@@ -81,7 +81,7 @@ describe('periodic jobs across two workers processes', () => {
     await stack.workers[0]!.stop('SIGKILL');
     const atKill = await runsIn(survivor);
     const killedAt = Date.now();
-    // a job the killed process held is handed over once its lock expires (15 s) and the stalled check runs (5 s)
+    // a job the killed process held is handed over once its lock expires (10 s) and the stalled check runs (3 s)
     const deadline = Date.now() + 90_000;
     let now = atKill;
     while (JOBS.some((j) => now[j] - atKill[j] < 6)) {

@@ -68,7 +68,7 @@ const lastAt = gauge('tally_periodic_last_run_timestamp_seconds', 'When the last
  * expires (BullMQ's stalled-job check); the lock is renewed every half of it
  * while the handler runs, so a long handler keeps it.
  */
-const WORKER_OPTIONS = { lockDuration: 15_000, stalledInterval: 5_000, maxStalledCount: 1 };
+const WORKER_OPTIONS = { lockDuration: 10_000, stalledInterval: 3_000, maxStalledCount: 1 };
 
 /**
  * Upserts the schedulers and starts this process's worker for each. A
