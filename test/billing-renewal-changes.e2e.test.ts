@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tally } from '@tally/sdk';
 import { client, eventually, newTenant } from './support/stack.ts';
 import { privateStack, type PrivateStack } from './support/private-stack.ts';
 import { catalog, creditsOf, db, saveCard, webhookReceiver } from './billing.support.ts';
@@ -38,14 +39,14 @@ async function tenant() {
   if (sync.status !== 200) throw new Error(`sync: ${sync.status} ${JSON.stringify(sync.body)}`);
   const receiver = await webhookReceiver();
   await api.post('/v1/webhooks/endpoints', { url: receiver.url });
-  return { tenantId: t.tenantId, api, receiver };
+  return { tenantId: t.tenantId, api, receiver, sdk: new Tally({ apiKey: t.apiKey.secret, apiUrl: stack.apis[0]!.url }) };
 }
 
 const types = (received: Array<{ body: string }>) => bodies(received).map((b) => b.type);
 
 describe('plan changes', () => {
   it('cancel at period end: undone before it, then the plan ends at the boundary with no renewal', { timeout: 120_000 }, async () => {
-    const { tenantId, api, receiver } = await tenant();
+    const { tenantId, api, receiver, sdk } = await tenant();
     const { customer, subscriptionId } = await paidCustomer(api, 'pro');
     const missing = await api.post('/v1/subscriptions/cancel', {});
     expect(missing.status).toBe(400);
@@ -57,8 +58,9 @@ describe('plan changes', () => {
     const canceled = await api.post('/v1/subscriptions/cancel', { customer });
     expect(canceled.status).toBe(200);
     expect(canceled.body.subscription).toMatchObject({ plan: 'pro', status: 'active', cancelAtPeriodEnd: true });
-    const resumed = await api.post('/v1/subscriptions/resume', { customer });
-    expect(resumed.body.subscription).toMatchObject({ plan: 'pro', status: 'active', cancelAtPeriodEnd: false });
+    const resumed = await sdk.resumeSubscription({ customer }); // the SDK's client for the same routes
+    expect(resumed.subscription).toMatchObject({ plan: 'pro', status: 'active', cancelAtPeriodEnd: false });
+    expect((await sdk.subscriptions(customer)).subscription).toMatchObject({ cancelAtPeriodEnd: false });
     expect((await api.post('/v1/subscriptions/cancel', { customer })).status).toBe(200);
     expect((await creditsOf(api, customer)).plan).toBe(5000); // works until the period end
 

@@ -18,6 +18,7 @@ import type {
 import type { DeadLetterPage, DeadLettersQuery, ReplayDeadLetterResult } from '@tally/contracts';
 import type { ApiKeyList, CreatedApiKey, RevokedApiKey, RotatedApiKey } from '@tally/contracts';
 import type { RepairRollupsBody, RepairRollupsResult } from '@tally/contracts';
+import type { SubscriptionChangeResult, SubscriptionsResult } from '@tally/contracts';
 import type { CustomerBalancesResult, CustomerListResult } from '@tally/contracts';
 import type { DeliveryPage, ImportListResult, PurchaseListResult, PurchaseView, RefundResultBody } from '@tally/contracts';
 import { buildSyncBody } from './collect.ts';
@@ -119,6 +120,20 @@ export class Tally {
 
   attach(input: AttachBody): Promise<AttachResult> {
     return this.request('POST', '/v1/attach', input);
+  }
+
+  /** The customer's live plan (period end, pending cancel or downgrade) and its renewals, newest first. */
+  subscriptions(customer: string): Promise<SubscriptionsResult> {
+    return this.request('GET', `/v1/subscriptions${queryString({ customer })}`);
+  }
+
+  /** Cancel at the period end (a free plan ends at once); `resumeSubscription` undoes it before then. */
+  cancelSubscription(input: { customer: string; product?: string }): Promise<SubscriptionChangeResult> {
+    return this.request('POST', '/v1/subscriptions/cancel', input);
+  }
+
+  resumeSubscription(input: { customer: string; product?: string }): Promise<SubscriptionChangeResult> {
+    return this.request('POST', '/v1/subscriptions/resume', input);
   }
 
   /** Create or update a customer (resolved by id, then email). */

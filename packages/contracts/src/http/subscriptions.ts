@@ -52,3 +52,6 @@ export const subscriptionChangeResultSchema = z.object({
   subscription: liveSubscriptionViewSchema,
   message: z.string(),
 });
+
+export type SubscriptionsResult = z.infer<typeof subscriptionsResultSchema>;
+export type SubscriptionChangeResult = z.infer<typeof subscriptionChangeResultSchema>;
