@@ -27,7 +27,7 @@ export function planView(plan: PlanDef): PlanView {
       reset: e.reset,
       overage: e.overage,
       creditCost: amount(e.creditCostMicro),
-      rollover: e.rollover ? { max: fromMicro(e.rollover.maxMicro), periods: e.rollover.periods } : null,
+      ...(e.rollover ? { rollover: { max: fromMicro(e.rollover.maxMicro), periods: e.rollover.periods } } : {}),
     })),
   };
 }

@@ -125,8 +125,8 @@ export const planFeatureViewSchema = z.object({
   reset: resetIntervalSchema,
   overage: z.enum(['block', 'charge']),
   creditCost: z.number().nullable(),
-  /** Unused allowance carried over (max per period, for how many periods); null = none. */
-  rollover: z.object({ max: z.number(), periods: z.number().int() }).nullable(),
+  /** Unused allowance carried over (max per period, for how many periods); absent = none. */
+  rollover: z.object({ max: z.number(), periods: z.number().int() }).optional(),
 });
 
 export const planViewSchema = z.object({
