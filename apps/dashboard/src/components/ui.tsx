@@ -14,7 +14,7 @@ export function Notice({ children }: { children: ReactNode }) {
 /** A labelled input: the label text is the accessible name the browser tests use. */
 export function Field(props: {
   label: string; value: string; onChange: (v: string) => void; type?: string; required?: boolean; placeholder?: string; hint?: string;
-  autoComplete?: string; min?: number; step?: string;
+  autoComplete?: string; min?: number; step?: string; list?: string;
 }) {
   const id = useId();
   return (
@@ -22,7 +22,7 @@ export function Field(props: {
       <label htmlFor={id}>{props.label}</label>
       <input
         id={id} type={props.type ?? 'text'} value={props.value} required={props.required} placeholder={props.placeholder}
-        autoComplete={props.autoComplete ?? 'off'} min={props.min} step={props.step}
+        autoComplete={props.autoComplete ?? 'off'} min={props.min} step={props.step} list={props.list}
         onChange={(e) => props.onChange(e.target.value)} aria-describedby={props.hint ? `${id}-hint` : undefined}
       />
       {props.hint && <small id={`${id}-hint`}>{props.hint}</small>}

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { describeSync, useCatalog, useCatalogEdit } from '../api/hooks.ts';
 import { slugify } from '../api/catalog.ts';
 import type { CreditSystemView } from '../api/types.ts';
-import { ErrorNote, Field, Notice, Select, Table } from '../components/ui.tsx';
+import { ErrorNote, Field, Notice, Table } from '../components/ui.tsx';
 
 interface Member { feature: string; creditCost: string }
 interface Draft { editing: string | null; name: string; slug: string; description: string; members: Member[] }
@@ -51,10 +51,10 @@ export function CreditSystemsPage() {
         <Field label="Description" value={draft.description} onChange={(description) => setDraft((d) => ({ ...d, description }))} />
         <fieldset>
           <legend>Member features</legend>
+          <datalist id="known-features">{features.map((f) => <option key={f.slug} value={f.slug}>{f.name}</option>)}</datalist>
           {draft.members.map((m, i) => (
             <div className="row" key={i}>
-              <Select label={`Member feature ${i + 1}`} value={m.feature} onChange={(feature) => setMember(i, { feature })}
-                options={[{ value: '', label: '— choose a feature —' }, ...features.map((f) => ({ value: f.slug, label: f.name === f.slug ? f.slug : `${f.name} (${f.slug})` }))]} />
+              <Field label={`Member feature ${i + 1}`} value={m.feature} onChange={(feature) => setMember(i, { feature: feature.trim() })} list="known-features" placeholder="feature slug" />
               <Field label={`Credit cost ${i + 1}`} type="number" min={0} step="any" value={m.creditCost} onChange={(creditCost) => setMember(i, { creditCost })} required={!!m.feature} />
               <button type="button" className="secondary" aria-label={`Remove member ${i + 1}`} onClick={() => setDraft((d) => ({ ...d, members: d.members.filter((_, j) => j !== i) }))}>Remove</button>
             </div>

@@ -25,7 +25,7 @@ export function FeaturesPage() {
       <ErrorNote error={catalog.error} />
       {catalog.data && (
         <>
-          {!catalog.data.featuresListed && <p className="hint">Listed: the features the catalog's plans and credit systems name.</p>}
+          {!catalog.data.featuresListed && <p className="hint">This API has no feature list yet: shown are the features that plans and credit systems name (a new feature appears here once one of them uses it).</p>}
           <Table caption="Features" rows={catalog.data.features} rowKey={(f) => f.slug} columns={[
             { header: 'Slug', cell: (f) => <code>{f.slug}</code> },
             { header: 'Name', cell: (f) => f.name },
