@@ -126,3 +126,13 @@ describe('rollover', () => {
     expect(rolloverLife(2, 1, 0)).toBe(2);
   });
 });
+
+describe('consume with a rollover carry', () => {
+  it('spends the carry before the plan allowance and counts it as purchased', () => {
+    const state = { limitMicro: toMicro(100), usedMicro: 0n, grants: [grant('bought', 50, 1), grant('ro:ai-credits:1000', 30, 1000)] };
+    const { split, state: next } = consume(state, toMicro(150), 5000);
+    // 30 carry + 100 plan + 20 of the pack
+    expect(split).toEqual({ planMicro: toMicro(100), purchasedMicro: toMicro(50), overageMicro: 0n });
+    expect(next.grants.map((g) => [g.id, g.remainingMicro])).toEqual([['bought', toMicro(30)], ['ro:ai-credits:1000', 0n]]);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * Order of consumption for one meter (a credit system, or a standalone
- * metered feature): the plan allowance of the current period first, then
- * purchased grants in spending order (expired ones skipped), then overage. Pure;
+ * metered feature): rolled-over allowance, then the plan allowance of the
+ * current period, then purchased grants in spending order (expired ones
+ * skipped), then overage. Pure;
  * packages/redis/lua/lib/ledger.lua applies the same rules inside Redis and
  * an integration test checks the two agree.
  */
@@ -74,24 +75,35 @@ export function purchasedAvailable(grants: GrantState[], nowMs: number): bigint 
  */
 export function consume(state: MeterState, neededMicro: bigint, nowMs: number): { split: Split; state: MeterState } {
   if (neededMicro < 0n) throw new RangeError('cannot consume a negative amount');
-  let left = neededMicro;
+  const grants = spendingOrder(state.grants).map((g) => ({ ...g }));
+  // rolled-over allowance first (it expires first), counted as purchased: `planMicro` is this period's own allowance
+  const rolled = takeFrom(grants, neededMicro, nowMs, isRolloverGrant);
+  let left = neededMicro - rolled;
   const remaining = planRemaining(state);
   const planMicro = remaining === null ? left : left < remaining ? left : remaining;
   left -= planMicro;
-  let purchasedMicro = 0n;
-  const grants = spendingOrder(state.grants).map((g) => ({ ...g }));
-  for (const g of grants) {
-    if (left === 0n) break;
-    if (!usable(g, nowMs)) continue;
-    const take = left < g.remainingMicro ? left : g.remainingMicro;
-    g.remainingMicro -= take;
-    purchasedMicro += take;
-    left -= take;
-  }
+  const bought = takeFrom(grants, left, nowMs, (g) => !isRolloverGrant(g));
+  left -= bought;
   return {
-    split: { planMicro, purchasedMicro, overageMicro: left },
+    split: { planMicro, purchasedMicro: rolled + bought, overageMicro: left },
     state: { limitMicro: state.limitMicro, usedMicro: state.usedMicro + planMicro, grants },
   };
+}
+
+/** A carry of unused plan allowance (docs/metering.md "Rollover"), id `ro:<meter>:<period start ms>`. */
+export const isRolloverGrant = (g: Pick<GrantState, 'id'>) => g.id.startsWith('ro:');
+
+/** Takes up to `wantMicro` from the usable grants `pick` selects, in list order; returns what it took. */
+function takeFrom(grants: GrantState[], wantMicro: bigint, nowMs: number, pick: (g: GrantState) => boolean): bigint {
+  let left = wantMicro;
+  for (const g of grants) {
+    if (left === 0n) break;
+    if (!usable(g, nowMs) || !pick(g)) continue;
+    const take = left < g.remainingMicro ? left : g.remainingMicro;
+    g.remainingMicro -= take;
+    left -= take;
+  }
+  return wantMicro - left;
 }
 
 /** Purchased usage of one meter as the usage rows recorded it: what each grant gave, and what rows without takes drew. */
