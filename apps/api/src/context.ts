@@ -1,13 +1,13 @@
 import type { Redis } from 'ioredis';
 import { createLogger, type Logger, type Probe } from '@tally/runtime';
 import { createPool, postgresProbe, type Pool } from '@tally/postgres';
-import { createRedis, redisProbe, RedisChangeBus } from '@tally/redis';
+import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
 import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
 import { CatalogService, CustomerService, SubscriptionService, TenantService, type StateChange } from '@tally/catalog';
 import { createPayments, type Payments } from '@tally/payments';
 import { createBilling, webhookTargetPolicy, type Billing } from '@tally/billing';
-import { createBalanceServices, type BalanceService } from '@tally/metering';
+import { broadcastBalanceChanges, createBalanceServices, type BalanceService } from '@tally/metering';
 import { createMeteringApi, type MeteringApi } from '@tally/metering';
 import { PlatformaticProducer } from '@tally/kafka';
 import type { ApiConfig } from './config.ts';
@@ -41,6 +41,8 @@ export interface ApiContext {
   limits: { authFailures: WindowLimiter; customerCreation: WindowLimiter };
   /** Dashboard sessions (apps/api/src/dashboard). */
   sessions: SessionService;
+  /** Balance changes of every process (GET /v1/customers/:id/balance-stream). */
+  balanceSignal: RedisBalanceChannel;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,9 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
 
   // a sync, attach or customer change in any process reaches every process's caches at once
   const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
+  // this process's balance changes (the check path, grants) go to every process; streams listen to it
+  const balanceSignal = new RedisBalanceChannel(redis, config.REDIS_URL);
+  broadcastBalanceChanges(balanceSignal);
   const catalog = new CatalogService(pool, { changes });
   const customers = new CustomerService(pool, catalog, { changes });
   const tenants = new TenantService(pool, { changes });
@@ -124,6 +129,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     tenants,
     limits,
     sessions: createSessions(pool, config.DASHBOARD_SESSION_TTL_SECONDS),
+    balanceSignal,
     catalog,
     customers,
     subscriptions,
@@ -137,6 +143,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
       await admin.disconnect().catch(() => {});
       await clickhouse.close();
       changes.close();
+      await balanceSignal.close();
       redis.disconnect();
       await pool.end();
     },

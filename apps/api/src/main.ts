@@ -2,6 +2,7 @@ import { ConfigError, Shutdown } from '@tally/runtime';
 import { createApp } from './app.ts';
 import { loadApiConfig } from './config.ts';
 import { createApiContext } from './context.ts';
+import { endBalanceStreams } from './dashboard/balance-stream.ts';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
@@ -14,7 +15,10 @@ async function main(): Promise<void> {
 
   const shutdown = new Shutdown(ctx.logger);
   shutdown
-    .add('stop accepting requests', () => new Promise<void>((resolve) => server.close(() => resolve())))
+    .add('stop accepting requests', () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      endBalanceStreams(); // open event streams would hold server.close forever
+    }))
     .add('close connections', () => ctx.close());
   shutdown.listen();
 }

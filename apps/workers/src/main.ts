@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { ConfigError, Shutdown, checkReadiness, createLogger, metricsRefusal, metricsRegistry, opsAccess, readinessView } from '@tally/runtime';
 import { createPool, postgresProbe } from '@tally/postgres';
-import { createRedis, redisProbe, RedisChangeBus } from '@tally/redis';
+import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
+import { broadcastBalanceChanges } from '@tally/metering';
 import { CatalogService, CustomerService, type StateChange } from '@tally/catalog';
 import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, kafkaProbe } from '@tally/kafka';
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
   const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
   const catalog = new CatalogService(pool, { changes });
   const customers = new CustomerService(pool, catalog, { changes });
+  // debits and grants here reach the dashboard's balance streams in the API processes
+  const balanceSignal = new RedisBalanceChannel(redis, config.REDIS_URL);
+  broadcastBalanceChanges(balanceSignal);
   const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers });
 
   // Liveness, readiness and metrics for the workers process; details and metrics with METRICS_TOKEN only.
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
       await admin.disconnect().catch(() => {});
       await clickhouse.close();
       changes.close();
+      await balanceSignal.close();
       redis.disconnect();
       await pool.end();
     });

@@ -15,14 +15,44 @@ export type BalanceListener = (e: BalanceChanged) => void;
 const hub = new EventEmitter();
 hub.setMaxListeners(100);
 
-export function emitBalanceChanged(e: BalanceChanged): void {
-  for (const listener of hub.listeners('changed') as BalanceListener[]) {
+function notify(event: 'changed' | 'observed', e: BalanceChanged): void {
+  for (const listener of hub.listeners(event) as BalanceListener[]) {
     try {
       listener(e);
     } catch {
       // a listener's failure must not undo or block a debit that already happened
     }
   }
+}
+
+/** After a debit (deduct processor, check path): billing's balance.low and auto top-up hear it, and so do observers. */
+export function emitBalanceChanged(e: BalanceChanged): void {
+  notify('changed', e);
+  notify('observed', e);
+}
+
+/** After credits were added or removed (a grant, a refund): observers only, so balance.low and auto top-up stay on debits. */
+export function emitBalanceAdjusted(e: BalanceChanged): void {
+  notify('observed', e);
+}
+
+/** Every change of a balance in this process, debits and grants (the dashboard's live balance). */
+export function onBalanceObserved(listener: BalanceListener): () => void {
+  hub.on('observed', listener);
+  return () => hub.off('observed', listener);
+}
+
+/** Where a process sends the balances it saw change (@tally/redis RedisBalanceChannel). */
+export interface BalanceBroadcast {
+  publish(m: { tenantId: string; customerId: string; creditSystem: string; balanceMicro: string }): void;
+}
+
+/**
+ * Carries this process's balance changes to every process: each composition root (API, workers)
+ * calls it once with its channel. Returns the unsubscribe.
+ */
+export function broadcastBalanceChanges(channel: BalanceBroadcast): () => void {
+  return onBalanceObserved((e) => channel.publish({ tenantId: e.tenantId, customerId: e.customerId, creditSystem: e.creditSystem, balanceMicro: e.balanceMicro.toString() }));
 }
 
 export function onBalanceChanged(listener: BalanceListener): () => void {

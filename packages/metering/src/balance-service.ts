@@ -7,7 +7,7 @@ import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
 import { meterKeys, rolloverArgv, seenKeys } from './ledger-keys.ts';
 import { dedupGenerations } from './dedup.ts';
 import { withRedis } from './redis-errors.ts';
-import { onBalanceChanged, type BalanceListener } from './balance-events.ts';
+import { emitBalanceAdjusted, onBalanceChanged, type BalanceListener } from './balance-events.ts';
 
 export interface GrantInput {
   tenantId: string;
@@ -59,7 +59,9 @@ export class BalanceService {
         input.expiresAt ? String(input.expiresAt.getTime()) : '',
       ]),
     );
-    return { balanceMicro: (await this.balance({ tenantId: t, customerId: c, creditSystem })).totalMicro };
+    const balanceMicro = (await this.balance({ tenantId: t, customerId: c, creditSystem })).totalMicro;
+    emitBalanceAdjusted({ tenantId: t, customerId: c, creditSystem, balanceMicro });
+    return { balanceMicro };
   }
 
   /** Removes what is unspent of a grant and returns that amount; asked again, answers the same amount (idempotent). */
@@ -68,6 +70,11 @@ export class BalanceService {
     const [, grantsKey, orderKey] = meterKeys(t, c, creditSystem) as [string, string, string];
     const revoked = await this.withState(t, c, () =>
       scripts.revokeGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey], [input.grantId]),
+    );
+    // observers hear the new balance; reading it must not fail the revocation that already happened
+    void this.balance({ tenantId: t, customerId: c, creditSystem }).then(
+      (b) => emitBalanceAdjusted({ tenantId: t, customerId: c, creditSystem, balanceMicro: b.totalMicro }),
+      () => {},
     );
     return { revokedMicro: BigInt(revoked) };
   }

@@ -2,3 +2,4 @@ export * from './connection.ts';
 export * from './keys.ts';
 export * from './scripts.ts';
 export * from './change-bus.ts';
+export * from './balance-channel.ts';

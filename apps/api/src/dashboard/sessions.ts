@@ -40,6 +40,9 @@ interface SessionRow {
   live: boolean;
 }
 
+/** A session is live while it is neither expired nor signed out and its key is neither revoked nor expired. */
+const LIVE = `(s.revoked_at IS NULL AND s.expires_at > now() AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()))`;
+
 /** Ended sessions deleted per sweep; the sweep runs at each sign-in. */
 const SWEEP_BATCH = 500;
 
@@ -72,8 +75,7 @@ export class SessionService {
     if (!looksLikeToken(token)) return null;
     const { rows } = await this.query<SessionRow>(
       `SELECT s.id, s.tenant_id, t.organization_id, t.environment, s.api_key_id, s.expires_at,
-              (s.revoked_at IS NULL AND s.expires_at > now() AND k.revoked_at IS NULL
-               AND (k.expires_at IS NULL OR k.expires_at > now())) AS live
+              ${LIVE} AS live
          FROM dashboard_sessions s
          JOIN tenants t ON t.id = s.tenant_id
          JOIN api_keys k ON k.id = s.api_key_id AND k.tenant_id = s.tenant_id
@@ -92,6 +94,15 @@ export class SessionService {
       expiresAt: row.expires_at,
       tenant: { tenantId: row.tenant_id, organizationId: row.organization_id, environment: row.environment, apiKeyId: row.api_key_id },
     };
+  }
+
+  /** Whether a session resolved earlier is still live (a long-lived stream asks again). */
+  async isLive(sessionId: string): Promise<boolean> {
+    const { rows } = await this.query<{ live: boolean }>(
+      `SELECT ${LIVE} AS live FROM dashboard_sessions s JOIN api_keys k ON k.id = s.api_key_id WHERE s.id = $1`,
+      [sessionId],
+    );
+    return rows[0]?.live === true;
   }
 
   /** Sign-out: the row is revoked (kept until the sweep) so the cookie is refused everywhere at once. */

@@ -18,6 +18,7 @@ import { registerDeadLetterRoutes } from './dead-letters.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
 import { registerRollupRoutes } from './rollups.ts';
 import { registerSubscriptionRoutes } from './subscriptions.ts';
+import { registerBalanceStreamRoute } from '../dashboard/balance-stream.ts';
 
 /**
  * Every /v1 route, one module per area. Each module declares its routes with
@@ -26,6 +27,7 @@ import { registerSubscriptionRoutes } from './subscriptions.ts';
 export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerCatalogRoutes(routes, ctx);
   registerCustomerRoutes(routes, ctx);
+  registerBalanceStreamRoute(routes, ctx);
   registerAttachRoutes(routes, ctx);
   registerSubscriptionRoutes(routes, ctx);
   registerAdminRoutes(routes, ctx);
