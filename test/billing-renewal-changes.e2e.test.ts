@@ -127,6 +127,8 @@ describe('plan changes', () => {
     expect(at(t0) - at(t1)).toBeLessThanOrEqual(1);
     expect(charged.amount).toBeGreaterThan(600); // ~20 of ~30 days left: about two thirds of 1000
     expect((await renewalCharges(tenantId)).map((c) => c.amount)).toEqual([charged.amount]);
+    const listed = (await api.get(`/v1/purchases?customer=${customer}`)).body.data;
+    expect(listed).toContainEqual(expect.objectContaining({ reference: charged.reference, kind: 'upgrade', source: 'renewal', plan: 'pro', amount: charged.amount, status: 'completed' }));
     const after = (await subscriptionsOf(api, customer)).subscription!;
     expect(after).toMatchObject({ plan: 'pro', status: 'active', currentPeriodEnd: before.currentPeriodEnd, anchorAt: before.anchorAt });
     await eventually(async () => (await creditsOf(api, customer)).plan === 5000);

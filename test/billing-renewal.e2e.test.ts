@@ -86,6 +86,24 @@ describe('renewals', () => {
     expect(bodies(receiver.received).filter((b) => b.type === 'subscription.renewed')).toHaveLength(3);
     expect(new Set(renewed.map((b) => b.data.reference))).toEqual(new Set(renewals.map((r) => r.reference)));
     expect((await subscriptionsOf(api, customer)).subscription).toMatchObject({ plan: 'pro', status: 'active' });
+
+    // the customer's purchases show each renewal: kind, plan, period and amount
+    const listed = (await api.get(`/v1/purchases?customer=${customer}`)).body;
+    const listedRenewals = listed.data.filter((p: { kind?: string }) => p.kind === 'renewal');
+    expect(listedRenewals).toHaveLength(3);
+    for (const r of renewals) {
+      expect(listedRenewals).toContainEqual(expect.objectContaining({ reference: r.reference, source: 'renewal', plan: 'pro', pack: 'pro', status: 'completed',
+        amount: 2000, currency: 'USD', periodStart: r.periodStart, periodEnd: r.periodEnd }));
+    }
+    // paged one by one, the same three, newest first
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = (await api.get(`/v1/purchases?customer=${customer}&limit=1${cursor ? `&cursor=${cursor}` : ''}`)).body;
+      seen.push(...page.data.map((p: { reference: string }) => p.reference));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(listed.data.map((p: { reference: string }) => p.reference));
     await receiver.close();
   });
 

@@ -6,9 +6,8 @@ import {
   purchaseParamsSchema,
   purchaseViewSchema,
   refundResultSchema,
-  toPage,
 } from '@tally/contracts';
-import { purchaseView, purchaseViews } from '@tally/billing';
+import { purchaseView, purchasesPage } from '@tally/billing';
 import { notFound } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
@@ -17,16 +16,14 @@ export function registerPurchaseRoutes(routes: RouteTable, ctx: ApiContext): voi
   routes.add({
     method: 'get',
     path: '/purchases',
-    summary: "List purchases, newest first (cursor pagination; filter by customer and status)",
+    summary: "List purchases and plan renewals, newest first (cursor pagination; filter by customer and status)",
     tags: ['billing'],
     query: purchaseListQuerySchema,
     responses: { 200: purchaseListResultSchema, 400: errorBodySchema },
     handler: async ({ query, tenant }) => {
-      const t = tenant.tenantId;
-      const rows = await ctx.billing.purchases.list(t, { limit: query.limit, after: query.cursor, customerId: query.customer, status: query.status });
-      const page = toPage(rows, query.limit, (r) => [r.createdKey, r.purchase.id]);
-      const views = await purchaseViews(ctx.pool, t, page.data.map((r) => r.purchase));
-      return { body: { success: true as const, ...page, data: views.map(({ success: _, ...item }) => item) } };
+      // pack purchases and plan charges (renewals, upgrades: docs/billing.md "Subscriptions and renewals")
+      const page = await purchasesPage(ctx.pool, ctx.billing.purchases, tenant.tenantId, query);
+      return { body: { success: true as const, ...page } };
     },
   });
 

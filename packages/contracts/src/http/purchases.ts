@@ -16,7 +16,8 @@ export const purchaseViewSchema = z.object({
   amount: z.number().int().describe('minor currency units'),
   currency: z.string(),
   provider: z.string(),
-  source: z.enum(['purchase', 'auto_topup']),
+  /** 'renewal': a paid plan's charge (a period's renewal or an upgrade's prorated charge; then `pack` is the plan). */
+  source: z.enum(['purchase', 'auto_topup', 'renewal']),
   checkoutUrl: z.string().nullable(),
   failure: z.object({ code: z.string(), message: z.string() }).nullable(),
   refund: z
@@ -24,6 +25,12 @@ export const purchaseViewSchema = z.object({
     .nullable(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),
+  /** Only on plan charges in GET /v1/purchases: 'renewal' (a plan's period) or 'upgrade' (prorated); absent on a credit pack purchase. */
+  kind: z.enum(['renewal', 'upgrade']).optional(),
+  /** renewal and upgrade rows: the plan charged and the period the charge pays for. */
+  plan: z.string().optional(),
+  periodStart: z.string().optional(),
+  periodEnd: z.string().optional(),
 });
 export type PurchaseView = z.infer<typeof purchaseViewSchema>;
 
