@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import type { UsageEventMessage } from '@tally/contracts';
+import { createKafka, KafkajsProducer } from '@tally/kafka';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
 import { createPool } from '@tally/postgres';
 import { createRedis, keys } from '@tally/redis';
@@ -171,5 +173,53 @@ describe('credits that expire', () => {
     expect(await grantsInRedis(t, c)).toEqual({ [foreverId]: 100 * M, [X]: 80 * M });
     await track(api, t, c, 1);
     expect(await grantsInRedis(t, c)).toEqual({ [foreverId]: 80 * M, [X]: 80 * M });
+  });
+
+  it('an event is judged at the instant it was accepted: accepted before the expiry and applied after, it still draws from the expiring grant', { timeout: 60_000 }, async () => {
+    const { api, tenantId: t } = await meteringTenant(0);
+    const c = await subscribedCustomer(api);
+    await grantCredits(t, c, 100, new Date(Date.now() - 60_000));
+    const { rows: fr } = await pool.query<{ id: string }>('SELECT id FROM credit_grants WHERE tenant_id = $1 AND customer_id = $2', [t, c]);
+    const F = fr[0]!.id;
+    const X = randomUUID();
+    const { rows: xr } = await pool.query<{ ms: string }>(
+      `INSERT INTO credit_grants (id, tenant_id, customer_id, credit_system, source, credits_micro, granted_at, expires_at)
+       VALUES ($1, $2, $3, 'ai-credits', 'manual', $4, now(), now() + interval '2 seconds')
+       RETURNING (extract(epoch FROM expires_at) * 1000)::bigint::text AS ms`,
+      [X, t, c, 100n * 1_000_000n],
+    );
+    const expiresAtMs = Number(xr[0]!.ms);
+    await flushCustomer(t, c);
+    expect((await checkBalance(api, c)).balance).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAtMs - Date.now() + 1_000)));
+    expect((await checkBalance(api, c)).balance).toBe(100);
+
+    // Two events that reach the pipeline only now (as after a lag): one accepted 500 ms before the
+    // expiry, one 500 ms after it. Unstamped, so the worker prices them, at their acceptedAt.
+    const message = (acceptedAt: number): UsageEventMessage => ({
+      tenantId: t, id: `evt_${randomUUID()}`, customer: c, feature: 'gpt-4', valueMicro: '1000000', timestamp: acceptedAt, acceptedAt, source: 'live', properties: {},
+    });
+    const before = message(expiresAtMs - 500);
+    const after = message(expiresAtMs + 500);
+    const producer = new KafkajsProducer(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'e2e-credits-expiry' }));
+    await producer.connect();
+    try {
+      await producer.send(inject('stackEnv').KAFKA_TOPIC_EVENTS!, [before, after].map((m) => ({ key: `${t}:${c}`, value: JSON.stringify(m) })));
+    } finally {
+      await producer.disconnect();
+    }
+    await eventually(async () => (await usageTotals(t, c)).events === 2, 30_000);
+    const live = { [F]: 80 * M, [X]: 80 * M };
+    expect(await grantsInRedis(t, c)).toEqual(live);
+    const takes = await queryRows<{ event_id: string; ids: string[] }>(
+      clickhouse,
+      sql`SELECT event_id, grant_ids AS ids FROM raw_usage_events_v1 FINAL WHERE tenant_id = ${t} AND customer_id = ${c}`.text,
+    );
+    expect(Object.fromEntries(takes.map((r) => [r.event_id, r.ids]))).toEqual({ [before.id]: [X], [after.id]: [F] });
+    const answer = await checkBalance(api, c);
+    expect(answer.balance).toBe(80);
+    await flushCustomer(t, c);
+    expect(await checkBalance(api, c)).toEqual(answer);
+    expect(await grantsInRedis(t, c)).toEqual(live);
   });
 });
