@@ -13,6 +13,7 @@ import { registerUsageRoutes } from './usage.ts';
 import { registerAdminRoutes } from './admin.ts';
 import { registerAttachRoutes } from './attach.ts';
 import { registerCatalogRoutes } from './catalog.ts';
+import { registerCatalogReadRoutes } from './catalog-read.ts';
 import { registerCustomerRoutes } from './customers.ts';
 import { registerDeadLetterRoutes } from './dead-letters.ts';
 import { registerApiKeyRoutes } from './api-keys.ts';
@@ -26,6 +27,7 @@ import { registerBalanceStreamRoute } from '../dashboard/balance-stream.ts';
  */
 export function registerRoutes(routes: RouteTable, ctx: ApiContext): void {
   registerCatalogRoutes(routes, ctx);
+  registerCatalogReadRoutes(routes, ctx);
   registerCustomerRoutes(routes, ctx);
   registerBalanceStreamRoute(routes, ctx);
   registerAttachRoutes(routes, ctx);

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { fromMicro, type CatalogSnapshot } from '@tally/core';
+import { errorBodySchema, syncBodySchema } from '@tally/contracts';
+import type { ApiContext } from '../context.ts';
+import type { RouteTable } from '../http/route.ts';
+
+const featureViewSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  type: z.enum(['metered', 'boolean']),
+  meterType: z.enum(['consumable', 'non_consumable']),
+  /** The credit system this feature is a member of, with its credit cost per unit. */
+  creditSystem: z.object({ slug: z.string(), creditCost: z.number() }).nullable(),
+});
+const featuresResultSchema = z.object({ success: z.literal(true), features: z.array(featureViewSchema) });
+const catalogResultSchema = z.object({ success: z.literal(true), version: z.number(), catalog: syncBodySchema });
+
+const amount = (micro: bigint | null) => (micro === null ? null : fromMicro(micro));
+
+/** What sync keeps that the cached snapshot does not hold (plans' billingType and metadata, packs' metadata). */
+async function extras(ctx: Pick<ApiContext, 'pool'>, tenantId: string) {
+  const [plans, packs] = await Promise.all([
+    ctx.pool.query<{ slug: string; billing_type: string | null; metadata: Record<string, unknown> }>('SELECT slug, billing_type, metadata FROM plans WHERE tenant_id = $1', [tenantId]),
+    ctx.pool.query<{ slug: string; metadata: Record<string, unknown> }>('SELECT slug, metadata FROM credit_packs WHERE tenant_id = $1', [tenantId]),
+  ]);
+  return { plans: new Map(plans.rows.map((r) => [r.slug, r])), packs: new Map(packs.rows.map((r) => [r.slug, r.metadata])) };
+}
+
+const nonEmpty = (m: Record<string, unknown> | undefined) => (m && Object.keys(m).length > 0 ? { metadata: m } : {});
+
+/** The catalog as a POST /v1/sync body: syncing it back changes nothing. Archived packs are left out (sync keeps them archived). */
+function asSyncBody(s: CatalogSnapshot, more: Awaited<ReturnType<typeof extras>>) {
+  return {
+    defaultProvider: s.defaultProvider,
+    features: [...s.features.values()].map((f) => ({ slug: f.slug, name: f.name, type: f.type, meterType: f.meterType })),
+    creditSystems: [...s.creditSystems.values()].map((c) => ({
+      slug: c.slug,
+      name: c.name,
+      description: c.description,
+      features: [...c.members].map(([feature, cost]) => ({ feature, creditCost: fromMicro(cost) })),
+    })),
+    creditPacks: [...s.creditPacks.values()].filter((p) => !p.archived).map((p) => ({
+      slug: p.slug,
+      name: p.name,
+      description: p.description,
+      credits: fromMicro(p.creditsMicro),
+      price: Number(p.priceMinor),
+      currency: p.currency,
+      creditSystem: p.creditSystem,
+      provider: p.provider,
+      refundPolicy: p.refundPolicy,
+      expiresAfterDays: p.expiresAfterDays ?? null,
+      ...nonEmpty(more.packs.get(p.slug)),
+    })),
+    plans: [...s.plans.values()].map((p) => ({
+      slug: p.slug,
+      name: p.name,
+      description: p.description,
+      price: Number(p.priceMinor),
+      currency: p.currency,
+      interval: p.interval,
+      billingType: more.plans.get(p.slug)?.billing_type ?? null,
+      planGroup: p.planGroup ?? null,
+      trialDays: p.trialDays,
+      provider: p.provider,
+      autoEnable: p.autoEnable,
+      isAddon: p.isAddon,
+      ...nonEmpty(more.plans.get(p.slug)?.metadata),
+      features: [...p.entitlements.values()].map((e) => ({
+        slug: e.slug,
+        enabled: e.enabled,
+        limit: amount(e.limitMicro),
+        trialLimit: amount(e.trialLimitMicro),
+        reset: e.reset,
+        overage: e.overage,
+        creditCost: amount(e.creditCostMicro),
+        ...(e.rollover ? { rollover: { max: fromMicro(e.rollover.maxMicro), periods: e.rollover.periods } } : {}),
+      })),
+    })),
+  };
+}
+
+/**
+ * Catalog reads the dashboard edits from: the feature list, and the whole catalog in the shape
+ * POST /v1/sync takes, so an edit resends everything (metadata included) and changes only the edit.
+ */
+export function registerCatalogReadRoutes(routes: RouteTable, ctx: ApiContext): void {
+  routes.add({
+    method: 'get',
+    path: '/features',
+    summary: 'List features, with the credit system each one is a member of',
+    tags: ['catalog'],
+    responses: { 200: featuresResultSchema, 401: errorBodySchema },
+    handler: async ({ tenant }) => {
+      const snapshot = await ctx.catalog.snapshot(tenant.tenantId);
+      const features = [...snapshot.features.values()].map((f) => ({
+        id: f.id,
+        slug: f.slug,
+        name: f.name,
+        type: f.type,
+        meterType: f.meterType,
+        creditSystem: f.creditSystem ? { slug: f.creditSystem.slug, creditCost: fromMicro(f.creditSystem.costMicro) } : null,
+      }));
+      return { body: { success: true, features } };
+    },
+  });
+
+  routes.add({
+    method: 'get',
+    path: '/catalog',
+    summary: 'The whole catalog as a POST /v1/sync body (syncing it back changes nothing), with its version',
+    tags: ['catalog'],
+    responses: { 200: catalogResultSchema, 401: errorBodySchema },
+    handler: async ({ tenant }) => {
+      const [snapshot, more] = await Promise.all([ctx.catalog.snapshot(tenant.tenantId), extras(ctx, tenant.tenantId)]);
+      return { body: { success: true, version: Number(snapshot.version), catalog: asSyncBody(snapshot, more) } };
+    },
+  });
+}
