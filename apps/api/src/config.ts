@@ -23,6 +23,14 @@ const apiEnv = sharedEnv.extend({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).default(20),
   /** Customers one tenant may create per minute through track/check (customer_rate_limited past it); 0 = no limit. */
   CUSTOMERS_PER_MINUTE: z.coerce.number().int().min(0).default(1000),
+  /** Usage events per second one tenant may send (track + batch; a batch counts its events), across API processes; 0 = no limit. */
+  RATE_LIMIT_INGEST_EVENTS_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  /** `POST /v1/check` requests per second per tenant; 0 = no limit. */
+  RATE_LIMIT_CHECK_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
+  /** Every other authenticated request per second per tenant; 0 = no limit. */
+  RATE_LIMIT_OTHER_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(200),
+  /** Burst: a tenant may spend this many seconds of its rate at once (capacity = rate × this); at least 1. */
+  RATE_LIMIT_BURST_SECONDS: z.coerce.number().int().min(1).max(3600).default(2),
   /** How long a dashboard session lasts from sign-in (docs/dashboard.md); default 8 h. */
   DASHBOARD_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(28_800),
   /** The dashboard build served at /dashboard; default apps/dashboard/dist. */

@@ -4,6 +4,7 @@ import { errorBodySchema } from '@tally/contracts';
 import { AppError } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
+import { registerRateLimitAdminRoutes } from './admin-rate-limits.ts';
 
 const createTenantBody = z.object({
   name: z.string().min(1).max(256),
@@ -42,4 +43,5 @@ export function registerAdminRoutes(routes: RouteTable, ctx: ApiContext): void {
       return { status: 201, body: { success: true, ...created } };
     },
   });
+  registerRateLimitAdminRoutes(routes, ctx, (presented) => !!presented && sameSecret(presented, token));
 }
