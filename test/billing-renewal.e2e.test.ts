@@ -60,9 +60,12 @@ describe('renewals', () => {
     workers = await startApp('workers', stack.env);
     await succeeded(api, customer, 2);
 
-    // 3rd: after the restart
+    // 3rd: after the restart, with a second workers process sweeping at the same time
+    const second = await startApp('workers', stack.env);
     await ageSubscription(subscriptionId);
     const renewals = await succeeded(api, customer, 3);
+    await new Promise((r) => setTimeout(r, 1000)); // both keep sweeping: nothing more may happen
+    await second.stop('SIGKILL');
 
     const charges = await renewalCharges(tenantId);
     expect(charges).toHaveLength(3); // one provider charge per renewal: the resumed one repeated its key
