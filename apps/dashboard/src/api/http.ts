@@ -58,7 +58,8 @@ export async function request<T>(method: string, path: string, body?: unknown, q
   if (!res.ok) throw await errorOf(res);
   if (res.status === 204) return undefined as T;
   const type = res.headers.get('content-type') ?? '';
-  return (type.includes('json') ? await res.json() : await res.text()) as T;
+  // application/json only: NDJSON (rejected rows) is text, one JSON document a line.
+  return (/^application\/json\b/.test(type) ? await res.json() : await res.text()) as T;
 }
 
 export const get = <T>(path: string, query?: Query) => request<T>('GET', path, undefined, query);

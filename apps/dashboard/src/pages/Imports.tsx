@@ -58,7 +58,7 @@ export function ImportsPage() {
   return (
     <>
       <h1>Imports</h1>
-      <p>Backfill usage from an NDJSON or CSV file (gzip allowed). <code>report</code> checks the file and counts; <code>apply</code> writes its events to analytics (revert takes them out again).</p>
+      <p>Backfill usage from an NDJSON or CSV file (gzip allowed). <code>report</code> writes its events to analytics only; <code>apply</code> also debits the customers' balances. Revert takes an import out again (and, for apply, gives the credits back).</p>
       <form className="card" onSubmit={submit} aria-labelledby="imp-form">
         <h2 id="imp-form">Upload</h2>
         <div className="field">
@@ -86,8 +86,8 @@ export function ImportsPage() {
           { header: 'Actions', cell: (i) => (
             <div className="actions">
               {i.rejected > 0 && <button type="button" className="secondary" aria-label={`Rejected rows of import ${i.id}`} onClick={() => setRejectedOf(i.id)}>Rejected rows</button>}
-              {i.state === 'completed' && i.mode !== 'report' && !i.revertedAt && (
-                <button type="button" className="danger" aria-label={`Revert import ${i.id}`} onClick={() => { if (window.confirm('Remove this import\'s events from analytics?')) revert.mutate(i.id); }}>Revert</button>
+              {i.state === 'completed' && !i.revertedAt && (
+                <button type="button" className="danger" aria-label={`Revert import ${i.id}`} onClick={() => { if (window.confirm('Take this import\'s events out of analytics (and give back what apply debited)?')) revert.mutate(i.id); }}>Revert</button>
               )}
             </div>
           ) },
