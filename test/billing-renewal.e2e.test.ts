@@ -167,4 +167,17 @@ describe('renewals', () => {
     expect(types.filter((t) => t === 'subscription.renewed')).toHaveLength(1);
     await receiver.close();
   });
+
+  it('a card that asks for 3-D Secure ("requires action") fails the off-session renewal with authentication_required, and is retried on schedule', { timeout: 60_000 }, async () => {
+    const { api } = await billingTenant(stack.apis[0]!.url);
+    const { customer, subscriptionId } = await paidCustomer(api, 'pro');
+    await saveCard(api, customer, '4000002760003184');
+    await ageSubscription(subscriptionId);
+    const r = await eventually(async () => {
+      const x = (await subscriptionsOf(api, customer)).renewals[0];
+      return x?.status === 'retrying' ? x : null;
+    }, 30_000);
+    expect(r).toMatchObject({ attempt: 1, failure: { code: 'authentication_required' } });
+    expect((await subscriptionsOf(api, customer)).subscription?.status).toBe('active');
+  });
 });
