@@ -116,10 +116,12 @@ end
 -- once (a rewritten score is its own fixed point), so old and new states agree.
 local function usable_grants(g, o, x)
   local raw = redis.call('ZRANGE', o, 0, -1, 'WITHSCORES')
+  local expiry = {}
   local moved = false
   for i = 1, #raw, 2 do
     local id, score = raw[i], tonumber(raw[i + 1])
     local exp = redis.call('HGET', x, id)
+    expiry[id] = exp and tonumber(exp) or false
     local want = score
     if exp then want = tonumber(exp) elseif score < NO_EXPIRY_OFFSET and not is_rollover(id) then want = NO_EXPIRY_OFFSET + score end
     if want ~= score then
@@ -132,8 +134,7 @@ local function usable_grants(g, o, x)
   for i = 1, #raw, 2 do
     local id = raw[i]
     local rem = tonumber(redis.call('HGET', g, id) or '0')
-    local exp = redis.call('HGET', x, id)
-    if rem > 0 then out[#out + 1] = { id, rem, exp and tonumber(exp) or nil, tonumber(raw[i + 1]) } end
+    if rem > 0 then out[#out + 1] = { id, rem, expiry[id] or nil, tonumber(raw[i + 1]) } end
   end
   return out
 end
