@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { addCalendarMonths } from '@tally/core';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
@@ -157,5 +158,35 @@ describe('rollover', () => {
     const p2 = await crossPeriod(t, c);
     await balanceBecomes(api, c, LIMIT + MAX + MAX);
     expect(await grantsInRedis(t, c)).toEqual({ [ro1]: MAX * M, [`ro:ai-credits:${p2}`]: MAX * M });
+  });
+
+  it('a metered feature rolls its unused units over the same way, and a rebuild gives the same numbers', { timeout: 60_000 }, async () => {
+    const tenant = await newTenant('rollover');
+    const t = tenant.tenantId;
+    const api = client(tenant.apiKey.secret);
+    const sync = await api.post('/v1/sync', {
+      features: [{ slug: 'api', type: 'metered', name: 'API calls' }],
+      creditSystems: [],
+      creditPacks: [],
+      plans: [{ slug: 'starter', name: 'Starter', price: 0, currency: 'USD', interval: 'monthly', features: [{ slug: 'api', enabled: true, limit: 10, reset: 'monthly', overage: 'block', rollover: { max: 5, periods: 1 } }] }],
+    });
+    expect(sync.status, JSON.stringify(sync.body)).toBe(200);
+    const c = await subscribedCustomer(api);
+    const res = await api.post('/v1/track', { customer: c, feature: 'api', value: 7, id: `evt_${randomUUID()}` });
+    expect(res.status).toBeLessThan(300);
+    await eventually(async () => (await usageTotals(t, c)).events === 1, 30_000);
+    const p0 = await crossPeriod(t, c);
+    // 10 - 7 = 3 unused, under the cap of 5
+    const balance = async () => (await api.post('/v1/check', { customer: c, feature: 'api', value: 0 })).body;
+    await eventually(async () => (await balance()).balance === 10 + 3, 15_000, 200);
+    await ready();
+    const units = async () => redis.hgetall(keys.grants(t, c, 'api'));
+    expect(await units()).toEqual({ [`ro:api:${p0}`]: String(3 * M) });
+    expect((await api.post('/v1/check', { customer: c, feature: 'api', value: 13 })).body.allowed).toBe(true);
+    expect((await api.post('/v1/check', { customer: c, feature: 'api', value: 14 })).body.allowed).toBe(false);
+    const live = await balance();
+    await flushCustomer(t, c);
+    expect(await balance()).toEqual(live);
+    expect(await units()).toEqual({ [`ro:api:${p0}`]: String(3 * M) });
   });
 });
