@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,12 +10,24 @@ import { chromium, type Browser, type Page } from 'playwright-core';
  * Playwright's own browser download cannot work on these machines.
  */
 export const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
 
 /** Waits for visible state: generous, since the machine is small and shared; never a fixed sleep. */
 export const UI_TIMEOUT = 60_000;
 
+/**
+ * The API serves apps/dashboard/dist, looked up at each request: build it here when missing or stale, so a
+ * targeted `vitest run test/dashboard-…` works as well as `npm test` (which has built it already).
+ */
+export function ensureDashboardBuilt(): void {
+  // output piped: it is in the thrown error when the build fails
+  execFileSync('bash', [join(ROOT, 'deploy', 'local', 'dashboard.sh')], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+}
+
 export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash deploy/local/dashboard.sh --browser (npm test does)`);
+  ensureDashboardBuilt();
   // --no-sandbox: the suite runs as root in CI, where Chromium's sandbox refuses to start.
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 }

@@ -3,12 +3,22 @@ import type { UsageRow } from '../api/types.ts';
 
 const COLORS = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4b5563'];
 
-/** Stacked bars: one bar per bucket, one segment per series (e.g. feature). */
-export function UsageChart(props: { rows: UsageRow[]; seriesOf: (r: UsageRow) => string; valueOf: (r: UsageRow) => number; title: string }) {
+const minuteKey = (bucket: string) => bucket.slice(0, 16).replace('T', ' ');
+
+/**
+ * Stacked bars: one bar per bucket, one segment per series (e.g. feature). `fill` lists buckets to show even
+ * when empty (the days of a window), `keyOf` how a bucket is labelled (default: to the minute).
+ */
+export function UsageChart(props: {
+  rows: UsageRow[]; seriesOf: (r: UsageRow) => string; valueOf: (r: UsageRow) => number; title: string;
+  fill?: string[]; keyOf?: (bucket: string) => string;
+}) {
+  const keyOf = props.keyOf ?? minuteKey;
   const buckets = new Map<string, Record<string, number | string>>();
   const series = new Set<string>();
+  if (props.rows.length > 0) for (const b of props.fill ?? []) buckets.set(keyOf(b), { bucket: keyOf(b) });
   for (const r of props.rows) {
-    const bucket = (r.bucket ?? 'all').slice(0, 16).replace('T', ' ');
+    const bucket = r.bucket ? keyOf(r.bucket) : 'all';
     const s = props.seriesOf(r);
     series.add(s);
     const row = buckets.get(bucket) ?? { bucket };

@@ -14,13 +14,14 @@ export function CustomerPage() {
   const path = `/v1/customers/${encodeURIComponent(id)}`;
   const detail = useQuery({ queryKey: ['customer', id, 'detail'], queryFn: () => get<CustomerDetail>(path) });
   const balances = useQuery({ queryKey: ['customer', id, 'balances'], queryFn: () => get<CustomerBalances>(`${path}/balances`, { events: 20 }) });
+  // The last 30 UTC days, today included: [from, to) on day boundaries, every day drawn even when empty.
+  const to = Math.floor(Date.now() / DAY) * DAY + DAY;
+  const days = Array.from({ length: 30 }, (_, i) => new Date(to - (30 - i) * DAY).toISOString());
   const usage = useQuery({
-    queryKey: ['customer', id, 'usage'],
-    queryFn: () => {
-      const to = new Date(Math.ceil(Date.now() / DAY) * DAY + DAY);
-      const from = new Date(to.getTime() - 31 * DAY);
-      return get<UsageResponse>('/v1/usage', { customers: id, groupBy: 'feature', window: 'day', from: from.toISOString(), to: to.toISOString(), aggregations: 'sum_value,sum_credits' });
-    },
+    queryKey: ['customer', id, 'usage', to],
+    queryFn: () => get<UsageResponse>('/v1/usage', {
+      customers: id, groupBy: 'feature', window: 'day', from: days[0], to: new Date(to).toISOString(), aggregations: 'sum_value,sum_credits',
+    }),
   });
   const { live, connected } = useLiveBalances(id);
   const refund = useMutation({
@@ -103,7 +104,7 @@ export function CustomerPage() {
       <section aria-labelledby="usage-h">
         <h2 id="usage-h">Usage per day and feature (last 30 days)</h2>
         <ErrorNote error={usage.error} />
-        {usage.data && <UsageChart rows={usage.data.data} seriesOf={(r) => r.feature ?? 'all'} valueOf={(r) => r.sumValue ?? 0} title={`Units used per day by ${id}, per feature`} />}
+        {usage.data && <UsageChart rows={usage.data.data} seriesOf={(r) => r.feature ?? 'all'} valueOf={(r) => r.sumValue ?? 0} fill={days} keyOf={(b) => b.slice(0, 10)} title={`Units used per day by ${id}, per feature`} />}
       </section>
     </>
   );
