@@ -11,6 +11,16 @@ source "$HERE/lib.sh"
 cd "$TALLY_ROOT"
 
 APP=apps/dashboard
+ensure_node_modules
+# A node_modules installed before the dashboard's packages were added lacks them: install what is missing
+# (npm install adds, it removes nothing another process may be using; the lock file already names the versions).
+for pkg in vite react @tanstack/react-query recharts playwright-core axe-core; do
+  if [[ ! -f node_modules/$pkg/package.json ]]; then
+    log "dashboard: $pkg is not installed, running npm install"
+    npm install --no-audit --no-fund >&2
+    break
+  fi
+done
 STAMP="$APP/dist/index.html"
 if [[ ! -f $STAMP ]]; then
   log "dashboard: no build yet, building $APP"
