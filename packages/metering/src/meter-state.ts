@@ -54,10 +54,15 @@ export async function runCheckScript(
     event.send?.fingerprint ?? '',
     ...rolloverArgv(args.def.meter, args.rollover),
   ];
-  const r = await withCustomerState(rebuilder, t, c, async () => {
-    const out = await scripts.check.run<number[]>(redis, k, a);
-    return out[0] === -1 ? -1 : out;
-  });
+  let r: number[];
+  for (;;) {
+    r = await withCustomerState(rebuilder, t, c, async () => {
+      const out = await scripts.check.run<number[]>(redis, k, a);
+      return out[0] === -1 ? -1 : out;
+    });
+    if (r[0] !== -2) break;
+    await rebuilder.settlePeriod(t, c, args.def.meter, args.startMs, args.endMs); // a meter rebuilt without a period
+  }
   const n = (i: number) => BigInt(r[i] ?? 0);
   return {
     status: r[0]!,

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { grantRemainders, rolloverCarry, rolloverGrantId, rolloverLife, spendingOrder, spendingScore, type GrantState, type PurchasedUsage } from '@tally/core';
-import { keys } from '@tally/redis';
+import { keys, scripts } from '@tally/redis';
 import { ident, queryRows, sql, type ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
 import { AppError, counter, type Logger } from '@tally/runtime';
@@ -101,6 +101,9 @@ export class Rebuilder {
         used: inPeriod.plan.toString(),
         overage: inPeriod.overage.toString(),
       });
+      // The plan does not meter it: the period the live ledger had open (from an earlier plan) is
+      // unknown here, so the first event with a period settles it (settlePeriod) instead of starting afresh.
+      if (!args.def.inPlan) tx.hset(meterKey, 'period_unknown', '1');
       // Purchased usage of all time, taken from each grant as the rows recorded it.
       const list = grants.get(slug) ?? [];
       const used = usage.get(slug) ?? { takes: new Map(), untrackedMicro: 0n };
@@ -145,6 +148,33 @@ export class Rebuilder {
     }
     rebuilds.inc();
     logger.info({ tenantId: t, customerId: c, meters: meters.size, events: ids.length }, 'balance state rebuilt');
+  }
+
+  /**
+   * Settles the period of a meter this rebuild left without one, once an event
+   * comes with a period: its plan usage and overage in [startMs, endMs) from
+   * ClickHouse — what a rebuild under that period gives. Waits while rows of
+   * applied events are still on their way (they are in Redis, not yet in ClickHouse).
+   */
+  async settlePeriod(t: string, c: string, meter: string, startMs: number, endMs: number): Promise<void> {
+    const { redis } = this.deps;
+    const deadline = Date.now() + LOCK_MS;
+    for (;;) {
+      const writesBefore = (await withRedis(() => redis.get(keys.rowsWritten(t, c)))) ?? '';
+      const inPeriod = await this.periodUsage(t, c, meter, startMs, endMs);
+      const done = await withRedis(() =>
+        scripts.settlePeriod.run<number>(redis, [keys.meter(t, c, meter), keys.rowsWritten(t, c), keys.appliedLog(t, c)], [
+          writesBefore,
+          startMs,
+          endMs,
+          inPeriod.plan.toString(),
+          inPeriod.overage.toString(),
+        ]),
+      );
+      if (done !== 0) return;
+      if (Date.now() > deadline) throw new AppError('rebuild_busy', 'usage rows still on their way; retry', { status: 503, retryable: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Grants ledger from Postgres (table created by billing; absent before its migration). */

@@ -4,7 +4,8 @@
 -- ARGV: 1 now ms, 2 seen expire-at ms, 3 period start ms, 4 period end ms, 5 limit (-1 unlimited),
 --       6 credits needed, 7 overage charge (1/0), 8 send (1/0), 9 id digest, 10 payload fingerprint,
 --       11.. rollover terms (read_rollover in lib/ledger.lua: max or -1, periods, id prefix, n, n windows).
--- Returns -1 alone when the state must be rebuilt first; otherwise
+-- Returns -1 alone when the state must be rebuilt first, -2 alone when the meter's period must be
+-- settled first (lib/ledger.lua period_unknown); otherwise
 -- { status (0 ok, 3 duplicate: already applied, 4 conflict), allowed (1/0), plan, purchased, overage,
 --   used, limit, purchased left, overage this period, period start, period end }.
 if redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
@@ -12,6 +13,7 @@ local now = tonumber(ARGV[1])
 local need = tonumber(ARGV[6])
 local send = ARGV[8] == '1'
 local ro = read_rollover(ARGV, 11)
+if period_unknown(KEYS[2], tonumber(ARGV[3])) then return { -2 } end
 open_meter(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), KEYS[3], KEYS[4], ro)
 -- a check is accepted when it runs: grants are judged at `now`
 local list = usable_grants(KEYS[3], KEYS[4], KEYS[5])

@@ -6,7 +6,8 @@
 --       (read_rollover in lib/ledger.lua: max or -1, periods, id prefix, n, then n window start/end pairs),
 --       then 5 per event: id digest, payload fingerprint, meter index (1-based), credits needed,
 --       accepted-at ms (the instant grant expiry is judged at: docs/metering.md "Credits that expire").
--- Returns -1 alone when the customer's state must be rebuilt first; otherwise
+-- Returns -1 alone when the customer's state must be rebuilt first, { -2, meter index } when
+-- that meter's period must be settled first (lib/ledger.lua period_unknown); otherwise
 -- 6 values per event: status (1 applied, 2 applied before and row not yet
 -- confirmed: split from the log, 3 duplicate, 4 conflict, 5 applied before and
 -- its row claimed by another job that is still within its claim), plan, purchased,
@@ -18,12 +19,19 @@ local now = tonumber(ARGV[1])
 local meters = tonumber(ARGV[3])
 local token, claim_ms = ARGV[4], tonumber(ARGV[5])
 local a = 6
+local terms = {}
 for i = 1, meters do
-  local b = 4 + (i - 1) * 4
   local ps, pe, limit = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local ro
   ro, a = read_rollover(ARGV, a + 3)
-  open_meter(KEYS[b + 1], ps, pe, limit, KEYS[b + 2], KEYS[b + 3], ro)
+  terms[i] = { ps, pe, limit, ro }
+  -- before any change: the caller settles that meter's period and calls again
+  if period_unknown(KEYS[4 + (i - 1) * 4 + 1], ps) then return { -2, i } end
+end
+for i = 1, meters do
+  local b = 4 + (i - 1) * 4
+  local t = terms[i]
+  open_meter(KEYS[b + 1], t[1], t[2], t[3], KEYS[b + 2], KEYS[b + 3], t[4])
 end
 
 local lists = {}

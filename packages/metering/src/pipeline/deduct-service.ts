@@ -208,10 +208,16 @@ export class DeductService {
       ...meterList.flatMap((x) => [x.terms.periodStartMs, x.terms.periodEndMs, x.terms.limitMicro, ...rolloverArgv(x.terms.meter, x.terms.plan ? rolloverFor(cp, x.terms.plan, x.terms.meter, x.terms.periodStartMs) : null)]),
       ...eventArgs,
     ];
-    const out = await withCustomerState(rebuilder, t, c, async () => {
-      const r = await scripts.deduct.run<(number | string)[]>(redis, k, a);
-      return r[0] === -1 ? -1 : r;
-    });
+    let out: (number | string)[];
+    for (;;) {
+      out = await withCustomerState(rebuilder, t, c, async () => {
+        const r = await scripts.deduct.run<(number | string)[]>(redis, k, a);
+        return r[0] === -1 ? -1 : r;
+      });
+      if (out[0] !== -2) break;
+      const x = meterList[Number(out[1]) - 1]!.terms; // a meter rebuilt without a period: settle it, then debit
+      await rebuilder.settlePeriod(t, c, x.meter, x.periodStartMs, x.periodEndMs);
+    }
 
     events.forEach((m, i) => {
       const p = terms[i]!;

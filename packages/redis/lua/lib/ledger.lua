@@ -71,6 +71,13 @@ end
 -- when it is newer than the stored one the meter starts afresh (after the
 -- rollover of the closed periods, when the entitlement has one). The limit
 -- follows the plan the event was accepted under.
+-- A rebuild made while the customer's plan gave this meter no period (docs/metering.md
+-- "Rebuild") cannot know the period the live ledger had open; the first event with a
+-- period makes the caller settle it from ClickHouse (Rebuilder.settlePeriod) and retry.
+local function period_unknown(m, ps)
+  return ps > 0 and redis.call('HEXISTS', m, 'period_unknown') == 1
+end
+
 local function open_meter(m, ps, pe, limit, g, o, ro)
   local stored = tonumber(redis.call('HGET', m, 'period_start') or '-1')
   if stored < ps then
