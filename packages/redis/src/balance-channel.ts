@@ -4,6 +4,8 @@ import { createRedis } from './connection.ts';
 export const BALANCES_CHANNEL = 'tally:balances';
 /** Changes of one balance within this window go out as one message (the latest value). */
 const COALESCE_MS = 50;
+/** Balances per PUBLISH, so a busy window never makes one huge message. */
+const MAX_PER_MESSAGE = 500;
 
 /** One balance as it now stands; micro-credits as a decimal string (exact past 2^53). */
 export interface BalanceMessage {
@@ -21,7 +23,7 @@ const keyOf = (tenantId: string, customerId: string) => `${tenantId}\u0000${cust
  * The balance-changed signal across processes, over Redis pub/sub: debits happen in the workers
  * (and on the API's check path), listeners (the dashboard's balance streams) sit in API processes.
  * Publishing coalesces per balance for COALESCE_MS and sends one PUBLISH per window, so a burst of
- * debits costs one round trip, and never throws (a lost signal must not touch the debit). Delivery
+ * debits costs one message per 500 balances, and never throws (a lost signal must not touch the debit). Delivery
  * is at most once: a listener that needs the exact figure reads it from the API.
  */
 export class RedisBalanceChannel {
@@ -47,12 +49,14 @@ export class RedisBalanceChannel {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.pending.size === 0) return Promise.resolve();
-    const batch = [...this.pending.values()];
+    const all = [...this.pending.values()];
     this.pending = new Map();
-    return this.pub.publish(this.channel, JSON.stringify(batch)).then(
-      () => {},
-      () => {}, // Redis down: this signal is lost, the balance itself is not
-    );
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < all.length; i += MAX_PER_MESSAGE) {
+      // Redis down: this signal is lost, the balance itself is not
+      sends.push(this.pub.publish(this.channel, JSON.stringify(all.slice(i, i + MAX_PER_MESSAGE))).catch(() => {}));
+    }
+    return Promise.all(sends).then(() => {});
   }
 
   /** Calls `listener` with every change of one customer's balances heard from any process; returns the unsubscribe. */
