@@ -15,19 +15,21 @@ ensure_node_modules
 # A node_modules installed before the dashboard's packages were added lacks them: install what is missing
 # (npm install adds, it removes nothing another process may be using; the lock file already names the versions).
 for pkg in vite react @tanstack/react-query recharts playwright-core axe-core; do
-  if [[ ! -f node_modules/$pkg/package.json ]]; then
+  if [[ ! -f node_modules/$pkg/package.json && ! -f $APP/node_modules/$pkg/package.json ]]; then
     log "dashboard: $pkg is not installed, running npm install"
     npm install --no-audit --no-fund >&2
     break
   fi
 done
 STAMP="$APP/dist/index.html"
+# Always a production build, whoever calls (vitest sets NODE_ENV=test, which would bundle React's development build).
+build() { NODE_ENV=production npm run build -w "$APP" --silent >&2; }
 if [[ ! -f $STAMP ]]; then
   log "dashboard: no build yet, building $APP"
-  npm run build -w "$APP" --silent >&2
+  build
 elif [[ -n $(find "$APP/src" "$APP/index.html" "$APP/vite.config.ts" "$APP/package.json" package-lock.json -newer "$STAMP" -print -quit) ]]; then
   log "dashboard: sources changed since the last build, rebuilding $APP"
-  npm run build -w "$APP" --silent >&2
+  build
 else
   log "dashboard: build is up to date ($APP/dist)"
 fi
