@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { apiUrl, client, newTenant } from './support/stack.ts';
+import { apiUrl, client, eventually, newTenant } from './support/stack.ts';
 import { UI_TIMEOUT, axeViolations, launchBrowser, screenshot } from './support/dashboard-browser.ts';
 
 /**
@@ -32,6 +33,21 @@ describe('dashboard in the browser', () => {
   }
   async function saved(): Promise<void> {
     await page.getByRole('status').filter({ hasText: /^Saved: catalog version/ }).waitFor({ timeout: UI_TIMEOUT });
+  }
+
+  /** The usage explorer's CSV holds the flow's two events (ClickHouse may lag: asked again until both rows are in). */
+  async function exportedUsage(customer: string, costs: Record<string, number>, day: string): Promise<void> {
+    await page.getByLabel('Customers (comma-separated)').fill(customer);
+    const rows = page.getByRole('table', { name: 'Usage rows' });
+    await eventually(async () => {
+      await page.getByRole('button', { name: 'Show usage' }).click();
+      await rows.waitFor({ timeout: UI_TIMEOUT });
+      return (await rows.getByRole('row').count()) === 1 + Object.keys(costs).length;
+    }, UI_TIMEOUT, 1000);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('bucket,feature,sumValue,sumCredits,count');
+    expect(csv.slice(1).sort()).toEqual(Object.entries(costs).map(([feature, credits]) => `${day}T00:00:00.000Z,${feature},1,${credits},1`).sort());
   }
 
   it('runs the guide: catalog edits, live balance down with usage and up with a sandbox purchase', async () => {
@@ -129,6 +145,7 @@ describe('dashboard in the browser', () => {
 
     // Usage tracked through the API (debited by the workers): the page follows without a reload.
     const costs = { 'gpt-4': 20, 'dall-e': 50 };
+    const trackedDay = new Date().toISOString().slice(0, 10); // the usage explorer's day bucket (UTC)
     expect((await api.post('/v1/track', { customer, feature: 'gpt-4', value: 1 })).status).toBe(200);
     await shows(allowance - costs['gpt-4']);
     expect((await api.post('/v1/track', { customer, feature: 'dall-e', value: 1 })).status).toBe(200);
@@ -158,7 +175,7 @@ describe('dashboard in the browser', () => {
     ] as const) {
       await open(nav, heading);
       if (nav === 'Purchases') await page.getByRole('cell', { name: customer }).first().waitFor({ timeout: UI_TIMEOUT });
-      if (nav === 'Usage') await page.getByRole('table', { name: 'Usage rows' }).waitFor({ timeout: UI_TIMEOUT });
+      if (nav === 'Usage') await exportedUsage(customer, costs, trackedDay);
       await audit(nav);
       if (shot) await screenshot(page, shot);
     }

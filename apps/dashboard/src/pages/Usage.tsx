@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { get } from '../api/http.ts';
 import type { UsageResponse, UsageRow } from '../api/types.ts';
 import { ErrorNote, Field, Select, Table, fmtCredits } from '../components/ui.tsx';
@@ -30,6 +30,7 @@ export function UsagePage() {
     window: 'day', groupBy: ['feature'], metric: 'sumValue',
   });
   const [asked, setAsked] = useState<Question>(form);
+  const qc = useQueryClient();
   const set = (p: Partial<Question>) => setForm((f) => ({ ...f, ...p }));
   const usage = useQuery({
     queryKey: ['usage', asked],
@@ -43,6 +44,7 @@ export function UsagePage() {
   function submit(e: FormEvent) {
     e.preventDefault();
     setAsked(form);
+    void qc.invalidateQueries({ queryKey: ['usage'] }); // the same question asked again is answered afresh
   }
 
   function exportCsv() {
