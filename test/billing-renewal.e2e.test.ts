@@ -51,13 +51,14 @@ describe('renewals', () => {
 
     // 2nd: the workers die after the provider recorded the charge, before they heard back
     await workers.stop('SIGKILL');
-    const slow = await startApp('workers', { ...stack.env, SANDBOX_CHARGE_DELAY_MS: '20000' });
+    // its claim (20 s) outlasts a slow poll on a loaded machine: nobody takes over before the kill
+    const slow = await startApp('workers', { ...stack.env, SANDBOX_CHARGE_DELAY_MS: '60000', RENEWAL_CLAIM_SECONDS: '20' });
     await ageSubscription(subscriptionId);
     await eventually(async () => (await renewalCharges(tenantId)).length === 2, 30_000);
     await slow.stop('SIGKILL');
     const midway = (await subscriptionsOf(api, customer)).renewals.filter((r) => r.status === 'charging');
     expect(midway).toHaveLength(1); // recorded as charging, nobody finishing it
-    workers = await startApp('workers', stack.env);
+    workers = await startApp('workers', stack.env); // takes over once the dead claim runs out
     await succeeded(api, customer, 2);
 
     // 3rd: after the restart, with a second workers process sweeping at the same time
