@@ -145,6 +145,32 @@ describe('balance stream', () => {
     byKey.close();
   });
 
+  it('holds at most 50 open streams per tenant on one API process (429 too_many_streams past it)', { timeout: 120_000 }, async () => {
+    const { api, secret } = await billingTenant();
+    const customer = await newCustomer(api);
+    const auth = { Authorization: `Bearer ${secret}` };
+    const streams: Stream[] = [];
+    for (let i = 0; i < 50; i++) streams.push(await openStream(second.url, customer, auth));
+    expect(streams.map((s) => s.status)).toEqual(Array(50).fill(200));
+    const refused = await fetch(`${second.url}/v1/customers/${customer}/balance-stream`, { headers: auth });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect((await refused.json()).error.code).toBe('too_many_streams');
+    // another tenant is not held up by this one
+    const other = await billingTenant();
+    const otherStream = await openStream(second.url, await newCustomer(other.api), { Authorization: `Bearer ${other.secret}` });
+    expect(otherStream.status).toBe(200);
+    otherStream.close();
+    // a closed stream frees its place
+    streams.pop()!.close();
+    await expect.poll(async () => {
+      const s = await openStream(second.url, customer, auth);
+      if (s.status === 200) streams.push(s);
+      return s.status;
+    }, { timeout: 10_000, interval: 250 }).toBe(200);
+    for (const s of streams) s.close();
+  });
+
   it("is tenant-scoped, refused without a session or key, and ends at the first ping after sign-out", { timeout: 120_000 }, async () => {
     const a = await billingTenant();
     const b = await billingTenant();

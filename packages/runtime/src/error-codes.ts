@@ -74,6 +74,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 'idempotency_key_reused', status: 422, retryable: false, meaning: 'the Idempotency-Key was used for another request; `details.reference` is the first one' },
   { code: 'dead_letter_refused', status: 422, retryable: false, meaning: 'ClickHouse refused the dead-lettered row again' },
   { code: 'too_many_failed_authentications', status: 429, retryable: true, meaning: 'this address presented too many refused API keys this minute; retry after `Retry-After`' },
+  { code: 'too_many_streams', status: 429, retryable: true, meaning: 'the tenant holds its limit of open balance streams on this API process (50); close one' },
   { code: 'customer_rate_limited', status: 429, retryable: true, meaning: 'the tenant created its limit of new customers this minute; retry after `Retry-After`' },
   { code: 'rate_limited', status: 429, retryable: true, meaning: 'the tenant is over its rate limit for this route class; nothing done, retry after `Retry-After`' },
   { code: 'internal_error', status: 500, retryable: false, meaning: 'an unexpected failure; the request id is in `X-Request-Id`' },
