@@ -200,4 +200,27 @@ describe('dashboard in the browser', () => {
     expect((await ctx.cookies()).some((c) => c.name === 'tally_session')).toBe(false);
     await ctx.close();
   }, 120_000);
+  it("shows one tenant's session nothing of another tenant's customers", async () => {
+    const [mine, theirs] = [await newTenant('dashboard-a'), await newTenant('dashboard-b')];
+    const other = `b-only-${Date.now()}`;
+    expect((await client(theirs.apiKey.secret).post('/v1/customers', { id: other, email: `${other}@example.com` })).status).toBe(200);
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(`${apiUrl()}/dashboard`);
+    await p.getByLabel('API key', { exact: true }).fill(mine.apiKey.secret);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Customers', exact: true }).click();
+    const own = `a-only-${Date.now()}`;
+    expect((await client(mine.apiKey.secret).post('/v1/customers', { id: own })).status).toBe(200);
+    await p.getByLabel('Search customers').fill(own); // the search works: this tenant's own customer is found
+    await p.getByRole('link', { name: own, exact: true }).waitFor({ timeout: UI_TIMEOUT });
+    await p.getByLabel('Search customers').fill(other);
+    await p.getByText('No customers match.').waitFor({ timeout: UI_TIMEOUT });
+    // The other tenant's customer page, by URL: the API answers for this session's tenant only.
+    await p.goto(`${apiUrl()}/dashboard/customers/${other}`);
+    await p.getByRole('alert').first().waitFor({ timeout: UI_TIMEOUT });
+    expect(await p.getByText(`${other}@example.com`).count()).toBe(0);
+    expect((await p.request.get(`${apiUrl()}/v1/customers/${other}`)).status()).toBe(404);
+    await ctx.close();
+  }, 120_000);
 });
