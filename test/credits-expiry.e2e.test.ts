@@ -222,4 +222,26 @@ describe('credits that expire', () => {
     expect(await checkBalance(api, c)).toEqual(answer);
     expect(await grantsInRedis(t, c)).toEqual(live);
   });
+  it('a refund after the expiry pays nothing for the expired credits (unspent policy), and the unexpired pack refunds its unspent share', { timeout: 120_000 }, async () => {
+    const tenant = await newTenant('credits-expiry');
+    const t = tenant.tenantId;
+    const api = client(tenant.apiKey.secret);
+    expect((await api.post('/v1/sync', catalog([forever, month]))).status).toBe(200);
+    const c = await subscribedCustomer(api);
+    await saveCard(api, c);
+    const X = (await buyNow(api, { customer: c, pack: 'month' })).body.reference as string;
+    const F = (await buyNow(api, { customer: c, pack: 'forever' })).body.reference as string;
+    await track(api, t, c, 1); // 20 credits, from the expiring pack: 80 of it left
+    // the expiring pack's validity ends (moved into the past in Postgres, the state rebuilt from it)
+    await pool.query(`UPDATE credit_grants SET expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND id = $2`, [t, X]);
+    await flushCustomer(t, c);
+    expect((await checkBalance(api, c)).balance).toBe(100); // only the pack without expiry counts
+    const expired = await api.post(`/v1/purchases/${X}/refund`);
+    expect(expired.status, JSON.stringify(expired.body)).toBe(200);
+    expect(expired.body.amount).toBe(0); // 80 credits left, but expired: nothing to pay back
+    // the other pack, untouched: all of its price (100 of 100 unspent)
+    const kept = await api.post(`/v1/purchases/${F}/refund`);
+    expect(kept.body.amount).toBe(forever.price);
+    expect((await checkBalance(api, c)).balance).toBe(0);
+  });
 });

@@ -67,9 +67,9 @@ export class BalanceService {
   /** Removes what is unspent of a grant and returns that amount; asked again, answers the same amount (idempotent). */
   async revokeGrant(input: Omit<GrantInput, 'creditsMicro' | 'grantedAt' | 'expiresAt'>): Promise<{ revokedMicro: bigint }> {
     const { tenantId: t, customerId: c, creditSystem } = input;
-    const [, grantsKey, orderKey] = meterKeys(t, c, creditSystem) as [string, string, string];
+    const [, grantsKey, orderKey, expiryKey] = meterKeys(t, c, creditSystem) as [string, string, string, string];
     const revoked = await this.withState(t, c, () =>
-      scripts.revokeGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey], [input.grantId]),
+      scripts.revokeGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [input.grantId, Date.now()]),
     );
     // observers hear the new balance; reading it must not fail the revocation that already happened
     void this.balance({ tenantId: t, customerId: c, creditSystem }).then(

@@ -45,7 +45,7 @@ export const scripts = {
   deduct: new LuaScript('deduct.var.lua'),
   check: new LuaScript('check.8.lua'),
   applyGrant: new LuaScript('apply-grant.4.lua'),
-  revokeGrant: new LuaScript('revoke-grant.3.lua'),
+  revokeGrant: new LuaScript('revoke-grant.4.lua'),
   undoDebit: new LuaScript('undo-debit.5.lua'),
   takeStrictPending: new LuaScript('take-strict-pending.1.lua'),
   claimStrictPending: new LuaScript('claim-strict-pending.2.lua'),
