@@ -15,7 +15,10 @@ export const keys = {
   /** Purchased grants of one credit system: hash grantId -> remaining micro-credits. */
   grants: (tenantId: string, customerId: string, system: string) =>
     `${PREFIX}:${customerTag(tenantId, customerId)}:grants:${system}`,
-  /** Order of those grants (score = grant time in ms): oldest spent first. */
+  /**
+   * Spending order of those grants: score = expires-at ms, or 10^13 + granted-at ms for a grant without
+   * expiry (packages/core/src/consumption.ts spendingScore); rollover carries `ro:<meter>:<period start>`.
+   */
   grantOrder: (tenantId: string, customerId: string, system: string) =>
     `${PREFIX}:${customerTag(tenantId, customerId)}:grant-order:${system}`,
   /** Units used of one feature in the current period (for per-feature plan limits). */
