@@ -50,7 +50,12 @@ describe('dashboard operations in the browser', () => {
         { slug: 'p500', name: '500 credits', credits: packCredits, price: 1000, currency: 'USD', creditSystem: 'ai-credits', provider: 'sandbox' },
         { slug: 'p100', name: '100 credits', credits: 100, price: 300, currency: 'USD', creditSystem: 'ai-credits', provider: 'sandbox' },
       ],
-      plans: [{ slug: 'pro', name: 'Pro', price: 0, currency: 'USD', interval: 'monthly', features: [{ slug: 'ai-credits', limit: allowance, reset: 'monthly' }] }],
+      plans: [
+        { slug: 'pro', name: 'Pro', price: 0, currency: 'USD', interval: 'monthly', features: [{ slug: 'ai-credits', limit: allowance, reset: 'monthly' }] },
+        // fields the plan form does not show: an edit in the dashboard must resend them as they are
+        { slug: 'team', name: 'Team', price: 0, currency: 'USD', interval: 'monthly', billingType: 'licensed', trialDays: 14, metadata: { tier: 'gold' },
+          features: [{ slug: 'ai-credits', limit: 1000, trialLimit: 50, reset: 'monthly' }] },
+      ],
     });
     expect(sync.status, JSON.stringify(sync.body)).toBe(200);
     const customer = `ops-${Date.now()}`;
@@ -159,6 +164,15 @@ describe('dashboard operations in the browser', () => {
     await page.getByRole('button', { name: /^Revoke ci key/ }).click();
     await page.getByRole('cell', { name: /^revoked/ }).waitFor({ timeout: UI_TIMEOUT });
     expect((await client(secret).get('/v1/plans')).status).toBe(401);
+
+    // A plan edit changes the limit and keeps what the form does not show (catalog read back through /v1/catalog).
+    await open('Plans', 'Plans');
+    await page.getByRole('button', { name: 'Edit Team' }).click();
+    await page.getByLabel('Limit 1', { exact: true }).fill('1500');
+    await page.getByRole('button', { name: 'Save plan' }).click();
+    await page.getByRole('status').filter({ hasText: '(plans: 1 updated)' }).waitFor({ timeout: UI_TIMEOUT });
+    const team = (await api.get('/v1/catalog')).body.catalog.plans.find((p: { slug: string }) => p.slug === 'team');
+    expect(team).toMatchObject({ billingType: 'licensed', trialDays: 14, metadata: { tier: 'gold' }, features: [{ slug: 'ai-credits', limit: 1500, trialLimit: 50 }] });
 
     expect(a11y).toEqual({ webhooks: [], imports: [], 'api-keys': [] });
     await context.close();

@@ -1,15 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { editCatalog, readCatalog, type Catalog, type SyncReport } from './catalog.ts';
-import type { FeatureView } from './types.ts';
+import { editCatalog, readCatalog, type CatalogBody, type SyncReport } from './catalog.ts';
 
 export const useCatalog = () => useQuery({ queryKey: ['catalog'], queryFn: readCatalog });
-
-type Change = (c: Catalog) => { catalog: Catalog; newFeatures?: FeatureView[] };
 
 /** A catalog edit through POST /v1/sync; the catalog is read again afterwards. */
 export function useCatalogEdit() {
   const qc = useQueryClient();
-  return useMutation<SyncReport, Error, Change>({
+  return useMutation<SyncReport, Error, (c: CatalogBody) => CatalogBody>({
     mutationFn: (change) => editCatalog(change),
     onSettled: () => qc.invalidateQueries({ queryKey: ['catalog'] }),
   });

@@ -4,21 +4,7 @@ export interface Page<T> { success: true; data: T[]; hasMore: boolean; nextCurso
 
 export interface SessionInfo { tenant: { id: string; environment: 'test' | 'live' }; csrfToken: string }
 
-export interface FeatureView { slug: string; name: string; type: 'metered' | 'boolean'; meterType?: string | null }
-export interface CreditSystemView { id: string; slug: string; name: string; description: string | null; features: { feature: string; creditCost: number }[] }
-export interface CreditPackView {
-  id: string; slug: string; name: string; description: string | null; credits: number; price: number; currency: string;
-  creditSystem: string; provider: string; refundPolicy: 'unspent' | 'full'; expiresAfterDays: number | null;
-}
-export interface PlanFeatureView {
-  slug: string; type: 'feature' | 'credit_system'; enabled: boolean; limit: number | null; trialLimit: number | null;
-  reset: string; overage: 'block' | 'charge'; creditCost: number | null; rollover?: { max: number; periods: number } | null;
-}
-export interface PlanView {
-  id: string; slug: string; name: string; description: string | null; price: number; currency: string; interval: string;
-  planGroup: string | null; trialDays: number; provider: string | null; autoEnable: boolean; isAddon: boolean; features: PlanFeatureView[];
-}
-
+// The catalog is read and written in the sync body's shape: api/catalog.ts.
 export interface CustomerView { id: string; email: string | null; name: string | null; createdAt: string; updatedAt: string }
 export interface SubscriptionView {
   id: string; plan: string; status: string; anchorAt: string; trialEndsAt: string | null;

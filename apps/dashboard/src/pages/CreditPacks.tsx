@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
 import { describeSync, useCatalog, useCatalogEdit } from '../api/hooks.ts';
-import { slugify } from '../api/catalog.ts';
+import { slugify, upsert, type SyncCreditPack } from '../api/catalog.ts';
 import { ErrorNote, Field, Notice, Select, Table, fmtMoney } from '../components/ui.tsx';
 
 export function AddonsPage() {
@@ -34,18 +34,18 @@ export function CreditPacksPage() {
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    const pack = {
-      id: '', slug: slugify(name), name: name.trim(), description: null, credits: Number(credits), price: Number(price), currency,
-      creditSystem: creditSystem || systems[0]?.slug || '', provider, refundPolicy: 'unspent' as const, expiresAfterDays: null,
+    const pack: SyncCreditPack = {
+      slug: slugify(name), name: name.trim(), credits: Number(credits), price: Number(price), currency,
+      creditSystem: creditSystem || systems[0]?.slug || '', provider,
     };
-    edit.mutate((c) => ({ catalog: { ...c, creditPacks: [...c.creditPacks.filter((p) => p.slug !== pack.slug), pack] } }), {
+    edit.mutate((c) => ({ ...c, creditPacks: upsert(c.creditPacks, pack) }), {
       onSuccess: () => { setName(''); setCredits(''); setPrice(''); },
     });
   }
 
   function archive(slug: string) {
     if (!window.confirm(`Archive the pack ${slug}? It is no longer listed or sold; past purchases keep their credits.`)) return;
-    edit.mutate((c) => ({ catalog: { ...c, creditPacks: c.creditPacks.filter((p) => p.slug !== slug) } }));
+    edit.mutate((c) => ({ ...c, creditPacks: c.creditPacks.filter((p) => p.slug !== slug) }));
   }
 
   return (
@@ -60,7 +60,7 @@ export function CreditPacksPage() {
           { header: 'Credits', cell: (p) => p.credits },
           { header: 'Price', cell: (p) => fmtMoney(p.price, p.currency) },
           { header: 'Credit system', cell: (p) => systemName(p.creditSystem) },
-          { header: 'Provider', cell: (p) => p.provider },
+          { header: 'Provider', cell: (p) => p.provider ?? catalog.data.defaultProvider ?? 'default' },
           { header: 'Actions', cell: (p) => <button type="button" className="secondary" aria-label={`Archive ${p.name}`} onClick={() => archive(p.slug)}>Archive</button> },
         ]} />
       )}

@@ -1,14 +1,13 @@
 import { useState, type FormEvent } from 'react';
 import { describeSync, useCatalog, useCatalogEdit } from '../api/hooks.ts';
-import { slugify } from '../api/catalog.ts';
-import type { CreditSystemView } from '../api/types.ts';
+import { slugify, upsert, type SyncCreditSystem } from '../api/catalog.ts';
 import { ErrorNote, Field, Notice, Table } from '../components/ui.tsx';
 
 interface Member { feature: string; creditCost: string }
 interface Draft { editing: string | null; name: string; slug: string; description: string; members: Member[] }
 
 const blank = (): Draft => ({ editing: null, name: '', slug: '', description: '', members: [{ feature: '', creditCost: '' }] });
-const fromView = (s: CreditSystemView): Draft => ({
+const fromView = (s: SyncCreditSystem): Draft => ({
   editing: s.slug, name: s.name, slug: s.slug, description: s.description ?? '',
   members: s.features.map((m) => ({ feature: m.feature, creditCost: String(m.creditCost) })),
 });
@@ -22,11 +21,11 @@ export function CreditSystemsPage() {
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    const system = {
-      id: '', slug: draft.editing ?? (draft.slug.trim() || slugify(draft.name)), name: draft.name.trim(), description: draft.description.trim() || null,
+    const system: SyncCreditSystem = {
+      slug: draft.editing ?? (draft.slug.trim() || slugify(draft.name)), name: draft.name.trim(), description: draft.description.trim() || null,
       features: draft.members.filter((m) => m.feature).map((m) => ({ feature: m.feature, creditCost: Number(m.creditCost) })),
     };
-    edit.mutate((c) => ({ catalog: { ...c, creditSystems: [...c.creditSystems.filter((s) => s.slug !== system.slug), system] } }), {
+    edit.mutate((c) => ({ ...c, creditSystems: upsert(c.creditSystems, system) }), {
       onSuccess: () => setDraft(blank()),
     });
   }
@@ -51,7 +50,7 @@ export function CreditSystemsPage() {
         <Field label="Description" value={draft.description} onChange={(description) => setDraft((d) => ({ ...d, description }))} />
         <fieldset>
           <legend>Member features</legend>
-          <datalist id="known-features">{features.map((f) => <option key={f.slug} value={f.slug}>{f.name}</option>)}</datalist>
+          <datalist id="known-features">{features.map((f) => <option key={f.slug} value={f.slug}>{f.name ?? f.slug}</option>)}</datalist>
           {draft.members.map((m, i) => (
             <div className="row" key={i}>
               <Field label={`Member feature ${i + 1}`} value={m.feature} onChange={(feature) => setMember(i, { feature: feature.trim() })} list="known-features" placeholder="feature slug" />

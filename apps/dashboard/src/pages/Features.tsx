@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { describeSync, useCatalog, useCatalogEdit } from '../api/hooks.ts';
-import { slugify } from '../api/catalog.ts';
+import { slugify, upsert, type SyncFeature } from '../api/catalog.ts';
 import { ErrorNote, Field, Notice, Select, Table } from '../components/ui.tsx';
 
 export function FeaturesPage() {
@@ -12,8 +12,8 @@ export function FeaturesPage() {
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    const feature = { slug: slug.trim() || slugify(name), name: name.trim(), type };
-    edit.mutate((c) => ({ catalog: { ...c, features: [...c.features.filter((f) => f.slug !== feature.slug), feature] }, newFeatures: [feature] }), {
+    const feature: SyncFeature = { slug: slug.trim() || slugify(name), name: name.trim(), type };
+    edit.mutate((c) => ({ ...c, features: upsert(c.features, feature) }), {
       onSuccess: () => { setName(''); setSlug(''); },
     });
   }
@@ -25,11 +25,15 @@ export function FeaturesPage() {
       <ErrorNote error={catalog.error} />
       {catalog.data && (
         <>
-          {!catalog.data.featuresListed && <p className="hint">This API has no feature list yet: shown are the features that plans and credit systems name (a new feature appears here once one of them uses it).</p>}
           <Table caption="Features" rows={catalog.data.features} rowKey={(f) => f.slug} columns={[
             { header: 'Slug', cell: (f) => <code>{f.slug}</code> },
-            { header: 'Name', cell: (f) => f.name },
+            { header: 'Name', cell: (f) => f.name ?? f.slug },
             { header: 'Type', cell: (f) => f.type },
+            { header: 'Credit system', cell: (f) => {
+              const s = catalog.data.creditSystems.find((cs) => cs.features.some((m) => m.feature === f.slug));
+              const cost = s?.features.find((m) => m.feature === f.slug)?.creditCost;
+              return s ? `${s.name} (${cost} credits per unit)` : '—';
+            } },
           ]} />
         </>
       )}

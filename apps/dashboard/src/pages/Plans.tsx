@@ -1,7 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { describeSync, useCatalog, useCatalogEdit } from '../api/hooks.ts';
-import { slugify } from '../api/catalog.ts';
-import type { PlanView } from '../api/types.ts';
+import { slugify, upsert, type SyncPlan } from '../api/catalog.ts';
 import { ErrorNote, Field, Notice, Select, Table, fmtMoney } from '../components/ui.tsx';
 
 // RESET_INTERVALS of @tally/core (plans bill on one, allowances reset on one).
@@ -11,9 +10,9 @@ interface Entitlement { slug: string; limit: string; reset: string; overage: 'bl
 interface Draft { editing: string | null; name: string; slug: string; price: string; currency: string; interval: string; autoEnable: boolean; provider: string; features: Entitlement[] }
 
 const blank = (): Draft => ({ editing: null, name: '', slug: '', price: '0', currency: 'USD', interval: 'monthly', autoEnable: false, provider: '', features: [{ slug: '', limit: '', reset: 'monthly', overage: 'block' }] });
-const fromView = (p: PlanView): Draft => ({
-  editing: p.slug, name: p.name, slug: p.slug, price: String(p.price), currency: p.currency, interval: p.interval, autoEnable: p.autoEnable, provider: p.provider ?? '',
-  features: p.features.map((f) => ({ slug: f.slug, limit: f.limit === null ? '' : String(f.limit), reset: f.reset, overage: f.overage })),
+const fromView = (p: SyncPlan): Draft => ({
+  editing: p.slug, name: p.name, slug: p.slug, price: String(p.price), currency: p.currency, interval: p.interval, autoEnable: p.autoEnable ?? false, provider: p.provider ?? '',
+  features: p.features.map((f) => ({ slug: f.slug, limit: f.limit == null ? '' : String(f.limit), reset: f.reset ?? 'monthly', overage: f.overage ?? 'block' })),
 });
 
 export function PlansPage() {
@@ -24,27 +23,24 @@ export function PlansPage() {
   const setEnt = (i: number, p: Partial<Entitlement>) => setDraft((d) => ({ ...d, features: d.features.map((x, j) => (j === i ? { ...x, ...p } : x)) }));
   const grantable = [
     ...(catalog.data?.creditSystems ?? []).map((s) => ({ value: s.slug, label: `${s.name} (credit system)` })),
-    ...(catalog.data?.features ?? []).map((f) => ({ value: f.slug, label: `${f.name === f.slug ? f.slug : `${f.name} (${f.slug})`} (feature)` })),
+    ...(catalog.data?.features ?? []).map((f) => ({ value: f.slug, label: `${!f.name || f.name === f.slug ? f.slug : `${f.name} (${f.slug})`} (feature)` })),
   ];
 
   function submit(e: FormEvent) {
     e.preventDefault();
     edit.mutate((c) => {
+      // What the form does not show (billingType, metadata, trial, rollover, credit costs…) is kept from the plan as synced.
       const old = c.plans.find((p) => p.slug === draft.editing);
-      const systems = new Set(c.creditSystems.map((s) => s.slug));
-      const plan: PlanView = {
-        id: old?.id ?? '', slug: draft.editing ?? (draft.slug.trim() || slugify(draft.name)), name: draft.name.trim(), description: old?.description ?? null,
-        price: Number(draft.price), currency: draft.currency, interval: draft.interval, planGroup: old?.planGroup ?? null, trialDays: old?.trialDays ?? 0,
-        provider: draft.provider || null, autoEnable: draft.autoEnable, isAddon: old?.isAddon ?? false,
-        features: draft.features.filter((f) => f.slug).map((f) => {
-          const before = old?.features.find((x) => x.slug === f.slug);
-          return {
-            slug: f.slug, type: systems.has(f.slug) ? 'credit_system' as const : 'feature' as const, enabled: true, limit: f.limit.trim() === '' ? null : Number(f.limit),
-            trialLimit: before?.trialLimit ?? null, reset: f.reset, overage: f.overage, creditCost: before?.creditCost ?? null, rollover: before?.rollover ?? null,
-          };
-        }),
+      const plan: SyncPlan = {
+        ...old,
+        slug: draft.editing ?? (draft.slug.trim() || slugify(draft.name)), name: draft.name.trim(), price: Number(draft.price), currency: draft.currency,
+        interval: draft.interval, provider: draft.provider || null, autoEnable: draft.autoEnable,
+        features: draft.features.filter((f) => f.slug).map((f) => ({
+          ...old?.features.find((x) => x.slug === f.slug),
+          slug: f.slug, limit: f.limit.trim() === '' ? null : Number(f.limit), reset: f.reset, overage: f.overage,
+        })),
       };
-      return { catalog: { ...c, plans: [...c.plans.filter((p) => p.slug !== plan.slug), plan] } };
+      return { ...c, plans: upsert(c.plans, plan) };
     }, { onSuccess: () => setDraft(blank()) });
   }
 
@@ -58,7 +54,7 @@ export function PlansPage() {
           { header: 'Name', cell: (p) => <>{p.name} {p.autoEnable && <span className="tag">default</span>}</> },
           { header: 'Slug', cell: (p) => <code>{p.slug}</code> },
           { header: 'Price', cell: (p) => `${fmtMoney(p.price, p.currency)} / ${p.interval}` },
-          { header: 'Grants', cell: (p) => p.features.map((f) => `${f.slug}: ${f.limit ?? 'unlimited'} per ${f.reset}, ${f.overage}`).join('; ') || '—' },
+          { header: 'Grants', cell: (p) => p.features.map((f) => `${f.slug}: ${f.limit ?? 'unlimited'} per ${f.reset ?? 'period'}, ${f.overage ?? 'block'}`).join('; ') || '—' },
           { header: 'Actions', cell: (p) => <button type="button" className="secondary" aria-label={`Edit ${p.name}`} onClick={() => setDraft(fromView(p))}>Edit</button> },
         ]} />
       )}
