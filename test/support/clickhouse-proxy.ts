@@ -4,31 +4,66 @@ import { config } from './stack.ts';
 
 /**
  * A TCP proxy to the shared ClickHouse that a test can cut (`down`: every open
- * connection reset, the port closed) and restore (`up`), so one process sees
+ * connection reset, the port closed) and restore (`up`), or hang (`pause`:
+ * connections accepted, nothing forwarded) and `resume`, so one process sees
  * ClickHouse go away while the server itself stays up for everyone else.
  */
 export async function clickhouseProxy(port: number) {
   const target = new URL(config.CLICKHOUSE_URL);
   const sockets = new Set<net.Socket>();
   let server: net.Server | null = null;
+  // paused: connections are accepted and bytes taken, but nothing is forwarded (a hung ClickHouse)
+  let paused = false;
+  const held: (() => void)[] = [];
   const up = async () => {
     server = net.createServer((inbound) => {
-      const outbound = net.connect(Number(target.port || 8123), target.hostname);
-      for (const s of [inbound, outbound]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => s.destroy());
+      if (paused) {
+        inbound.pause();
+        held.push(() => forward(inbound));
+        return;
       }
-      inbound.pipe(outbound).pipe(inbound);
+      forward(inbound);
     });
     server.listen(port, '127.0.0.1');
     await once(server, 'listening');
+  };
+  // bytes that arrived while paused, per direction, sent on resume
+  const flushes = new Set<() => void>();
+  const forward = (inbound: net.Socket) => {
+    const outbound = net.connect(Number(target.port || 8123), target.hostname);
+    for (const s of [inbound, outbound]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    const relay = (from: net.Socket, to: net.Socket) => {
+      const queue: Buffer[] = [];
+      const flush = () => {
+        for (const chunk of queue.splice(0)) to.write(chunk);
+      };
+      flushes.add(flush);
+      from.on('data', (chunk: Buffer) => (paused ? queue.push(chunk) : to.write(chunk)));
+      from.on('end', () => to.end());
+      from.on('close', () => flushes.delete(flush));
+    };
+    relay(inbound, outbound);
+    relay(outbound, inbound);
+    inbound.resume();
   };
   const down = async () => {
     const closed = new Promise((r) => server!.close(r));
     for (const s of sockets) s.destroy();
     await closed;
   };
+  /** Hang: open connections stop forwarding, new ones are accepted and held. */
+  const pause = () => {
+    paused = true;
+  };
+  const resume = () => {
+    paused = false;
+    for (const flush of flushes) flush();
+    for (const go of held.splice(0)) go();
+  };
   await up();
-  return { up, down };
+  return { up, down, pause, resume };
 }

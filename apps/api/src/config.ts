@@ -31,6 +31,12 @@ const apiEnv = sharedEnv.extend({
   RATE_LIMIT_OTHER_PER_SECOND: z.coerce.number().int().min(0).max(1_000_000).default(200),
   /** Burst: a tenant may spend this many seconds of its rate at once (capacity = rate × this); at least 1. */
   RATE_LIMIT_BURST_SECONDS: z.coerce.number().int().min(1).max(3600).default(2),
+  /** Budget of a track / track batch answer: every dependency wait within it, 503 past it (docs/operations.md "Budgets"). */
+  REQUEST_BUDGET_INGEST_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  /** Budget of a `POST /v1/check` answer (the strict path's publish included). */
+  REQUEST_BUDGET_CHECK_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
+  /** Budget of every other `/v1` answer (not the upload of `POST /v1/imports`, nor a stream once it started). */
+  REQUEST_BUDGET_OTHER_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   /** How long a dashboard session lasts from sign-in (docs/dashboard.md); default 8 h. */
   DASHBOARD_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(28_800),
   /** The dashboard build served at /dashboard; default apps/dashboard/dist. */

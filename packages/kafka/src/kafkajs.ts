@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import kafkajs, { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type Admin, type ICustomPartitioner } from 'kafkajs';
-import { DependencyUnavailableError } from '@tally/runtime';
+import { bounded, DependencyUnavailableError } from '@tally/runtime';
 import type { EventLogAdmin, EventProducer, LogMessage } from './port.ts';
 
 export interface KafkaConfig {
@@ -114,9 +114,10 @@ export class KafkajsProducer implements EventProducer {
     if (lanes === 1) perLane[0] = messages;
     else for (const m of messages) perLane[laneOf(m.key, lanes)]!.push(m);
     try {
-      await Promise.all(perLane.map((msgs, i) => (msgs.length > 0 ? this.sendLane(i, topic, msgs) : undefined)));
+      // within a request, bounded by its budget (docs/operations.md "Budgets"); a late ack still lands, once (event ids)
+      await bounded('kafka', () => Promise.all(perLane.map((msgs, i) => (msgs.length > 0 ? this.sendLane(i, topic, msgs) : undefined))));
     } catch (err) {
-      throw new DependencyUnavailableError('kafka', err);
+      throw err instanceof DependencyUnavailableError ? err : new DependencyUnavailableError('kafka', err);
     }
   }
 

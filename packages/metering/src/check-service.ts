@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { codeForSplit, creditsFor, decideCheck, fromMicro, planRemaining, toMicro, type CheckCode } from '@tally/core';
 import type { CheckRequest, CheckResponse, UsageEventMessage } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { badRequest, conflict, counter, DependencyUnavailableError, type Logger } from '@tally/runtime';
+import { badRequest, budgetLeftMs, conflict, counter, DependencyUnavailableError, type Logger } from '@tally/runtime';
 import { creditsFit, creditsOverflowError } from './ingest-validate.ts';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
@@ -135,7 +135,7 @@ export class CheckService {
       // split so the pipeline records it without debiting again.
       const message = toMessage({ ...event, debited: { meter: def.meter, planMicro: s.split.planMicro.toString(), purchasedMicro: s.split.purchasedMicro.toString(), overageMicro: s.split.overageMicro.toString(), appliedAt: now.getTime() } });
       try {
-        await withDeadline(this.deps.producer.send(this.deps.topic, [message]), STRICT_PUBLISH_DEADLINE_MS);
+        await withDeadline(this.deps.producer.send(this.deps.topic, [message]), Math.min(STRICT_PUBLISH_DEADLINE_MS, budgetLeftMs(STRICT_PUBLISH_DEADLINE_MS)));
       } catch (err) {
         // Not durable, so not done: give the credits back and answer 503 — unless the
         // outbox sweeper has taken the event over (this request stalled past its grace).

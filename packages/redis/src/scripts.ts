@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { bounded } from '@tally/runtime';
 
 const LUA_DIR = fileURLToPath(new URL('../lua/', import.meta.url));
 const LIBRARY = readFileSync(`${LUA_DIR}lib/ledger.lua`, 'utf8');
@@ -31,12 +32,15 @@ export class LuaScript {
     if (this.numKeys !== null && keys.length !== this.numKeys) {
       throw new Error(`${this.file} takes ${this.numKeys} keys, got ${keys.length}`);
     }
-    try {
-      return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return (await redis.eval(this.source, keys.length, ...keys, ...args)) as T;
-    }
+    // within a request, bounded by its budget (docs/operations.md "Budgets")
+    return bounded('redis', async () => {
+      try {
+        return (await redis.evalsha(this.sha, keys.length, ...keys, ...args)) as T;
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        return (await redis.eval(this.source, keys.length, ...keys, ...args)) as T;
+      }
+    });
   }
 }
 

@@ -82,6 +82,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 'provider_error', status: 502, retryable: false, meaning: 'the payment provider answered something Tally cannot use' },
   { code: 'refund_failed', status: 502, retryable: false, meaning: 'the payment provider did not complete the refund; retrying is safe (same amount, same key)' },
   { code: 'service_unavailable', status: 503, retryable: true, meaning: 'a dependency (Kafka, Redis, Postgres, ClickHouse) is down; nothing was done; retry after `Retry-After`' },
+  { code: 'deadline_exceeded', status: 503, retryable: true, meaning: "a dependency did not answer within the request's budget (docs/operations.md); nothing reported done — retry, with the same event id" },
   { code: 'provider_unavailable', status: 503, retryable: true, meaning: 'the payment provider did not answer in time; retrying is safe' },
   { code: 'charge_processing', status: 503, retryable: true, meaning: 'the provider is still processing the payment; retry later' },
   { code: 'rebuild_busy', status: 503, retryable: true, meaning: 'the customer\'s balance is being rebuilt; retry after `Retry-After`' },

@@ -6,3 +6,4 @@ export * from './health.ts';
 export * from './shutdown.ts';
 export * from './ops-access.ts';
 export * from './error-codes.ts';
+export * from './deadline.ts';

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import { keys, scripts } from '@tally/redis';
-import { AppError, type Logger } from '@tally/runtime';
+import { AppError, dependencies, type Logger } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import { RateLimitOverrides, type Rates, type RouteClass } from './rate-limit-overrides.ts';
 import type { Tenant } from './tenant.ts';
@@ -138,6 +138,8 @@ function limitTenants(
     if (!tenant) return next();
     const routeClass = routeClassOf(req.method, req.path);
     const cost = costOf(routeClass, req.body);
+    // Redis known down (docs/operations.md "Budgets"): not waited on, let through
+    if (dependencies.isDown('redis')) return next();
     let decision: Decision | null;
     let rate = defaults[routeClass];
     try {
@@ -153,7 +155,7 @@ function limitTenants(
         return d;
       });
     } catch (err) {
-      if (err instanceof AppError) return next(err);
+      if (err instanceof AppError && err.code === 'batch_over_rate_limit') return next(err);
       logger.warn({ err }, 'tenant rate limit unavailable; request let through');
       return next();
     }
