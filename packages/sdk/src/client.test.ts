@@ -152,3 +152,24 @@ describe('Tally client retry policy: exactly 503, 429 and network errors', () =>
     expect(retryAfterMs(null, now)).toBeNull();
   });
 });
+
+describe('Tally client retry policy: calls not safe to repeat', () => {
+  const limited = { status: 429, body: { success: false, error: { code: 'rate_limited', message: 'over the limit' } }, headers: { 'Retry-After': '0' } };
+  const attached = { status: 200, body: { success: true } };
+
+  it('attach retries a 429 (nothing was done) but not a 503 (it may have been)', async () => {
+    const once429 = await serve([limited, attached]);
+    await new Tally({ apiKey: 'sk_test_x', apiUrl: once429.url, backoffMs: 1 }).attach({ customer: 'c1', product: 'pro' } as never);
+    expect(once429.seen.length).toBe(2);
+
+    const once503 = await serve([unavailable, attached]);
+    await expect(new Tally({ apiKey: 'sk_test_x', apiUrl: once503.url, backoffMs: 1 }).attach({ customer: 'c1', product: 'pro' } as never)).rejects.toMatchObject({ status: 503 });
+    expect(once503.seen.length).toBe(1);
+  });
+
+  it('rotateApiKey is not repeated after a 503', async () => {
+    const s = await serve([unavailable, attached]);
+    await expect(new Tally({ apiKey: 'sk_test_x', apiUrl: s.url, backoffMs: 1 }).rotateApiKey('key_1')).rejects.toBeInstanceOf(TallyError);
+    expect(s.seen.length).toBe(1);
+  });
+});

@@ -30,7 +30,11 @@ export interface TallyOptions {
   apiKey: string;
   /** Base URL of the Tally server, e.g. http://127.0.0.1:3000 (an Owostack app points `apiUrl` here). */
   apiUrl: string;
-  /** Retries after the first attempt on 503, 429 and network errors (default 3); no other status is retried. */
+  /**
+   * Retries after the first attempt (default 3; 0 = none): on 503, 429 and network errors for calls that are safe
+   * to repeat (reads, and writes carrying an event id or Idempotency-Key, or idempotent by their nature); only on
+   * 429 — refused before anything was done — for `attach`, `createApiKey`, `rotateApiKey`. No other status.
+   */
   retries?: number;
   /** First backoff delay; doubles each retry, with jitter (default 200 ms). */
   backoffMs?: number;
@@ -119,7 +123,7 @@ export class Tally {
   }
 
   attach(input: AttachBody): Promise<AttachResult> {
-    return this.request('POST', '/v1/attach', input);
+    return this.request('POST', '/v1/attach', input, {}, false);
   }
 
   /** The customer's live plan (period end, pending cancel or downgrade) and its renewals, newest first. */
@@ -216,7 +220,7 @@ export class Tally {
 
   /** A new key of this tenant; its secret is in this answer only. */
   createApiKey(options: { name?: string } = {}): Promise<CreatedApiKey> {
-    return this.request('POST', '/v1/api-keys', options.name === undefined ? {} : { name: options.name });
+    return this.request('POST', '/v1/api-keys', options.name === undefined ? {} : { name: options.name }, {}, false);
   }
 
   /** Revoke a key on every API process at once; the key this client uses cannot revoke itself (TallyError 409). */
@@ -226,7 +230,7 @@ export class Tally {
 
   /** Replace a key with a new one (secret in the answer only); the old key keeps working for `overlapSeconds` (default 3600; 0 revokes it now). */
   rotateApiKey(id: string, options: { overlapSeconds?: number } = {}): Promise<RotatedApiKey> {
-    return this.request('POST', `/v1/api-keys/${encodeURIComponent(id)}/rotate`, options.overlapSeconds === undefined ? {} : { overlapSeconds: options.overlapSeconds });
+    return this.request('POST', `/v1/api-keys/${encodeURIComponent(id)}/rotate`, options.overlapSeconds === undefined ? {} : { overlapSeconds: options.overlapSeconds }, {}, false);
   }
 
   /** Push a catalog: a sync body, or DSL items (what a billing.config.ts exports). */
@@ -235,7 +239,11 @@ export class Tally {
     return this.request('POST', `/v1/sync${options.dryRun ? '?dryRun=true' : ''}`, body);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  /**
+   * `safeToRepeat` false: a 503 or a lost connection may come after the server did the work, so only a 429
+   * (refused before any handler ran) is retried.
+   */
+  private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, safeToRepeat = true): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     for (let attempt = 0; ; attempt += 1) {
       let res: Response;
@@ -252,13 +260,13 @@ export class Tally {
           signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (err) {
-        if (attempt < this.retries) {
+        if (safeToRepeat && attempt < this.retries) {
           await sleep(this.delay(attempt, null));
           continue;
         }
         throw new TallyError('network_error', `could not reach Tally at ${this.apiUrl}: ${(err as Error).message}`, 0);
       }
-      if (RETRY_STATUSES.has(res.status) && attempt < this.retries) {
+      if ((safeToRepeat ? RETRY_STATUSES.has(res.status) : res.status === 429) && attempt < this.retries) {
         await res.arrayBuffer().catch(() => undefined);
         await sleep(this.delay(attempt, res.headers.get('retry-after')));
         continue;
