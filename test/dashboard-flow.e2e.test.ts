@@ -57,6 +57,9 @@ describe('dashboard in the browser', () => {
     page = await context.newPage();
     page.on('dialog', (d) => void d.accept());
     page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+    // No CDN: everything the app loads comes from the API's own origin (it works offline).
+    const foreign: string[] = [];
+    page.on('request', (r) => { if (!/^(data|blob):/.test(r.url()) && !r.url().startsWith(`${apiUrl()}/`)) foreign.push(r.url()); });
 
     // Sign in: the key goes into the field labelled "API key"; the session is a cookie afterwards.
     await page.goto(`${apiUrl()}/dashboard`);
@@ -187,6 +190,7 @@ describe('dashboard in the browser', () => {
 
     expect(a11y).toEqual(Object.fromEntries(Object.keys(a11y).map((k) => [k, []])));
     expect(cspViolations).toEqual([]);
+    expect(foreign).toEqual([]);
   }, 300_000);
 
   it('refuses a wrong key with a message and no session', async () => {
