@@ -35,7 +35,7 @@ const apiEnv = sharedEnv.extend({
   REQUEST_BUDGET_INGEST_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
   /** Budget of a `POST /v1/check` answer (the strict path's publish included). */
   REQUEST_BUDGET_CHECK_MS: z.coerce.number().int().min(100).max(120_000).default(5_000),
-  /** Budget of every other `/v1` answer (not the upload of `POST /v1/imports`, nor a stream once it started). */
+  /** Budget of every other `/v1` answer (not `POST /v1/imports` nor `POST /v1/usage/repair`, nor a stream once it started). */
   REQUEST_BUDGET_OTHER_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   /** How long a dashboard session lasts from sign-in (docs/dashboard.md); default 8 h. */
   DASHBOARD_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(28_800),

@@ -4,6 +4,9 @@ import type { ApiContext } from '../context.ts';
 import { routeClassOf } from './rate-limit-tenant.ts';
 import type { RouteClass } from './rate-limit-overrides.ts';
 
+/** POST routes that are batch work, not answers in a caller's request path: no budget. */
+const UNBOUNDED = new Set(['/imports', '/usage/repair']);
+
 /** The dependencies a request cannot be answered without: one that readiness reports down is not waited on. */
 export function needsOf(routeClass: RouteClass, req: Request): string[] {
   if (routeClass === 'ingest') return ['kafka'];
@@ -28,8 +31,8 @@ export function requestBudgets(ctx: ApiContext): RequestHandler {
     other: ctx.config.REQUEST_BUDGET_OTHER_MS,
   };
   return (req, res, next) => {
-    // an import streams its upload to disk for as long as it takes
-    if (req.method === 'POST' && req.path === '/imports') return next();
+    // an import streams its upload to disk for as long as it takes; a rollup repair recomputes whole days (409 while one runs)
+    if (req.method === 'POST' && UNBOUNDED.has(req.path)) return next();
     const routeClass = routeClassOf(req.method, req.path);
     const needs = needsOf(routeClass, req);
     const down = needs.find((d) => dependencies.isDown(d));
