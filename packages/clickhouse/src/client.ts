@@ -1,5 +1,5 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { DependencyUnavailableError } from '@tally/runtime';
+import { bounded, DependencyUnavailableError } from '@tally/runtime';
 
 export type { ClickHouseClient };
 
@@ -45,7 +45,8 @@ function withDependencyErrors(client: ClickHouseClient): ClickHouseClient {
     const original = (client[method] as (...args: unknown[]) => Promise<unknown>).bind(client);
     (client as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
       try {
-        return await original(...args);
+        // within a request, bounded by its budget (docs/operations.md "Budgets")
+        return await bounded('clickhouse', () => original(...args));
       } catch (err) {
         throw isConnectionFailure(err) ? new DependencyUnavailableError('clickhouse', err) : err;
       }
