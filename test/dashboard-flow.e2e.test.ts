@@ -79,7 +79,7 @@ describe('dashboard in the browser', () => {
     for (const slug of ['gpt-4', 'dall-e']) {
       await page.getByLabel('Feature name', { exact: true }).fill(slug);
       await page.getByRole('button', { name: 'Create feature' }).click();
-      await page.getByRole('status').filter({ hasText: /features: 1 created/ }).waitFor({ timeout: UI_TIMEOUT });
+      await page.getByRole('status').filter({ hasText: `(features created ${slug})` }).waitFor({ timeout: UI_TIMEOUT });
     }
     await audit('features');
 

@@ -88,13 +88,13 @@ describe('dashboard operations in the browser', () => {
     await page.getByRole('button', { name: 'Edit AI Credits' }).click();
     await page.getByLabel('Credit cost 1', { exact: true }).fill('25');
     await page.getByRole('button', { name: 'Save credit system' }).click();
-    await page.getByRole('status').filter({ hasText: `Saved: catalog version ${sync.body.version + 1} (credit systems: 1 updated)` }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('status').filter({ hasText: `Saved: catalog version ${sync.body.version + 1} (credit systems updated ai-credits)` }).waitFor({ timeout: UI_TIMEOUT });
     expect((await api.get('/v1/credit-systems')).body.creditSystems[0].features).toEqual([{ feature: 'gpt-4', creditCost: 25 }]);
 
     // Archive the pack nobody bought: no longer listed; the other stays.
     await open('Credit Packs', 'Credit Packs');
     await page.getByRole('button', { name: 'Archive 100 credits' }).click();
-    await page.getByRole('status').filter({ hasText: 'credit packs: 1 removed' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('status').filter({ hasText: '(credit packs removed p100)' }).waitFor({ timeout: UI_TIMEOUT });
     expect((await api.get('/v1/credit-packs')).body.creditPacks.map((p: { slug: string }) => p.slug)).toEqual(['p500']);
 
     // A webhook endpoint (its secret shown once), then the refund it hears about.
@@ -119,8 +119,9 @@ describe('dashboard operations in the browser', () => {
     await eventually(async () => received.some((r) => r.type === 'refund.completed'), 60_000, 250);
     await open('Webhooks', 'Webhooks');
     await page.getByRole('button', { name: `Deliveries of ${hook}` }).click();
-    await page.getByRole('cell', { name: 'refund.completed' }).waitFor({ timeout: UI_TIMEOUT });
-    await page.getByRole('button', { name: /^Redeliver / }).first().click();
+    const deliveries = page.getByRole('table', { name: 'Deliveries' });
+    await deliveries.getByRole('cell', { name: 'refund.completed', exact: true }).waitFor({ timeout: UI_TIMEOUT });
+    await deliveries.getByRole('button', { name: /^Redeliver / }).first().click();
     const refunds = await eventually(async () => {
       const r = received.filter((x) => x.type === 'refund.completed');
       return r.length >= 2 && r;
@@ -141,7 +142,8 @@ describe('dashboard operations in the browser', () => {
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.getByLabel('Upload progress').waitFor({ timeout: UI_TIMEOUT });
     await page.getByRole('cell', { name: `${lines.length} read, 2 accepted, 0 duplicates, 1 rejected` }).waitFor({ timeout: UI_TIMEOUT });
-    await page.getByRole('cell', { name: 'completed' }).waitFor({ timeout: UI_TIMEOUT });
+    const importsTable = page.getByRole('table', { name: 'Imports' });
+    await importsTable.getByRole('cell', { name: /^completed/ }).waitFor({ timeout: UI_TIMEOUT });
     await page.getByRole('button', { name: /^Rejected rows of import / }).click();
     await page.getByRole('table', { name: 'Rejected rows' }).getByRole('cell', { name: String(lines.length), exact: true }).waitFor({ timeout: UI_TIMEOUT });
     await screenshot(page, 'imports');
@@ -149,7 +151,7 @@ describe('dashboard operations in the browser', () => {
     const imported = (await api.get('/v1/imports')).body.data[0];
     expect(imported).toMatchObject({ rowsRead: 3, accepted: 2, rejected: 1, state: 'completed' });
     await page.getByRole('button', { name: `Revert import ${imported.id}` }).click();
-    await page.getByRole('cell', { name: 'reverted' }).waitFor({ timeout: UI_TIMEOUT });
+    await importsTable.getByRole('cell', { name: /^reverted/ }).waitFor({ timeout: UI_TIMEOUT });
     expect((await api.get(`/v1/imports/${imported.id}`)).body.state).toBe('reverted');
 
     // An API key: the secret shown once works; revoked from the page, it no longer does.
@@ -170,7 +172,7 @@ describe('dashboard operations in the browser', () => {
     await page.getByRole('button', { name: 'Edit Team' }).click();
     await page.getByLabel('Limit 1', { exact: true }).fill('1500');
     await page.getByRole('button', { name: 'Save plan' }).click();
-    await page.getByRole('status').filter({ hasText: '(plans: 1 updated)' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('status').filter({ hasText: '(plans updated team)' }).waitFor({ timeout: UI_TIMEOUT });
     const team = (await api.get('/v1/catalog')).body.catalog.plans.find((p: { slug: string }) => p.slug === 'team');
     expect(team).toMatchObject({ billingType: 'licensed', trialDays: 14, metadata: { tier: 'gold' }, features: [{ slug: 'ai-credits', limit: 1500, trialLimit: 50 }] });
 

@@ -8,6 +8,6 @@ const api = process.env.TALLY_API_URL ?? 'http://127.0.0.1:3000';
 export default defineConfig({
   base: '/dashboard/',
   plugins: [react()],
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 1200 },
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false },
   server: { proxy: { '/v1': api, '/dashboard/api': api } },
 });

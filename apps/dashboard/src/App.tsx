@@ -1,3 +1,4 @@
+import { Suspense, lazy } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router';
 import { useSession } from './session.tsx';
 import { SignInPage } from './pages/SignIn.tsx';
@@ -6,11 +7,12 @@ import { CreditSystemsPage } from './pages/CreditSystems.tsx';
 import { PlansPage } from './pages/Plans.tsx';
 import { AddonsPage, CreditPacksPage } from './pages/CreditPacks.tsx';
 import { CustomersPage } from './pages/Customers.tsx';
-import { CustomerPage } from './pages/Customer.tsx';
+// The two pages with charts load recharts on first visit: the rest of the app does not wait for it.
+const CustomerPage = lazy(() => import('./pages/Customer.tsx').then((m) => ({ default: m.CustomerPage })));
+const UsagePage = lazy(() => import('./pages/Usage.tsx').then((m) => ({ default: m.UsagePage })));
 import { PurchasesPage } from './pages/Purchases.tsx';
 import { WebhooksPage } from './pages/Webhooks.tsx';
 import { ImportsPage } from './pages/Imports.tsx';
-import { UsagePage } from './pages/Usage.tsx';
 import { ApiKeysPage } from './pages/ApiKeys.tsx';
 
 const NAV: { to: string; label: string; children?: { to: string; label: string }[] }[] = [
@@ -52,22 +54,24 @@ export function App() {
         </ul>
       </nav>
       <main className="content">
-        <Routes>
-          <Route path="/" element={<Navigate to="/customers" replace />} />
-          <Route path="/features" element={<FeaturesPage />} />
-          <Route path="/credit-systems" element={<CreditSystemsPage />} />
-          <Route path="/plans" element={<PlansPage />} />
-          <Route path="/addons" element={<AddonsPage />} />
-          <Route path="/addons/credit-packs" element={<CreditPacksPage />} />
-          <Route path="/customers" element={<CustomersPage />} />
-          <Route path="/customers/:id" element={<CustomerPage />} />
-          <Route path="/purchases" element={<PurchasesPage />} />
-          <Route path="/webhooks" element={<WebhooksPage />} />
-          <Route path="/imports" element={<ImportsPage />} />
-          <Route path="/usage" element={<UsagePage />} />
-          <Route path="/api-keys" element={<ApiKeysPage />} />
-          <Route path="*" element={<><h1>Not found</h1><p>No such page.</p></>} />
-        </Routes>
+        <Suspense fallback={<p role="status">Loading…</p>}>
+          <Routes>
+            <Route path="/" element={<Navigate to="/customers" replace />} />
+            <Route path="/features" element={<FeaturesPage />} />
+            <Route path="/credit-systems" element={<CreditSystemsPage />} />
+            <Route path="/plans" element={<PlansPage />} />
+            <Route path="/addons" element={<AddonsPage />} />
+            <Route path="/addons/credit-packs" element={<CreditPacksPage />} />
+            <Route path="/customers" element={<CustomersPage />} />
+            <Route path="/customers/:id" element={<CustomerPage />} />
+            <Route path="/purchases" element={<PurchasesPage />} />
+            <Route path="/webhooks" element={<WebhooksPage />} />
+            <Route path="/imports" element={<ImportsPage />} />
+            <Route path="/usage" element={<UsagePage />} />
+            <Route path="/api-keys" element={<ApiKeysPage />} />
+            <Route path="*" element={<><h1>Not found</h1><p>No such page.</p></>} />
+          </Routes>
+        </Suspense>
       </main>
     </div>
   );

@@ -15,8 +15,8 @@ export function useCatalogEdit() {
 export const describeSync = (r: SyncReport): string => {
   const parts: string[] = [];
   for (const [name, s] of [['features', r.features], ['credit systems', r.creditSystems], ['credit packs', r.creditPacks], ['plans', r.plans]] as const) {
-    const bits = [s.created.length && `${s.created.length} created`, s.updated.length && `${s.updated.length} updated`, s.removed.length && `${s.removed.length} removed`].filter(Boolean);
-    if (bits.length) parts.push(`${name}: ${bits.join(', ')}`);
+    const bits = [s.created.length && `created ${s.created.join(', ')}`, s.updated.length && `updated ${s.updated.join(', ')}`, s.removed.length && `removed ${s.removed.join(', ')}`].filter(Boolean);
+    if (bits.length) parts.push(`${name} ${bits.join(', ')}`);
   }
   return `Saved: catalog version ${r.version}${parts.length ? ` (${parts.join('; ')})` : ' (nothing changed)'}.${r.warnings.length ? ` Warnings: ${r.warnings.join(' ')}` : ''}`;
 };
