@@ -99,6 +99,8 @@ describe('renewals', () => {
       expect(listedRenewals).toContainEqual(expect.objectContaining({ reference: r.reference, source: 'renewal', plan: 'pro', pack: 'pro', status: 'completed',
         amount: 2000, currency: 'USD', periodStart: r.periodStart, periodEnd: r.periodEnd }));
     }
+    // each one also answers by its reference, as the list shows it
+    for (const r of listedRenewals) expect((await api.get(`/v1/purchases/${r.reference}`)).body).toEqual({ success: true, ...r });
     // paged one by one, the same three, newest first
     const seen: string[] = [];
     let cursor: string | null = null;

@@ -7,7 +7,7 @@ import {
   purchaseViewSchema,
   refundResultSchema,
 } from '@tally/contracts';
-import { purchaseView, purchasesPage } from '@tally/billing';
+import { purchaseView, purchasesPage, renewalPurchase } from '@tally/billing';
 import { notFound } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
@@ -30,14 +30,16 @@ export function registerPurchaseRoutes(routes: RouteTable, ctx: ApiContext): voi
   routes.add({
     method: 'get',
     path: '/purchases/:reference',
-    summary: 'A credit pack purchase and where it stands',
+    summary: 'A credit pack purchase or a plan charge (renewal, upgrade) and where it stands',
     tags: ['billing'],
     params: purchaseParamsSchema,
     responses: { 200: purchaseViewSchema, 404: errorBodySchema },
     handler: async ({ params, tenant }) => {
       const p = await ctx.billing.purchases.get(tenant.tenantId, params.reference);
-      if (!p) throw notFound('purchase_not_found', `purchase ${params.reference} does not exist`);
-      return { body: await purchaseView(ctx.pool, p) };
+      if (p) return { body: await purchaseView(ctx.pool, p) };
+      const charge = await renewalPurchase(ctx.pool, tenant.tenantId, params.reference);
+      if (!charge) throw notFound('purchase_not_found', `purchase ${params.reference} does not exist`);
+      return { body: { success: true as const, ...charge } };
     },
   });
 

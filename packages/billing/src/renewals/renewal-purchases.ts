@@ -35,6 +35,15 @@ export function renewalAsPurchase(r: Renewal): Item {
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** GET /v1/purchases/:reference for a plan charge: the same row the list shows, or null. */
+export async function renewalPurchase(pool: Pool, tenantId: string, reference: string): Promise<Item | null> {
+  if (!UUID.test(reference)) return null;
+  const { rows } = await pool.query<RenewalRow>('SELECT * FROM subscription_renewals WHERE tenant_id = $1 AND id = $2', [tenantId, reference]);
+  return rows[0] ? renewalAsPurchase(toRenewal(rows[0])) : null;
+}
+
 interface ListOptions {
   limit: number;
   cursor?: readonly [string, string] | undefined;
