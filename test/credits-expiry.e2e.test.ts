@@ -236,6 +236,8 @@ describe('credits that expire', () => {
     await pool.query(`UPDATE credit_grants SET expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND id = $2`, [t, X]);
     await flushCustomer(t, c);
     expect((await checkBalance(api, c)).balance).toBe(100); // only the pack without expiry counts
+    const view = (await api.get(`/v1/customers/${c}/balances`)).body;
+    expect(view.grants.map((g: { id: string; remaining: number }) => [g.id, g.remaining])).toEqual([[X, 0], [F, 100]]);
     const expired = await api.post(`/v1/purchases/${X}/refund`);
     expect(expired.status, JSON.stringify(expired.body)).toBe(200);
     expect(expired.body.amount).toBe(0); // 80 credits left, but expired: nothing to pay back

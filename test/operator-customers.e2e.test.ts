@@ -124,8 +124,12 @@ describe('GET /v1/customers/:id/balances', () => {
     });
     expect(res.status).toBe(200);
     expect(res.body.customer.id).toBe(customer);
-    expect(res.body.balances).toEqual([{ creditSystem: 'ai-credits', plan: model.plan, purchased: model.purchased, total: model.plan + model.purchased, unlimited: false }]);
-    expect(res.body.grants).toEqual([expect.objectContaining({ creditSystem: 'ai-credits', source: 'purchase', purchaseId: bought.body.reference, credits: 500, revoked: 0 })]);
+    expect(res.body.balances).toEqual([
+      { creditSystem: 'ai-credits', plan: model.plan, purchased: model.purchased, total: model.plan + model.purchased, unlimited: false, used: 100 - model.plan, overage: 0 },
+    ]);
+    expect(res.body.grants).toEqual([
+      expect.objectContaining({ creditSystem: 'ai-credits', source: 'purchase', purchaseId: bought.body.reference, credits: 500, revoked: 0, remaining: model.purchased }),
+    ]);
     expect(res.body.purchases).toEqual([expect.objectContaining({ id: bought.body.reference, pack: '500-ai-credits', credits: 500, amount: 1000, currency: 'USD', status: 'completed' })]);
     expect(res.body.subscriptions).toEqual([expect.objectContaining({ plan: 'starter', status: 'active', canceledAt: null })]);
     // The second use took 40 from the plan and 20 from the pack (event_time has whole seconds: both may share one, so unordered).

@@ -31,6 +31,9 @@ export interface Balance {
   purchasedMicro: bigint;
   totalMicro: bigint;
   unlimited: boolean;
+  /** Plan allowance used, and usage beyond balance (overage), in the current period. */
+  usedMicro: bigint;
+  overageMicro: bigint;
 }
 
 const MAX_REBUILD_TRIES = 3;
@@ -85,18 +88,52 @@ export class BalanceService {
     const now = Date.now();
     const args = meterArgs(cp, meterBySlug(cp, ref.creditSystem), new Date(now));
     const gen = dedupGenerations(now);
-    const r = await this.withState(t, c, async () => {
-      const out = await scripts.check.run<number[]>(
-        this.redis,
-        [keys.hydrated(t, c), ...meterKeys(t, c, ref.creditSystem), ...seenKeys(t, c, gen), keys.appliedLog(t, c)],
-        [now, gen.expireAtMs, args.startMs, args.endMs, args.limit, 0, 0, 0, '', '', ...rolloverArgv(ref.creditSystem, args.rollover)],
-      );
-      return out[0] === -1 ? -1 : out;
-    });
-    const [, , , , , used, limit, purchased] = r as number[];
+    let r: number[];
+    for (;;) {
+      r = await this.withState(t, c, async () => {
+        const out = await scripts.check.run<number[]>(
+          this.redis,
+          [keys.hydrated(t, c), ...meterKeys(t, c, ref.creditSystem), ...seenKeys(t, c, gen), keys.appliedLog(t, c)],
+          [now, gen.expireAtMs, args.startMs, args.endMs, args.limit, 0, 0, 0, '', '', ...rolloverArgv(ref.creditSystem, args.rollover)],
+        );
+        return out[0] === -1 ? -1 : out;
+      });
+      if (r[0] !== -2) break;
+      await this.rebuilder.settlePeriod(t, c, ref.creditSystem, args.startMs, args.endMs); // rebuilt without a period
+    }
+    const [, , , , , used, limit, purchased, overage] = r;
     const unlimited = limit! < 0;
     const plan = unlimited ? 0n : BigInt(Math.max(0, limit! - used!));
-    return { planMicro: plan, purchasedMicro: BigInt(purchased!), totalMicro: plan + BigInt(purchased!), unlimited };
+    return {
+      planMicro: plan,
+      purchasedMicro: BigInt(purchased!),
+      totalMicro: plan + BigInt(purchased!),
+      unlimited,
+      usedMicro: BigInt(used ?? 0),
+      overageMicro: BigInt(overage ?? 0),
+    };
+  }
+
+  /**
+   * What is left of each of these grants now, as the ledger holds it (0 for an
+   * expired one: its remainder was forfeited). The state is built first if missing.
+   */
+  async grantsLeft(t: string, c: string, grants: { id: string; creditSystem: string }[]): Promise<Map<string, bigint>> {
+    const left = new Map<string, bigint>();
+    if (grants.length === 0) return left;
+    const now = Date.now();
+    await this.rebuilder.ensure(t, c);
+    const bySystem = new Map<string, string[]>();
+    for (const g of grants) bySystem.set(g.creditSystem, [...(bySystem.get(g.creditSystem) ?? []), g.id]);
+    for (const [system, ids] of bySystem) {
+      const [, grantsKey, , expiryKey] = meterKeys(t, c, system) as [string, string, string, string];
+      const [rem, exp] = await withRedis(() => Promise.all([this.redis.hmget(grantsKey, ...ids), this.redis.hmget(expiryKey, ...ids)]));
+      ids.forEach((id, i) => {
+        const expired = exp[i] != null && Number(exp[i]) <= now;
+        left.set(id, expired ? 0n : BigInt(rem[i] ?? '0'));
+      });
+    }
+    return left;
   }
 
   /** Called after deductions are applied (in this process), for balance.low webhooks and auto top-up. */

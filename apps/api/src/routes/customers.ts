@@ -76,7 +76,7 @@ export function registerCustomerRoutes(routes: RouteTable, ctx: ApiContext): voi
   routes.add({
     method: 'get',
     path: '/customers/:id/balances',
-    summary: "A customer's balance per credit system (plan / purchased), grants with credits left, purchases, subscription history and recent events",
+    summary: "A customer's balance per credit system (plan / purchased / overage), grants with credits left, purchases, subscription history and recent events",
     tags: ['customers'],
     params: customerParamsSchema,
     query: customerBalancesQuerySchema,
@@ -90,15 +90,25 @@ export function registerCustomerRoutes(routes: RouteTable, ctx: ApiContext): voi
       const balances = await Promise.all(
         [...snapshot.creditSystems.keys()].sort().map(async (creditSystem) => {
           const b = await ctx.balances.balance({ tenantId: t, customerId: params.id, creditSystem });
-          return { creditSystem, plan: fromMicro(b.planMicro), purchased: fromMicro(b.purchasedMicro), total: fromMicro(b.totalMicro), unlimited: b.unlimited };
+          return {
+            creditSystem,
+            plan: fromMicro(b.planMicro),
+            purchased: fromMicro(b.purchasedMicro),
+            total: fromMicro(b.totalMicro),
+            unlimited: b.unlimited,
+            used: fromMicro(b.usedMicro),
+            overage: fromMicro(b.overageMicro),
+          };
         }),
       );
-      const [grants, purchases, subscriptions, events] = await Promise.all([
+      const [ledger, purchases, subscriptions, events] = await Promise.all([
         customerGrants(ctx.pool, t, params.id),
         customerPurchases(ctx.pool, t, params.id),
         customerSubscriptions(ctx.pool, t, params.id),
         recentEvents(ctx.clickhouse, ctx.config.CLICKHOUSE_DATABASE, t, params.id, query.events),
       ]);
+      const left = await ctx.balances.grantsLeft(t, params.id, ledger);
+      const grants = ledger.map((g) => ({ ...g, remaining: fromMicro(left.get(g.id) ?? 0n) }));
       return {
         body: { success: true as const, customer: customerView(context.customer), balances, grants, purchases, subscriptions, recentEvents: events },
       };

@@ -11,9 +11,9 @@ export interface SubscriptionView {
   currentPeriodStart: string | null; currentPeriodEnd: string | null;
 }
 export interface CustomerDetail extends CustomerView { subscription: SubscriptionView | null }
-export interface BalanceView { creditSystem: string; plan: number; purchased: number; total: number; unlimited: boolean }
+export interface BalanceView { creditSystem: string; plan: number; purchased: number; total: number; unlimited: boolean; used: number; overage: number }
 export interface GrantView {
-  id: string; creditSystem: string; source: string; purchaseId: string | null; credits: number; revoked: number; grantedAt: string; expiresAt: string | null;
+  id: string; creditSystem: string; source: string; purchaseId: string | null; credits: number; revoked: number; remaining: number; grantedAt: string; expiresAt: string | null;
 }
 export interface PurchaseSummary {
   id: string; pack: string; creditSystem: string; quantity: number; credits: number; amount: number; currency: string; status: string; source: string; createdAt: string;

@@ -31,7 +31,6 @@ export function CustomerPage() {
 
   const sub = detail.data?.subscription;
   const b = balances.data;
-  const overageOf = (cs: string) => (b?.recentEvents ?? []).filter((e) => e.creditSystem === cs).reduce((s, e) => s + e.creditsOverage, 0);
 
   return (
     <>
@@ -59,7 +58,7 @@ export function CustomerPage() {
               { header: 'Credit system', cell: (x) => x.creditSystem },
               { header: 'Plan', cell: (x) => (x.unlimited ? 'unlimited' : fmtCredits(x.plan)) },
               { header: 'Purchased', cell: (x) => fmtCredits(x.purchased) },
-              { header: 'Overage (recent events)', cell: (x) => fmtCredits(overageOf(x.creditSystem)) },
+              { header: 'Overage (this period)', cell: (x) => fmtCredits(x.overage) },
               { header: 'Total', cell: (x) => <output aria-label={`Balance of ${x.creditSystem}`} aria-live="polite">{x.unlimited ? 'unlimited' : fmtCredits(live[x.creditSystem] ?? x.total)}</output> },
             ]} />
           </section>
@@ -69,7 +68,7 @@ export function CustomerPage() {
               { header: 'Credit system', cell: (g) => g.creditSystem },
               { header: 'Source', cell: (g) => g.source },
               { header: 'Granted', cell: (g) => fmtCredits(g.credits) },
-              { header: 'Remaining (not revoked)', cell: (g) => fmtCredits(g.credits - g.revoked) },
+              { header: 'Remaining', cell: (g) => fmtCredits(g.remaining) },
               { header: 'Granted at', cell: (g) => fmtTime(g.grantedAt) },
               { header: 'Expires', cell: (g) => fmtTime(g.expiresAt) },
             ]} />

@@ -21,6 +21,10 @@ export const creditSystemBalanceSchema = z.object({
   purchased: credits,
   total: credits,
   unlimited: z.boolean(),
+  /** Plan allowance used this period. */
+  used: credits,
+  /** Credits used beyond the allowance and the purchased credits this period. */
+  overage: credits,
 });
 
 export const grantViewSchema = z.object({
@@ -30,6 +34,8 @@ export const grantViewSchema = z.object({
   purchaseId: z.string().nullable(),
   credits: credits,
   revoked: credits,
+  /** Credits of it left to spend now, as the ledger holds them (0 once expired or spent). */
+  remaining: credits,
   grantedAt: z.string(),
   expiresAt: z.string().nullable(),
 });
@@ -78,7 +84,7 @@ export const customerBalancesResultSchema = z.object({
   success: z.literal(true),
   customer: customerViewSchema,
   balances: z.array(creditSystemBalanceSchema),
-  /** Grants with credits still unrevoked (spending order is not tracked per grant here). */
+  /** Grants with credits still unrevoked, in spending order, with what is left of each. */
   grants: z.array(grantViewSchema),
   purchases: z.array(purchaseSummarySchema),
   subscriptions: z.array(subscriptionHistorySchema),
