@@ -153,8 +153,9 @@ export class Rebuilder {
   /**
    * Settles the period of a meter this rebuild left without one, once an event
    * comes with a period: its plan usage and overage in [startMs, endMs) from
-   * ClickHouse — what a rebuild under that period gives. Waits while rows of
-   * applied events are still on their way (they are in Redis, not yet in ClickHouse).
+   * ClickHouse — what a rebuild under that period gives. Read again while rows
+   * of this customer are being written (not waiting for all of them: the caller
+   * may itself hold applied events whose rows come after it, see settle-period.2.lua).
    */
   async settlePeriod(t: string, c: string, meter: string, startMs: number, endMs: number): Promise<void> {
     const { redis } = this.deps;
@@ -163,7 +164,7 @@ export class Rebuilder {
       const writesBefore = (await withRedis(() => redis.get(keys.rowsWritten(t, c)))) ?? '';
       const inPeriod = await this.periodUsage(t, c, meter, startMs, endMs);
       const done = await withRedis(() =>
-        scripts.settlePeriod.run<number>(redis, [keys.meter(t, c, meter), keys.rowsWritten(t, c), keys.appliedLog(t, c)], [
+        scripts.settlePeriod.run<number>(redis, [keys.meter(t, c, meter), keys.rowsWritten(t, c)], [
           writesBefore,
           startMs,
           endMs,
@@ -172,8 +173,8 @@ export class Rebuilder {
         ]),
       );
       if (done !== 0) return;
-      if (Date.now() > deadline) throw new AppError('rebuild_busy', 'usage rows still on their way; retry', { status: 503, retryable: true });
-      await new Promise((r) => setTimeout(r, 100));
+      if (Date.now() > deadline) throw new AppError('rebuild_busy', 'usage rows kept being written while settling a period; retry', { status: 503, retryable: true });
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 

@@ -53,6 +53,6 @@ export const scripts = {
   undoDebit: new LuaScript('undo-debit.5.lua'),
   takeStrictPending: new LuaScript('take-strict-pending.1.lua'),
   claimStrictPending: new LuaScript('claim-strict-pending.2.lua'),
-  settlePeriod: new LuaScript('settle-period.3.lua'),
+  settlePeriod: new LuaScript('settle-period.2.lua'),
   rateLimit: new LuaScript('rate-limit.1.lua'),
 };
