@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { keys } from '@tally/redis';
 import { client, eventually, newTenant } from './support/stack.ts';
+import { privateStack, type PrivateStack } from './support/private-stack.ts';
 import { flushCustomer, usageTotals } from './metering-helpers.ts';
 
 /**
@@ -16,9 +18,9 @@ const plan = (slug: string, api: number | null) => ({
   features: api === null ? [{ slug: 'other', enabled: true, limit: 10, reset: 'monthly', overage: 'block' }] : [{ slug: 'api', enabled: true, limit: api, reset: 'monthly', overage: 'charge' }],
 });
 
-async function tenantWithPlans() {
+async function tenantWithPlans(base?: string) {
   const tenant = await newTenant('plan-switch');
-  const api = client(tenant.apiKey.secret);
+  const api = client(tenant.apiKey.secret, base);
   const sync = await api.post('/v1/sync', {
     features: [
       { slug: 'api', type: 'metered', name: 'API calls' },
@@ -69,4 +71,43 @@ describe('plan switch through a plan without the meter', () => {
       expect(await used(api, customer)).toMatchObject({ usage: 50, limit: 50, balance: 0 });
     });
   }
+
+  it('settles the period inside one deduct job that holds events of both plans (no job waits for its own rows)', { timeout: 120_000 }, async () => {
+    stack = await privateStack({ apis: 1, workers: 1 });
+    const { tenant, api } = await tenantWithPlans(stack.apis[0]!.url);
+    const customer = `cus_${randomUUID().slice(0, 8)}`;
+    expect((await api.post('/v1/customers', { id: customer })).status).toBeLessThan(300);
+    expect((await api.post('/v1/attach', { customer, product: 'a' })).status).toBe(200);
+    await track(api, customer, 40);
+    await eventually(async () => (await usageTotals(tenant.tenantId, customer)).events === 1);
+    expect((await api.post('/v1/attach', { customer, product: 'b' })).status).toBe(200);
+    // lose the customer's state while on plan b, and rebuild it there
+    const tag = keys.customerTag(tenant.tenantId, customer).replace(/[*?[\]\\]/g, (ch) => `\\${ch}`);
+    const found = await stack.redis.keys(`tally:${tag}*`);
+    expect(found.length).toBeGreaterThan(0);
+    await stack.redis.del(...found);
+    expect((await api.post('/v1/check', { customer, feature: 'other' })).body).toMatchObject({ allowed: true });
+    // one event under plan b and one under plan c reach the workers together: one job, two runs of terms
+    const workers = stack.workers[0]!.child;
+    workers.kill('SIGSTOP');
+    // (through track/batch, whose answer reads no balance, so the API does not settle the period first)
+    const batch = async (value: number) => {
+      const res = await api.post('/v1/track/batch', { events: [{ customer, feature: 'api', value, id: randomUUID() }] });
+      expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+    };
+    try {
+      await batch(1); // b does not meter api: overage
+      expect((await api.post('/v1/attach', { customer, product: 'c' })).status).toBe(200);
+      await batch(15); // c: 10 left of the period's 50, then 5 overage
+    } finally {
+      workers.kill('SIGCONT');
+    }
+    await eventually(async () => (await usageTotals(tenant.tenantId, customer)).events === 3, 60_000, 250);
+    expect(await usageTotals(tenant.tenantId, customer)).toEqual({ events: 3, plan: 50, purchased: 0, overage: 6 });
+  });
+});
+
+let stack: PrivateStack | undefined;
+afterAll(async () => {
+  await stack?.stop();
 });
