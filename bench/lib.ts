@@ -28,7 +28,13 @@ export async function startStack(withWorkers = true, extraEnv: Record<string, st
     KAFKA_TOPIC_EVENTS: `tally.usage-events.bench-${run}`,
     KAFKA_CONSUMER_GROUP: `tally-metering-bench-${run}`,
     LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
+    // 'test', not 'production': production refuses the local services' defaults (an empty ClickHouse
+    // password, the development secrets), and nothing on the measured paths depends on NODE_ENV
+    NODE_ENV: 'test',
+    // per-tenant rate limits off: a benchmark drives one tenant far past the defaults on purpose
+    RATE_LIMIT_INGEST_EVENTS_PER_SECOND: '0',
+    RATE_LIMIT_CHECK_PER_SECOND: '0',
+    RATE_LIMIT_OTHER_PER_SECOND: '0',
     ...extraEnv,
   };
   const admin = new KafkajsAdmin(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench' }));

@@ -33,6 +33,11 @@ const appErrorBody = (err: AppError): Record<string, unknown> => ({ code: err.co
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    // already answered (e.g. 503 deadline_exceeded): a late error only gets logged
+    if (res.headersSent) {
+      logger.warn({ err, path: req.path }, 'error after the answer was sent');
+      return;
+    }
     const requestId = res.getHeader('X-Request-Id');
     if (err?.type === 'entity.too.large') {
       send(res, 413, { code: 'payload_too_large', message: 'request body is too large' });
