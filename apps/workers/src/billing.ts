@@ -14,7 +14,7 @@ const STALE_DELIVERY_SECONDS = 300;
  * checkout, then grant) and "webhooks" (outbound deliveries). Balance
  * changes from metering's deductions drive balance alerts and auto top-up.
  */
-export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'billingSweep'> }> {
+export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'billingSweep' | 'renewals'> }> {
   const { config, logger, pool, redis, catalog, customers } = deps;
   const { balances } = createBalanceServices({
     redis,
@@ -30,6 +30,7 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & 
     webhookTargets: webhookTargetPolicy(config),
     credentialsKey: config.CREDENTIALS_KEY,
     purchaseExpirySeconds: config.PURCHASE_EXPIRY_SECONDS,
+    renewals: config,
   });
 
   const expiredCheckouts = new ExpiredCheckouts(pool, billing.providers, logger);
@@ -66,7 +67,9 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & 
   };
 
   return {
-    periodic: { billingSweep },
+    // "renewals" (RENEWAL_SWEEP_EVERY_MS): paid plans at their period end, declined renewals due for a retry;
+    // safe from several processes at once (row locks with SKIP LOCKED, one renewal per subscription and period)
+    periodic: { billingSweep, renewals: async () => void (await billing.renewals.sweep()) },
     beforeWorkersClose: [{ name: 'stop balance-change hooks', run: async () => unsubscribe() }],
     afterWorkersClose: [{ name: 'close billing queues', run: () => billing.close() }],
   };

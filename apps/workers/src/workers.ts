@@ -10,7 +10,6 @@ import { startAnalytics } from './analytics.ts';
 import { startMetering } from './metering.ts';
 import { startBilling } from './billing.ts';
 import { startPurchaseMirror } from './purchase-mirror.ts';
-import { startRenewals } from './renewals.ts';
 import { declareSchedules, startSchedules } from './schedules.ts';
 
 export interface WorkersDeps {
@@ -47,13 +46,12 @@ export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
   const analytics = await startAnalytics(deps);
   const billing = await startBilling(deps);
   const mirror = await startPurchaseMirror(deps);
-  const renewals = await startRenewals(deps);
   // Every periodic job, once per tick across all workers processes (schedules.ts). Their workers close
   // with the registry's; their queues after it (so before the areas' own connections in afterWorkersClose).
-  const jobs = declareSchedules(deps.config, { ...metering.periodic, ...billing.periodic, ...mirror.periodic, ...renewals.periodic });
+  const jobs = declareSchedules(deps.config, { ...metering.periodic, ...billing.periodic, ...mirror.periodic });
   const schedules = await startSchedules({ redisUrl: deps.config.REDIS_URL, registry: deps.registry, jobs });
   const periodic: RunningWorkers = { beforeWorkersClose: [], afterWorkersClose: [{ name: 'close the periodic queues', run: schedules.close }] };
-  const areas: RunningWorkers[] = [metering, analytics, billing, mirror, renewals, periodic];
+  const areas: RunningWorkers[] = [metering, analytics, billing, mirror, periodic];
   return {
     beforeWorkersClose: areas.flatMap((a) => a.beforeWorkersClose),
     afterWorkersClose: areas.flatMap((a) => a.afterWorkersClose),
