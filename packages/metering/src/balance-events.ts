@@ -6,6 +6,11 @@ export interface BalanceChanged {
   creditSystem: string;
   /** Plan allowance left plus purchased credits left (micro); plan part counts 0 when unlimited. */
   balanceMicro: bigint;
+  /**
+   * When the balance was read (epoch ms; default: when emitted). The workers emit after the
+   * rows are written, which can be much later than the read: listeners order values by this.
+   */
+  atMs?: number;
 }
 
 export type BalanceListener = (e: BalanceChanged) => void;
@@ -44,7 +49,7 @@ export function onBalanceObserved(listener: BalanceListener): () => void {
 
 /** Where a process sends the balances it saw change (@tally/redis RedisBalanceChannel). */
 export interface BalanceBroadcast {
-  publish(m: { tenantId: string; customerId: string; creditSystem: string; balanceMicro: string }): void;
+  publish(m: { tenantId: string; customerId: string; creditSystem: string; balanceMicro: string; at?: number }): void;
 }
 
 /**
@@ -52,7 +57,9 @@ export interface BalanceBroadcast {
  * calls it once with its channel. Returns the unsubscribe.
  */
 export function broadcastBalanceChanges(channel: BalanceBroadcast): () => void {
-  return onBalanceObserved((e) => channel.publish({ tenantId: e.tenantId, customerId: e.customerId, creditSystem: e.creditSystem, balanceMicro: e.balanceMicro.toString() }));
+  return onBalanceObserved((e) =>
+    channel.publish({ tenantId: e.tenantId, customerId: e.customerId, creditSystem: e.creditSystem, balanceMicro: e.balanceMicro.toString(), at: e.atMs ?? Date.now() }),
+  );
 }
 
 export function onBalanceChanged(listener: BalanceListener): () => void {

@@ -55,4 +55,19 @@ describe('RedisBalanceChannel', () => {
     await settle();
     expect(heard.size).toBe(0);
   });
+
+  it('within a window keeps the balance read last, not the one published last (a late emit of an older read)', async () => {
+    const tenant = randomUUID();
+    const heard: BalanceMessage[] = [];
+    listener.listen(tenant, 'cus_1', (m) => heard.push(m));
+    await listener.ready();
+    const t0 = Date.now();
+    // a grant read at t0 + 5 (540), then a debit's balance read at t0 (40) emitted after its rows were written
+    publisher.publish({ tenantId: tenant, customerId: 'cus_1', creditSystem: 'ai-credits', balanceMicro: '540', at: t0 + 5 });
+    publisher.publish({ tenantId: tenant, customerId: 'cus_1', creditSystem: 'ai-credits', balanceMicro: '40', at: t0 });
+    await expect.poll(() => heard.length, { timeout: 5_000 }).toBe(1);
+    await settle();
+    expect(heard.map((m) => [m.balanceMicro, m.at])).toEqual([['540', t0 + 5]]);
+  });
 });
+

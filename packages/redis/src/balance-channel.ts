@@ -38,9 +38,12 @@ export class RedisBalanceChannel {
     private readonly channel = BALANCES_CHANNEL,
   ) {}
 
-  publish(message: Omit<BalanceMessage, 'at'>): void {
-    const m = { ...message, at: Date.now() };
-    this.pending.set(`${keyOf(m.tenantId, m.customerId)}\u0000${m.creditSystem}`, m);
+  /** `at`: when the balance was read (default now); within a window the newest read wins. */
+  publish(message: Omit<BalanceMessage, 'at'> & { at?: number }): void {
+    const m: BalanceMessage = { ...message, at: message.at ?? Date.now() };
+    const k = `${keyOf(m.tenantId, m.customerId)}\u0000${m.creditSystem}`;
+    const held = this.pending.get(k);
+    if (!held || held.at <= m.at) this.pending.set(k, m);
     this.timer ??= setTimeout(() => this.flush(), COALESCE_MS);
   }
 

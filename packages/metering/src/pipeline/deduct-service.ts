@@ -60,7 +60,8 @@ interface CustomerResult {
   /** Ids of rows whose events were applied by an earlier attempt (their row may be stored already). */
   replayedIds: Set<string>;
   digests: Buffer[];
-  balances: { meter: string; balanceMicro: bigint }[];
+  /** Each meter's balance after the debit, and when it was read (it is emitted after the rows are written). */
+  balances: { meter: string; balanceMicro: bigint; atMs: number }[];
   /** The state build (hydrated key value) the debits went into. */
   build: string | null;
 }
@@ -94,7 +95,7 @@ export class DeductService {
     await this.forgetApplied(job, results);
     for (const [i, r] of results.entries()) {
       const g = job.customers[i]!;
-      for (const b of r.balances) emitBalanceChanged({ tenantId: g.tenantId, customerId: g.customer, creditSystem: b.meter, balanceMicro: b.balanceMicro });
+      for (const b of r.balances) emitBalanceChanged({ tenantId: g.tenantId, customerId: g.customer, creditSystem: b.meter, balanceMicro: b.balanceMicro, atMs: b.atMs });
     }
     outcomes.labels('applied').inc(summary.applied);
     outcomes.labels('replayed').inc(summary.replayed);
@@ -118,7 +119,7 @@ export class DeductService {
   private async applyCustomer(t: string, c: string, events: UsageEventMessage[], summary: DeductSummary, writer: string): Promise<CustomerResult> {
     const terms = await this.termsOf(t, c, events);
     const result: CustomerResult = { rows: [], replayedIds: new Set(), digests: [], balances: [], build: null };
-    const balances = new Map<string, bigint>();
+    const balances = new Map<string, { micro: bigint; atMs: number }>();
     let start = 0;
     while (start < events.length) {
       const seen = new Map<string, string>();
@@ -133,7 +134,7 @@ export class DeductService {
       await this.applyRun(t, c, events.slice(start, end), terms.slice(start, end), summary, writer, result, balances);
       start = end;
     }
-    result.balances = [...balances].filter(([meter]) => meter !== UNMETERED.meter).map(([meter, balanceMicro]) => ({ meter, balanceMicro }));
+    result.balances = [...balances].filter(([meter]) => meter !== UNMETERED.meter).map(([meter, b]) => ({ meter, balanceMicro: b.micro, atMs: b.atMs }));
     return result;
   }
 
@@ -174,7 +175,7 @@ export class DeductService {
     summary: DeductSummary,
     writer: string,
     result: CustomerResult,
-    balances: Map<string, bigint>,
+    balances: Map<string, { micro: bigint; atMs: number }>,
   ): Promise<void> {
     const { redis, rebuilder, logger } = this.deps;
     const now = Date.now();
@@ -242,7 +243,8 @@ export class DeductService {
     });
     const tail = out.slice(events.length * PER_EVENT) as number[];
     result.build = (out[out.length - 1] as unknown as string | null) ?? null;
-    meterList.forEach((x, i) => balances.set(x.terms.meter, BigInt(Math.max(0, tail[i * 2]!)) + BigInt(tail[i * 2 + 1]!)));
+    // stamped with the instant before the script ran: a read of this balance made after it is stamped later
+    meterList.forEach((x, i) => balances.set(x.terms.meter, { micro: BigInt(Math.max(0, tail[i * 2]!)) + BigInt(tail[i * 2 + 1]!), atMs: now }));
   }
 
   /**
