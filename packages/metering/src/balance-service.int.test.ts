@@ -39,7 +39,7 @@ describe('BalanceService', () => {
     const grant = { ...ref, grantId: randomUUID(), creditsMicro: toMicro(500), grantedAt: new Date() };
     expect((await balances.applyGrant(grant)).balanceMicro).toBe(toMicro(600));
     expect((await balances.applyGrant(grant)).balanceMicro).toBe(toMicro(600));
-    expect(await balances.balance(ref)).toEqual({ planMicro: toMicro(100), purchasedMicro: toMicro(500), totalMicro: toMicro(600), unlimited: false });
+    expect(await balances.balance(ref)).toEqual({ planMicro: toMicro(100), purchasedMicro: toMicro(500), totalMicro: toMicro(600), unlimited: false, usedMicro: 0n, overageMicro: 0n });
   });
 
   it('revokes what is left of a grant once, and answers the same amount when asked again', async () => {
