@@ -39,6 +39,8 @@ case "$cmd" in
         if "${s}_ours"; then log "$s: already running (ours) at $("${s}_url")"; else log "$s: using the one already answering at $("${s}_url")"; fi
         # Postgres still needs the database to exist, even on someone else's server.
         [[ $s != postgres ]] || postgres_up
+        # The Kafka jars too: test suites start brokers of their own (private broker, simulator restarts).
+        [[ $s != kafka ]] || _kafka_libs
       else
         "${s}_up"
       fi
