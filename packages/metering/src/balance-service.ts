@@ -1,11 +1,10 @@
 import type { Redis } from 'ioredis';
-import { AppError } from '@tally/runtime';
 import { keys, scripts } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
-import { meterKeys, rolloverArgv, seenKeys } from './ledger-keys.ts';
-import { dedupGenerations } from './dedup.ts';
+import { meterKeys } from './ledger-keys.ts';
+import { runCheckScript, withCustomerState } from './meter-state.ts';
 import { withRedis } from './redis-errors.ts';
 import { emitBalanceAdjusted, onBalanceChanged, type BalanceListener } from './balance-events.ts';
 
@@ -36,7 +35,6 @@ export interface Balance {
   overageMicro: bigint;
 }
 
-const MAX_REBUILD_TRIES = 3;
 
 /**
  * Purchased credits and balances in Redis, for billing (grants, refunds,
@@ -85,33 +83,11 @@ export class BalanceService {
   async balance(ref: MeterRef): Promise<Balance> {
     const { tenantId: t, customerId: c } = ref;
     const cp = await customerPlan(this.directory, t, c);
-    const now = Date.now();
-    const args = meterArgs(cp, meterBySlug(cp, ref.creditSystem), new Date(now));
-    const gen = dedupGenerations(now);
-    let r: number[];
-    for (;;) {
-      r = await this.withState(t, c, async () => {
-        const out = await scripts.check.run<number[]>(
-          this.redis,
-          [keys.hydrated(t, c), ...meterKeys(t, c, ref.creditSystem), ...seenKeys(t, c, gen), keys.appliedLog(t, c)],
-          [now, gen.expireAtMs, args.startMs, args.endMs, args.limit, 0, 0, 0, '', '', ...rolloverArgv(ref.creditSystem, args.rollover)],
-        );
-        return out[0] === -1 ? -1 : out;
-      });
-      if (r[0] !== -2) break;
-      await this.rebuilder.settlePeriod(t, c, ref.creditSystem, args.startMs, args.endMs); // rebuilt without a period
-    }
-    const [, , , , , used, limit, purchased, overage] = r;
-    const unlimited = limit! < 0;
-    const plan = unlimited ? 0n : BigInt(Math.max(0, limit! - used!));
-    return {
-      planMicro: plan,
-      purchasedMicro: BigInt(purchased!),
-      totalMicro: plan + BigInt(purchased!),
-      unlimited,
-      usedMicro: BigInt(used ?? 0),
-      overageMicro: BigInt(overage ?? 0),
-    };
+    // the same read as a check of 0 credits (the period settled first when a rebuild left it unknown)
+    const m = await runCheckScript(this.redis, this.rebuilder, t, c, meterArgs(cp, meterBySlug(cp, ref.creditSystem), new Date()), { neededMicro: 0n, send: null });
+    const unlimited = m.limitMicro === null;
+    const plan = unlimited || m.limitMicro! < m.usedMicro ? 0n : m.limitMicro! - m.usedMicro;
+    return { planMicro: plan, purchasedMicro: m.purchasedMicro, totalMicro: plan + m.purchasedMicro, unlimited, usedMicro: m.usedMicro, overageMicro: m.overageMicro };
   }
 
   /**
@@ -144,17 +120,4 @@ export class BalanceService {
   private withState<T>(t: string, c: string, op: () => Promise<T>): Promise<Exclude<T, -1>> {
     return withCustomerState(this.rebuilder, t, c, op);
   }
-}
-
-/**
- * Runs a script that answers -1 when the customer has no state: rebuilds and
- * retries. The warm path is the script alone (one round trip).
- */
-export async function withCustomerState<T>(rebuilder: Rebuilder, t: string, c: string, op: () => Promise<T>): Promise<Exclude<T, -1>> {
-  for (let i = 0; i < MAX_REBUILD_TRIES; i++) {
-    const result = await withRedis(op);
-    if (result !== -1) return result as Exclude<T, -1>;
-    await rebuilder.ensure(t, c);
-  }
-  throw new AppError('state_unavailable', 'customer state could not be rebuilt', { status: 503, retryable: true });
 }

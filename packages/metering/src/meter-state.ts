@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { keys, scripts } from '@tally/redis';
-import { withCustomerState } from './balance-service.ts';
+import { AppError } from '@tally/runtime';
+import { withRedis } from './redis-errors.ts';
 import type { Rebuilder } from './rebuild.ts';
 import type { MeterArgs } from './meter-context.ts';
 import { dedupGenerations } from './dedup.ts';
@@ -74,4 +75,19 @@ export async function runCheckScript(
     overageMicro: n(8),
     periodEndMs: r[10]!,
   };
+}
+
+const MAX_REBUILD_TRIES = 3;
+
+/**
+ * Runs a script that answers -1 when the customer has no state: rebuilds and
+ * retries. The warm path is the script alone (one round trip).
+ */
+export async function withCustomerState<T>(rebuilder: Rebuilder, t: string, c: string, op: () => Promise<T>): Promise<Exclude<T, -1>> {
+  for (let i = 0; i < MAX_REBUILD_TRIES; i++) {
+    const result = await withRedis(op);
+    if (result !== -1) return result as Exclude<T, -1>;
+    await rebuilder.ensure(t, c);
+  }
+  throw new AppError('state_unavailable', 'customer state could not be rebuilt', { status: 503, retryable: true });
 }

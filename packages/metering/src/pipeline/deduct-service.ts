@@ -6,7 +6,7 @@ import { inList, sql, type BatchingWriter, type ClickHouseClient } from '@tally/
 import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from '../directory.ts';
 import type { Rebuilder } from '../rebuild.ts';
-import { withCustomerState } from '../balance-service.ts';
+import { withCustomerState } from '../meter-state.ts';
 import { customerPlan, meterForFeature, pricedTerms, rolloverFor, type CustomerPlan } from '../meter-context.ts';
 import { dedupGenerations, idDigest, messageFingerprint } from '../dedup.ts';
 import { meterKeys, rolloverArgv, seenKeys } from '../ledger-keys.ts';
