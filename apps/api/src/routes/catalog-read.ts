@@ -3,6 +3,7 @@ import { fromMicro, type CatalogSnapshot } from '@tally/core';
 import { errorBodySchema, syncBodySchema } from '@tally/contracts';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
+import { creditPackView, creditSystemView, planView } from './catalog-views.ts';
 
 const featureViewSchema = z.object({
   id: z.string(),
@@ -16,8 +17,6 @@ const featureViewSchema = z.object({
 const featuresResultSchema = z.object({ success: z.literal(true), features: z.array(featureViewSchema) });
 const catalogResultSchema = z.object({ success: z.literal(true), version: z.number(), catalog: syncBodySchema });
 
-const amount = (micro: bigint | null) => (micro === null ? null : fromMicro(micro));
-
 /** What sync keeps that the cached snapshot does not hold (plans' billingType and metadata, packs' metadata). */
 async function extras(ctx: Pick<ApiContext, 'pool'>, tenantId: string) {
   const [plans, packs] = await Promise.all([
@@ -29,55 +28,33 @@ async function extras(ctx: Pick<ApiContext, 'pool'>, tenantId: string) {
 
 const nonEmpty = (m: Record<string, unknown> | undefined) => (m && Object.keys(m).length > 0 ? { metadata: m } : {});
 
-/** The catalog as a POST /v1/sync body: syncing it back changes nothing. Archived packs are left out (sync keeps them archived). */
+/**
+ * The catalog as a POST /v1/sync body: syncing it back changes nothing. Built from the views the
+ * catalog routes answer, without their ids, plus what sync keeps and the snapshot does not hold.
+ * Archived packs are left out (sync keeps them archived).
+ */
 function asSyncBody(s: CatalogSnapshot, more: Awaited<ReturnType<typeof extras>>) {
   return {
     defaultProvider: s.defaultProvider,
     features: [...s.features.values()].map((f) => ({ slug: f.slug, name: f.name, type: f.type, meterType: f.meterType })),
-    creditSystems: [...s.creditSystems.values()].map((c) => ({
-      slug: c.slug,
-      name: c.name,
-      description: c.description,
-      features: [...c.members].map(([feature, cost]) => ({ feature, creditCost: fromMicro(cost) })),
-    })),
-    creditPacks: [...s.creditPacks.values()].filter((p) => !p.archived).map((p) => ({
-      slug: p.slug,
-      name: p.name,
-      description: p.description,
-      credits: fromMicro(p.creditsMicro),
-      price: Number(p.priceMinor),
-      currency: p.currency,
-      creditSystem: p.creditSystem,
-      provider: p.provider,
-      refundPolicy: p.refundPolicy,
-      expiresAfterDays: p.expiresAfterDays ?? null,
-      ...nonEmpty(more.packs.get(p.slug)),
-    })),
-    plans: [...s.plans.values()].map((p) => ({
-      slug: p.slug,
-      name: p.name,
-      description: p.description,
-      price: Number(p.priceMinor),
-      currency: p.currency,
-      interval: p.interval,
-      billingType: more.plans.get(p.slug)?.billing_type ?? null,
-      planGroup: p.planGroup ?? null,
-      trialDays: p.trialDays,
-      provider: p.provider,
-      autoEnable: p.autoEnable,
-      isAddon: p.isAddon,
-      ...nonEmpty(more.plans.get(p.slug)?.metadata),
-      features: [...p.entitlements.values()].map((e) => ({
-        slug: e.slug,
-        enabled: e.enabled,
-        limit: amount(e.limitMicro),
-        trialLimit: amount(e.trialLimitMicro),
-        reset: e.reset,
-        overage: e.overage,
-        creditCost: amount(e.creditCostMicro),
-        ...(e.rollover ? { rollover: { max: fromMicro(e.rollover.maxMicro), periods: e.rollover.periods } } : {}),
-      })),
-    })),
+    creditSystems: [...s.creditSystems.values()].map((c) => {
+      const { id: _, ...view } = creditSystemView(c);
+      return view;
+    }),
+    creditPacks: [...s.creditPacks.values()].filter((p) => !p.archived).map((p) => {
+      // the pack's own provider (the view answers the tenant's default in its place)
+      const { id: _, provider: __, ...view } = creditPackView(p, s);
+      return { ...view, provider: p.provider, ...nonEmpty(more.packs.get(p.slug)) };
+    }),
+    plans: [...s.plans.values()].map((p) => {
+      const { id: _, features, ...view } = planView(p);
+      return {
+        ...view,
+        billingType: more.plans.get(p.slug)?.billing_type ?? null,
+        ...nonEmpty(more.plans.get(p.slug)?.metadata),
+        features: features.map(({ type: __, ...f }) => f),
+      };
+    }),
   };
 }
 
