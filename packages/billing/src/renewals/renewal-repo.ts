@@ -78,20 +78,11 @@ export const toRenewal = (r: RenewalRow): Renewal => ({
   completedAt: r.completed_at,
 });
 
-export interface NewRenewal {
-  id: string;
-  tenantId: string;
-  subscriptionId: string;
-  customerId: string;
-  kind: RenewalKind;
-  planId: string;
-  planSlug: string;
-  periodStart: Date;
-  periodEnd: Date;
-  amountMinor: bigint;
-  currency: string;
-  provider: string;
-}
+/** What a new renewal row is made of; the rest starts at its defaults (pending, attempt 0, no charge yet). */
+export type NewRenewal = Pick<
+  Renewal,
+  'id' | 'tenantId' | 'subscriptionId' | 'customerId' | 'kind' | 'planId' | 'planSlug' | 'periodStart' | 'periodEnd' | 'amountMinor' | 'currency' | 'provider'
+>;
 
 /** Inserts one renewal; the unique (subscription, kind, period start) makes a second insert a no-op (null). */
 export async function insertRenewal(db: Queryable, r: NewRenewal): Promise<Renewal | null> {
