@@ -103,6 +103,15 @@ export class PrivateBroker {
     }
   }
 
+  /** SIGSTOP: a broker that hangs without closing its port (a long GC pause, a full disk); `resume()` ends it. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGTERM is a controlled shutdown (waited for, up to 60 s, then SIGKILL); SIGKILL is a crash. */
   async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.child;
