@@ -9,7 +9,7 @@ import {
   type UsageEventMessage,
 } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { AppError, badRequest, counter, notFound, type Logger } from '@tally/runtime';
+import { AppError, badRequest, counter, LruCache, notFound, type Logger } from '@tally/runtime';
 import { keys } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
@@ -58,6 +58,9 @@ export interface BatchOutcome {
   rejected: number;
 }
 
+/** Tenant × customer pairs an API process remembers as existing. */
+export const KNOWN_CUSTOMERS_MAX = 100_000;
+
 /**
  * Where usage enters Tally: validate each event on its own, then produce
  * the good ones to Kafka (acks=all) and answer only after the broker
@@ -65,10 +68,21 @@ export interface BatchOutcome {
  * event is reported accepted.
  */
 export class IngestService {
-  // Customers known to exist (they are never deleted): no catalog lookup per event for them.
-  private readonly knownCustomers = new Set<string>();
+  // Customers known to exist (they are never deleted): no catalog lookup per event for them. Bounded: the least
+  // recently seen are forgotten first and cost one `ensure` again when they come back.
+  private readonly knownCustomers: LruCache<string, true>;
 
-  constructor(private readonly deps: IngestDeps) {}
+  constructor(
+    private readonly deps: IngestDeps,
+    knownCustomersMax = KNOWN_CUSTOMERS_MAX,
+  ) {
+    this.knownCustomers = new LruCache(knownCustomersMax);
+  }
+
+  /** Customers held as known (never more than the cap). */
+  get knownCustomerCount(): number {
+    return this.knownCustomers.size;
+  }
 
   async trackBatch(tenantId: string, events: unknown[]): Promise<BatchOutcome> {
     return (await this.ingest(tenantId, events)).outcome;
@@ -252,7 +266,7 @@ export class IngestService {
     const missing = new Map<string, TrackEventInput['customerData']>();
     for (const c of candidates) {
       const key = `${tenantId}\u0000${c.message.customer}`;
-      if (this.knownCustomers.has(key)) continue;
+      if (this.knownCustomers.get(key)) continue;
       if (!missing.has(key) || (!missing.get(key) && c.customerData)) missing.set(key, c.customerData);
     }
     // a few at a time: a batch naming thousands of new customers must not drain the Postgres pool
@@ -268,8 +282,7 @@ export class IngestService {
           limited.set(customer, err);
           continue;
         }
-        if (this.knownCustomers.size >= 200_000) this.knownCustomers.clear();
-        this.knownCustomers.add(key);
+        this.knownCustomers.set(key, true);
       }
     };
     await Promise.all(Array.from({ length: Math.min(4, queue.length) }, lane));

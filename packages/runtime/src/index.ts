@@ -7,3 +7,4 @@ export * from './shutdown.ts';
 export * from './ops-access.ts';
 export * from './error-codes.ts';
 export * from './deadline.ts';
+export * from './lru-cache.ts';

@@ -1,11 +1,14 @@
 import type { Redis } from 'ioredis';
 import { fromMicro, toMicro } from '@tally/core';
 import type { Pool } from '@tally/postgres';
+import { LruCache } from '@tally/runtime';
 import { keys } from '@tally/redis';
 import type { BalanceChange, BalancePort } from '../ports.ts';
 import { WebhookEmitter } from './webhook-emitter.ts';
 
 const CACHE_MS = 2000;
+/** Tenant × credit system thresholds held per process (least recently used dropped first). */
+export const BALANCE_ALERT_CACHE_ENTRIES = 100_000;
 
 /**
  * balance.low and balance.exhausted, fired once per crossing: a Redis flag per
@@ -16,7 +19,7 @@ const CACHE_MS = 2000;
  * reading the balance as it is now.
  */
 export class BalanceAlerts {
-  private readonly thresholds = new Map<string, { value: bigint | null; until: number }>();
+  private readonly thresholds = new LruCache<string, { value: bigint | null; until: number }>(BALANCE_ALERT_CACHE_ENTRIES);
 
   constructor(
     private readonly pool: Pool,

@@ -1,5 +1,6 @@
 import type { CatalogSnapshot } from '@tally/core';
 import { asDependencyError, type Pool } from '@tally/postgres';
+import { LruCache } from '@tally/runtime';
 import { loadSnapshot } from './load-snapshot.ts';
 
 export interface CatalogCacheOptions {
@@ -7,8 +8,12 @@ export interface CatalogCacheOptions {
   checkEveryMs?: number;
   /** Past this age a snapshot is not served while it is checked: the caller waits for the check. */
   maxStaleMs?: number;
+  /** Tenants held per process (least recently used dropped first, then loaded again on their next request). */
+  maxTenants?: number;
   now?: () => number;
 }
+
+export const CATALOG_CACHE_MAX_TENANTS = 10_000;
 
 interface Entry {
   snapshot: CatalogSnapshot;
@@ -25,7 +30,7 @@ interface Entry {
  * version check is the fallback for a missed message.
  */
 export class CatalogCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: LruCache<string, Entry>;
   private readonly inFlight = new Map<string, Promise<CatalogSnapshot>>();
   private readonly checkEveryMs: number;
   private readonly maxStaleMs: number;
@@ -35,6 +40,12 @@ export class CatalogCache {
     this.checkEveryMs = options.checkEveryMs ?? 1000;
     this.maxStaleMs = options.maxStaleMs ?? 60_000;
     this.now = options.now ?? Date.now;
+    this.entries = new LruCache(options.maxTenants ?? CATALOG_CACHE_MAX_TENANTS);
+  }
+
+  /** Tenants held now (never more than maxTenants). */
+  get size(): number {
+    return this.entries.size;
   }
 
   async get(tenantId: string): Promise<CatalogSnapshot> {

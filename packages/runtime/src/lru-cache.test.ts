@@ -42,3 +42,16 @@ describe('LruCache', () => {
     expect(() => new LruCache(1.5)).toThrow(RangeError);
   });
 });
+
+describe('LruCache has/clear', () => {
+  it('has() does not count as a use; clear() empties it', () => {
+    const cache = new LruCache<string, number>(2);
+    cache.set('a', 1).set('b', 2);
+    expect(cache.has('a')).toBe(true);
+    cache.set('c', 3); // a was not used by has(): it is the oldest and goes
+    expect(cache.has('a')).toBe(false);
+    expect(cache.has('b')).toBe(true);
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
+});
