@@ -12,6 +12,22 @@ TALLY_PID_DIR="$TALLY_DATA_DIR/pids"
 mkdir -p "$TALLY_LOG_DIR" "$TALLY_PID_DIR"
 export TALLY_ROOT TALLY_DATA_DIR
 
+# Profile: `default` = one redis, one Kafka broker; `cluster` = Redis Cluster (3 masters) and 3 Kafka brokers
+# (replication factor 3, min.insync.replicas 2). Postgres and ClickHouse are the same in both. See README.md.
+TALLY_PROFILE="${TALLY_PROFILE:-default}"
+case "$TALLY_PROFILE" in
+  default)
+    TALLY_SERVICES=(redis postgres clickhouse kafka) ;;
+  cluster)
+    TALLY_SERVICES=(redis-cluster postgres clickhouse kafka-cluster)
+    export REDIS_URL="${REDIS_URL:-redis+cluster://127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003}"
+    export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094}"
+    export KAFKA_REPLICATION_FACTOR="${KAFKA_REPLICATION_FACTOR:-3}"
+    export KAFKA_MIN_INSYNC_REPLICAS="${KAFKA_MIN_INSYNC_REPLICAS:-2}" ;;
+  *) printf '[tally] ERROR: TALLY_PROFILE=%s: expected default or cluster\n' "$TALLY_PROFILE" >&2; exit 2 ;;
+esac
+export TALLY_PROFILE
+
 # Connection settings shared with the apps (same names everywhere, see README.md).
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tally}"
