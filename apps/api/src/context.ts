@@ -68,9 +68,10 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   // this process's balance changes (the check path, grants) go to every process; streams listen to it
   const balanceSignal = new RedisBalanceChannel(redis, config.REDIS_URL);
   broadcastBalanceChanges(balanceSignal);
-  const catalog = new CatalogService(pool, { changes });
-  const customers = new CustomerService(pool, catalog, { changes });
-  const tenants = new TenantService(pool, { changes });
+  // every per-tenant and per-customer cache is capped (docs/operations.md "Memory bounds")
+  const catalog = new CatalogService(pool, { changes, maxTenants: config.CACHE_MAX_TENANTS });
+  const customers = new CustomerService(pool, catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
+  const tenants = new TenantService(pool, { changes, cache: { maxKnown: config.CACHE_MAX_TENANTS } });
   const limits = {
     authFailures: new WindowLimiter(redis, 'auth-failures', config.AUTH_FAILURES_PER_MINUTE),
     customerCreation: new WindowLimiter(redis, 'customers-created', config.CUSTOMERS_PER_MINUTE),
@@ -115,6 +116,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
         ? new PlatformaticProducer({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api-usage` })
         : producer,
     topic: config.KAFKA_TOPIC_EVENTS,
+    knownCustomersMax: config.CACHE_MAX_CUSTOMERS,
   });
 
   return {

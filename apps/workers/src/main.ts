@@ -28,8 +28,8 @@ async function main(): Promise<void> {
 
   const registry = new WorkerRegistry(config.REDIS_URL, logger);
   const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
-  const catalog = new CatalogService(pool, { changes });
-  const customers = new CustomerService(pool, catalog, { changes });
+  const catalog = new CatalogService(pool, { changes, maxTenants: config.CACHE_MAX_TENANTS });
+  const customers = new CustomerService(pool, catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
   // debits and grants here reach the dashboard's balance streams in the API processes
   const balanceSignal = new RedisBalanceChannel(redis, config.REDIS_URL);
   broadcastBalanceChanges(balanceSignal);

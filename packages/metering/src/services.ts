@@ -28,6 +28,8 @@ export function createBalanceServices(deps: MeteringDeps): { rebuilder: Rebuilde
 export interface MeteringApiDeps extends MeteringDeps {
   producer: EventProducer;
   topic: string;
+  /** Tenant × customer pairs ingest remembers as existing (default KNOWN_CUSTOMERS_MAX). */
+  knownCustomersMax?: number;
 }
 
 export interface MeteringApi {
@@ -42,5 +44,5 @@ export function createMeteringApi(deps: MeteringApiDeps): MeteringApi {
   const rebuilder = new Rebuilder(deps, deps.clickhouseDatabase);
   const producer = new CoalescingProducer(deps.producer);
   const common = { redis: deps.redis, rebuilder, directory: deps.directory, producer, topic: deps.topic, logger: deps.logger };
-  return { ingest: new IngestService(common), checks: new CheckService(common), close: () => producer.disconnect() };
+  return { ingest: new IngestService(common, deps.knownCustomersMax), checks: new CheckService(common), close: () => producer.disconnect() };
 }

@@ -92,5 +92,9 @@ export const sharedEnv = z.object({
   KAFKA_TOPIC_EVENTS: z.string().default('tally.usage-events.v1'),
   KAFKA_PARTITIONS: z.coerce.number().int().min(1).default(6),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).default(1),
+  /** Customers one process holds in each per-customer cache (least recently used dropped first; docs/operations.md "Memory bounds"). */
+  CACHE_MAX_CUSTOMERS: z.coerce.number().int().min(1).default(100_000),
+  /** Tenants one process holds in each per-tenant cache (catalog snapshots, API keys). */
+  CACHE_MAX_TENANTS: z.coerce.number().int().min(1).default(10_000),
 });
 export type SharedEnv = z.infer<typeof sharedEnv>;

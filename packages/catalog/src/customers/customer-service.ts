@@ -34,6 +34,8 @@ export interface CustomerServiceOptions {
   ttlMs?: number;
   /** Tells every process about a change (and hears theirs); without it only this process's cache is dropped. */
   changes?: ChangeBus;
+  /** Customers held (least recently stored dropped first past it); default 100,000. */
+  maxEntries?: number;
 }
 
 export interface CustomerRow {
@@ -66,7 +68,7 @@ export class CustomerService {
     private readonly catalog: CatalogService,
     options: CustomerServiceOptions = {},
   ) {
-    this.cache = new TtlCache(options.ttlMs ?? 1000);
+    this.cache = new TtlCache(options.ttlMs ?? 1000, options.maxEntries);
     this.changes = options.changes ?? noChangeBus;
     this.changes.subscribe((c) => {
       if (c.kind === 'customer') this.cache.delete(key(c.tenantId, c.customerId));
