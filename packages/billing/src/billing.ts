@@ -67,7 +67,8 @@ export function createBilling(deps: BillingDeps) {
   const checkout = new CheckoutService(purchases, methods, providers, deps.customers, fulfilment, {
     defaultReturnUrl: (id) => `${base}/v1/sandbox/return?reference=${id}`,
   }, logger);
-  const wallet = new WalletService(pool, methods, providers, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
+  // `for=card`: the return page of a card set-up speaks of the card, not of a payment.
+  const wallet = new WalletService(pool, methods, providers, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}&for=card`);
   const refunds = new RefundService(pool, purchases, providers, deps.balances, emitter);
   const providerWebhooks = new ProviderWebhooks(pool, providers, purchases, fulfilment, methods, wallet, refunds, logger);
   const planCheckout = new ProviderPlanCheckout(providers, methods, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);

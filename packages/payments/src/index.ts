@@ -8,5 +8,5 @@ export * from './sandbox/events.ts';
 export * from './sandbox/sandbox-store.ts';
 export * from './sandbox/sandbox-provider.ts';
 export * from './sandbox/hosted-checkout.ts';
-export { formatMoney, PAGE_SECURITY_HEADERS } from './sandbox/page.ts';
+export { formatMoney, PAGE_SECURITY_HEADERS, renderResultPage } from './sandbox/page.ts';
 export * from './stripe/stripe-provider.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { errorBodySchema } from '@tally/contracts';
-import { PAGE_SECURITY_HEADERS, type PageAnswer } from '@tally/payments';
+import { PAGE_SECURITY_HEADERS, renderResultPage, type PageAnswer } from '@tally/payments';
 import { badRequest } from '@tally/runtime';
 import type { Response } from 'express';
 import type { ApiContext } from '../context.ts';
@@ -14,6 +14,12 @@ const payForm = z.object({
   cvc: z.string().max(8).optional(),
   saveCard: z.string().max(8).optional(),
 });
+
+/** The default return pages: a card set-up (wallet) comes back with `for=card`, a purchase or plan checkout without. */
+const RETURN_PAGES = {
+  payment: renderResultPage('Thank you', 'Your payment is being confirmed. You can close this page.'),
+  card: renderResultPage('Thank you', 'Your card is being saved for future purchases. You can close this page.'),
+} as const;
 
 /** Every answer of the hosted pages, HTML or redirect, carries the page security headers. */
 function sendPage(res: Response, answer: PageAnswer): undefined {
@@ -65,10 +71,9 @@ export function registerSandboxRoutes(routes: RouteTable, ctx: ApiContext): void
     summary: 'Where the sandbox checkout returns when the app gave no callbackUrl (HTML)',
     tags: ['sandbox'],
     auth: false,
-    query: z.object({ reference: z.string().max(64).optional() }),
+    query: z.object({ reference: z.string().max(64).optional(), for: z.enum(['payment', 'card']).default('payment') }),
     responses: { 200: null },
-    handler: async ({ res }) =>
-      sendPage(res, { status: 200, html: '<!doctype html><title>Thank you</title><h1>Thank you</h1><p>We are confirming your payment or saved card. You can close this page.</p>' }),
+    handler: async ({ query, res }) => sendPage(res, { status: 200, html: RETURN_PAGES[query.for] }),
   });
 
   routes.add({
