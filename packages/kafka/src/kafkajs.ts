@@ -154,11 +154,20 @@ export class KafkajsAdmin implements EventLogAdmin {
     }
   }
 
-  async ensureTopic(topic: string, numPartitions: number, replicationFactor: number): Promise<void> {
+  async ensureTopic(
+    topic: string,
+    numPartitions: number,
+    replicationFactor: number,
+    config: Record<string, string> = {},
+  ): Promise<void> {
     await this.ensureConnected();
     const existing = await this.admin.listTopics();
     if (existing.includes(topic)) return;
-    await this.admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions, replicationFactor }] });
+    const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+    await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions, replicationFactor, ...(configEntries.length ? { configEntries } : {}) }],
+    });
   }
 
   /** A real metadata request to the cluster. */

@@ -37,7 +37,11 @@ export interface EventConsumer {
 }
 
 export interface EventLogAdmin {
-  ensureTopic(topic: string, partitions: number, replicationFactor: number): Promise<void>;
+  /**
+   * Creates the topic when it is missing. `config` (e.g. `{ 'min.insync.replicas': '2' }`) applies at
+   * creation only; an existing topic is left as it is.
+   */
+  ensureTopic(topic: string, partitions: number, replicationFactor: number, config?: Record<string, string>): Promise<void>;
   ping(): Promise<void>;
   disconnect(): Promise<void>;
 }
