@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { createLogger, type Logger, type Probe } from '@tally/runtime';
 import { createPool, postgresProbe, type Pool } from '@tally/postgres';
-import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
+import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus, type RedisClient } from '@tally/redis';
 import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
 import { CatalogService, CustomerService, SubscriptionService, TenantService, type StateChange } from '@tally/catalog';
@@ -20,7 +19,7 @@ export interface ApiContext {
   config: ApiConfig;
   logger: Logger;
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   clickhouse: ClickHouseClient;
   producer: EventProducer;
   probes: Probe[];

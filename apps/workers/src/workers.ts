@@ -1,5 +1,4 @@
 import type { Kafka } from 'kafkajs';
-import type { Redis } from 'ioredis';
 import type { Logger } from '@tally/runtime';
 import type { Pool } from '@tally/postgres';
 import type { ClickHouseClient } from '@tally/clickhouse';
@@ -11,12 +10,13 @@ import { startMetering } from './metering.ts';
 import { startBilling } from './billing.ts';
 import { startPurchaseMirror } from './purchase-mirror.ts';
 import { declareSchedules, startSchedules } from './schedules.ts';
+import type { RedisClient } from '@tally/redis';
 
 export interface WorkersDeps {
   config: WorkersConfig;
   logger: Logger;
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   clickhouse: ClickHouseClient;
   kafka: Kafka;
   registry: WorkerRegistry;

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Payments } from '@tally/payments';
 import type { Pool } from '@tally/postgres';
 import type { Logger } from '@tally/runtime';
@@ -25,10 +24,11 @@ import type { WebhookTargetPolicy } from './webhooks/target-policy.ts';
 import { RenewalService } from './renewals/renewal-service.ts';
 import { RenewingPlanCheckout } from './renewals/renewing-plan-checkout.ts';
 import type { RenewalsConfig } from './renewals/config.ts';
+import type { RedisClient } from '@tally/redis';
 
 export interface BillingDeps {
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   redisUrl: string;
   logger: Logger;
   payments: Payments;

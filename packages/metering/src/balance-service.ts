@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { keys, scripts } from '@tally/redis';
+import { keys, scripts, type RedisClient } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
@@ -43,7 +42,7 @@ export interface Balance {
  */
 export class BalanceService {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly directory: MeteringDirectory,
     private readonly rebuilder: Rebuilder,
   ) {}

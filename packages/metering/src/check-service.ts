@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { codeForSplit, creditsFor, decideCheck, fromMicro, planRemaining, toMicro, type CheckCode } from '@tally/core';
 import type { CheckRequest, CheckResponse, UsageEventMessage } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
@@ -12,7 +11,7 @@ import { runCheckScript } from './meter-state.ts';
 import { balanceFields, emptyFields } from './answer.ts';
 import { dedupGenerations, idDigest, messageFingerprint } from './dedup.ts';
 import { meterKeys } from './ledger-keys.ts';
-import { keys, scripts } from '@tally/redis';
+import { keys, scripts, type RedisClient } from '@tally/redis';
 import { emitBalanceChanged } from './balance-events.ts';
 import { eventKey, toMessage } from './messages.ts';
 import { StrictOutbox } from './strict-outbox.ts';
@@ -37,7 +36,7 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 export interface CheckDeps {
-  redis: Redis;
+  redis: RedisClient;
   rebuilder: Rebuilder;
   directory: MeteringDirectory;
   producer: EventProducer;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { toMicro, type CatalogSnapshot, type MeterDef } from '@tally/core';
 import {
   MAX_BATCH_EVENTS,
@@ -10,7 +9,7 @@ import {
 } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
 import { AppError, badRequest, counter, LruCache, notFound, type Logger } from '@tally/runtime';
-import { keys } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { dedupGenerations, idDigest, messageFingerprint, DEDUP_WINDOW_MS } from './dedup.ts';
@@ -31,7 +30,7 @@ export const CUSTOMER_RATE_LIMITED = 'customer_rate_limited';
 const tracked = counter('tally_track_events_total', 'events answered by track', ['status']);
 
 export interface IngestDeps {
-  redis: Redis;
+  redis: RedisClient;
   rebuilder: Rebuilder;
   directory: MeteringDirectory;
   producer: EventProducer;

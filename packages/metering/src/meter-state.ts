@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { keys, scripts } from '@tally/redis';
+import { keys, scripts, type RedisClient } from '@tally/redis';
 import { AppError } from '@tally/runtime';
 import { withRedis } from './redis-errors.ts';
 import type { Rebuilder } from './rebuild.ts';
@@ -32,7 +31,7 @@ export interface StrictEvent {
  * Redis has no state for it.
  */
 export async function runCheckScript(
-  redis: Redis,
+  redis: RedisClient,
   rebuilder: Rebuilder,
   t: string,
   c: string,

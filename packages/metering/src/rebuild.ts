@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { grantRemainders, rolloverCarry, rolloverGrantId, rolloverLife, spendingOrder, spendingScore, type GrantState, type PurchasedUsage } from '@tally/core';
-import { keys, scripts } from '@tally/redis';
+import { keys, scripts, type RedisClient } from '@tally/redis';
 import { ident, queryRows, sql, type ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
 import { AppError, counter, type Logger } from '@tally/runtime';
@@ -13,7 +12,7 @@ import { withRedis } from './redis-errors.ts';
 const rebuilds = counter('tally_balance_rebuilds_total', 'Customer balance states rebuilt from Postgres + ClickHouse');
 
 export interface RebuildDeps {
-  redis: Redis;
+  redis: RedisClient;
   pool: Pool;
   clickhouse: ClickHouseClient;
   directory: MeteringDirectory;

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { Pool } from '@tally/postgres';
 import type { ClickHouseClient } from '@tally/clickhouse';
 import type { Logger } from '@tally/runtime';
@@ -8,9 +7,10 @@ import { BalanceService } from './balance-service.ts';
 import { CoalescingProducer, type EventProducer } from '@tally/kafka';
 import { IngestService } from './ingest.ts';
 import { CheckService } from './check-service.ts';
+import type { RedisClient } from '@tally/redis';
 
 export interface MeteringDeps {
-  redis: Redis;
+  redis: RedisClient;
   pool: Pool;
   clickhouse: ClickHouseClient;
   /** @tally/catalog's services: `{ snapshot: (t) => catalog.snapshot(t), context: (t, c) => customers.context(t, c) }` */

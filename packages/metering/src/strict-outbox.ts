@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { UsageEventMessage } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { keys, scripts } from '@tally/redis';
+import { keys, scripts, type RedisClient } from '@tally/redis';
 import { counter, type Logger } from '@tally/runtime';
 import { toMessage } from './messages.ts';
 import { withRedis } from './redis-errors.ts';
@@ -28,7 +27,7 @@ const indexMember = (tenantId: string, customer: string) => `${tenantId}:${custo
  * that did reach Kafka is harmless: the pipeline applies an id once.
  */
 export class StrictOutbox {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /**
    * Before the debit. Returns false when a message of this id is already
@@ -70,7 +69,7 @@ export class StrictOutbox {
 }
 
 export interface StrictOutboxSweepDeps {
-  redis: Redis;
+  redis: RedisClient;
   producer: EventProducer;
   topic: string;
   logger: Logger;

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { createRedis } from './connection.ts';
+import { createRedis, type RedisClient } from './connection.ts';
 
 export const BALANCES_CHANNEL = 'tally:balances';
 /** Changes of one balance within this window go out as one message (the latest value). */
@@ -29,11 +28,11 @@ const keyOf = (tenantId: string, customerId: string) => `${tenantId}\u0000${cust
 export class RedisBalanceChannel {
   private pending = new Map<string, BalanceMessage>();
   private timer: NodeJS.Timeout | null = null;
-  private sub: Redis | null = null;
+  private sub: RedisClient | null = null;
   private readonly listeners = new Map<string, Set<(m: BalanceMessage) => void>>();
 
   constructor(
-    private readonly pub: Redis,
+    private readonly pub: RedisClient,
     private readonly url: string,
     private readonly channel = BALANCES_CHANNEL,
   ) {}
@@ -89,7 +88,7 @@ export class RedisBalanceChannel {
   private subscribed: Promise<unknown> = Promise.resolve();
 
   /** The subscriber connection, opened at the first listener (processes that only publish never open it). */
-  private subscriber(): Redis {
+  private subscriber(): RedisClient {
     if (this.sub) return this.sub;
     const sub = createRedis(this.url, { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
     sub.on('error', () => {});

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { createRedis } from './connection.ts';
+import { onResubscribe } from './cluster.ts';
+import { createRedis, type RedisClient } from './connection.ts';
 
 export const CHANGES_CHANNEL = 'tally:changes';
 const ECHO_WAIT_MS = 100;
@@ -16,23 +16,20 @@ const ECHO_WAIT_MS = 100;
  * fallback for a publish that failed (Redis down at the moment of the commit).
  */
 export class RedisChangeBus<T extends { kind: string }> {
-  private readonly sub: Redis;
+  private readonly sub: RedisClient;
   private readonly handlers: ((change: T) => void)[] = [];
   /** Publishes of this process waiting for their own message to come back. */
   private readonly echoes = new Map<string, () => void>();
-  private connectedBefore = false;
 
   constructor(
-    private readonly pub: Redis,
+    private readonly pub: RedisClient,
     url: string,
     private readonly channel = CHANGES_CHANNEL,
   ) {
     this.sub = createRedis(url, { enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true });
     this.sub.on('error', () => {});
-    this.sub.on('ready', () => {
-      if (this.connectedBefore) this.emit({ kind: 'reset' } as T);
-      this.connectedBefore = true;
-    });
+    // PUBLISH reaches every node of a Cluster, so one subscriber on any node hears every process
+    onResubscribe(this.sub, () => this.emit({ kind: 'reset' } as T));
     this.sub.on('message', (_channel: string, text: string) => {
       let change: T & { echo?: string };
       try {

@@ -1,4 +1,5 @@
 export * from './connection.ts';
+export * from './cluster.ts';
 export * from './keys.ts';
 export * from './scripts.ts';
 export * from './change-bus.ts';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import { bounded } from '@tally/runtime';
+import type { RedisClient } from './connection.ts';
 
 const LUA_DIR = fileURLToPath(new URL('../lua/', import.meta.url));
 const LIBRARY = readFileSync(`${LUA_DIR}lib/ledger.lua`, 'utf8');
@@ -28,7 +28,7 @@ export class LuaScript {
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
-  async run<T = unknown>(redis: Redis, keys: string[], args: ScriptArg[]): Promise<T> {
+  async run<T = unknown>(redis: RedisClient, keys: string[], args: ScriptArg[]): Promise<T> {
     if (this.numKeys !== null && keys.length !== this.numKeys) {
       throw new Error(`${this.file} takes ${this.numKeys} keys, got ${keys.length}`);
     }

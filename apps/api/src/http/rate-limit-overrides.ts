@@ -1,6 +1,5 @@
 import type { Pool } from '@tally/postgres';
-import { RedisChangeBus } from '@tally/redis';
-import type { Redis } from 'ioredis';
+import { RedisChangeBus, type RedisClient } from '@tally/redis';
 
 /** The route classes a tenant is limited by (docs/operations.md "Rate limits"). */
 export const ROUTE_CLASSES = ['ingest', 'check', 'other'] as const;
@@ -34,7 +33,7 @@ export class RateLimitOverrides {
   private readonly held = new Map<string, { rates: Promise<RateOverrides>; at: number }>();
   private readonly bus: RedisChangeBus<RateLimitChange>;
 
-  constructor(private readonly pool: Pool, redis: Redis, redisUrl: string) {
+  constructor(private readonly pool: Pool, redis: RedisClient, redisUrl: string) {
     this.bus = new RedisChangeBus<RateLimitChange>(redis, redisUrl, RATE_LIMIT_CHANNEL);
     this.bus.subscribe((change) => {
       if (change.kind === 'reset') this.held.clear();

@@ -1,6 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
-import { keys, scripts } from '@tally/redis';
+import { keys, scripts, type RedisClient } from '@tally/redis';
 import { AppError, dependencies, type Logger } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import { RateLimitOverrides, type Rates, type RouteClass } from './rate-limit-overrides.ts';
@@ -29,7 +28,7 @@ export interface Decision {
  * across every API process.
  */
 export class TenantRateLimiter {
-  constructor(private readonly redis: Redis, private readonly burstSeconds: number) {}
+  constructor(private readonly redis: RedisClient, private readonly burstSeconds: number) {}
 
   async take(tenantId: string, routeClass: RouteClass, rate: number, cost: number): Promise<Decision> {
     const intervalUs = Math.max(1, Math.floor(1_000_000 / rate));

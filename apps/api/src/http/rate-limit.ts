@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import { keys } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 
 /**
  * A fixed-window counter in Redis, so one limit holds across every API
@@ -9,7 +8,7 @@ import { keys } from '@tally/redis';
  */
 export class WindowLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly name: string,
     /** Hits allowed per window; 0 turns the limit off. */
     readonly limit: number,

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { CatalogSnapshot } from '@tally/core';
 import type { ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
-import { keys } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 import type { Logger } from '@tally/runtime';
 import { insertTsvLines } from '../clickhouse-io.ts';
 import { dropStagedIds, findStoredIds } from './dedup.ts';
@@ -28,7 +27,7 @@ export interface ApplySink {
 export interface ChunkProcessorDeps {
   store: ImportStore;
   pool: Pool;
-  redis: Redis;
+  redis: RedisClient;
   clickhouse: ClickHouseClient;
   database: string;
   queue: Queue;

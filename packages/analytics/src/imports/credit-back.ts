@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { ident, sql, type ClickHouseClient } from '@tally/clickhouse';
-import { keys } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 import { AppError } from '@tally/runtime';
 import { queryJson } from '../clickhouse-io.ts';
 
@@ -28,7 +27,7 @@ export async function assertApplyRowsStored(client: ClickHouseClient, database: 
  * are a cache that is rebuilt to the same numbers). So the refund is the
  * same computation as any rebuild, with no second bookkeeping to drift.
  */
-export async function creditBack(client: ClickHouseClient, redis: Redis, database: string, tenantId: string, importId: string): Promise<number> {
+export async function creditBack(client: ClickHouseClient, redis: RedisClient, database: string, tenantId: string, importId: string): Promise<number> {
   const customers = await queryJson<{ customer_id: string }>(
     client,
     sql`SELECT DISTINCT customer_id FROM ${ident(database)}.raw_usage_events_v1 WHERE tenant_id = ${tenantId} AND import_id = ${importId}`,

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { dedupGenerations, idDigest } from '@tally/metering';
-import { keys } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 
 /**
  * A report import claims each event id it is about to store in the same place
@@ -66,7 +65,7 @@ function byCustomer<T extends ClaimableEvent>(events: T[]): Map<string, T[]> {
  * number taken by someone else (live traffic or another import).
  */
 export async function claimEventIds<T extends ClaimableEvent>(
-  redis: Redis,
+  redis: RedisClient,
   tenantId: string,
   owner: string,
   events: T[],
@@ -98,7 +97,7 @@ export async function claimEventIds<T extends ClaimableEvent>(
 }
 
 /** The rows of these claims are stored (ClickHouse now answers for them): forget who claimed them. */
-export async function releaseClaims(redis: Redis, tenantId: string, events: ClaimableEvent[]): Promise<void> {
+export async function releaseClaims(redis: RedisClient, tenantId: string, events: ClaimableEvent[]): Promise<void> {
   const groups = [...byCustomer(events)];
   for (let i = 0; i < groups.length; i += BATCH) {
     const pipeline = redis.pipeline();

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { ClickHouseClient } from '@tally/clickhouse';
 import { AppError } from '@tally/runtime';
 import { repairRollups, type SqlRunner } from './repair.ts';
+import type { RedisClient } from '@tally/redis';
 
 /** The server's ClickHouse behind the repair's two needs. */
 export const clickhouseRunner = (client: ClickHouseClient): SqlRunner => ({
@@ -18,7 +18,7 @@ const LOCK_MS = 10 * 60_000;
  * refused with 409 while the first holds the lock.
  */
 export class RollupRepairService {
-  constructor(private readonly deps: { clickhouse: ClickHouseClient; database: string; redis: Redis }) {}
+  constructor(private readonly deps: { clickhouse: ClickHouseClient; database: string; redis: RedisClient }) {}
 
   async repair(tenantId: string, from: Date, to: Date): Promise<number> {
     const lock = `tally:{${tenantId}}:rollup-repair`;

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { fromMicro, toMicro } from '@tally/core';
 import type { Pool } from '@tally/postgres';
-import { keys } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 import { notFound, type Logger } from '@tally/runtime';
 import { LruCache } from '../lru-cache.ts';
 import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from '../ports.ts';
@@ -43,7 +42,7 @@ export class AutoTopupService {
 
   constructor(
     private readonly pool: Pool,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly catalog: CatalogPort,
     private readonly customers: CustomerPort,
     private readonly addon: AddonService,

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
 import { fromMicro, toMicro } from '@tally/core';
 import type { Pool } from '@tally/postgres';
 import { LruCache } from '@tally/runtime';
-import { keys } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 import type { BalanceChange, BalancePort } from '../ports.ts';
 import { WebhookEmitter } from './webhook-emitter.ts';
 
@@ -23,7 +22,7 @@ export class BalanceAlerts {
 
   constructor(
     private readonly pool: Pool,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly webhooks: WebhookEmitter,
     private readonly balances: BalancePort,
   ) {}

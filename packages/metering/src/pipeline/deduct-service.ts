@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { creditsFor } from '@tally/core';
 import type { DeductJob, PricedTerms, UsageEventMessage } from '@tally/contracts';
-import { keys, scripts } from '@tally/redis';
+import { keys, scripts, type RedisClient } from '@tally/redis';
 import { inList, sql, type BatchingWriter, type ClickHouseClient } from '@tally/clickhouse';
 import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from '../directory.ts';
@@ -37,7 +36,7 @@ const UNMETERED: PricedTerms = { meter: '~unmetered', creditSystem: '', costMicr
 const FRESH_STATE_WAIT_MS = 2_000;
 
 export interface DeductDeps {
-  redis: Redis;
+  redis: RedisClient;
   rebuilder: Rebuilder;
   directory: MeteringDirectory;
   writer: BatchingWriter<UsageRow>;
