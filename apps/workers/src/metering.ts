@@ -1,8 +1,9 @@
 import { Queue } from 'bullmq';
+import type { Admin } from 'kafkajs';
 import { BatchingWriter } from '@tally/clickhouse';
 import type { DeductJob } from '@tally/contracts';
-import { KafkajsConsumer, KafkajsProducer } from '@tally/kafka';
-import { createBridge, deadLetterSink, deductQueueName, DeductService, Rebuilder, StrictOutboxSweeper, type UsageRow } from '@tally/metering';
+import { KafkajsAdmin, KafkajsConsumer, KafkajsProducer } from '@tally/kafka';
+import { createBridge, deadLetterSink, deductQueueName, DeductService, FairShare, Rebuilder, StrictOutboxSweeper, type UsageRow } from '@tally/metering';
 import { bullConnection } from '@tally/redis';
 import { counter, histogram } from '@tally/runtime';
 import { deductProcessor } from './metering-deduct.processor.ts';
@@ -55,20 +56,28 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers &
     maxStalledCount: 1_000_000,
   });
 
-  const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_CONSUMER_GROUP, partitionsConsumedConcurrently: 6 });
-  await consumer.connect();
-  await consumer.run(config.KAFKA_TOPIC_EVENTS, createBridge(queue, logger));
-  logger.info({ topic: config.KAFKA_TOPIC_EVENTS, group: config.KAFKA_CONSUMER_GROUP, queue: queueName }, 'metering pipeline started');
-
-  // The strict path's outbox: events debited by a check whose process died before publishing them.
+  // The strict path's outbox (events debited by a check whose process died before publishing them);
+  // the same producer hands the events of tenants over their share to the deferred lane.
   const producer = new KafkajsProducer(kafka);
   const outbox = new StrictOutboxSweeper({ redis, producer, topic: config.KAFKA_TOPIC_EVENTS, logger });
+
+  // Fair share (pipeline/fair-share.ts): the main lane moves a flooding tenant's events to the deferred
+  // topic, consumed by a group of its own into the same deduct jobs, so it never queues ahead of the others.
+  const lanes = config.FAIR_SHARE_EVENTS > 0 ? await startDeferredLane(deps, queue, producer) : null;
+  const consumer = new KafkajsConsumer(kafka, { groupId: config.KAFKA_CONSUMER_GROUP, partitionsConsumedConcurrently: 6 });
+  await consumer.connect();
+  await consumer.run(config.KAFKA_TOPIC_EVENTS, createBridge(queue, logger, lanes ? { fairShare: lanes.fairShare } : {}));
+  logger.info(
+    { topic: config.KAFKA_TOPIC_EVENTS, group: config.KAFKA_CONSUMER_GROUP, queue: queueName, fairShareEvents: config.FAIR_SHARE_EVENTS },
+    'metering pipeline started',
+  );
 
   return {
     // the "strict-outbox" periodic job (schedules.ts, STRICT_OUTBOX_SWEEP_EVERY_MS): once per tick across processes
     periodic: { strictOutbox: async () => void (await outbox.sweep()) },
     beforeWorkersClose: [
       { name: 'stop the usage consumer', run: () => consumer.disconnect() },
+      ...(lanes ? [{ name: 'stop the deferred-lane consumer', run: () => lanes.stop() }] : []),
     ],
     afterWorkersClose: [
       // after the periodic workers closed: a running outbox sweep has finished with the producer
@@ -77,4 +86,47 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers &
       { name: 'close the deduct queue', run: () => queue.close() },
     ],
   };
+}
+
+export const deferredTopic = (eventsTopic: string) => `${eventsTopic}.deferred`;
+export const deferredGroup = (consumerGroup: string) => `${consumerGroup}-deferred`;
+
+/** The deferred lane: its topic (created here if missing), its consumer group, and the main lane's view of it. */
+async function startDeferredLane(deps: WorkersDeps, queue: Queue<DeductJob>, producer: KafkajsProducer) {
+  const { config, logger, kafka } = deps;
+  const topic = deferredTopic(config.KAFKA_TOPIC_EVENTS);
+  const groupId = deferredGroup(config.KAFKA_CONSUMER_GROUP);
+  const topics = new KafkajsAdmin(kafka);
+  try {
+    await topics.ensureTopic(topic, config.KAFKA_PARTITIONS, config.KAFKA_REPLICATION_FACTOR);
+  } catch (err) {
+    // two workers processes starting at once: the other one created it
+    if (!/already exists/i.test(String((err as Error).message))) throw err;
+  } finally {
+    await topics.disconnect();
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  const fairShare = new FairShare({
+    shareEvents: config.FAIR_SHARE_EVENTS,
+    defer: (messages) => producer.send(topic, messages),
+    deferredDrained: () => deferredDrained(admin, topic, groupId),
+  });
+  const consumer = new KafkajsConsumer(kafka, { groupId, partitionsConsumedConcurrently: 6 });
+  await consumer.connect();
+  await consumer.run(topic, createBridge(queue, logger));
+  return {
+    fairShare,
+    stop: async () => {
+      await consumer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}
+
+/** Every partition of the deferred topic is committed (its jobs completed) up to its end, or empty. */
+async function deferredDrained(admin: Admin, topic: string, groupId: string): Promise<boolean> {
+  const [ends, groups] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const committed = new Map((groups[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  return ends.every((e) => BigInt(e.low) === BigInt(e.high) || (committed.get(e.partition) ?? -1n) >= BigInt(e.high));
 }

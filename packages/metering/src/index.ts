@@ -11,5 +11,6 @@ export * from './messages.ts';
 export * from './pipeline/deduct-service.ts';
 export * from './pipeline/deduct.queue.ts';
 export * from './pipeline/consumer-bridge.ts';
+export * from './pipeline/fair-share.ts';
 export * from './pipeline/usage-row.ts';
 export * from './dead-letters/index.ts';

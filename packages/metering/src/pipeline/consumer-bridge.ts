@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { usageEventMessageSchema, type DeductJob, type UsageEventMessage } from '@tally/contracts';
+import { usageEventMessageSchema, type DeductJob } from '@tally/contracts';
 import type { ConsumedBatch } from '@tally/kafka';
 import { counter, type Logger } from '@tally/runtime';
 import { deductJobId, deductJobOptions } from './deduct.queue.ts';
+import type { FairShare, ParsedMessage } from './fair-share.ts';
 
 const badMessages = counter('tally_kafka_bad_messages_total', 'Kafka messages that do not parse as usage events');
 const lostJobs = counter('tally_deduct_jobs_lost_total', 'deduct jobs Redis lost before they completed (added again)');
@@ -13,6 +15,8 @@ export interface BridgeOptions {
   /** Pause consuming while this many deduct jobs wait (ClickHouse or Redis slow or down). */
   maxWaitingJobs?: number;
   maxPauseMs?: number;
+  /** Main lane only: tenants over their share of a batch go to the deferred lane (fair-share.ts). */
+  fairShare?: FairShare;
 }
 
 /**
@@ -38,16 +42,19 @@ export function createBridge(queue: Queue<DeductJob>, logger: Logger, options: B
   const maxWaiting = options.maxWaitingJobs ?? 500;
   const maxPauseMs = options.maxPauseMs ?? 5_000;
   return async (batch: ConsumedBatch): Promise<void> => {
-    const groups = new Map<string, DeductJob['customers'][number]>();
-    for (const msg of batch.messages) {
-      let event: UsageEventMessage;
+    let parsed: ParsedMessage[] = [];
+    for (const message of batch.messages) {
       try {
-        event = usageEventMessageSchema.parse(JSON.parse(msg.value?.toString() ?? ''));
+        parsed.push({ message, event: usageEventMessageSchema.parse(JSON.parse(message.value?.toString() ?? '')) });
       } catch (err) {
         badMessages.inc();
-        logger.error({ partition: batch.partition, offset: msg.offset, err }, 'skipping a Kafka message that is not a usage event');
-        continue;
+        logger.error({ partition: batch.partition, offset: message.offset, err }, 'skipping a Kafka message that is not a usage event');
       }
+    }
+    const all = parsed.length;
+    if (options.fairShare) parsed = await options.fairShare.route(batch, parsed);
+    const groups = new Map<string, DeductJob['customers'][number]>();
+    for (const { event } of parsed) {
       const key = `${event.tenantId}\u0000${event.customer}`;
       const group = groups.get(key) ?? { tenantId: event.tenantId, customer: event.customer, events: [] };
       group.events.push(event);
@@ -59,10 +66,16 @@ export function createBridge(queue: Queue<DeductJob>, logger: Logger, options: B
     const first = batch.messages[0]!.offset;
     const last = batch.messages[batch.messages.length - 1]!.offset;
     const job: DeductJob = { topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, customers: [...groups.values()] };
-    const jobId = deductJobId(batch.topic, batch.partition, first, last);
+    // A batch the fair share split carries which tenants it kept: a redelivered batch split another way
+    // (the lane state is not the same after a restart) must not find the first split's job id taken.
+    const jobId = deductJobId(batch.topic, batch.partition, first, last) + (parsed.length < all ? `-k${keptDigest(groups.keys())}` : '');
     await queue.add('deduct', job, { ...deductJobOptions, jobId });
     await untilCompleted(queue, jobId, job, logger, options.pollMs ?? 10, batch.heartbeat);
   };
+}
+
+function keptDigest(keys: Iterable<string>): string {
+  return createHash('sha256').update([...keys].sort().join('\n')).digest('hex').slice(0, 12);
 }
 
 /** Waits for the job to complete; re-adds it if Redis lost it (see createBridge). */
