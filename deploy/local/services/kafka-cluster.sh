@@ -191,7 +191,8 @@ kafka_cluster_start_broker() {
   [[ -f $KAFKA_CLUSTER_DIR/$n/data/meta.properties ]] || die "kafka-cluster node $n was never formatted: run services.sh up kafka-cluster first"
   _kafka_cluster_write_config "$n"
   _kafka_cluster_spawn "$n"
-  _kafka_cluster_node_ready() { kafka_cluster_broker_probe "$n"; }
+  _KAFKA_CLUSTER_WAITING_FOR="$n" # a global: _kafka_cluster_wait has an `n` of its own
+  _kafka_cluster_node_ready() { kafka_cluster_broker_probe "$_KAFKA_CLUSTER_WAITING_FOR"; }
   _kafka_cluster_wait 120 _kafka_cluster_node_ready
   log "kafka-cluster node $n is back at 127.0.0.1:$(_kafka_cluster_port "$n")"
 }

@@ -52,7 +52,8 @@ _redis_cluster_start_node() {
     >>"$(redis_cluster_log "$port")" 2>&1 </dev/null 9>&- \
     || fail_service redis-cluster "127.0.0.1:$port" "$(redis_cluster_log "$port")" "redis-server failed to start"
   local i; for ((i = 0; i < 50; i++)); do [[ -s $(pid_file "$name") ]] && break; sleep 0.1; done
-  _redis_cluster_node_probe() { _redis_cluster_node_up "$port"; }
+  _REDIS_CLUSTER_WAITING_FOR="$port" # a global, not wait_ready's locals
+  _redis_cluster_node_probe() { _redis_cluster_node_up "$_REDIS_CLUSTER_WAITING_FOR"; }
   wait_ready "redis-cluster node $port" "127.0.0.1:$port" "$(redis_cluster_log "$port")" 60 _redis_cluster_node_probe "$name" "$REDIS_CLUSTER_PAT"
 }
 
