@@ -1,4 +1,4 @@
-import { createLogger, type Logger, type Probe } from '@tally/runtime';
+import { boundCommands, createLogger, type Logger, type Probe } from '@tally/runtime';
 import { createPool, postgresProbe, type Pool } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus, type RedisClient } from '@tally/redis';
 import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
@@ -48,7 +48,8 @@ export interface ApiContext {
 export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const logger = createLogger('tally-api', config.LOG_LEVEL);
   const pool = createPool(config.DATABASE_URL);
-  const redis = createRedis(config.REDIS_URL);
+  // every command a request sends waits at most what is left of its budget (scripts, plain commands alike)
+  const redis = boundCommands(createRedis(config.REDIS_URL));
   redis.on('error', () => {}); // readiness and 503s report it; reconnects on its own
   const clickhouse = createClickHouse({
     url: config.CLICKHOUSE_URL,

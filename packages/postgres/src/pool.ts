@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DependencyUnavailableError } from '@tally/runtime';
+import { boundPool } from './bounded-pool.ts';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -14,7 +15,8 @@ export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 3000 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  return pool;
+  // in a request, every wait on it is bounded by the request's budget
+  return boundPool(pool);
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001']);

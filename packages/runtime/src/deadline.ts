@@ -52,8 +52,7 @@ export async function bounded<T>(dependency: string, work: () => Promise<T>, fal
   if (dependencies.isDown(dependency)) throw new DependencyUnavailableError(dependency, new Error(`${dependency} is down (readiness); not waited on`));
   const ms = budgetLeftMs(fallbackMs);
   if (!Number.isFinite(ms)) return work();
-  const budget = current.getStore();
-  budget?.waiting.set(dependency, (budget.waiting.get(dependency) ?? 0) + 1);
+  const done = waitOn(dependency);
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -67,11 +66,24 @@ export async function bounded<T>(dependency: string, work: () => Promise<T>, fal
     ]);
   } finally {
     clearTimeout(timer);
-    const n = (budget?.waiting.get(dependency) ?? 1) - 1;
-    if (n > 0) budget?.waiting.set(dependency, n);
-    else budget?.waiting.delete(dependency);
+    done();
   }
 }
+
+/** Records that the current request waits on `dependency` (named by its 503); call the result when the wait ends. */
+export function waitOn(dependency: string): () => void {
+  const budget = current.getStore();
+  if (!budget) return () => {};
+  budget.waiting.set(dependency, (budget.waiting.get(dependency) ?? 0) + 1);
+  return () => {
+    const n = (budget.waiting.get(dependency) ?? 1) - 1;
+    if (n > 0) budget.waiting.set(dependency, n);
+    else budget.waiting.delete(dependency);
+  };
+}
+
+/** True inside a request that has a budget. */
+export const inBudget = (): boolean => current.getStore() !== undefined;
 
 /**
  * Which dependencies are down, as the readiness probes see them: a wait that
@@ -102,7 +114,8 @@ export class DependencyHealth {
 
   /** A wait on `dependency` ran out: probe now. */
   suspect(dependency: string): void {
-    if (this.probes.some((p) => p.name === dependency)) void this.probe();
+    // outside the request's context: the probes must not inherit a budget that is already spent
+    if (this.probes.some((p) => p.name === dependency)) current.exit(() => void this.probe());
   }
 
   private async probe(): Promise<void> {

@@ -8,3 +8,4 @@ export * from './ops-access.ts';
 export * from './error-codes.ts';
 export * from './deadline.ts';
 export * from './lru-cache.ts';
+export * from './bounded-commands.ts';
