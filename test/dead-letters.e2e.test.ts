@@ -13,7 +13,7 @@ import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
 import type { DeductJob, UsageEventMessage } from '@tally/contracts';
 import { createKafka, KafkajsProducer } from '@tally/kafka';
 import { DeadLetterRepo, deductQueueName, usageRow, type UsageRow } from '@tally/metering';
-import { bullConnection } from '@tally/redis';
+import { ownBull } from '@tally/redis';
 import { createPool } from '@tally/postgres';
 import { Tally, deadLettersMain } from '@tally/sdk';
 import { apiUrl, client, config, eventually, newTenant, type Answer } from './support/stack.ts';
@@ -255,7 +255,7 @@ describe('a row ClickHouse refuses, in the running pipeline', () => {
     expect(await eventually(async () => (await storedRows(tenant.tenantId, goodId)).length > 0 && storedRows(tenant.tenantId, goodId))).toEqual([{ customer_id: 'good-customer', c: '1' }]);
 
     // The job that carried the refused event completed, in its first attempt (no retry every second).
-    const queue = new Queue<DeductJob>(deductQueueName(env.KAFKA_CONSUMER_GROUP!), { connection: bullConnection(config.REDIS_URL) });
+    const queue = ownBull(config.REDIS_URL, (o) => new Queue<DeductJob>(deductQueueName(env.KAFKA_CONSUMER_GROUP!), o));
     try {
       const carrying = async (states: ('completed' | 'failed' | 'delayed' | 'active' | 'waiting')[]) =>
         (await queue.getJobs(states, 0, -1)).filter((j) => j.data.customers.some((g) => g.events.some((e) => e.id === badId)));

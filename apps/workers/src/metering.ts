@@ -4,7 +4,7 @@ import { BatchingWriter } from '@tally/clickhouse';
 import type { DeductJob } from '@tally/contracts';
 import { KafkajsAdmin, KafkajsConsumer, KafkajsProducer } from '@tally/kafka';
 import { createBridge, deadLetterSink, deductQueueName, DeductService, FairShare, Rebuilder, StrictOutboxSweeper, type UsageRow } from '@tally/metering';
-import { bullConnection } from '@tally/redis';
+import { ownBull } from '@tally/redis';
 import { counter, histogram } from '@tally/runtime';
 import { deductProcessor } from './metering-deduct.processor.ts';
 import type { PeriodicHandlers } from './schedules.ts';
@@ -46,7 +46,7 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers &
   const service = new DeductService({ redis, rebuilder, directory, writer, clickhouse, logger });
 
   const queueName = deductQueueName(config.KAFKA_CONSUMER_GROUP);
-  const queue = new Queue<DeductJob>(queueName, { connection: bullConnection(config.REDIS_URL) });
+  const queue = ownBull(config.REDIS_URL, (o) => new Queue<DeductJob>(queueName, o));
   // Jobs wait for their rows' insert, so several run at once to fill each batch.
   // A killed worker's job is taken over after ~10 s, and never failed for having stalled:
   // replaying a deduct job is safe (see DeductService), dropping one would lose usage.

@@ -1,6 +1,6 @@
 import { Worker, UnrecoverableError, type Job, type Processor, type WorkerOptions } from 'bullmq';
 import { counter, histogram, isAppError, type Logger } from '@tally/runtime';
-import { bullConnection } from '@tally/redis';
+import { ownBull } from '@tally/redis';
 
 const jobsDone = counter('tally_jobs_total', 'BullMQ jobs finished', ['queue', 'outcome']);
 const jobSeconds = histogram('tally_job_duration_seconds', 'BullMQ job duration', ['queue']);
@@ -36,7 +36,7 @@ export class WorkerRegistry {
         end();
       }
     };
-    const worker = new Worker<T>(queueName, wrapped, { connection: bullConnection(this.redisUrl), concurrency, ...options });
+    const worker = ownBull(this.redisUrl, (o) => new Worker<T>(queueName, wrapped, { ...o, concurrency, ...options }));
     worker.on('completed', () => jobsDone.labels(queueName, 'completed').inc());
     worker.on('failed', (job, err) => {
       jobsDone.labels(queueName, 'failed').inc();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bullConnection } from '@tally/redis';
+import { ownBull } from '@tally/redis';
 import { createLogger, metricsRegistry } from '@tally/runtime';
 import { WorkerRegistry } from './registry.ts';
 import { startSchedules, type PeriodicJob } from './schedules.ts';
@@ -27,7 +27,7 @@ async function twoProcesses(queuePrefix: string, jobs: PeriodicJob[]) {
   // leave nothing behind in the shared Redis: the queues and their schedulers go with the test
   closing.unshift(async () => {
     for (const job of jobs) {
-      const queue = new Queue(`${queuePrefix}-${job.id}`, { connection: bullConnection(REDIS_URL) });
+      const queue = ownBull(REDIS_URL, (o) => new Queue(`${queuePrefix}-${job.id}`, o));
       await queue.obliterate({ force: true });
       await queue.close();
     }

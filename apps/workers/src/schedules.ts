@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { z } from 'zod';
 import { counter, gauge } from '@tally/runtime';
-import { bullConnection } from '@tally/redis';
+import { ownBull } from '@tally/redis';
 import type { WorkerRegistry } from './registry.ts';
 
 /**
@@ -88,7 +88,7 @@ export async function startSchedules(options: {
   const { redisUrl, registry, jobs, queuePrefix = PERIODIC_QUEUE_PREFIX } = options;
   const queues: Queue[] = [];
   for (const periodic of jobs) {
-    const queue = new Queue(`${queuePrefix}-${periodic.id}`, { connection: bullConnection(redisUrl) });
+    const queue = ownBull(redisUrl, (o) => new Queue(`${queuePrefix}-${periodic.id}`, o));
     queues.push(queue);
     await queue.setGlobalConcurrency(1);
     await queue.upsertJobScheduler(

@@ -1,6 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { ImportJob } from '@tally/contracts';
-import { bullConnection } from '@tally/redis';
+import { ownBull } from '@tally/redis';
 
 /** The "import" queue (name overridable by IMPORT_QUEUE): one job per chunk (chained in order) and one per revert. */
 export const IMPORT_QUEUE = 'import';
@@ -20,4 +20,4 @@ export async function enqueueImportJob(queue: Queue, job: ImportJob): Promise<vo
 }
 
 /** A producer handle on the import queue (the API enqueues chunk 0 and reverts). */
-export const createImportQueue = (redisUrl: string, name = IMPORT_QUEUE) => new Queue(name, { connection: bullConnection(redisUrl) });
+export const createImportQueue = (redisUrl: string, name = IMPORT_QUEUE) => ownBull(redisUrl, (o) => new Queue(name, o));

@@ -1,5 +1,5 @@
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import { bullConnection } from '@tally/redis';
+import { ownBull } from '@tally/redis';
 import { CHECKOUT_QUEUE, type CheckoutJob } from '@tally/contracts';
 import { DependencyUnavailableError } from '@tally/runtime';
 
@@ -29,7 +29,7 @@ export class CheckoutQueue {
   private events: QueueEvents | undefined;
 
   constructor(private readonly redisUrl: string) {
-    this.queue = new Queue<CheckoutJob>(CHECKOUT_QUEUE, { connection: bullConnection(redisUrl) });
+    this.queue = ownBull(redisUrl, (o) => new Queue<CheckoutJob>(CHECKOUT_QUEUE, o));
   }
 
   /** Redis down: 503 (the purchase row is kept; a retry with the same Idempotency-Key enqueues it). */
@@ -52,7 +52,7 @@ export class CheckoutQueue {
 
   /** Waits up to `timeoutMs` for the purchase's job to finish; false when it did not (or is gone). */
   async waitFor(purchaseId: string, timeoutMs: number): Promise<boolean> {
-    this.events ??= new QueueEvents(CHECKOUT_QUEUE, { connection: bullConnection(this.redisUrl) });
+    this.events ??= ownBull(this.redisUrl, (o) => new QueueEvents(CHECKOUT_QUEUE, o));
     await this.events.waitUntilReady();
     const job = await this.queue.getJob(purchaseId);
     if (!job) return false;

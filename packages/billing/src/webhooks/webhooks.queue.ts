@@ -1,5 +1,5 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import { bullConnection } from '@tally/redis';
+import { ownBull } from '@tally/redis';
 import { WEBHOOKS_QUEUE, type WebhookDeliveryJob } from '@tally/contracts';
 
 /**
@@ -17,7 +17,7 @@ export class WebhookQueue {
   readonly queue: Queue<WebhookDeliveryJob>;
 
   constructor(redisUrl: string) {
-    this.queue = new Queue<WebhookDeliveryJob>(WEBHOOKS_QUEUE, { connection: bullConnection(redisUrl) });
+    this.queue = ownBull(redisUrl, (o) => new Queue<WebhookDeliveryJob>(WEBHOOKS_QUEUE, o));
   }
 
   async enqueue(job: WebhookDeliveryJob): Promise<void> {
