@@ -53,7 +53,7 @@ start_app workers apps/workers/src/main.ts
 
 cat >&2 <<MSG
 
-[tally] Tally is starting:
+[tally] Tally is starting (profile $TALLY_PROFILE: Redis $REDIS_URL, Kafka $KAFKA_BROKERS):
   API            http://127.0.0.1:$API_PORT
   readiness      http://127.0.0.1:$API_PORT/readyz   (details with the METRICS_TOKEN bearer)
   API metrics    http://127.0.0.1:$API_PORT/metrics  (-H "Authorization: Bearer \$METRICS_TOKEN"; off while it is unset)

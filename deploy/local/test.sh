@@ -9,6 +9,7 @@ source "$HERE/lib.sh"
 cd "$TALLY_ROOT"
 
 ensure_node_modules
+log "profile $TALLY_PROFILE (TALLY_PROFILE): Redis $REDIS_URL, Kafka $KAFKA_BROKERS"
 bash "$HERE/services.sh" up
 
 log "migrations (Postgres, ClickHouse, Kafka topics)"
