@@ -50,7 +50,7 @@ describe('plan changes', () => {
     const { customer, subscriptionId } = await paidCustomer(api, 'pro');
     const missing = await api.post('/v1/subscriptions/cancel', {});
     expect(missing.status).toBe(400);
-    expect(missing.body.error.code).toBe('ValidationError');
+    expect(missing.body.error.code).toBe('validation_error');
     const unknown = await api.post('/v1/subscriptions/cancel', { customer: 'nobody-here' });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('subscription_not_found');

@@ -142,7 +142,7 @@ describe('buying credit packs (the seed guide)', () => {
     expect((await api.get('/v1/customers/ghost')).status).toBe(200);
     const q = await api.post('/v1/addon', { customer, pack: '500-ai-credits', quantity: 101 });
     expect(q.status).toBe(400);
-    expect(q.body.error.code).toBe('ValidationError');
+    expect(q.body.error.code).toBe('validation_error');
     expect((await api.post('/v1/addon', { customer, pack: '500-ai-credits', quantity: 0 })).status).toBe(400);
     expect((await api.post('/v1/addon', { customer, pack: '500-ai-credits', quantity: 1.5 })).status).toBe(400);
     const stripe = await api.post('/v1/addon', { customer, pack: 'stripe-pack' });

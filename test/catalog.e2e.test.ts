@@ -66,7 +66,7 @@ describe('catalog as code with the tally CLI', () => {
   it('reports a server error with its code and exits non-zero', async () => {
     const res = await tally(['sync', 'examples/billing.config.ts'], 'sk_test_00000000000000000000000000000000');
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('Unauthorized');
+    expect(res.stderr).toContain('unauthorized');
   });
 });
 
@@ -116,7 +116,7 @@ describe('catalog routes', () => {
     const { apiKey } = await newTenant('catalog-validate');
     const res = await client(apiKey.secret).post('/v1/sync', { plans: [{ slug: 'p', name: 'P', price: -5, currency: 'USD', interval: 'monthly', features: [] }] });
     expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('ValidationError');
+    expect(res.body.error.code).toBe('validation_error');
     expect(res.body.error.issues).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'plans.0.price' })]));
   });
 

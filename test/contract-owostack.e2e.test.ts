@@ -67,13 +67,13 @@ describe('Owostack contract: POST /v1/sync', () => {
     expect(updated.body.features.unchanged).toHaveLength(4);
   });
 
-  it('rejects a malformed body with the ValidationError envelope', async () => {
+  it('rejects a malformed body with the validation_error envelope', async () => {
     const api = client((await newTenant('owo-sync-bad')).apiKey.secret);
     const res = await api.post('/v1/sync', { features: [{ slug: 'x', type: 'counter' }] });
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       success: false,
-      error: { code: 'ValidationError', message: expect.any(String), issues: [expect.objectContaining({ path: 'features.0.type', message: expect.any(String) })] },
+      error: { code: 'validation_error', message: expect.any(String), issues: [expect.objectContaining({ path: 'features.0.type', message: expect.any(String) })] },
     });
   });
 });

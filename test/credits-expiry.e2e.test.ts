@@ -67,7 +67,7 @@ describe('credits that expire', () => {
     for (const bad of [0, -3, 2.5, 36_501, '30']) {
       const res = await api.post('/v1/sync', catalog([forever, { ...month, expiresAfterDays: bad }]));
       expect(res.status, `expiresAfterDays ${bad}`).toBe(400);
-      expect(res.body.error.code).toBe('ValidationError');
+      expect(res.body.error.code).toBe('validation_error');
       expect(res.body.error.issues[0].path).toBe('creditPacks.1.expiresAfterDays');
     }
     // nothing changed by the refused syncs

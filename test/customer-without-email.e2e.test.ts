@@ -25,7 +25,7 @@ describe('POST /v1/customers without email', () => {
   it('refuses a body with neither id nor email, naming id, and creates nothing', async () => {
     const res = await api.post('/v1/customers', { name: 'nobody' });
     expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('ValidationError');
+    expect(res.body.error.code).toBe('validation_error');
     expect(res.body.error.issues.map((i: { path: string }) => i.path)).toContain('id');
     const list = await api.get('/v1/customers');
     expect(list.body.data.map((c: { name: string }) => c.name)).not.toContain('nobody');

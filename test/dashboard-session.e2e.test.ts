@@ -77,14 +77,14 @@ describe('dashboard sessions', () => {
     for (const key of [wrong, tenant.apiKey.secret.slice(0, -1) + 'x', 'nonsense']) {
       const s = await signIn(key);
       expect(s.status).toBe(401);
-      expect(s.body.error.code).toBe('Unauthorized');
+      expect(s.body.error.code).toBe('unauthorized');
       expect(s.setCookie).toEqual([]);
       expect(JSON.stringify(s.body)).not.toContain(key);
     }
     for (const key of ['', 42, null]) {
       const s = await signIn(key);
       expect(s.status).toBe(400);
-      expect(s.body.error.code).toBe('ValidationError');
+      expect(s.body.error.code).toBe('validation_error');
       expect(s.setCookie).toEqual([]);
     }
     // from another site's page: refused before the key is looked at

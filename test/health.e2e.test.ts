@@ -25,7 +25,7 @@ describe('operations basics', () => {
   it('refuses /v1 without a valid key', async () => {
     const none = await client(null).post('/v1/check', { customer: 'c', feature: 'f' });
     expect(none.status).toBe(401);
-    expect(none.body.error.code).toBe('Unauthorized');
+    expect(none.body.error.code).toBe('unauthorized');
     const wrong = await client('sk_test_00000000000000000000000000000000').post('/v1/check', { customer: 'c', feature: 'f' });
     expect(wrong.status).toBe(401);
   });

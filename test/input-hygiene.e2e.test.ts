@@ -185,7 +185,7 @@ describe('paths and queries', () => {
     for (const q of ['customer=c1', 'feature=gpt-4', 'foo=1', 'property.=x', 'property.a%20b=x', 'properties.model=x', 'property.model=a&property.model=b']) {
       const res = await api.get(`/v1/usage?${q}`);
       expect(res.status, `${q}: ${JSON.stringify(res.body)}`).toBe(400);
-      expect(res.body.error.code, q).toBe('ValidationError');
+      expect(res.body.error.code, q).toBe('validation_error');
     }
     expect((await api.get('/v1/usage?property.model=gpt-4o')).status).toBe(200);
   });

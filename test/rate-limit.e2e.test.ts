@@ -104,7 +104,7 @@ describe('per-tenant rate limits', () => {
     // the admin routes want the token and a real tenant
     expect((await client('wrong-token-wrong-token', one).get(`/admin/tenants/${a.tenantId}/rate-limits`)).status).toBe(401);
     expect((await admin(one).get(`/admin/tenants/${randomUUID()}/rate-limits`)).body.error.code).toBe('tenant_not_found');
-    expect((await admin(one).put(`/admin/tenants/${a.tenantId}/rate-limits`, { check: -1 })).body.error.code).toBe('ValidationError');
+    expect((await admin(one).put(`/admin/tenants/${a.tenantId}/rate-limits`, { check: -1 })).body.error.code).toBe('validation_error');
   });
 
   it('a batch past the ingest limit is refused whole: nothing of it is stored', async () => {

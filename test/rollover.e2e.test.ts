@@ -71,10 +71,10 @@ describe('rollover', () => {
     const tenant = await newTenant('rollover');
     const api = client(tenant.apiKey.secret);
     const cases: [unknown, number | null, string, string][] = [
-      [{ max: 50, periods: 0 }, 100, 'monthly', 'ValidationError'],
-      [{ max: 0, periods: 1 }, 100, 'monthly', 'ValidationError'],
-      [{ max: 50, periods: 1.5 }, 100, 'monthly', 'ValidationError'],
-      [{ max: 50 }, 100, 'monthly', 'ValidationError'],
+      [{ max: 50, periods: 0 }, 100, 'monthly', 'validation_error'],
+      [{ max: 0, periods: 1 }, 100, 'monthly', 'validation_error'],
+      [{ max: 50, periods: 1.5 }, 100, 'monthly', 'validation_error'],
+      [{ max: 50 }, 100, 'monthly', 'validation_error'],
       [{ max: 50, periods: 1 }, null, 'monthly', 'catalog_reference_error'],
       [{ max: 50, periods: 1 }, 100, 'never', 'catalog_reference_error'],
     ];

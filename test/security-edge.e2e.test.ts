@@ -47,7 +47,7 @@ describe('API keys: list, create, revoke', () => {
     expect(revoked.body.apiKey).toMatchObject({ id: created.body.apiKey.id, revokedAt: expect.any(String) });
     const next = await onB.get('/v1/plans');
     expect(next.status).toBe(401);
-    expect(next.body.error.code).toBe('Unauthorized');
+    expect(next.body.error.code).toBe('unauthorized');
     expect((await client(secret).get('/v1/plans')).status).toBe(401);
     // the key that revoked it still works on both
     expect((await client(tenant.apiKey.secret, b.url).get('/v1/plans')).status).toBe(200);
@@ -135,7 +135,7 @@ describe('bodies and authentication', () => {
   it('answers a 5 MB upload without a key with 401 before the body was sent, and closes the connection', async () => {
     const res = await partialUpload(apiUrl(), '/v1/track/batch', {}, 5 * 1024 * 1024 - 1, 64 * 1024);
     expect(res.status).toBe(401);
-    expect(JSON.parse(res.body).error.code).toBe('Unauthorized');
+    expect(JSON.parse(res.body).error.code).toBe('unauthorized');
     expect(res.connection).toBe('close');
   });
 

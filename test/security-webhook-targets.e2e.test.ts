@@ -65,7 +65,7 @@ describe('registration', () => {
     for (const url of refused) {
       const res = await api.post('/v1/webhooks/endpoints', { url });
       expect(res.status, url).toBe(400);
-      expect(res.body.error.code, url).toBe('ValidationError');
+      expect(res.body.error.code, url).toBe('validation_error');
       expect(res.body.error.issues, url).toEqual([{ path: 'url', message: expect.stringContaining(url) }]);
       expect(res.body.error.issues[0].message, url).toMatch(/(loopback|private|link-local|multicast|unspecified) address; webhooks are delivered to public addresses only/);
     }

@@ -101,7 +101,7 @@ describe('tenant isolation: catalog and customers', () => {
       for (const [method, path] of routes) {
         const res = method === 'get' ? await api.get(path) : await api.post(path, {});
         expect(res.status, `${method} ${path} with ${key}`).toBe(401);
-        expect(res.body.error.code).toBe('Unauthorized');
+        expect(res.body.error.code).toBe('unauthorized');
       }
     }
   });

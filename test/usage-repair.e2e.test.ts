@@ -75,7 +75,7 @@ describe('POST /v1/usage/repair', () => {
     ] as const) {
       const res = await api.post('/v1/usage/repair', body);
       expect(res.status, JSON.stringify(res.body)).toBe(400);
-      expect(res.body.error.code).toBe('ValidationError');
+      expect(res.body.error.code).toBe('validation_error');
       if (field) expect(res.body.error.issues.map((i: { path: string }) => i.path)).toContain(field);
     }
     expect((await client(null).post('/v1/usage/repair', { from: day(-1), to: day(1) })).status).toBe(401);

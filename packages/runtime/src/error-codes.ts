@@ -2,8 +2,9 @@
  * The registry of every error code an HTTP answer can carry. docs/errors.md's
  * table is compared with it by error-codes.test.ts, and the same test scans the
  * sources for thrown codes, so neither can drift.
- * Convention: snake_case, except `ValidationError` and `Unauthorized`, kept as
- * Owostack's clients expect them (the HTTP contract names both).
+ * Convention: snake_case, every code. `validation_error` and `unauthorized`
+ * were PascalCase until 2026-12 for Owostack's clients, but Owostack's SDK reads
+ * `code` at the top of an error body, where Tally has none (docs/errors.md).
  */
 export interface ErrorCodeInfo {
   code: string;
@@ -13,8 +14,8 @@ export interface ErrorCodeInfo {
 }
 
 export const ERROR_CODES: readonly ErrorCodeInfo[] = [
-  { code: 'ValidationError', status: 400, retryable: false, meaning: 'the body, query or path is invalid; `issues` names each field' },
-  { code: 'Unauthorized', status: 401, retryable: false, meaning: 'the API key (or admin token) is missing, unknown, revoked or expired' },
+  { code: 'validation_error', status: 400, retryable: false, meaning: 'the body, query or path is invalid; `issues` names each field' },
+  { code: 'unauthorized', status: 401, retryable: false, meaning: 'the API key (or admin token) is missing, unknown, revoked or expired' },
   { code: 'invalid_cursor', status: 400, retryable: false, meaning: 'the `cursor` of a list is not one this list handed out' },
   { code: 'invalid_event', status: 400, retryable: false, meaning: 'a usage event is malformed (in a batch: only that event is `rejected`)' },
   { code: 'invalid_json', status: 400, retryable: false, meaning: 'an NDJSON line is not JSON (in a batch: only that line is `rejected`)' },

@@ -39,7 +39,7 @@ export interface ValidationIssue {
 export class ValidationError extends AppError {
   readonly issues: ValidationIssue[];
   constructor(message: string, issues: ValidationIssue[] = []) {
-    super('ValidationError', message, { status: 400 });
+    super('validation_error', message, { status: 400 });
     this.issues = issues;
   }
 }

@@ -33,4 +33,4 @@ export const readinessView = (readiness: Readiness, access: OpsAccess): Readines
 export const metricsRefusal = (access: Exclude<OpsAccess, 'granted'>) =>
   access === 'off'
     ? { status: 404, body: { success: false, error: { code: 'metrics_off', message: 'set METRICS_TOKEN to serve /metrics' } } }
-    : { status: 401, body: { success: false, error: { code: 'Unauthorized', message: 'missing or wrong metrics token' } } };
+    : { status: 401, body: { success: false, error: { code: 'unauthorized', message: 'missing or wrong metrics token' } } };

@@ -67,11 +67,11 @@ describe('Tally client', () => {
 
   it('surfaces server errors as a typed TallyError with code, message, status and issues', async () => {
     const { url, seen } = await serve([
-      { status: 400, body: { success: false, error: { code: 'ValidationError', message: 'email: Invalid email address', issues: [{ path: 'email', message: 'Invalid email address' }] } } },
+      { status: 400, body: { success: false, error: { code: 'validation_error', message: 'email: Invalid email address', issues: [{ path: 'email', message: 'Invalid email address' }] } } },
     ]);
     const err = await new Tally({ apiKey: 'k', apiUrl: url }).customer({ email: 'nope' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TallyError);
-    expect(err).toMatchObject({ code: 'ValidationError', status: 400, message: 'email: Invalid email address', issues: [{ path: 'email' }] });
+    expect(err).toMatchObject({ code: 'validation_error', status: 400, message: 'email: Invalid email address', issues: [{ path: 'email' }] });
     expect(seen).toHaveLength(1); // 4xx is not retried
   });
 
@@ -103,8 +103,8 @@ describe('Tally client retry policy: exactly 503, 429 and network errors', () =>
   const error = (status: number, code: string) => ({ status, body: { success: false, error: { code, message: code } }, headers: { 'Retry-After': '0' } });
 
   it.each([
-    [400, 'ValidationError'],
-    [401, 'Unauthorized'],
+    [400, 'validation_error'],
+    [401, 'unauthorized'],
     [404, 'customer_not_found'],
     [409, 'conflict'],
     [422, 'idempotency_key_reused'],

@@ -2,7 +2,7 @@
 export class TallyError extends Error {
   readonly code: string;
   readonly status: number;
-  /** Field-level problems of a 400 ValidationError. */
+  /** Field-level problems of a 400 validation_error. */
   readonly issues: { path: string; message: string }[];
   /** The whole `error` object the server sent. */
   readonly details: Record<string, unknown>;

@@ -20,7 +20,7 @@ export function requireKeyOrSession(tenants: TenantService, sessions: SessionSer
     if (token === undefined) return byKey(req, res, next);
     const session = await sessions.resolve(token);
     if (!session) {
-      refuseBeforeBody(req, res, 401, refusal('Unauthorized', 'the dashboard session expired, was signed out or its API key was revoked'));
+      refuseBeforeBody(req, res, 401, refusal('unauthorized', 'the dashboard session expired, was signed out or its API key was revoked'));
       return;
     }
     try {

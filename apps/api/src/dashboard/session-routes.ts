@@ -24,7 +24,7 @@ const answer = (tenant: Tenant, token: string) => ({
   csrfToken: csrfTokenOf(token),
 });
 
-const unauthorized = (message: string) => new AppError('Unauthorized', message, { status: 401 });
+const unauthorized = (message: string) => new AppError('unauthorized', message, { status: 401 });
 
 /**
  * POST / GET / DELETE /dashboard/api/session. The key is read from the body, checked like a Bearer

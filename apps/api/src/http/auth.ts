@@ -43,7 +43,7 @@ export function requireApiKey(tenants: TenantService, options: ApiKeyAuthOptions
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match?.[1]) {
-      refuseBeforeBody(req, res, 401, refusal('Unauthorized', 'missing bearer API key'));
+      refuseBeforeBody(req, res, 401, refusal('unauthorized', 'missing bearer API key'));
       return;
     }
     const secret = match[1];
@@ -59,7 +59,7 @@ export function requireApiKey(tenants: TenantService, options: ApiKeyAuthOptions
       identity = await tenants.authenticate(secret);
       if (!identity) {
         if (failures) await safely(() => failures.hit(address));
-        refuseBeforeBody(req, res, 401, refusal('Unauthorized', 'unknown or revoked API key'));
+        refuseBeforeBody(req, res, 401, refusal('unauthorized', 'unknown or revoked API key'));
         return;
       }
     }

@@ -64,7 +64,7 @@ describe('errors become answers that say whether to retry', () => {
     ['bad_gateway', 502, 'upstream_failed'],
     ['reused', 422, 'idempotency_key_reused'],
     ['bad', 400, 'currency_mismatch'],
-    ['validation', 400, 'ValidationError'],
+    ['validation', 400, 'validation_error'],
   ])('%s: its own status and code, no Retry-After (retrying the same request cannot help)', async (what, status, code) => {
     const res = await call(`/throw/${what}`);
     expect(res.status).toBe(status);
@@ -94,7 +94,7 @@ describe('errors become answers that say whether to retry', () => {
     for (const path of ['/param/%E0%A4%A', '/param/%ZZ', '/param/sur%ED%A0%80x']) {
       const res = await call(path);
       expect(res.status, path).toBe(400);
-      expect(res.body.error).toMatchObject({ code: 'ValidationError', message: 'the path is not valid percent-encoded UTF-8' });
+      expect(res.body.error).toMatchObject({ code: 'validation_error', message: 'the path is not valid percent-encoded UTF-8' });
     }
     expect((await call('/param/ok%20id')).status).toBe(200);
   });

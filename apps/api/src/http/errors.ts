@@ -44,12 +44,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (err?.type === 'entity.parse.failed') {
-      send(res, 400, { code: 'ValidationError', message: 'body is not valid JSON', issues: [] });
+      send(res, 400, { code: 'validation_error', message: 'body is not valid JSON', issues: [] });
       return;
     }
     // A path segment that does not decode (express's router throws URIError with status 400).
     if (err instanceof URIError) {
-      send(res, 400, { code: 'ValidationError', message: 'the path is not valid percent-encoded UTF-8', issues: [{ path: 'path', message: 'not valid percent-encoding' }] });
+      send(res, 400, { code: 'validation_error', message: 'the path is not valid percent-encoded UTF-8', issues: [{ path: 'path', message: 'not valid percent-encoding' }] });
       return;
     }
     if (err instanceof ValidationError) {

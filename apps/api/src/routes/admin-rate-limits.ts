@@ -26,7 +26,7 @@ export function registerRateLimitAdminRoutes(routes: RouteTable, ctx: ApiContext
   const limits = tenantRateLimits(ctx);
   const guard = (req: Request) => {
     const presented = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!tokenMatches(presented)) throw new AppError('Unauthorized', 'missing or wrong admin token', { status: 401 });
+    if (!tokenMatches(presented)) throw new AppError('unauthorized', 'missing or wrong admin token', { status: 401 });
   };
   const existing = async (tenantId: string) => {
     const { rowCount } = await ctx.pool.query('SELECT 1 FROM tenants WHERE id = $1', [tenantId]);

@@ -38,7 +38,7 @@ export function registerAdminRoutes(routes: RouteTable, ctx: ApiContext): void {
     responses: { 201: createdTenantSchema, 400: errorBodySchema, 401: errorBodySchema },
     handler: async ({ body, req }) => {
       const presented = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      if (!presented || !sameSecret(presented, token)) throw new AppError('Unauthorized', 'missing or wrong admin token', { status: 401 });
+      if (!presented || !sameSecret(presented, token)) throw new AppError('unauthorized', 'missing or wrong admin token', { status: 401 });
       const created = await ctx.tenants.createTenant(body.name, body.environment);
       return { status: 201, body: { success: true, ...created } };
     },

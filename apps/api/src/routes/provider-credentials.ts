@@ -28,7 +28,7 @@ export function registerProviderCredentialRoutes(routes: RouteTable, ctx: ApiCon
     handler: async ({ body, tenant }) => {
       const keyEnv = /^[a-z]{2}_(test|live)_/.exec(body.secretKey)![1];
       if (keyEnv !== tenant.environment) {
-        throw badRequest('ValidationError', `secretKey: a ${keyEnv} key cannot take this ${tenant.environment} tenant's payments`, {
+        throw badRequest('validation_error', `secretKey: a ${keyEnv} key cannot take this ${tenant.environment} tenant's payments`, {
           issues: [{ path: 'secretKey', message: `must be a ${tenant.environment} key` }],
         });
       }

@@ -8,7 +8,7 @@ const DEFAULT_AGGREGATIONS: UsageAggregation[] = ['sum_value', 'sum_credits', 'c
 const DEFAULT_RANGE_MS = 30 * 24 * 3600 * 1000;
 
 const unknownZone = (zone: string) =>
-  badRequest('ValidationError', `timezone: unknown time zone ${JSON.stringify(zone)} (an IANA name such as Europe/Paris)`, {
+  badRequest('validation_error', `timezone: unknown time zone ${JSON.stringify(zone)} (an IANA name such as Europe/Paris)`, {
     issues: [{ path: 'timezone', message: 'unknown time zone' }],
   });
 
@@ -24,9 +24,9 @@ export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new
   const from = input.from ? new Date(input.from) : pinned ? new Date(pinned.from) : new Date(Math.max(0, to.getTime() - DEFAULT_RANGE_MS));
   if (pinned && (from.getTime() !== pinned.from || to.getTime() !== pinned.to)) {
     const why = 'belongs to another from/to window';
-    throw badRequest('ValidationError', `cursor: ${why}`, { issues: [{ path: 'cursor', message: why }] });
+    throw badRequest('validation_error', `cursor: ${why}`, { issues: [{ path: 'cursor', message: why }] });
   }
-  if (!(from < to)) throw badRequest('ValidationError', '`from` must be before `to`');
+  if (!(from < to)) throw badRequest('validation_error', '`from` must be before `to`');
   const timezone = canonicalZone(input.timezone);
   if (!timezone) throw unknownZone(input.timezone);
   const properties: [string, string][] = [];
@@ -39,7 +39,7 @@ export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new
   if (input.cursor) {
     // Pages follow the group key; an answer ordered by a measure has no stable key to continue after.
     const why = input.orderBy ? 'cannot be combined with orderBy' : input.cursor.k.length !== keyCount ? 'does not belong to this groupBy/window' : null;
-    if (why) throw badRequest('ValidationError', `cursor: ${why}`, { issues: [{ path: 'cursor', message: why }] });
+    if (why) throw badRequest('validation_error', `cursor: ${why}`, { issues: [{ path: 'cursor', message: why }] });
   }
   const aggregations = [...new Set([...(input.aggregations?.length ? input.aggregations : DEFAULT_AGGREGATIONS), ...(input.orderBy ? [input.orderBy] : [])])];
   return {

@@ -28,7 +28,7 @@ export class AddonService {
 
   async start(req: AddonRequest): Promise<{ purchase: Purchase; created: boolean; creditSystemId: string | null }> {
     if (req.idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(req.idempotencyKey)) {
-      throw badRequest('ValidationError', 'Idempotency-Key must be 1-255 visible ASCII characters');
+      throw badRequest('validation_error', 'Idempotency-Key must be 1-255 visible ASCII characters');
     }
     // A retry with a known key answers from the recorded purchase, whatever the catalog says now;
     // the same key with another request is refused (422), never answered with the first purchase.

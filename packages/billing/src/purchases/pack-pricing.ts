@@ -19,7 +19,7 @@ export interface PackOrder {
 /** Exact totals of `quantity` packs: credits in micro-units, price in minor units, and which provider sells it. */
 export function priceOrder(snapshot: CatalogSnapshot, pack: CreditPackDef, quantity: number, currency?: string): PackOrder {
   if (!Number.isInteger(quantity) || quantity < 1 || quantity > 100) {
-    throw badRequest('ValidationError', 'quantity is a whole number from 1 to 100');
+    throw badRequest('validation_error', 'quantity is a whole number from 1 to 100');
   }
   if (currency && currency.toUpperCase() !== pack.currency.toUpperCase()) {
     throw badRequest('currency_mismatch', `pack "${pack.slug}" is sold in ${pack.currency}, not ${currency}`);
