@@ -165,9 +165,34 @@ export class KafkajsAdmin implements EventLogAdmin {
     if (existing.includes(topic)) return;
     const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
     await this.admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [{ topic, numPartitions, replicationFactor, ...(configEntries.length ? { configEntries } : {}) }],
     });
+    await this.waitForLeaders(topic, numPartitions);
+  }
+
+  /**
+   * kafkajs's own waitForLeaders retries LEADER_NOT_AVAILABLE only; on several brokers the one asked may not
+   * have the new topic in its metadata yet and answers UNKNOWN_TOPIC_OR_PARTITION, which it throws. Poll until
+   * every partition has a leader, for at most 60 s.
+   */
+  private async waitForLeaders(topic: string, numPartitions: number): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    let last = 'no metadata yet';
+    while (Date.now() < deadline) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        const partitions = topics[0]?.partitions ?? [];
+        if (partitions.length === numPartitions && partitions.every((p) => p.leader >= 0)) return;
+        last = `${partitions.filter((p) => p.leader >= 0).length} of ${numPartitions} partitions have a leader`;
+      } catch (err) {
+        // Retriable protocol errors, or kafkajs's own retries running out on them; anything else is real.
+        if (!(err instanceof kafkajs.KafkaJSError)) throw err;
+        last = err instanceof kafkajs.KafkaJSProtocolError ? err.type : err.message;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`kafka topic ${topic}: no leader for every partition after 60 s (${last})`);
   }
 
   /** A real metadata request to the cluster. */
