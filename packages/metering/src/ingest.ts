@@ -9,7 +9,7 @@ import {
 } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
 import { AppError, badRequest, counter, LruCache, notFound, type Logger } from '@tally/runtime';
-import { keys, type RedisClient } from '@tally/redis';
+import { execBatch, keys, type BatchCommand, type RedisClient } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { dedupGenerations, idDigest, messageFingerprint, DEDUP_WINDOW_MS } from './dedup.ts';
@@ -301,17 +301,18 @@ export class IngestService {
       if (list) list.push(i);
       else byCustomer.set(c.message.customer, [i]);
     });
-    const pipeline = this.deps.redis.pipeline();
+    const commands: BatchCommand[] = [];
     const order: number[][] = [];
     for (const [customer, indexes] of byCustomer) {
       const digests = indexes.map((i) => idDigest(candidates[i]!.message.id));
-      pipeline.hmgetBuffer(keys.seenEvents(tenantId, customer, gen.current), ...digests);
-      pipeline.hmgetBuffer(keys.seenEvents(tenantId, customer, gen.previous), ...digests);
+      for (const generation of [gen.current, gen.previous]) {
+        const key = keys.seenEvents(tenantId, customer, generation);
+        commands.push({ key, add: (p) => p.hmgetBuffer(key, ...digests) });
+      }
       order.push(indexes);
     }
     const replies = await withRedis(async () => {
-      const out = await pipeline.exec();
-      if (!out) throw new Error('pipeline aborted');
+      const out = await execBatch(this.deps.redis, commands);
       for (const [err] of out) if (err) throw err;
       return out.map(([, v]) => v as (Buffer | null)[]);
     });

@@ -1,6 +1,6 @@
 import type { UsageEventMessage } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { keys, scripts, type RedisClient } from '@tally/redis';
+import { isCluster, keys, scripts, type RedisClient } from '@tally/redis';
 import { counter, type Logger } from '@tally/runtime';
 import { toMessage } from './messages.ts';
 import { withRedis } from './redis-errors.ts';
@@ -37,14 +37,18 @@ export class StrictOutbox {
   async write(event: PendingEvent, digest: Buffer, nowMs: number): Promise<boolean> {
     // Message before index, and the sweeper takes a customer off the index before reading its
     // messages: whatever the interleaving, a message is either seen by that sweep or indexed again.
-    // (Two keys in two slots: a pipeline, not a transaction, so this also holds on Redis Cluster.)
-    const replies = await withRedis(() =>
-      this.redis
-        .pipeline()
-        .hsetnx(keys.strictPending(event.tenantId, event.customer), digest, `0|${nowMs}|${JSON.stringify(event)}`)
-        .zadd(keys.strictPendingIndex(), 'NX', nowMs, indexMember(event.tenantId, event.customer))
-        .exec(),
-    );
+    // The two keys are in two slots. One server: a pipeline (one connection keeps the order, one
+    // round trip). A Cluster: they may be on two nodes, whose replies come in any order, so the index
+    // is written once the message is acknowledged (a second round trip, on the strict path only).
+    const pendingKey = keys.strictPending(event.tenantId, event.customer);
+    const value = `0|${nowMs}|${JSON.stringify(event)}`;
+    const member = indexMember(event.tenantId, event.customer);
+    if (isCluster(this.redis)) {
+      const set = await withRedis(() => this.redis.hsetnx(pendingKey, digest, value));
+      await withRedis(() => this.redis.zadd(keys.strictPendingIndex(), 'NX', nowMs, member));
+      return set === 1;
+    }
+    const replies = await withRedis(() => this.redis.pipeline().hsetnx(pendingKey, digest, value).zadd(keys.strictPendingIndex(), 'NX', nowMs, member).exec());
     const [setErr, set] = replies?.[0] ?? [];
     if (setErr) throw setErr;
     if (replies?.[1]?.[0]) throw replies[1][0];

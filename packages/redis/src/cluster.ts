@@ -132,3 +132,9 @@ export function onResubscribe(sub: RedisClient, fn: () => void): void {
     internal.getInstance!()?.once('ready', fn);
   };
 }
+
+/** SCRIPT LOAD on the one server or on every master (a Cluster's script cache is per node); returns the sha. */
+export async function loadScript(redis: RedisClient, source: string): Promise<string> {
+  const shas = await Promise.all((await masters(redis)).map((node) => node.script('LOAD', source) as Promise<string>));
+  return shas[0]!;
+}

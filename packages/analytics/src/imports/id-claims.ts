@@ -1,5 +1,5 @@
 import { dedupGenerations, idDigest } from '@tally/metering';
-import { keys, type RedisClient } from '@tally/redis';
+import { execBatch, keys, loadScript, type BatchCommand, type RedisClient } from '@tally/redis';
 
 /**
  * A report import claims each event id it is about to store in the same place
@@ -72,18 +72,18 @@ export async function claimEventIds<T extends ClaimableEvent>(
   nowMs = Date.now(),
 ): Promise<{ mine: T[]; taken: number }> {
   const gen = dedupGenerations(nowMs);
-  const sha = (await redis.script('LOAD', CLAIM)) as string;
+  const sha = await loadScript(redis, CLAIM);
   const groups = [...byCustomer(events)];
   const mine: T[] = [];
   let taken = 0;
   for (let i = 0; i < groups.length; i += BATCH) {
     const batch = groups.slice(i, i + BATCH);
-    const pipeline = redis.pipeline();
-    for (const [customer, list] of batch) {
+    const commands = batch.map(([customer, list]): BatchCommand => {
       const k = [keys.seenEvents(tenantId, customer, gen.current), keys.seenEvents(tenantId, customer, gen.previous), claimsKey(tenantId, customer)];
-      pipeline.evalsha(sha, k.length, ...k, owner, gen.expireAtMs, OWNER_TTL_SEC, ...list.map((e) => idDigest(e.id)));
-    }
-    const replies = (await pipeline.exec()) ?? [];
+      return { key: k[0]!, add: (p) => p.evalsha(sha, k.length, ...k, owner, gen.expireAtMs, OWNER_TTL_SEC, ...list.map((e) => idDigest(e.id))) };
+    });
+    // one round trip per batch (per slot on a Cluster: a customer's keys share one)
+    const replies = await execBatch(redis, commands);
     batch.forEach(([, list], j) => {
       const [err, flags] = replies[j] ?? [new Error('no reply')];
       if (err) throw err;
@@ -100,8 +100,9 @@ export async function claimEventIds<T extends ClaimableEvent>(
 export async function releaseClaims(redis: RedisClient, tenantId: string, events: ClaimableEvent[]): Promise<void> {
   const groups = [...byCustomer(events)];
   for (let i = 0; i < groups.length; i += BATCH) {
-    const pipeline = redis.pipeline();
-    for (const [customer, list] of groups.slice(i, i + BATCH)) pipeline.hdel(claimsKey(tenantId, customer), ...list.map((e) => idDigest(e.id)));
-    await pipeline.exec();
+    await execBatch(
+      redis,
+      groups.slice(i, i + BATCH).map(([customer, list]) => ({ key: claimsKey(tenantId, customer), add: (p) => p.hdel(claimsKey(tenantId, customer), ...list.map((e) => idDigest(e.id))) })),
+    );
   }
 }

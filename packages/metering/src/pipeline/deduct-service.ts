@@ -1,6 +1,6 @@
 import { creditsFor } from '@tally/core';
 import type { DeductJob, PricedTerms, UsageEventMessage } from '@tally/contracts';
-import { keys, scripts, type RedisClient } from '@tally/redis';
+import { execBatch, keys, scripts, type BatchCommand, type RedisClient } from '@tally/redis';
 import { inList, sql, type BatchingWriter, type ClickHouseClient } from '@tally/clickhouse';
 import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from '../directory.ts';
@@ -280,21 +280,23 @@ export class DeductService {
    */
   private async forgetApplied(job: DeductJob, results: CustomerResult[]): Promise<void> {
     const { redis, logger } = this.deps;
-    const pipeline = redis.pipeline();
+    // one round trip (on a Cluster one pipeline per customer's slot; each customer's four commands keep their order)
+    const commands: BatchCommand[] = [];
     const watched: { i: number; build: string }[] = [];
     results.forEach((r, i) => {
       if (r.digests.length === 0) return;
       const g = job.customers[i]!;
+      const key = keys.hydrated(g.tenantId, g.customer);
       // '#g' fields exist for strict-path (check) events: their grant takes, kept for an undo
-      pipeline.hdel(keys.appliedLog(g.tenantId, g.customer), ...r.digests.flatMap((d) => [d, Buffer.concat([d, GRANT_TAKES]), Buffer.concat([d, ROW_CLAIM])]));
+      commands.push({ key, add: (p) => p.hdel(keys.appliedLog(g.tenantId, g.customer), ...r.digests.flatMap((d) => [d, Buffer.concat([d, GRANT_TAKES]), Buffer.concat([d, ROW_CLAIM])])) });
       // a strict-path event whose row is written needs no republishing
-      pipeline.hdel(keys.strictPending(g.tenantId, g.customer), ...r.digests);
-      pipeline.incr(keys.rowsWritten(g.tenantId, g.customer));
-      pipeline.get(keys.hydrated(g.tenantId, g.customer));
+      commands.push({ key, add: (p) => p.hdel(keys.strictPending(g.tenantId, g.customer), ...r.digests) });
+      commands.push({ key, add: (p) => p.incr(keys.rowsWritten(g.tenantId, g.customer)) });
+      commands.push({ key, add: (p) => p.get(keys.hydrated(g.tenantId, g.customer)) });
       watched.push({ i, build: r.build ?? '' });
     });
     if (watched.length === 0) return;
-    const replies = await withRedis(async () => (await pipeline.exec()) ?? []);
+    const replies = await withRedis(() => execBatch(redis, commands));
     const stale = watched.flatMap((w, k) => {
       const current = replies[4 * k + 3]?.[1] as string | null | undefined;
       return current && current !== w.build ? [{ ...w, current }] : [];
