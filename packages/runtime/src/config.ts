@@ -77,7 +77,13 @@ const url = (protocols: string[]) =>
 export const sharedEnv = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  REDIS_URL: url(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+  /** One server, or a Redis Cluster by its seed nodes: redis+cluster://host:port,host:port,… (packages/redis connection.ts). */
+  REDIS_URL: z
+    .string()
+    .refine((v) => (/^rediss?:/.test(v) && z.url().safeParse(v).success) || /^rediss?\+cluster:\/\/([^@/\s]*@)?[^,/@\s]+:\d+(,[^,/@\s]+:\d+)*\/?$/.test(v), {
+      message: 'must be a redis or rediss URL, or redis+cluster://host:port,host:port,…',
+    })
+    .default('redis://127.0.0.1:6379'),
   DATABASE_URL: url(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/tally'),
   CLICKHOUSE_URL: url(['http', 'https']).default('http://127.0.0.1:8123'),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier').default('tally'),
