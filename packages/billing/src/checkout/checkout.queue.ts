@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { ownBull } from '@tally/redis';
 import { CHECKOUT_QUEUE, type CheckoutJob } from '@tally/contracts';
-import { DependencyUnavailableError } from '@tally/runtime';
+import { bounded, DependencyUnavailableError } from '@tally/runtime';
 
 /**
  * The checkout queue: one job per purchase (jobId = purchase id, so adding it
@@ -34,19 +34,12 @@ export class CheckoutQueue {
 
   /** Redis down: 503 (the purchase row is kept; a retry with the same Idempotency-Key enqueues it). */
   async enqueue(job: CheckoutJob): Promise<void> {
-    // BullMQ's connection queues commands while Redis is away; bound the wait instead of hanging the request.
-    let timer: NodeJS.Timeout | undefined;
+    // BullMQ's connection queues commands while Redis is away; bound the wait instead of hanging the request:
+    // what is left of the request's budget, ENQUEUE_TIMEOUT_MS outside a request
     try {
-      await Promise.race([
-        this.queue.add('checkout', job, { ...CHECKOUT_JOB_OPTIONS, jobId: job.purchaseId }),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('enqueue timed out')), ENQUEUE_TIMEOUT_MS);
-        }),
-      ]);
+      await bounded('redis', () => this.queue.add('checkout', job, { ...CHECKOUT_JOB_OPTIONS, jobId: job.purchaseId }), ENQUEUE_TIMEOUT_MS);
     } catch (err) {
-      throw new DependencyUnavailableError('redis', err);
-    } finally {
-      clearTimeout(timer);
+      throw err instanceof DependencyUnavailableError ? err : new DependencyUnavailableError('redis', err);
     }
   }
 
