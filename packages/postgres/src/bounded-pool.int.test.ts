@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DependencyUnavailableError, newBudget, parseConfig, runWithBudget, sharedEnv } from '@tally/runtime';
-import { createPool, withTransaction } from './pool.ts';
+import { dependencies, DependencyUnavailableError, newBudget, parseConfig, runWithBudget, sharedEnv } from '@tally/runtime';
+import { createPool, postgresProbe, withTransaction } from './pool.ts';
 
 const { DATABASE_URL } = parseConfig(sharedEnv);
 const pool = createPool(DATABASE_URL, 3);
@@ -64,6 +64,28 @@ describe('Postgres waits bounded by the request budget', () => {
       expect(small.idleCount + small.waitingCount).toBeLessThanOrEqual(1);
     } finally {
       await small.end();
+    }
+  });
+
+  it('marked down by readiness: requests are refused at once, the probe itself still reaches Postgres and brings it back', async () => {
+    try {
+      dependencies.watch([{ name: 'postgres', check: async () => { throw new Error('probe says down'); } }]);
+      dependencies.suspect('postgres');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(dependencies.isDown('postgres')).toBe(true);
+      const { err, ms } = await inRequest(5000, () => pool.query('SELECT 1'));
+      expect(err).toBeInstanceOf(DependencyUnavailableError);
+      expect(ms).toBeLessThan(1000);
+      // outside a request (where the probes run) nothing is refused: a probe of the real pool answers
+      await postgresProbe(pool).check();
+      dependencies.watch([postgresProbe(pool)]);
+      dependencies.suspect('postgres');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(dependencies.isDown('postgres')).toBe(false);
+      const { rows } = await runWithBudget(newBudget(2000), () => pool.query<{ n: number }>('SELECT 4 AS n'));
+      expect(rows[0]!.n).toBe(4);
+    } finally {
+      dependencies.stop();
     }
   });
 });

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { bounded, DependencyUnavailableError } from '@tally/runtime';
+import { bounded, DependencyUnavailableError, inBudget } from '@tally/runtime';
 
 /**
  * Every Postgres wait made while answering a request bounded by what is left
@@ -23,7 +23,7 @@ export function boundPool(pool: pg.Pool): pg.Pool {
 
   const connect = pool.connect.bind(pool) as (cb?: unknown) => unknown;
   pool.connect = ((cb?: unknown) => {
-    if (typeof cb === 'function') return connect(cb); // pool.query's own checkout: bounded as a whole above
+    if (typeof cb === 'function' || !inBudget()) return connect(cb); // pool.query's own checkout: bounded as a whole above
     const checkout = connect() as Promise<pg.PoolClient>;
     return bounded('postgres', () => checkout).then(
       (client) => {
@@ -52,8 +52,13 @@ function boundClient(client: pg.PoolClient, stuck: WeakSet<pg.PoolClient>): void
   }) as typeof client.query;
 }
 
-/** Callback style (pool.query's own dispatch) and submittables (cursors, streams) are left as they are. */
+/**
+ * Left as they are: everything outside a request (readiness probes above all: a probe refused because its
+ * dependency is down would keep it down for good), callback style (pool.query's own dispatch) and submittables
+ * (cursors, streams).
+ */
 function passThrough(args: unknown[]): boolean {
+  if (!inBudget()) return true;
   if (args.some((a) => typeof a === 'function')) return true;
   const first = args[0] as { submit?: unknown; callback?: unknown } | null | undefined;
   return typeof first === 'object' && first !== null && (typeof first.submit === 'function' || typeof first.callback === 'function');
