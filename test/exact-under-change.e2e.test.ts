@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
+import { flushStore } from '@tally/redis';
 import { client, config, eventually, newTenant } from './support/stack.ts';
 import { privateStack, type PrivateStack } from './support/private-stack.ts';
 
@@ -240,7 +241,7 @@ describe('exact under change (one long-lived tenant, 2 APIs, 2 workers)', () => 
           expect(res.accepted).toBe(1000);
           for (const e of events) sent.set(e.customer, sent.get(e.customer)! + 1);
           batches++;
-          if (batches === 8 || batches === 22) faults.push(stack.redis.flushall());
+          if (batches === 8 || batches === 22) faults.push(flushStore(stack.redis));
           if (batches === 15) faults.push(stack.restart('workers', 0));
         }
       }),

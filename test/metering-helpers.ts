@@ -5,7 +5,7 @@ import { CatalogService, CustomerService } from '@tally/catalog';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
 import { createBalanceServices } from '@tally/metering';
 import { createPool } from '@tally/postgres';
-import { createRedis, keys } from '@tally/redis';
+import { createRedis, deleteKeys, keys, scanKeys } from '@tally/redis';
 import { createLogger } from '@tally/runtime';
 import { client, config, newTenant } from './support/stack.ts';
 
@@ -83,13 +83,9 @@ export async function grantCredits(tenantId: string, customerId: string, credits
 export async function flushCustomer(tenantId: string, customerId: string): Promise<number> {
   await ready();
   const pattern = `tally:${keys.customerTag(tenantId, customerId).replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
-  let cursor = '0';
   let deleted = 0;
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) deleted += await redis.del(...found);
-  } while (cursor !== '0');
+  // every master of a Cluster (one holds the customer's slot)
+  for await (const found of scanKeys(redis, pattern)) deleted += await deleteKeys(redis, found);
   return deleted;
 }
 

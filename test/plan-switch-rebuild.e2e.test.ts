@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keys } from '@tally/redis';
+import { deleteKeys, keys, scanKeys } from '@tally/redis';
 import { client, eventually, newTenant } from './support/stack.ts';
 import { privateStack, type PrivateStack } from './support/private-stack.ts';
 import { flushCustomer, usageTotals } from './metering-helpers.ts';
@@ -85,9 +85,10 @@ describe('plan switch through a plan without the meter', () => {
     expect((await api.post('/v1/attach', { customer, product: 'b' })).status).toBe(200);
     // lose the customer's state while on plan b, and rebuild it there
     const tag = keys.customerTag(tenant.tenantId, customer).replace(/[*?[\]\\]/g, (ch) => `\\${ch}`);
-    const found = await stack.redis.keys(`tally:${tag}*`);
+    const found: string[] = [];
+    for await (const page of scanKeys(stack.redis, `tally:${tag}*`)) found.push(...page);
     expect(found.length).toBeGreaterThan(0);
-    await stack.redis.del(...found);
+    await deleteKeys(stack.redis, found);
     expect((await api.post('/v1/check', { customer, feature: 'other' })).body).toMatchObject({ allowed: true });
     // one event under plan b and one under plan c reach the workers together: one job, two runs of terms
     const workers = stack.workers[0]!.child;

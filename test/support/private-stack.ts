@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { createRedis, isClusterUrl, type RedisClient } from '@tally/redis';
+import { startLocalCluster } from '@tally/redis/local-cluster';
 import { freePort, startApp, type AppProcess } from './processes.ts';
 
 /**
@@ -9,12 +11,14 @@ import { freePort, startApp, type AppProcess } from './processes.ts';
  * (FLUSHALL, kill -9): a private redis-server on a free port, its own Kafka
  * topic and consumer group, and as many API and workers processes as asked.
  * PostgreSQL, ClickHouse and the Kafka broker are the shared ones.
+ * On the cluster profile (REDIS_URL=redis+cluster://…) the private Redis is a
+ * private 3-master Cluster, so these suites exercise the Cluster too.
  */
 export interface PrivateStack {
   env: Record<string, string>;
   apis: AppProcess[];
   workers: AppProcess[];
-  redis: Redis;
+  redis: RedisClient;
   /** kill -9 of one process, then a new one with the same env (its URL changes for an API). */
   restart(kind: 'api' | 'workers', i: number): Promise<AppProcess>;
   stop(): Promise<void>;
@@ -42,10 +46,10 @@ async function startRedis(): Promise<{ port: number; child: ChildProcess }> {
 
 export async function privateStack(options: { apis: number; workers: number; env?: Record<string, string> }): Promise<PrivateStack> {
   const run = randomUUID().slice(0, 8);
-  const { port, child } = await startRedis();
+  const privateRedis = isClusterUrl(process.env.REDIS_URL ?? '') ? await startLocalCluster(3) : await startRedis();
   const env: Record<string, string> = {
     NODE_ENV: 'test',
-    REDIS_URL: `redis://127.0.0.1:${port}`,
+    REDIS_URL: 'url' in privateRedis ? privateRedis.url : `redis://127.0.0.1:${privateRedis.port}`,
     KAFKA_TOPIC_EVENTS: `tally.usage-events.private-${run}`,
     KAFKA_CONSUMER_GROUP: `tally-metering-private-${run}`,
     // local webhook receivers on 127.0.0.1, as in global-setup.ts
@@ -60,7 +64,7 @@ export async function privateStack(options: { apis: number; workers: number; env
   env.PUBLIC_URL = apis[0]!.url;
   const workers: AppProcess[] = [];
   for (let i = 0; i < options.workers; i++) workers.push(await startApp('workers', env));
-  const redis = new Redis(env.REDIS_URL!, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(env.REDIS_URL!, { maxRetriesPerRequest: 3, enableOfflineQueue: true });
   redis.on('error', () => {});
   return {
     env,
@@ -76,8 +80,9 @@ export async function privateStack(options: { apis: number; workers: number; env
     async stop() {
       for (const p of [...workers, ...apis]) await p.stop('SIGKILL');
       redis.disconnect();
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
+      if ('url' in privateRedis) return privateRedis.stop();
+      const exited = once(privateRedis.child, 'exit');
+      privateRedis.child.kill('SIGKILL');
       await exited;
     },
   };
