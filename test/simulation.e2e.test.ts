@@ -31,7 +31,7 @@ afterAll(async () => {
 describe('simulation: Tally against the reference model', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}: ${OPS} operations, faults ${FAULTS.join(',')}, no divergence`, async () => {
-      const result = await runSimulation({ seed, ops: OPS, profile: 'default', faults: [...FAULTS], weights: WEIGHTS, redisDb: 12, stack });
+      const result = await runSimulation({ seed, ops: OPS, catalog: 'default', faults: [...FAULTS], weights: WEIGHTS, redisDb: 12, stack });
       expect(result.counts.track ?? 0).toBeGreaterThan(0);
       for (const [kind, n] of Object.entries(result.counts)) exercised[kind] = (exercised[kind] ?? 0) + n;
       console.log(`seed ${seed}: ${JSON.stringify(result.counts)}; ${result.summary}`);

@@ -131,7 +131,7 @@ async function purchaseSettles(ctx: OpContext, t: TenantHandle, reference: strin
     const status = (r.body as PurchaseAnswer).status;
     if (status === 'completed') return true;
     if (status === 'failed') return false;
-    await new Promise((res) => setTimeout(res, 200));
+    await new Promise((res) => setTimeout(res, 50));
   }
   return false;
 }

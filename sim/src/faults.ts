@@ -12,48 +12,24 @@ export function parseFaults(list: string): Fault[] {
   return out as Fault[];
 }
 
-/** kill -9 of one API or workers process, then a restart on the same port. Returns what was done. */
-export async function killOne(stack: Stack, rng: Rng): Promise<string> {
-  const p = rng.pick(stack.processes);
-  await p.stop('SIGKILL');
-  await p.start();
-  return `kill -9 ${p.name}, restarted`;
-}
-
 /**
- * The stack's private Kafka broker stopped (SIGTERM: controlled shutdown, or
- * SIGKILL) and, after a pause, started again on the same ports and storage.
- * Meanwhile produces fail (503, retried by the sim like the SDK) and the
- * consumers reconnect.
+ * kill -9 of one API or workers process; its restart on the same port runs in
+ * the background (`restarted`) while the other processes carry the traffic.
+ * Null when the process drawn is still restarting from an earlier kill.
  */
-export async function restartBroker(stack: Stack, rng: Rng): Promise<string> {
-  if (!stack.broker) throw new Error('the broker fault needs a stack with its own broker (Stack.start({ privateBroker: true }))');
-  const signal = rng.chance(0.5) ? 'SIGTERM' : 'SIGKILL';
-  const pauseMs = rng.int(200, 3000);
-  const t0 = Date.now();
-  await stack.broker.stop(signal);
-  await new Promise((r) => setTimeout(r, pauseMs));
-  await stack.broker.start();
-  return `Kafka broker ${signal}, down ${pauseMs} ms, back after ${((Date.now() - t0) / 1000).toFixed(1)} s`;
-}
-
-/** The stack's whole Redis database lost (FLUSHDB on its own database: other users of the server keep theirs). */
-export async function flushRedis(stack: Stack): Promise<string> {
-  await stack.redis.flushdb();
-  return `FLUSHDB (the stack's Redis database)`;
-}
-
-/** Every Redis key of one customer deleted, as a partial loss would. */
-export async function deleteCustomerKeys(stack: Stack, tenantId: string, customer: string): Promise<string> {
-  const pattern = `tally:{${tenantId}:${customer}}:*`.replace(/[?[\]\\]/g, (c) => `\\${c}`);
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, found] = await stack.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) deleted += await stack.redis.del(...found);
-  } while (cursor !== '0');
-  return `deleted ${deleted} Redis keys of ${customer}`;
+export function killOne(stack: Stack, rng: Rng): { what: string; restarted: Promise<void> } | null {
+  const p = rng.pick(stack.processes);
+  if (p.restarting) return null;
+  const restarted = (async () => {
+    await p.stop('SIGKILL');
+    await p.start();
+  })();
+  p.restarting = restarted
+    .catch(() => undefined) // the caller sees the failure through `restarted`
+    .finally(() => {
+      p.restarting = null;
+    });
+  return { what: `kill -9 ${p.name} (restarting in the background)`, restarted };
 }
 
 /**

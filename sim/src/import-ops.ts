@@ -22,11 +22,12 @@ interface ImportAnswer extends Partial<ImportCounts> {
   error?: string | null;
 }
 
-export function importLines(rng: Rng, ctx: OpContext, t: TenantHandle, mode: 'report' | 'apply', seq: number): ImportLine[] {
+/** Lines over `customers` (the ones the caller holds: every event sent to them before is answered and stored). */
+export function importLines(rng: Rng, ctx: OpContext, t: TenantHandle, mode: 'report' | 'apply', seq: number, customers: string[]): ImportLine[] {
   const now = Date.now();
-  const customers = [...t.model.customers.keys()];
   const features = t.model.catalog.features.map((f) => f.slug);
-  const applied = ctx.sent.filter((s) => s.tenant === t && t.model.seen(s.event.id, s.event.fingerprint) !== 'fresh');
+  // ids applied to those customers among the tenant's last 5,000 events sent
+  const applied = (ctx.sentBy.get(t.label) ?? []).slice(-5000).filter((s) => customers.includes(s.event.customer) && t.model.seen(s.event.id, s.event.fingerprint) !== 'fresh');
   const lines: ImportLine[] = [];
   const n = rng.int(3, 30);
   for (let k = 0; k < n; k++) {
@@ -56,20 +57,28 @@ function timestampFor(rng: Rng, t: TenantHandle, mode: 'report' | 'apply', custo
   return Math.max(start + 1000, now - rng.int(1, 5) * 1000);
 }
 
-export async function runImport(ctx: OpContext, t: TenantHandle, mode: 'report' | 'apply', lines: ImportLine[]): Promise<void> {
+/** The import as the model took it once Tally completed it (null when Tally did not: a divergence). */
+export async function runImport(ctx: OpContext, t: TenantHandle, mode: 'report' | 'apply', lines: ImportLine[]): Promise<ImportModel | null> {
   const body = lines.map((l) => JSON.stringify({ id: l.id, customer: l.customer, feature: l.feature, value: l.value, timestamp: l.timestampMs })).join('\n') + '\n';
   const what = `import ${mode} of ${lines.length} lines`;
   const res = await ctx.apis.call(t.secret, 'POST', `/v1/imports?mode=${mode}`, body, undefined, { 'Content-Type': 'application/x-ndjson' });
   const a = res.body as ImportAnswer;
-  if (res.status !== 202 || !a.id) return unexpected(ctx, t, null, what, res.status, a);
+  if (res.status !== 202 || !a.id) {
+    unexpected(ctx, t, null, what, res.status, a);
+    return null;
+  }
   const done = await pollImport(ctx, t, a.id, ['completed', 'failed']);
-  if (done?.state !== 'completed') return unexpected(ctx, t, null, `${what} ${a.id}: did not complete`, 200, done);
+  if (done?.state !== 'completed') {
+    unexpected(ctx, t, null, `${what} ${a.id}: did not complete`, 200, done);
+    return null;
+  }
   const imp = t.model.importFile(a.id, mode, lines, Date.now());
   const want = countsText(imp.counts);
   const got = countsText(done as ImportCounts);
   if (got !== want) ctx.divergences.push({ tenant: t.label, customer: null, what: `${what} ${a.id}: counts`, expected: want, actual: got });
   const customers = [...new Set(lines.map((l) => l.customer))];
   ctx.history.add(t.label, customers, `${what} ${a.id} -> ${got} (model ${want})`);
+  return imp;
 }
 
 export async function revertImport(ctx: OpContext, t: TenantHandle, imp: ImportModel): Promise<void> {
@@ -91,7 +100,7 @@ async function pollImport(ctx: OpContext, t: TenantHandle, id: string, until: st
     const r = await ctx.apis.call(t.secret, 'GET', `/v1/imports/${id}`);
     last = r.body as ImportAnswer;
     if (last.state && until.includes(last.state)) return last;
-    await new Promise((res) => setTimeout(res, 250));
+    await new Promise((res) => setTimeout(res, 50));
   }
   return last;
 }

@@ -5,15 +5,22 @@ import { parseArgs } from 'node:util';
 import { parseFaults } from './faults.ts';
 import { runSimulation } from './runner.ts';
 
-/** npm run sim -- --seed S --ops N [--profile default|wide] [--faults kill,flush,keys,clickhouse,period] [--weights addon=20,refund=5] [--redis-db D] */
+/**
+ * npm run sim -- --seed S --ops N [--profile default|cluster] [--catalog default|wide]
+ *   [--faults kill,flush,keys,clickhouse,period,broker] [--fault-every-ms MS] [--weights addon=20,refund=5]
+ *   [--redis-db D] [--concurrency C] [--queue Q]
+ */
 const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: '1' },
     ops: { type: 'string', default: '300' },
     profile: { type: 'string', default: 'default' },
+    catalog: { type: 'string', default: 'default' },
+    'fault-every-ms': { type: 'string', default: '0' },
     faults: { type: 'string', default: 'kill,flush,keys,period' },
     'redis-db': { type: 'string', default: '13' },
-    concurrency: { type: 'string', default: '6' },
+    concurrency: { type: 'string', default: '16' },
+    queue: { type: 'string', default: '64' },
     weights: { type: 'string', default: '' },
   },
 });
@@ -26,8 +33,12 @@ const int = (name: string, v: string | undefined) => {
   }
   return n;
 };
-if (values.profile !== 'default' && values.profile !== 'wide') {
-  console.error(`--profile must be default or wide, got ${values.profile}`);
+if (values.profile !== 'default' && values.profile !== 'cluster') {
+  console.error(`--profile must be default or cluster, got ${values.profile}${values.profile === 'wide' ? ' (the wide catalog is --catalog wide now)' : ''}`);
+  process.exit(2);
+}
+if (values.catalog !== 'default' && values.catalog !== 'wide') {
+  console.error(`--catalog must be default or wide, got ${values.catalog}`);
   process.exit(2);
 }
 
@@ -47,12 +58,16 @@ const result = await runSimulation({
   seed: int('seed', values.seed),
   ops: int('ops', values.ops),
   profile: values.profile,
+  catalog: values.catalog,
   faults: parseFaults(values.faults ?? ''),
+  faultEveryMs: int('fault-every-ms', values['fault-every-ms']),
   redisDb: int('redis-db', values['redis-db']),
   concurrency: Math.max(1, int('concurrency', values.concurrency)),
+  queue: Math.max(1, int('queue', values.queue)),
   log: (line) => console.log(line),
 });
-console.log(`seed ${result.seed}, ${result.ops} ops, faults [${result.faults.join(',')}], ${(result.wallMs / 1000).toFixed(1)} s`);
+console.log(`seed ${result.seed}, ${result.ops} ops, profile ${values.profile}, faults [${result.faults.join(',')}], ${(result.wallMs / 1000).toFixed(1)} s (stack ${(result.stackMs / 1000).toFixed(1)} s)`);
+console.log(result.perf);
 console.log(`operations: ${Object.entries(result.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
 console.log(result.summary);
 if (result.divergences.length === 0) {
@@ -62,6 +77,7 @@ if (result.divergences.length === 0) {
   const file = path.join(os.tmpdir(), `tally-sim-${result.seed}-${Date.now()}.history`);
   writeFileSync(file, `${result.history.join('\n')}\n`);
   console.log(`whole history (${result.history.length} entries): ${file}`);
-  console.log(`replay: npm run sim -- --seed ${result.seed} --ops ${result.ops} --profile ${values.profile} --faults ${result.faults.join(',') || 'none'}${values.weights ? ` --weights ${values.weights}` : ''}`);
+  const faultEvery = values['fault-every-ms'] !== '0' ? ` --fault-every-ms ${values['fault-every-ms']}` : '';
+  console.log(`replay: npm run sim -- --seed ${result.seed} --ops ${result.ops} --profile ${values.profile} --catalog ${values.catalog} --faults ${result.faults.join(',') || 'none'}${faultEvery}${values.weights ? ` --weights ${values.weights}` : ''}`);
   process.exitCode = 1;
 }

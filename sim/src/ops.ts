@@ -1,21 +1,33 @@
-import { changeCatalog, featureSlugs, PLANS, type CatalogChange } from './catalog.ts';
+import { changeCatalog, featureSlugs, type CatalogBody, type CatalogChange } from './catalog.ts';
 import type { Divergence, TenantHandle } from './compare.ts';
 import type { Apis } from './http.ts';
 import type { History } from './history.ts';
-import type { EventInput } from './model.ts';
+import type { EventInput, ImportModel } from './model.ts';
 import type { Rng } from './rng.ts';
 
 /**
  * The operations against Tally and how each acknowledgement feeds the model.
- * Generation is a pure function of the seed and the model's catalog and
- * customers (which only change at barriers), never of timing.
+ * Generation is a pure function of the seed and of what the generator
+ * planned (`Planned`: the catalog after the syncs it generated, its customers
+ * and their plans), never of timing; what an operation draws while it runs
+ * comes from its own Rng forked at generation.
  */
 export interface OpContext {
   apis: Apis;
   history: History;
   divergences: Divergence[];
-  /** Every event id sent so far, with its payload and the op that sent it (for duplicates and conflicts). */
-  sent: SentEvent[];
+  /** Per tenant label: every event sent so far, with its payload and the op that sent it (for duplicates and conflicts). */
+  sentBy: Map<string, SentEvent[]>;
+}
+/** What the generator has decided for a tenant so far (the model follows once Tally acknowledged it). */
+export interface Planned {
+  catalog: CatalogBody;
+  customers: string[];
+  plans: Map<string, string>;
+  /** Customers an addon was generated for (refunds pick among them). */
+  buyers: string[];
+  /** Imports generated, with the customers of their file; `done` once Tally completed one (reverts pick among them). */
+  imports: { customers: string[]; done: ImportModel | null }[];
 }
 export interface SentEvent {
   tenant: TenantHandle;
@@ -28,24 +40,34 @@ export const valueFor = (rng: Rng, feature: string) => rng.pick(VALUES[feature] 
 
 export const fingerprint = (feature: string, value: number, timestampMs: number) => `${feature}|${value}|${timestampMs}`;
 
-/** A fresh event for a random customer of the tenant. */
-export function freshEvent(rng: Rng, t: TenantHandle, seq: number): EventInput {
-  const customer = rng.pick([...t.model.customers.keys()]);
-  const feature = rng.pick(featureSlugs(t.model.catalog));
+/** A fresh event for a random customer of the tenant (stamped with its time when it is sent: `stamp`). */
+export function freshEvent(rng: Rng, plan: Planned, seq: number): EventInput {
+  const customer = rng.pick(plan.customers);
+  const feature = rng.pick(featureSlugs(plan.catalog));
   const value = valueFor(rng, feature);
-  const timestampMs = Date.now();
-  return { id: `e${seq}-${rng.id('')}`, customer, feature, value, timestampMs, fingerprint: fingerprint(feature, value, timestampMs) };
+  return { id: `e${seq}-${rng.id('')}`, customer, feature, value, timestampMs: 0, fingerprint: '' };
 }
 
-/** An earlier id again: with the same payload (duplicate) or another one (conflict). */
-export function reusedEvent(rng: Rng, ctx: OpContext, t: TenantHandle, conflict: boolean): SentEvent | null {
-  const mine = ctx.sent.filter((s) => s.tenant === t);
+/**
+ * The event's time is when it is sent, not when it was generated: it may have
+ * waited behind a barrier of its customer (a period boundary among them).
+ */
+export function stamp(e: EventInput): void {
+  e.timestampMs = Date.now();
+  e.fingerprint = fingerprint(e.feature, e.value, e.timestampMs);
+}
+
+/** An earlier id to send again: its original (the op waits for its answer, then sends it again or with another payload). */
+export function reusedEvent(rng: Rng, ctx: OpContext, t: TenantHandle): SentEvent | null {
+  const mine = ctx.sentBy.get(t.label) ?? [];
   if (mine.length === 0) return null;
-  const original = rng.pick(mine.slice(-200));
-  if (!conflict) return original;
-  const e = original.event;
+  return rng.pick(mine.slice(-200));
+}
+
+/** The payload of a conflict: the original's id with another value (built once the original was sent). */
+export function conflicting(e: EventInput): EventInput {
   const value = e.value + 1;
-  return { tenant: t, event: { ...e, value, fingerprint: fingerprint(e.feature, value, e.timestampMs) }, done: original.done };
+  return { ...e, value, fingerprint: fingerprint(e.feature, value, e.timestampMs) };
 }
 
 const body = (e: EventInput) => ({ id: e.id, customer: e.customer, feature: e.feature, value: e.value, timestamp: e.timestampMs });
@@ -105,19 +127,34 @@ export async function attach(ctx: OpContext, t: TenantHandle, customer: string, 
   ctx.history.add(t.label, [customer], `attach ${plan}`);
 }
 
-export async function newCustomer(ctx: OpContext, t: TenantHandle, rng: Rng, id: string): Promise<void> {
+export async function newCustomer(ctx: OpContext, t: TenantHandle, id: string, plan: string): Promise<void> {
   const res = await ctx.apis.call(t.secret, 'POST', '/v1/customers', { id, email: `${id}@sim.example` });
   if (res.status >= 300) return unexpected(ctx, t, id, `create customer ${id}`, res.status, res.body);
   t.model.addCustomer(id);
   ctx.history.add(t.label, [id], `customer ${id} created`);
-  await attach(ctx, t, id, rng.pick(PLANS));
+  await attach(ctx, t, id, plan);
 }
 
 const CHANGES: CatalogChange[] = ['cost', 'cost', 'add-feature', 'add-member', 'remove-member', 'add-pack', 'archive-pack', 'plan-limit', 'plan-limit', 'plan-overage', 'plan-reset'];
 
-export async function syncChange(ctx: OpContext, t: TenantHandle, rng: Rng, counter: number, allowReset: boolean): Promise<void> {
-  const change = changeCatalog(t.model.catalog, rng.pick(CHANGES), rng, counter, allowReset);
-  if (!change) return;
+/**
+ * One sync of 1-3 catalog changes drawn over the planned catalog, applied in
+ * order to one body (fewer barriers for as many changes); null when none was
+ * possible now.
+ */
+export function drawChange(plan: Planned, rng: Rng, counter: number, allowReset: boolean): { body: CatalogBody; what: string } | null {
+  let body = plan.catalog;
+  const what: string[] = [];
+  for (let k = rng.int(1, 3); k > 0; k--) {
+    const change = changeCatalog(body, rng.pick(CHANGES), rng, counter * 10 + k, allowReset);
+    if (!change) continue;
+    body = change.body;
+    what.push(change.what);
+  }
+  return what.length ? { body, what: what.join('; ') } : null;
+}
+
+export async function syncChange(ctx: OpContext, t: TenantHandle, change: { body: CatalogBody; what: string }): Promise<void> {
   const res = await ctx.apis.call(t.secret, 'POST', '/v1/sync', change.body);
   if (res.status !== 200) return unexpected(ctx, t, null, `sync: ${change.what}`, res.status, res.body);
   t.model.catalog = change.body;

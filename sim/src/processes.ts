@@ -24,6 +24,8 @@ export class AppProcess {
   private child: ChildProcess | null = null;
   private tail = '';
   readonly url: string;
+  /** Set while a kill's restart is on its way (faults.ts). */
+  restarting: Promise<void> | null = null;
 
   constructor(readonly name: string, private readonly app: 'api' | 'workers', readonly port: number, private readonly env: Record<string, string>) {
     this.url = `http://127.0.0.1:${port}`;
@@ -54,7 +56,7 @@ export class AppProcess {
         child.kill('SIGKILL');
         throw new Error(`${this.name} not ready within ${timeoutMs} ms:\n${this.tail}`);
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 

@@ -61,6 +61,11 @@ export class Rng {
     return entries[entries.length - 1]![0];
   }
 
+  /** An independent generator seeded from this one: what an operation draws while it runs, whenever it runs. */
+  fork(): Rng {
+    return new Rng(this.int(0, 0xffffffff));
+  }
+
   /** A short id made of the PRNG's own output (deterministic per seed). */
   id(prefix: string): string {
     return `${prefix}${this.int(0, 0xffffff).toString(36)}${this.int(0, 0xffffff).toString(36)}`;

@@ -1,23 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { initialCatalog, PLANS } from './catalog.ts';
-import { compareTenant, settled, type Divergence, type TenantHandle } from './compare.ts';
-import { crossPeriod, deleteCustomerKeys, flushRedis, killOne, restartBroker, type Fault } from './faults.ts';
+import { compareTenant, type Divergence, type TenantHandle } from './compare.ts';
+import { crossPeriod, killOne, type Fault } from './faults.ts';
+import { Gates } from './gates.ts';
 import { History } from './history.ts';
 import { Apis } from './http.ts';
-import { TenantModel } from './model.ts';
+import { TenantModel, type EventInput } from './model.ts';
 import { addon, refund } from './billing-ops.ts';
 import { importLines, revertImport, runImport } from './import-ops.ts';
-import { attach, freshEvent, newCustomer, reusedEvent, strictCheck, syncChange, track, trackBatch, type OpContext } from './ops.ts';
+import { attach, conflicting, drawChange, freshEvent, newCustomer, reusedEvent, stamp, strictCheck, syncChange, track, trackBatch, type OpContext, type Planned } from './ops.ts';
 import { Rng } from './rng.ts';
-import { Stack } from './stack.ts';
+import { Settler } from './settle.ts';
+import { Stack, type Profile } from './stack.ts';
 
 export interface RunOptions {
   seed: number;
   ops: number;
-  profile: 'default' | 'wide';
+  /** `wide` also flips a plan entitlement's reset monthly <-> weekly. */
+  catalog: 'default' | 'wide';
+  /** The engines the stack runs on (ignored when `stack` is given: the stack's own). */
+  profile?: Profile;
   faults: Fault[];
   redisDb: number;
+  /** Track, check and batch requests in flight at once. */
   concurrency?: number;
+  /** Operations launched and not yet ended, those waiting behind a barrier included (the generator waits above). */
+  queue?: number;
+  /**
+   * 0: faults are drawn among the operations, by weight. > 0: one fault every
+   * this many ms on average (0.5x-1.5x), drawn from a stream of their own, so
+   * their number follows the run's length in time rather than in operations.
+   */
+  faultEveryMs?: number;
   /** Weights over the defaults (e.g. { addon: 20 } for a purchase-heavy run). */
   weights?: Record<string, number>;
   /** A stack already running (several seeds in one test); started and stopped here when absent. */
@@ -31,6 +45,11 @@ export interface RunResult {
   faults: Fault[];
   counts: Record<string, number>;
   wallMs: number;
+  /** Starting the stack (0 when it was given), and the operations until the last one ended. */
+  stackMs: number;
+  opsMs: number;
+  /** Throughput and where the time went (barriers' waits, the generator held back). */
+  perf: string;
   divergences: Divergence[];
   /** The first divergence with the history that led to it (empty when none). */
   report: string;
@@ -40,9 +59,15 @@ export interface RunResult {
   history: string[];
 }
 
+/** A tenant as the run holds it: Tally's handle and model, and what the generator planned. */
+interface SimTenant extends TenantHandle {
+  plan: Planned;
+}
+
 export type Kind = 'track' | 'batch' | 'check' | 'duplicate' | 'conflict' | 'sync' | 'attach' | 'customer' | 'addon' | 'refund' | 'import-report' | 'import-apply' | 'revert' | Fault;
 
-const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 4, attach: 4, customer: 2, addon: 4, refund: 2.5, 'import-report': 1.5, 'import-apply': 1.5, revert: 1.5 };
+// sync: 2, each of 1-3 changes (4 per 100 operations before, one change each)
+const BASE_WEIGHTS = { track: 28, batch: 18, check: 22, duplicate: 6, conflict: 4, sync: 2, attach: 4, customer: 2, addon: 4, refund: 2.5, 'import-report': 1.5, 'import-apply': 1.5, revert: 1.5 };
 const FAULT_WEIGHT: Record<Fault, number> = { kill: 1, flush: 0.7, keys: 1, clickhouse: 0.8, period: 1, broker: 0.5 };
 const MAX_CUSTOMERS = 6;
 
@@ -50,217 +75,302 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const log = opts.log ?? (() => {});
   const rng = new Rng(opts.seed);
+  // faults on a time schedule draw from a stream of their own, so the operations stay the seed's
+  const faultRng = new Rng(opts.seed ^ 0x5eed_fa17);
+  const faultEveryMs = opts.faultEveryMs ?? 0;
+  const concurrency = opts.concurrency ?? 16;
   const run = `${opts.seed}-${randomUUID().slice(0, 6)}`;
   const wantsBroker = opts.faults.includes('broker');
-  if (opts.stack && wantsBroker && !opts.stack.broker) throw new Error('the broker fault needs a stack started with privateBroker: true');
-  const stack = opts.stack ?? (await Stack.start({ run, redisDb: opts.redisDb, privateBroker: wantsBroker, log }));
-  log(`stack up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  let barrierMs = 0;
+  if (opts.stack && wantsBroker && !opts.stack.canRestartBroker) throw new Error('the broker fault needs a stack with brokers it owns (privateBroker: true, or the cluster profile)');
+  const stack = opts.stack ?? (await Stack.start({ run, redisDb: opts.redisDb, privateBroker: wantsBroker, profile: opts.profile ?? 'default', log }));
+  const stackMs = Date.now() - started;
+  log(`stack up in ${(stackMs / 1000).toFixed(1)} s`);
   const history = new History();
   // a broker restart takes a JVM start (40 s on a loaded 2-core machine): requests retry for longer then
-  const ctx: OpContext = { apis: new Apis(stack.apis.map((a) => a.url), wantsBroker ? 180_000 : 45_000), history, divergences: [], sent: [] };
+  const ctx: OpContext = { apis: new Apis(stack.apis.map((a) => a.url), wantsBroker ? 180_000 : 45_000), history, divergences: [], sentBy: new Map() };
   const counts: Record<string, number> = {};
-  const inFlight = new Set<Promise<void>>();
+  const gates = new Gates((err: unknown) => {
+    ctx.divergences.push({ tenant: '*', customer: null, what: 'operation failed', expected: 'an answer', actual: String(err) });
+  }, concurrency);
+  const settler = new Settler();
+  const background = new Set<Promise<void>>();
+  const inBackground = (what: string, p: Promise<unknown>) => {
+    const tracked: Promise<void> = p
+      .then(() => undefined)
+      .catch((err: unknown) => {
+        ctx.divergences.push({ tenant: '*', customer: null, what, expected: 'done', actual: String(err) });
+      })
+      .finally(() => background.delete(tracked));
+    background.add(tracked);
+  };
   let clickhouseBack: Promise<void> | null = null;
+  let brokerBusy = false;
+  const profile = { settleWaits: 0, settleMs: 0, blockedMs: 0 };
 
   try {
-    const tenants: TenantHandle[] = [];
+    const tenants: SimTenant[] = [];
     for (const label of ['t1', 't2']) {
       const { tenantId, secret } = await stack.newTenant(`sim-${label}`);
-      const t: TenantHandle = { label, tenantId, secret, model: new TenantModel(initialCatalog()) };
+      const t: SimTenant = { label, tenantId, secret, model: new TenantModel(initialCatalog()), plan: { catalog: initialCatalog(), customers: [], plans: new Map(), buyers: [], imports: [] } };
       const res = await ctx.apis.call(secret, 'POST', '/v1/sync', t.model.catalog);
       if (res.status !== 200) throw new Error(`initial sync: ${res.status} ${JSON.stringify(res.body)}`);
-      for (let i = 0; i < 3; i++) await newCustomer(ctx, t, rng, `${label}-c${i}`);
+      for (let i = 0; i < 3; i++) {
+        const id = `${label}-c${i}`;
+        const plan = rng.pick(PLANS);
+        t.plan.customers.push(id);
+        t.plan.plans.set(id, plan);
+        await newCustomer(ctx, t, id, plan);
+      }
       tenants.push(t);
+      ctx.sentBy.set(label, []);
     }
     const weights: Record<string, number> = { ...BASE_WEIGHTS };
-    for (const f of opts.faults) weights[f] = FAULT_WEIGHT[f];
+    const faultWeights: Record<string, number> = {};
+    for (const f of opts.faults) (faultEveryMs > 0 ? faultWeights : weights)[f] = FAULT_WEIGHT[f];
     for (const [k, w] of Object.entries(opts.weights ?? {})) {
-      if (!(k in weights)) throw new Error(`unknown operation "${k}" in weights (known: ${Object.keys(weights).join(', ')})`);
-      weights[k] = w;
+      if (k in faultWeights) faultWeights[k] = w;
+      else if (k in weights) weights[k] = w;
+      else throw new Error(`unknown operation "${k}" in weights (known: ${[...Object.keys(weights), ...Object.keys(faultWeights)].join(', ')})`);
     }
+    const opsStarted = Date.now();
 
-    const launch = (p: Promise<void>): Promise<void> => {
-      const tracked: Promise<void> = p
-        .catch((err: unknown) => {
-          ctx.divergences.push({ tenant: '*', customer: null, what: 'operation failed', expected: 'an answer', actual: String(err) });
-        })
-        .finally(() => inFlight.delete(tracked));
-      inFlight.add(tracked);
-      return tracked;
-    };
-    const room = async () => {
-      while (inFlight.size >= (opts.concurrency ?? 6)) await Promise.race(inFlight);
-    };
-    // A barrier: every in-flight operation acknowledged and applied (stored rows match the model) before a change.
+    // A barrier's wait: the customers' events answered (their gate) and stored. False (a divergence) if not within 60 s.
     let stuck = false;
-    const barrier = async () => {
+    const settle = async (t: SimTenant, customers: string[], timeoutMs = 60_000): Promise<boolean> => {
       const t0 = Date.now();
-      await Promise.all(inFlight);
-      barrierMs -= Date.now() - t0;
       if (clickhouseBack) await clickhouseBack;
-      for (const t of tenants) stuck ||= !(await waitSettled(t, [...t.model.customers.keys()], 30_000, ctx, history));
-      barrierMs += Date.now() - t0;
+      const ok = await settler.wait(t, customers, timeoutMs);
+      profile.settleWaits++;
+      profile.settleMs += Date.now() - t0;
+      if (!ok) {
+        ctx.divergences.push({ tenant: t.label, customer: null, what: `quiescence: stored events still differ from the acknowledged ones after ${timeoutMs} ms`, expected: 'settled', actual: 'not settled' });
+        history.add(t.label, [], 'quiescence timed out');
+        stuck = true;
+      }
+      return ok;
     };
-    // A customer's barrier (purchases, refunds): its events sent so far answered and stored; others keep flowing.
-    const customerBarrier = async (t: TenantHandle, customer: string) => {
+    const all = (t: SimTenant) => [...t.model.customers.keys()];
+    const send = (t: SimTenant, events: EventInput[], done: Promise<void>) => {
+      const sent = ctx.sentBy.get(t.label)!;
+      for (const e of events) sent.push({ tenant: t, event: e, done });
+    };
+    // the generator runs ahead of the barriers by up to `queue` operations (their order per customer is fixed at launch)
+    const queue = opts.queue ?? 64;
+    const room = async () => {
       const t0 = Date.now();
-      await Promise.all(ctx.sent.filter((s) => s.tenant === t && s.event.customer === customer).map((s) => s.done));
-      if (clickhouseBack) await clickhouseBack;
-      stuck ||= !(await waitSettled(t, [customer], 30_000, ctx, history));
-      barrierMs += Date.now() - t0;
+      await gates.room(queue);
+      profile.blockedMs += Date.now() - t0;
     };
 
-    for (let seq = 1; seq <= opts.ops && !stuck; seq++) {
-      const t = rng.pick(tenants);
-      const kind = rng.weighted(weights) as Kind;
-      counts[kind] = (counts[kind] ?? 0) + 1;
+    const fault = async (kind: Fault, t: SimTenant, r: Rng): Promise<boolean> => {
       switch (kind) {
-        case 'track':
-        case 'check': {
-          const e = freshEvent(rng, t, seq);
-          const done = launch(kind === 'track' ? track(ctx, t, e) : strictCheck(ctx, t, e));
-          ctx.sent.push({ tenant: t, event: e, done });
-          await room();
-          break;
-        }
-        case 'batch': {
-          const events = Array.from({ length: rng.int(2, 25) }, (_, i) => freshEvent(rng, t, seq * 100 + i));
-          if (rng.chance(0.3)) events.push({ ...events[0]! }); // the same id twice in one request
-          const done = launch(trackBatch(ctx, t, events));
-          for (const e of events) ctx.sent.push({ tenant: t, event: e, done });
-          await room();
-          break;
-        }
-        case 'duplicate':
-        case 'conflict': {
-          const again = reusedEvent(rng, ctx, t, kind === 'conflict');
-          if (!again) {
-            counts[kind]!--; // nothing to do: not counted as run
-            break;
-          }
-          await again.done; // the original was answered first, so the model knows which payload came first
-          launch(track(ctx, t, again.event));
-          await room();
-          break;
-        }
-        case 'sync':
-          await barrier();
-          if (stuck) break;
-          await syncChange(ctx, t, rng, seq, opts.profile === 'wide');
-          break;
-        case 'attach': {
-          await barrier();
-          const customer = rng.pick([...t.model.customers.keys()]);
-          await attach(ctx, t, customer, rng.pick(PLANS.filter((p) => p !== t.model.customer(customer).plan)));
-          break;
-        }
-        case 'customer':
-          if (t.model.customers.size >= MAX_CUSTOMERS) {
-            counts[kind]!--; // nothing to do: not counted as run
-            break;
-          }
-          await barrier();
-          await newCustomer(ctx, t, rng, `${t.label}-c${t.model.customers.size}`);
-          break;
-        case 'addon': {
-          const customer = rng.pick([...t.model.customers.keys()]);
-          await customerBarrier(t, customer);
-          if (stuck) break;
-          await addon(ctx, t, rng, customer, seq);
-          break;
-        }
-        case 'refund': {
-          const purchases = [...t.model.purchases.values()];
-          if (purchases.length === 0) {
-            counts[kind]!--; // nothing to do: not counted as run
-            break;
-          }
-          const p = rng.pick(purchases);
-          await customerBarrier(t, p.customer);
-          if (stuck) break;
-          await refund(ctx, t, p);
-          break;
-        }
-        case 'import-report':
-        case 'import-apply': {
-          const mode = kind === 'import-report' ? 'report' : 'apply';
-          await barrier();
-          if (stuck) break;
-          await runImport(ctx, t, mode, importLines(rng, ctx, t, mode, seq));
-          // an apply import's events reach ClickHouse through the pipeline: settled before anything else
-          stuck ||= !(await waitSettled(t, [...t.model.customers.keys()], 30_000, ctx, history));
-          break;
-        }
-        case 'revert': {
-          const imports = [...t.model.imports.values()].filter((i) => i.state === 'completed');
-          if (imports.length === 0) {
-            counts[kind]!--; // nothing to do: not counted as run
-            break;
-          }
-          const imp = rng.pick(imports);
-          await barrier();
-          if (stuck) break;
-          await revertImport(ctx, t, imp);
-          break;
-        }
         case 'kill': {
-          const what = await killOne(stack, rng);
-          history.add('*', [], `fault: ${what}`);
-          break;
+          const k = killOne(stack, r);
+          if (!k) return false; // that process is still restarting
+          history.add('*', [], `fault: ${k.what}`);
+          inBackground('restart after kill -9', k.restarted.then(() => history.add('*', [], `${k.what.split(' (')[0]}: restarted`)));
+          return true;
         }
-        case 'broker':
-          history.add('*', [], `fault: ${await restartBroker(stack, rng)}`);
-          break;
+        case 'broker': {
+          if (brokerBusy) return false;
+          brokerBusy = true;
+          const restart = stack.restartBroker(r);
+          history.add('*', [], `fault: ${restart.what}`);
+          inBackground('broker restart', restart.done.then((what) => history.add('*', [], what)).finally(() => (brokerBusy = false)));
+          return true;
+        }
         case 'flush':
-          history.add('*', [], `fault: ${await flushRedis(stack)}`);
-          break;
+          history.add('*', [], `fault: ${await stack.flushRedis()}`);
+          return true;
         case 'keys': {
-          const customer = rng.pick([...t.model.customers.keys()]);
-          history.add(t.label, [customer], `fault: ${await deleteCustomerKeys(stack, t.tenantId, customer)}`);
-          break;
+          const customer = r.pick(t.plan.customers);
+          history.add(t.label, [customer], `fault: ${await stack.deleteCustomerKeys(t.tenantId, customer)}`);
+          return true;
         }
         case 'clickhouse': {
-          if (clickhouseBack) {
-            counts[kind]!--; // nothing to do: not counted as run
-            break;
-          }
-          const ms = rng.int(1500, 4000);
+          if (clickhouseBack) return false;
+          const ms = r.int(1500, 4000);
           await stack.proxy.down();
           history.add('*', [], `fault: ClickHouse cut for ${ms} ms`);
-          clickhouseBack = new Promise<void>((r) => setTimeout(r, ms)).then(async () => {
+          clickhouseBack = new Promise<void>((res) => setTimeout(res, ms)).then(async () => {
             await stack.proxy.up();
             history.add('*', [], 'ClickHouse reachable again');
             clickhouseBack = null;
           });
-          break;
+          return true;
         }
         case 'period': {
-          await barrier();
-          const customer = rng.pick([...t.model.customers.keys()]);
-          const anchor = await crossPeriod(stack, t.tenantId, customer);
-          t.model.customer(customer).anchorMs = anchor;
-          history.add(t.label, [customer], `fault: period boundary crossed (anchor moved to ${new Date(anchor).toISOString()})`);
-          // The anchor was changed behind Tally's back. A customer update tells every process (API and
-          // workers: apply imports are priced by a worker) to drop the customer's context; its answer comes
-          // once all of them heard it. Waiting for caches was not enough: a worker kept the old anchor.
-          const told = await ctx.apis.call(t.secret, 'POST', '/v1/customers', { id: customer, email: `${customer}@sim.example` });
-          if (told.status >= 300) throw new Error(`customer update after the period move: ${told.status} ${JSON.stringify(told.body)}`);
-          break;
+          const customer = r.pick(t.plan.customers);
+          gates.exclusive(kind, t.label, [customer], async () => {
+            if (!(await settle(t, [customer]))) return;
+            const anchor = await crossPeriod(stack, t.tenantId, customer);
+            t.model.customer(customer).anchorMs = anchor;
+            history.add(t.label, [customer], `fault: period boundary crossed (anchor moved to ${new Date(anchor).toISOString()})`);
+            // The anchor was changed behind Tally's back. A customer update tells every process (API and
+            // workers: apply imports are priced by a worker) to drop the customer's context; its answer comes
+            // once all of them heard it. Waiting for caches was not enough: a worker kept the old anchor.
+            const told = await ctx.apis.call(t.secret, 'POST', '/v1/customers', { id: customer, email: `${customer}@sim.example` });
+            if (told.status >= 300) throw new Error(`customer update after the period move: ${told.status} ${JSON.stringify(told.body)}`);
+          });
+          return true;
         }
       }
-      if (seq % 50 === 0) log(`  ${seq}/${opts.ops} ops, ${ctx.divergences.length} divergences so far`);
+    };
+    let nextFaultAt = Date.now() + (faultEveryMs > 0 ? faultRng.int(faultEveryMs / 2, (faultEveryMs * 3) / 2) : 0);
+
+    for (let seq = 1; seq <= opts.ops && !stuck; seq++) {
+      if (faultEveryMs > 0 && Object.keys(faultWeights).length > 0 && Date.now() >= nextFaultAt) {
+        const kind = faultRng.weighted(faultWeights) as Fault;
+        if (await fault(kind, faultRng.pick(tenants), faultRng)) counts[kind] = (counts[kind] ?? 0) + 1;
+        nextFaultAt = Date.now() + faultRng.int(faultEveryMs / 2, (faultEveryMs * 3) / 2);
+      }
+      const t = rng.pick(tenants);
+      const kind = rng.weighted(weights) as Kind;
+      counts[kind] = (counts[kind] ?? 0) + 1;
+      const skip = () => counts[kind]!--; // nothing to do: not counted as run
+      switch (kind) {
+        case 'track':
+        case 'check': {
+          const e = freshEvent(rng, t.plan, seq);
+          const done = gates.shared(kind, t.label, [e.customer], async () => {
+            stamp(e);
+            await (kind === 'track' ? track(ctx, t, e) : strictCheck(ctx, t, e));
+          });
+          send(t, [e], done);
+          break;
+        }
+        case 'batch': {
+          const events = Array.from({ length: rng.int(2, 25) }, (_, i) => freshEvent(rng, t.plan, seq * 100 + i));
+          const twice = rng.chance(0.3) ? { ...events[0]! } : null; // the same id twice in one request
+          const fresh = [...events];
+          if (twice) events.push(twice);
+          const done = gates.shared(kind, t.label, [...new Set(events.map((e) => e.customer))], async () => {
+            for (const e of fresh) stamp(e);
+            if (twice) Object.assign(twice, fresh[0]);
+            await trackBatch(ctx, t, events);
+          });
+          send(t, events, done);
+          break;
+        }
+        case 'duplicate':
+        case 'conflict': {
+          const original = reusedEvent(rng, ctx, t);
+          if (!original) {
+            skip();
+            break;
+          }
+          // the original was answered first, so the model knows which payload came first
+          gates.shared(kind, t.label, [original.event.customer], () => track(ctx, t, kind === 'conflict' ? conflicting(original.event) : original.event), [original.done]);
+          break;
+        }
+        case 'sync': {
+          const change = drawChange(t.plan, rng, seq, opts.catalog === 'wide');
+          if (!change) break;
+          t.plan.catalog = change.body;
+          gates.exclusive(kind, t.label, 'tenant', async () => {
+            if (await settle(t, all(t))) await syncChange(ctx, t, change);
+          });
+          break;
+        }
+        case 'attach': {
+          const customer = rng.pick(t.plan.customers);
+          const plan = rng.pick(PLANS.filter((p) => p !== t.plan.plans.get(customer)));
+          t.plan.plans.set(customer, plan);
+          gates.exclusive(kind, t.label, [customer], async () => {
+            if (await settle(t, [customer])) await attach(ctx, t, customer, plan);
+          });
+          break;
+        }
+        case 'customer': {
+          if (t.plan.customers.length >= MAX_CUSTOMERS) {
+            skip();
+            break;
+          }
+          const id = `${t.label}-c${t.plan.customers.length}`;
+          const plan = rng.pick(PLANS);
+          t.plan.customers.push(id);
+          t.plan.plans.set(id, plan);
+          gates.exclusive(kind, t.label, [id], () => newCustomer(ctx, t, id, plan));
+          break;
+        }
+        case 'addon': {
+          const customer = rng.pick(t.plan.customers);
+          if (!t.plan.buyers.includes(customer)) t.plan.buyers.push(customer);
+          const r = rng.fork();
+          gates.exclusive(kind, t.label, [customer], async () => {
+            if (await settle(t, [customer])) await addon(ctx, t, r, customer, seq);
+          });
+          break;
+        }
+        case 'refund': {
+          if (t.plan.buyers.length === 0) {
+            skip();
+            break;
+          }
+          const customer = rng.pick(t.plan.buyers);
+          const r = rng.fork();
+          gates.exclusive(kind, t.label, [customer], async () => {
+            const purchases = [...t.model.purchases.values()].filter((p) => p.customer === customer);
+            if (purchases.length === 0) return void skip();
+            const p = r.pick(purchases);
+            if (await settle(t, [customer])) await refund(ctx, t, p);
+          });
+          break;
+        }
+        case 'import-report':
+        case 'import-apply': {
+          // a file over 1-3 of the tenant's customers: a barrier for them only
+          const mode = kind === 'import-report' ? 'report' : 'apply';
+          const customers = [...new Set(Array.from({ length: rng.int(1, 3) }, () => rng.pick(t.plan.customers)))];
+          const entry: Planned['imports'][number] = { customers, done: null };
+          t.plan.imports.push(entry);
+          const r = rng.fork();
+          gates.exclusive(kind, t.label, customers, async () => {
+            if (!(await settle(t, customers))) return;
+            entry.done = await runImport(ctx, t, mode, importLines(r, ctx, t, mode, seq, customers));
+            // an apply import's events reach ClickHouse through the pipeline: settled before anything else
+            await settle(t, customers);
+          });
+          break;
+        }
+        case 'revert': {
+          if (t.plan.imports.length === 0) {
+            skip();
+            break;
+          }
+          const entry = rng.pick(t.plan.imports);
+          gates.exclusive(kind, t.label, entry.customers, async () => {
+            const imp = entry.done;
+            if (!imp || imp.state !== 'completed') return void skip(); // did not complete, or already reverted
+            if (await settle(t, entry.customers)) await revertImport(ctx, t, imp);
+          });
+          break;
+        }
+        default:
+          if (!(await fault(kind, t, rng))) skip();
+      }
+      await room();
+      if (seq % 500 === 0 || (opts.ops <= 2000 && seq % 50 === 0)) log(`  ${seq}/${opts.ops} ops, ${((Date.now() - opsStarted) / 1000).toFixed(1)} s, ${ctx.divergences.length} divergences so far`);
     }
 
-    await Promise.all(inFlight);
-    log(`ops done at ${((Date.now() - started) / 1000).toFixed(1)} s (${(barrierMs / 1000).toFixed(1)} s waiting for barriers to settle)`);
+    await gates.drain();
+    const opsMs = Date.now() - opsStarted;
+    await Promise.all(background);
     if (clickhouseBack) await clickhouseBack;
-    // quiescence: every acknowledged event applied and stored, then compare exactly
+    const done = opts.ops > 0 ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
+    const perf = `ops done in ${(opsMs / 1000).toFixed(1)} s (${((done / opsMs) * 1000).toFixed(1)} ops/s); barriers: ${profile.settleWaits} settle waits, ${(profile.settleMs / 1000).toFixed(1)} s in all (overlapping), generator held ${(profile.blockedMs / 1000).toFixed(1)} s (${concurrency} requests, ${queue} operations queued at most); ${settler.queries} ClickHouse counts, ${(settler.queryMs / 1000).toFixed(1)} s`;
+    const byKind = [...gates.stats].sort((a, b) => b[1].waitMs + b[1].runMs - a[1].waitMs - a[1].runMs)
+      .map(([k, v]) => `${k} ${v.n}: wait ${(v.waitMs / v.n / 1000).toFixed(2)} s, run ${(v.runMs / v.n / 1000).toFixed(2)} s`).join('; ');
+    const perfAll = `${perf}\n  per operation (mean): ${byKind}`;
+    log(perfAll);
     // quiescence, also after a barrier gave up: a late event then lands here ("late"), a lost one never does
     const quiet = Date.now();
     for (const t of tenants) {
-      if (await waitSettled(t, [...t.model.customers.keys()], 60_000, ctx, history)) {
+      if (await settler.wait(t, all(t), 60_000)) {
         if (stuck) history.add(t.label, [], `settled at quiescence, ${((Date.now() - quiet) / 1000).toFixed(1)} s after the ops ended (late, not lost)`);
+      } else {
+        ctx.divergences.push({ tenant: t.label, customer: null, what: 'quiescence: stored events still differ from the acknowledged ones after 60000 ms', expected: 'settled', actual: 'not settled' });
+        history.add(t.label, [], 'quiescence timed out');
       }
     }
     for (const t of tenants) ctx.divergences.push(...(await compareTenant(ctx.apis, t, stack.redis)));
@@ -268,8 +378,12 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     const report = first
       ? [describe(first, ctx.divergences.length, history), ...(ctx.divergences.length > 1 ? ctx.divergences.slice(0, 20).map((d) => `  ${d.tenant} ${d.customer ?? '-'}: ${d.what}: expected ${d.expected}, actual ${d.actual}`) : [])].join('\n')
       : '';
-    return { seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, divergences: ctx.divergences, report, summary: summarize(tenants), history: history.all() };
+    return {
+      seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, stackMs, opsMs, perf: perfAll,
+      divergences: ctx.divergences, report, summary: summarize(tenants), history: history.all(),
+    };
   } finally {
+    await Promise.all(background);
     if (!opts.stack) await stack.stop();
   }
 }
@@ -289,24 +403,6 @@ function summarize(tenants: TenantHandle[]): string {
   const credits = (m: bigint) => (Number(m) / 1e6).toFixed(6);
   const purchases = Object.entries(statuses).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   return `model: ${buckets.events} events applied; credits plan ${credits(buckets.plan)}, purchased ${credits(buckets.purchased)}, overage ${credits(buckets.overage)}; purchases: ${purchases}`;
-}
-
-/** Waits until ClickHouse holds exactly the events the model applied; false (and a divergence) on timeout. */
-async function waitSettled(t: TenantHandle, customers: string[], timeoutMs: number, ctx: OpContext, history: History): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await settled(t, customers)) return true;
-    } catch {
-      // ClickHouse briefly unreachable: ask again
-    }
-    if (Date.now() > deadline) {
-      ctx.divergences.push({ tenant: t.label, customer: null, what: `quiescence: stored events still differ from the acknowledged ones after ${timeoutMs} ms`, expected: 'settled', actual: 'not settled' });
-      history.add(t.label, [], 'quiescence timed out');
-      return false;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 function describe(d: Divergence, total: number, history: History): string {
