@@ -213,6 +213,11 @@ export class Tally {
     return this.request('POST', '/v1/usage/repair', range);
   }
 
+  /** The same repair of any tenant by id, for the deployment's operator: this client's key must be the API's ADMIN_TOKEN. */
+  repairTenantRollups(tenantId: string, range: RepairRollupsBody): Promise<RepairRollupsResult> {
+    return this.request('POST', `/admin/tenants/${encodeURIComponent(tenantId)}/usage/repair`, range);
+  }
+
   /** The tenant's API keys (GET /v1/api-keys), newest first; never a secret. */
   apiKeys(): Promise<ApiKeyList> {
     return this.request('GET', '/v1/api-keys');

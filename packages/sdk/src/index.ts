@@ -22,3 +22,4 @@ export { usageQueryString, type UsageParams, type UsageAnswer, type UsageRow } f
 export { importMain } from './cli-import.ts';
 export { deadLettersMain, formatPage as formatDeadLetterPage } from './cli-dead-letters.ts';
 export { keysMain, keyLine } from './cli-keys.ts';
+export { usageMain } from './cli-usage.ts';

@@ -5,6 +5,7 @@ import { AppError } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 import { registerRateLimitAdminRoutes } from './admin-rate-limits.ts';
+import { registerRollupAdminRoute } from './rollups.ts';
 
 const createTenantBody = z.object({
   name: z.string().min(1).max(256),
@@ -43,5 +44,7 @@ export function registerAdminRoutes(routes: RouteTable, ctx: ApiContext): void {
       return { status: 201, body: { success: true, ...created } };
     },
   });
-  registerRateLimitAdminRoutes(routes, ctx, (presented) => !!presented && sameSecret(presented, token));
+  const tokenMatches = (presented: string | undefined) => !!presented && sameSecret(presented, token);
+  registerRateLimitAdminRoutes(routes, ctx, tokenMatches);
+  registerRollupAdminRoute(routes, ctx, tokenMatches);
 }
