@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { boundCommands } from './bounded-commands.ts';
 import { parseConfig, sharedEnv } from './config.ts';
-import { newBudget, runWithBudget } from './deadline.ts';
+import { dependencies, newBudget, runWithBudget } from './deadline.ts';
 import { DependencyUnavailableError } from './errors.ts';
 
 const { REDIS_URL } = parseConfig(sharedEnv);
@@ -37,5 +37,21 @@ describe('boundCommands: plain Redis commands bounded by the request budget', ()
       expect(await redis.get(key)).toBe('v');
       await redis.del(key);
     });
+  });
+
+  it('marked down by readiness: a command in a request is refused at once, outside one (the probes) it is sent', async () => {
+    try {
+      dependencies.watch([{ name: 'redis', check: async () => { throw new Error('probe says down'); } }]);
+      dependencies.suspect('redis');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(dependencies.isDown('redis')).toBe(true);
+      const started = Date.now();
+      const err = await runWithBudget(newBudget(5000), () => redis.ping()).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DependencyUnavailableError);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(await redis.ping()).toBe('PONG');
+    } finally {
+      dependencies.stop();
+    }
   });
 });
