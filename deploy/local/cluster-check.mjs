@@ -122,12 +122,19 @@ async function expectNotEnoughReplicas(label, withinMs) {
 
 async function waitFullIsr(topic, withinMs) {
   const deadline = Date.now() + withinMs;
+  let last = 'no metadata';
   while (Date.now() < deadline) {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    if (topics[0].partitions.every((p) => p.isr.length === 3 && p.leader >= 0)) { say(`kafka: every partition of ${topic} has 3 replicas in sync`); return; }
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const parts = topics[0].partitions;
+      if (parts.length > 0 && parts.every((p) => p.isr.length === 3 && p.leader >= 0)) { say(`kafka: every partition of ${topic} has 3 replicas in sync`); return; }
+      last = parts.map((p) => `${p.partitionId}: leader ${p.leader}, isr [${p.isr}]`).join('; ');
+    } catch (err) {
+      last = errorType(err); // e.g. UNKNOWN_TOPIC_OR_PARTITION from a broker that has not seen a new topic yet
+    }
     await sleep(2000);
   }
-  throw new CheckFailed(`${topic}: replicas not all back in sync after ${withinMs / 1000}s`);
+  throw new CheckFailed(`${topic}: replicas not all in sync after ${withinMs / 1000}s (${last})`);
 }
 
 async function readBack() {
@@ -162,9 +169,14 @@ async function main() {
   checkRedis();
   await admin.connect();
   const minIsr = await checkEventsTopic();
-  if ((await admin.listTopics()).includes(CHECK_TOPIC)) await admin.deleteTopics({ topics: [CHECK_TOPIC] });
+  // A topic left by an interrupted run: delete it and wait until it is gone (deletion is asynchronous).
+  if ((await admin.listTopics()).includes(CHECK_TOPIC)) {
+    await admin.deleteTopics({ topics: [CHECK_TOPIC] });
+    for (let i = 0; i < 30 && (await admin.listTopics()).includes(CHECK_TOPIC); i++) await sleep(1000);
+  }
+  // kafkajs's waitForLeaders throws when the broker it asks has not seen the new topic yet: waitFullIsr polls instead.
   await admin.createTopics({
-    waitForLeaders: true,
+    waitForLeaders: false,
     topics: [{ topic: CHECK_TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: minIsr }] }],
   });
   await producer.connect();
