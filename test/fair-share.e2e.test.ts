@@ -115,7 +115,9 @@ describe('fair share between tenants in the pipeline', () => {
 
     // the backlog is in Kafka: now the pipeline starts
     stack.workers.push(await startApp('workers', stack.env));
-    await eventually(async () => (await applied(b, b.ids[0]!)) === B_EVENTS, 180_000, 25);
+    await eventually(async () => (await applied(b, b.ids[0]!)) === B_EVENTS, 180_000, 25).catch((err: Error) => {
+      throw new Error(`${err.message}; workers output:\n${stack.workers[0]!.output()}`);
+    });
     const aWhenBApplied = await appliedAll(a); // read after B's: at most what A had then, plus progress since
     expect(aWhenBApplied).toBeLessThanOrEqual(A_EVENTS - PER_REQUEST);
 

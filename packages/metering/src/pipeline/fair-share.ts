@@ -5,6 +5,9 @@ import { eventKey } from '../messages.ts';
 
 const deferredEvents = counter('tally_fair_share_deferred_events_total', 'events the main lane moved to the deferred lane (their tenant was over its share)');
 
+/** Events per produce when moving to the deferred lane (a heartbeat between two). */
+const MOVE_CHUNK = 4000;
+
 export interface FairShareOptions {
   /** A tenant with more than this many events in one fetched batch of a partition is moved to the deferred lane. */
   shareEvents: number;
@@ -24,8 +27,8 @@ interface LaneState {
   nextOffset: string;
   /** Tenants whose events go to the deferred lane until it has drained; 'all' while that is not known. */
   deferred: Set<string> | 'all';
-  /** When this partition last handed events to the deferred lane (a drained answer must be newer). */
-  lastDeferAt: number;
+  /** Step (FairShare.step) of this partition's last hand-off to the deferred lane: a drained answer must be asked later. */
+  lastDeferStep: number;
 }
 
 /**
@@ -56,7 +59,9 @@ interface LaneState {
  */
 export class FairShare {
   private readonly lanes = new Map<number, LaneState>();
-  private drainedSeen: { at: number; drained: boolean } | null = null;
+  private drainedSeen: { step: number; atMs: number; drained: boolean } | null = null;
+  /** Orders hand-offs and drained questions (milliseconds are too coarse to tell which came first). */
+  private step = 0;
 
   constructor(private readonly options: FairShareOptions) {}
 
@@ -65,11 +70,12 @@ export class FairShare {
     const first = batch.messages[0]?.offset;
     let lane = this.lanes.get(batch.partition);
     if (!lane || lane.nextOffset !== first) {
-      lane = { nextOffset: batch.nextOffset, deferred: 'all', lastDeferAt: 0 };
+      // unknown past: only a drained answer asked from now on lets a tenant back on the main lane
+      lane = { nextOffset: batch.nextOffset, deferred: 'all', lastDeferStep: ++this.step };
       this.lanes.set(batch.partition, lane);
     }
     lane.nextOffset = batch.nextOffset;
-    if ((lane.deferred === 'all' || lane.deferred.size > 0) && (await this.drainedSince(lane.lastDeferAt))) lane.deferred = new Set();
+    if ((lane.deferred === 'all' || lane.deferred.size > 0) && (await this.drainedSince(lane.lastDeferStep))) lane.deferred = new Set();
 
     const deferred = lane.deferred;
     if (deferred !== 'all') {
@@ -84,25 +90,30 @@ export class FairShare {
         moved.push({ key: p.message.key ?? eventKey(p.event.tenantId, p.event.customer), value: p.message.value! });
       } else kept.push(p);
     }
-    if (moved.length > 0) {
-      await this.options.defer(moved);
-      lane.lastDeferAt = Date.now();
-      deferredEvents.inc(moved.length);
+    // in parts, with a heartbeat after each: a large move on a loaded machine outlasts the group session
+    // (10 s), and a member dropped mid-batch gets the batch again, with its history forgotten
+    for (let i = 0; i < moved.length; i += MOVE_CHUNK) {
+      await this.options.defer(moved.slice(i, i + MOVE_CHUNK));
+      lane.lastDeferStep = ++this.step;
+      deferredEvents.inc(Math.min(MOVE_CHUNK, moved.length - i));
+      await batch.heartbeat?.();
     }
     return kept;
   }
 
   /**
-   * Whether the deferred lane completed everything it held at some instant
-   * after `since` (this partition's last hand-off). One answer serves every
-   * partition for up to 200 ms; an older one never clears a later hand-off.
+   * Whether the deferred lane completed everything it held at some moment
+   * after step `since` (this partition's last hand-off). One answer serves
+   * every partition for up to 200 ms; an answer asked before a later
+   * hand-off never clears it.
    */
   private async drainedSince(since: number): Promise<boolean> {
     const seen = this.drainedSeen;
-    if (seen && seen.at > since && Date.now() - seen.at < 200) return seen.drained;
-    const at = Date.now();
+    if (seen && seen.step > since && Date.now() - seen.atMs < 200) return seen.drained;
+    const step = ++this.step;
+    const atMs = Date.now();
     const drained = await this.options.deferredDrained();
-    this.drainedSeen = { at, drained };
-    return drained && at > since;
+    this.drainedSeen = { step, atMs, drained };
+    return drained;
   }
 }
