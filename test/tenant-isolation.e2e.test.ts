@@ -1,10 +1,10 @@
 /**
- * Tenant isolation for the catalog, customers and attach routes: every route
+ * Tenant isolation for the catalog, customers, attach and operator routes: every route
  * is tried with another tenant's key and that tenant's ids and slugs; the
  * other tenant's data is never visible and never changes.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { client, newTenant } from './support/stack.ts';
+import { client, eventually, newTenant } from './support/stack.ts';
 
 type Api = ReturnType<typeof client>;
 
@@ -156,6 +156,15 @@ describe('tenant isolation: operator routes (lists, balances, settings, keys, re
     expect(keyId).toMatch(/^[0-9a-f-]{36}$/);
     const endpoint = await a.post('/v1/webhooks/endpoints', { url: 'http://127.0.0.1:9/iso', events: ['purchase.completed'] });
     expect(endpoint.status, JSON.stringify(endpoint.body)).toBe(201);
+    const topup = await a.post('/v1/auto-topup', { customer: secret, creditSystem: 'a-credits', threshold: 5, pack: 'a-pack', quantity: 1 });
+    expect(topup.status, JSON.stringify(topup.body)).toBe(200);
+    const line = JSON.stringify({ id: `${secret}-imp`, customer: secret, feature: 'shared-feature', value: 2, timestamp: new Date(Date.now() - 60_000).toISOString() });
+    const imported = await a.post('/v1/imports?mode=report', `${line}\n`, { 'Content-Type': 'application/x-ndjson' });
+    expect(imported.status, JSON.stringify(imported.body)).toBeLessThan(300);
+    const importId: string = imported.body.id;
+    await eventually(async () => (await a.get(`/v1/imports/${importId}`)).body.state === 'completed', 60_000);
+    const usageOfA = `/v1/usage?customers=${secret}&from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
+    await eventually(async () => (await a.get(usageOfA)).body.data?.[0]?.count === 1, 30_000);
     const aState = async () => ({
       customers: (await a.get(`/v1/customers?search=${secret}`)).body.data,
       balances: (await a.get(`/v1/customers/${secret}/balances`)).body,
@@ -163,19 +172,26 @@ describe('tenant isolation: operator routes (lists, balances, settings, keys, re
       alert: (await a.get('/v1/webhooks/balance-alerts?creditSystem=a-credits')).body,
       keys: (await a.get('/v1/api-keys')).body,
       deliveries: (await a.get(`/v1/webhooks/endpoints/${endpoint.body.id}/deliveries`)).body.data,
+      topup: (await a.get(`/v1/auto-topup?customer=${secret}&creditSystem=a-credits`)).body,
+      import: (({ state, accepted, rejected, revertedAt }) => ({ state, accepted, rejected, revertedAt }))((await a.get(`/v1/imports/${importId}`)).body),
+      usage: (await a.get(usageOfA)).body.data,
     });
     const before = await aState();
     expect(before.customers.map((c: { id: string }) => c.id)).toEqual([secret]);
     expect(before.purchases.map((p: { reference: string }) => p.reference)).toEqual([purchase.body.reference]);
 
     // B's lists never show A's rows
-    const lists = [`/v1/customers?search=${secret}`, `/v1/purchases?customer=${secret}`, '/v1/purchases', '/v1/imports', '/v1/api-keys'];
+    const lists = [
+      `/v1/customers?search=${secret}`, `/v1/purchases?customer=${secret}`, '/v1/purchases', '/v1/imports', '/v1/api-keys',
+      '/v1/webhooks/endpoints', '/v1/dead-letters', usageOfA, `/v1/usage?groupBy=customer`,
+    ];
     for (const path of lists) {
       const res = await b.get(path);
       expect(res.status, path).toBe(200);
       const text = JSON.stringify(res.body);
-      for (const aValue of [secret, purchase.body.reference, keyId]) expect(text, `${path} shows ${aValue}`).not.toContain(aValue);
+      for (const aValue of [secret, purchase.body.reference, keyId, endpoint.body.id, importId]) expect(text, `${path} shows ${aValue}`).not.toContain(aValue);
     }
+    expect((await b.get(usageOfA)).body.data).toEqual([]);
     // B's reads and writes on A's ids are 404
     const notFound: [string, string][] = [
       ['get', `/v1/customers/${secret}/balances`],
@@ -188,6 +204,14 @@ describe('tenant isolation: operator routes (lists, balances, settings, keys, re
       ['del', `/v1/webhooks/endpoints/${endpoint.body.id}`],
       ['post', `/v1/api-keys/${keyId}/rotate`],
       ['del', `/v1/api-keys/${keyId}`],
+      ['get', `/v1/auto-topup?customer=${secret}&creditSystem=a-credits`],
+      ['del', `/v1/auto-topup?customer=${secret}&creditSystem=a-credits`],
+      ['get', `/v1/imports/${importId}`],
+      ['get', `/v1/imports/${importId}/rejected`],
+      ['post', `/v1/imports/${importId}/cancel`],
+      ['post', `/v1/imports/${importId}/revert`],
+      ['get', `/v1/subscriptions?customer=${secret}`],
+      ['get', `/v1/customers/${secret}/balance-stream`],
     ];
     for (const [method, path] of notFound) {
       const res = method === 'get' ? await b.get(path) : method === 'del' ? await b.del(path) : await b.post(path, {});
