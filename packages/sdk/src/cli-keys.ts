@@ -1,5 +1,5 @@
 /**
- * tally keys list [--json]
+ * tally keys list [--all] [--json]
  * tally keys create [--name NAME] [--json]
  * tally keys revoke <id> [--json]
  * tally keys rotate <id> [--overlap SECONDS] [--json]
@@ -10,12 +10,13 @@
 import type { ApiKeyView } from '@tally/contracts';
 import { runCliCommand, type CliIo } from './cli-command.ts';
 
-const USAGE = `usage: tally keys list [--json]
+const USAGE = `usage: tally keys list [--all] [--json]
        tally keys create [--name NAME] [--json]
        tally keys revoke <id> [--json]
        tally keys rotate <id> [--overlap SECONDS] [--json]
 
-  list     this tenant's keys (id, prefix, environment, created, revoked); never a secret
+  list     this tenant's keys, newest first (id, prefix, environment, created, revoked); never a secret;
+           the first 100, or every page with --all
   create   a new key; its secret is printed once
   revoke   refuse a key on every API process at once (not the key making the call)
   rotate   a new key (secret printed once); the old one works for --overlap seconds more (default 3600, 0 = now)`;
@@ -27,6 +28,7 @@ interface Options {
   id: string | undefined;
   overlap: number | undefined;
   name: string | undefined;
+  all: boolean;
   json: boolean;
   apiKey: string;
   apiUrl: string;
@@ -35,11 +37,12 @@ interface Options {
 function parse(argv: string[], env: NodeJS.ProcessEnv): Options | string {
   const [command, ...rest] = argv;
   if (command !== 'list' && command !== 'create' && command !== 'revoke' && command !== 'rotate') return USAGE;
-  const o: Partial<Options> & { command: Options['command'] } = { command, json: false, apiKey: env.TALLY_API_KEY, apiUrl: env.TALLY_API_URL };
+  const o: Partial<Options> & { command: Options['command'] } = { command, all: false, json: false, apiKey: env.TALLY_API_KEY, apiUrl: env.TALLY_API_URL };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--name' && command === 'create') o.name = rest[++i];
     else if (a === '--overlap' && command === 'rotate') o.overlap = Number(rest[++i]);
+    else if (a === '--all' && command === 'list') o.all = true;
     else if (a === '--json') o.json = true;
     else if (a === '--api-key') o.apiKey = rest[++i];
     else if (a === '--api-url') o.apiUrl = rest[++i];
@@ -62,8 +65,19 @@ export function keyLine(k: ApiKeyView): string {
 export async function keysMain(argv: string[], env: NodeJS.ProcessEnv, io: KeysCliIo): Promise<number> {
   return runCliCommand(parse(argv, env), io, async (tally, o) => {
     if (o.command === 'list') {
-      const list = await tally.apiKeys();
-      io.out(o.json ? JSON.stringify(list, null, 2) : list.apiKeys.map(keyLine).join('\n') || 'no keys');
+      const keys: ApiKeyView[] = [];
+      let page = await tally.apiKeys();
+      keys.push(...page.data);
+      while (o.all && page.nextCursor) {
+        page = await tally.apiKeys({ cursor: page.nextCursor });
+        keys.push(...page.data);
+      }
+      const more = !o.all && page.hasMore ? page.nextCursor : null;
+      if (o.json) io.out(JSON.stringify({ success: true, data: keys, hasMore: !!more, nextCursor: more, apiKeys: keys }, null, 2));
+      else {
+        io.out(keys.map(keyLine).join('\n') || 'no keys');
+        if (more) io.out('more keys: tally keys list --all');
+      }
     } else if (o.command === 'create') {
       const created = await tally.createApiKey({ name: o.name });
       if (o.json) io.out(JSON.stringify(created, null, 2));

@@ -218,9 +218,9 @@ export class Tally {
     return this.request('POST', `/admin/tenants/${encodeURIComponent(tenantId)}/usage/repair`, range);
   }
 
-  /** The tenant's API keys (GET /v1/api-keys), newest first; never a secret. */
-  apiKeys(): Promise<ApiKeyList> {
-    return this.request('GET', '/v1/api-keys');
+  /** The tenant's API keys (GET /v1/api-keys), newest first, one page (default 100); never a secret. */
+  apiKeys(params: { limit?: number; cursor?: string } = {}): Promise<ApiKeyList> {
+    return this.request('GET', `/v1/api-keys${queryString(params)}`);
   }
 
   /** A new key of this tenant; its secret is in this answer only. */

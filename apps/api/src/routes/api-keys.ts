@@ -1,4 +1,5 @@
 import {
+  apiKeyListQuerySchema,
   apiKeyListSchema,
   apiKeyParamsSchema,
   createApiKeyBodySchema,
@@ -7,6 +8,7 @@ import {
   revokedApiKeySchema,
   rotateApiKeyBodySchema,
   rotatedApiKeySchema,
+  toPage,
 } from '@tally/contracts';
 import type { ApiKeyView } from '@tally/catalog';
 import type { ApiContext } from '../context.ts';
@@ -26,12 +28,15 @@ export function registerApiKeyRoutes(routes: RouteTable, ctx: ApiContext): void 
   routes.add({
     method: 'get',
     path: '/api-keys',
-    summary: "The tenant's API keys, newest first, revoked ones included (never a secret)",
+    summary: "The tenant's API keys, newest first, revoked ones included (never a secret); cursor pages (default limit 100)",
     tags: ['keys'],
-    responses: { 200: apiKeyListSchema, 401: errorBodySchema },
-    handler: async ({ tenant }) => ({
-      body: { success: true, apiKeys: (await ctx.tenants.listKeys(tenant.tenantId)).map((k) => shown(k, tenant)) },
-    }),
+    query: apiKeyListQuerySchema,
+    responses: { 200: apiKeyListSchema, 400: errorBodySchema, 401: errorBodySchema },
+    handler: async ({ query, tenant }) => {
+      const rows = await ctx.tenants.listKeys(tenant.tenantId, { limit: query.limit, after: query.cursor });
+      const page = toPage(rows, query.limit, (k) => [k.createdKey, k.id], ({ createdKey: _, ...k }) => shown(k, tenant));
+      return { body: { success: true as const, ...page, apiKeys: page.data } };
+    },
   });
 
   routes.add({

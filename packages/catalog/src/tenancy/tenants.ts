@@ -131,14 +131,29 @@ export class TenantService {
   }
 
   /** The tenant's keys, newest first, revoked ones included. */
-  async listKeys(tenantId: string): Promise<ApiKeyView[]> {
-    const { rows } = await this.pool.query<KeyRow>(
-      `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at, k.expires_at, k.tenant_id
+  /**
+   * The tenant's keys, newest first, revoked ones included: `limit` rows after the keyset `after`
+   * (created_at as UTC text with microseconds, id), plus one to tell whether there is more.
+   */
+  async listKeys(
+    tenantId: string,
+    page: { limit: number; after?: readonly [string, string] | undefined },
+  ): Promise<Array<ApiKeyView & { createdKey: string }>> {
+    const args: unknown[] = [tenantId];
+    let after = '';
+    if (page.after) {
+      args.push(page.after[0], page.after[1]);
+      after = ' AND (k.created_at, k.id) < ($2::timestamptz, $3::uuid)';
+    }
+    args.push(page.limit + 1);
+    const { rows } = await this.pool.query<KeyRow & { created_key: string }>(
+      `SELECT k.id, k.name, k.prefix, t.environment, k.created_at, k.revoked_at, k.expires_at, k.tenant_id,
+              to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key
          FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-        WHERE k.tenant_id = $1 ORDER BY k.created_at DESC, k.id`,
-      [tenantId],
+        WHERE k.tenant_id = $1${after} ORDER BY k.created_at DESC, k.id DESC LIMIT $${args.length}`,
+      args,
     );
-    return rows.map(toView);
+    return rows.map((r) => ({ ...toView(r), createdKey: r.created_key }));
   }
 
   private async keyRow(db: Pick<Pool, 'query'>, tenantId: string, keyId: string): Promise<KeyRow | undefined> {

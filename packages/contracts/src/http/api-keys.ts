@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { pageQueryShape, pageSchema } from '../pagination.ts';
+import { newestFirstKeySchema } from './operator-lists.ts';
 
 /** A secret API key as its tenant sees it: never the secret (shown once, at creation) nor its digest. */
 export const apiKeyViewSchema = z.object({
@@ -18,7 +20,14 @@ export const apiKeyViewSchema = z.object({
 });
 export type ApiKeyView = z.infer<typeof apiKeyViewSchema>;
 
-export const apiKeyListSchema = z.object({ success: z.literal(true), apiKeys: z.array(apiKeyViewSchema) });
+/**
+ * GET /v1/api-keys: revoked and rotated keys stay listed, so the list grows with every rotation; newest first in
+ * cursor pages (default limit 100).
+ */
+export const apiKeyListQuerySchema = z.strictObject({ ...pageQueryShape(newestFirstKeySchema, 100) });
+export const apiKeyListSchema = pageSchema(apiKeyViewSchema).extend({
+  apiKeys: z.array(apiKeyViewSchema).describe('deprecated: the same rows as data (the field of the list before it had pages)'),
+});
 export type ApiKeyList = z.infer<typeof apiKeyListSchema>;
 
 /** POST /v1/api-keys: a new key of the calling tenant (same environment). */
