@@ -25,6 +25,7 @@ export class Gates {
   /** Per label: operations, time waiting for the gates before them, time running. */
   readonly stats = new Map<string, { n: number; waitMs: number; runMs: number }>();
   private running = 0;
+  private readonly started = new Map<Promise<void>, Promise<void>>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly roomWaiters: { below: number; resolve: () => void }[] = [];
 
@@ -62,6 +63,11 @@ export class Gates {
     while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
+  /** Resolves once every operation launched so far has started (is past the gates before it). */
+  allStarted(): Promise<void> {
+    return Promise.all([...this.pending].map((p) => this.started.get(p))).then(() => undefined);
+  }
+
   /** Resolves once fewer than `n` operations are pending. */
   room(n: number): Promise<void> {
     if (this.pending.size < n) return Promise.resolve();
@@ -73,8 +79,14 @@ export class Gates {
     const stat = this.stats.get(label) ?? { n: 0, waitMs: 0, runMs: 0 };
     this.stats.set(label, stat);
     const launched = Date.now();
+    let markStarted = () => {};
+    const started = new Promise<void>((r) => (markStarted = r));
     const p: Promise<void> = (async () => {
-      await Promise.all(before);
+      try {
+        await Promise.all(before);
+      } finally {
+        markStarted();
+      }
       const ran = Date.now();
       stat.waitMs += ran - launched;
       try {
@@ -87,6 +99,7 @@ export class Gates {
       .catch(this.onError)
       .finally(() => {
         this.pending.delete(p);
+        this.started.delete(p);
         for (let i = this.roomWaiters.length - 1; i >= 0; i--) {
           const w = this.roomWaiters[i]!;
           if (this.pending.size < w.below) {
@@ -99,6 +112,7 @@ export class Gates {
         for (const c of customers) if (this.customerGate.get(key(tenant, c)) === p) this.customerGate.delete(key(tenant, c));
       });
     this.pending.add(p);
+    this.started.set(p, started);
     for (const s of sets) s.add(p);
     return p;
   }

@@ -31,7 +31,7 @@ export class AppProcess {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  async start(timeoutMs = 90_000): Promise<void> {
+  async start(timeoutMs = 180_000): Promise<void> {
     const portVar = this.app === 'api' ? 'API_PORT' : 'WORKERS_PORT';
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, `apps/${this.app}/src/main.ts`)], {
       cwd: repoRoot,

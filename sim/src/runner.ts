@@ -162,7 +162,7 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
       profile.blockedMs += Date.now() - t0;
     };
 
-    const fault = async (kind: Fault, t: SimTenant, r: Rng): Promise<boolean> => {
+    const fault = async (kind: Fault, t: SimTenant, r: Rng, customers = t.plan.customers): Promise<boolean> => {
       switch (kind) {
         case 'kill': {
           const k = killOne(stack, r);
@@ -183,7 +183,7 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
           history.add('*', [], `fault: ${await stack.flushRedis()}`);
           return true;
         case 'keys': {
-          const customer = r.pick(t.plan.customers);
+          const customer = r.pick(customers);
           history.add(t.label, [customer], `fault: ${await stack.deleteCustomerKeys(t.tenantId, customer)}`);
           return true;
         }
@@ -216,6 +216,7 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
         }
       }
     };
+    let faultChain: Promise<void> = Promise.resolve();
     let nextFaultAt = Date.now() + (faultEveryMs > 0 ? faultRng.int(faultEveryMs / 2, (faultEveryMs * 3) / 2) : 0);
 
     for (let seq = 1; seq <= opts.ops && !stuck; seq++) {
@@ -346,13 +347,30 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
           });
           break;
         }
-        default:
-          if (!(await fault(kind, t, rng))) skip();
+        case 'period':
+          await fault(kind, t, rng); // a barrier of its customer: ordered with that customer's operations
+          break;
+        default: {
+          // Drawn among the operations, it strikes once every operation generated before it has started
+          // (the generator runs ahead of them); faults strike one after another. Its target is drawn now.
+          const r = rng.fork();
+          const customers = [...t.plan.customers];
+          const before = gates.allStarted();
+          faultChain = faultChain
+            .then(async () => {
+              await before;
+              if (!(await fault(kind, t, r, customers))) skip();
+            })
+            .catch((err: unknown) => {
+              ctx.divergences.push({ tenant: '*', customer: null, what: `fault ${kind} failed`, expected: 'done', actual: String(err) });
+            });
+        }
       }
       await room();
       if (seq % 500 === 0 || (opts.ops <= 2000 && seq % 50 === 0)) log(`  ${seq}/${opts.ops} ops, ${((Date.now() - opsStarted) / 1000).toFixed(1)} s, ${ctx.divergences.length} divergences so far`);
     }
 
+    await faultChain;
     await gates.drain();
     const opsMs = Date.now() - opsStarted;
     await Promise.all(background);

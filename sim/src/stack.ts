@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import type { Pool } from 'pg';
@@ -99,6 +100,8 @@ export class Stack {
       CLICKHOUSE_URL: `http://127.0.0.1:${proxy.port}`,
     };
     const stack = new Stack(opts, proxy, env, broker);
+    // a cluster client knows its masters once it has read the slots
+    if (stack.redis instanceof Cluster && stack.redis.status !== 'ready') await once(stack.redis, 'ready');
     await stack.flushRedis();
     // migrations first (Postgres, ClickHouse, and this run's topic), straight at ClickHouse
     try {
