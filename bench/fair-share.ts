@@ -44,7 +44,9 @@ for (const mode of modes) {
       const customer = b.customers[0]!;
       const usage = async () => (JSON.parse((await post(stack.api.url, '/v1/check', b.secret, JSON.stringify({ customer, feature: 'gpt-4', value: 0 }))).text) as { usage: number }).usage;
       const before = await usage();
-      const r = await post(stack.api.url, '/v1/track', b.secret, JSON.stringify({ id: `${run}-b-${p++}`, customer, feature: 'gpt-4' }));
+      const body = JSON.stringify({ id: `${run}-b-${p++}`, customer, feature: 'gpt-4' });
+      let r = await post(stack.api.url, '/v1/track', b.secret, body);
+      for (let k = 0; r.status === 503 && k < 10; k++) r = await post(stack.api.url, '/v1/track', b.secret, body); // same id: applied once
       if (r.status !== 200) throw new Error(`B track ${r.status}: ${r.text}`);
       const acked = performance.now();
       while ((await usage()) === before) await sleep(5);
@@ -61,14 +63,16 @@ for (const mode of modes) {
     let i = 0;
     let accepted = 0;
     let limited = 0;
+    let unavailable = 0;
     const floodEnds = performance.now() + floodSeconds * 1000;
     const flood = Promise.all(
       Array.from({ length: CLIENTS }, async () => {
         while (performance.now() < floodEnds) {
           const events = Array.from({ length: BATCH }, () => usageEvent(a.customers[i % a.customers.length]!, i++, run));
           const r = await post(stack.api.url, '/v1/track/batch', a.secret, JSON.stringify({ events }));
-          if (r.status === 429) {
-            limited++;
+          if (r.status === 429 || r.status === 503) {
+            if (r.status === 429) limited++;
+            else unavailable++;
             await sleep(50); // Retry-After is whole seconds; the limit refills continuously
             continue;
           }
@@ -94,6 +98,7 @@ for (const mode of modes) {
         ms: summarize(during),
         aAcceptedPerSecond: Math.round(accepted / floodFor),
         a429: limited,
+        a503: unavailable,
         aBacklogAtEnd: accepted - appliedA,
         load: load(),
       }),

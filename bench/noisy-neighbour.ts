@@ -5,7 +5,9 @@
  * (RATE_LIMIT_CHECK_PER_SECOND, 2,000/s by default) A is answered 429 past it;
  * the same run with limits off shows what A costs B without them. The
  * issue's target: B's p99 during A's load within 2x of B alone.
- * Usage: npx tsx bench/noisy-neighbour.ts [seconds=15] [connections=64] [modes=limits,nolimits]
+ * On a loaded box that cannot serve 2,000 checks/s at all, pass a lower limit
+ * (every tenant's default; B's one connection stays under it, A's 64 go over).
+ * Usage: npx tsx bench/noisy-neighbour.ts [seconds=15] [connections=64] [modes=limits,nolimits] [limit=2000]
  */
 import os from 'node:os';
 import { benchTenant, machine, post, round, startStack, summarize } from './lib.ts';
@@ -14,7 +16,7 @@ import { RawHttpConnection, rawRequest } from './raw-http.ts';
 const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);
 const modes = (process.argv[4] ?? 'limits,nolimits').split(',');
-const CHECK_LIMIT = '2000';
+const CHECK_LIMIT = process.argv[5] ?? '2000';
 const load = () => os.loadavg().map((l) => round(l)).join(' ');
 
 console.log(`# noisy-neighbour bench ${new Date().toISOString()} — ${machine()} — load ${load()}`);
@@ -31,7 +33,8 @@ async function loop(conns: RawHttpConnection[], requests: Buffer[], until: () =>
         const res = await conn.send(requests[n++ % requests.length]!);
         ms.push(performance.now() - t0);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        if (res.status !== 200 && res.status !== 429) throw new Error(`check ${res.status}: ${res.body}`);
+        // 503: the loaded box ran past the request's budget; counted, and the loop goes on
+        if (res.status !== 200 && res.status !== 429 && res.status !== 503) throw new Error(`check ${res.status}: ${res.body}`);
       }
     }),
   );

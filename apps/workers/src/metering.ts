@@ -101,8 +101,10 @@ export const deferredGroup = (consumerGroup: string) => `${consumerGroup}-deferr
 
 /** The deferred lane: its topic (created here if missing), its consumer group, and the main lane's view of it. */
 async function startDeferredLane(deps: WorkersDeps, queue: Queue<DeductJob>, producer: KafkajsProducer) {
-  const { config, logger, kafka } = deps;
+  const { config, logger, kafka, redis } = deps;
   const topic = deferredTopic(config.KAFKA_TOPIC_EVENTS);
+  // each main-lane partition's deferred tenants, for its next owner
+  const laneKey = (partition: number) => `tally:fair-share:${config.KAFKA_CONSUMER_GROUP}:${partition}`;
   const groupId = deferredGroup(config.KAFKA_CONSUMER_GROUP);
   const admin = kafka.admin();
   await admin.connect();
@@ -111,6 +113,13 @@ async function startDeferredLane(deps: WorkersDeps, queue: Queue<DeductJob>, pro
     shareEvents: config.FAIR_SHARE_EVENTS,
     defer: (messages) => producer.send(topic, messages),
     deferredDrained: () => deferredDrained(admin, topic, groupId),
+    store: {
+      load: async (partition) => {
+        const saved = await redis.get(laneKey(partition));
+        return saved === null ? null : (JSON.parse(saved) as string[]);
+      },
+      save: async (partition, tenants) => void (await redis.set(laneKey(partition), JSON.stringify(tenants), 'EX', 7 * 24 * 3600)),
+    },
   });
   const consumer = new KafkajsConsumer(kafka, { groupId, partitionsConsumedConcurrently: 6 });
   await consumer.connect();

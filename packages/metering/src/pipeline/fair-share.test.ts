@@ -91,3 +91,18 @@ describe('FairShare', () => {
     expect(asked()).toBe(n);
   });
 });
+
+describe('FairShare with a store', () => {
+  it("starts a partition it does not know from the deferred tenants its last owner saved", async () => {
+    const saved = new Map<number, string[]>();
+    const store = { load: async (p: number) => saved.get(p) ?? null, save: async (p: number, t: string[]) => void saved.set(p, t) };
+    const owner = new FairShare({ shareEvents: 3, defer: async () => {}, deferredDrained: async () => true, store });
+    const b1 = batch(2, 0, ['A', 'A', 'A', 'A', 'B']);
+    await owner.route(b1.batch, b1.parsed);
+    expect(saved.get(2)).toEqual(['A']);
+    // the next owner, while the deferred lane still holds A's events: A stays deferred, B is not held up
+    const next = new FairShare({ shareEvents: 3, defer: async () => {}, deferredDrained: async () => false, store });
+    const b2 = batch(2, 5, ['A', 'B']);
+    expect(tenantsOf(await next.route(b2.batch, b2.parsed))).toEqual(['B']);
+  });
+});

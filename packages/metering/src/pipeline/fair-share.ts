@@ -15,6 +15,15 @@ export interface FairShareOptions {
   defer: (messages: LogMessage[]) => Promise<void>;
   /** True when the deferred lane's consumer group has completed everything the deferred topic holds. */
   deferredDrained: () => Promise<boolean>;
+  /**
+   * Where each partition's deferred tenants are kept for the next owner of the partition (after a
+   * rebalance or a restart); without it, or when it holds nothing, a new owner defers every tenant
+   * until the deferred lane drains.
+   */
+  store?: {
+    load(partition: number): Promise<string[] | null>;
+    save(partition: number, tenants: string[]): Promise<void>;
+  };
 }
 
 export interface ParsedMessage {
@@ -54,8 +63,10 @@ interface LaneState {
  *   deferred lane has completed everything it holds - only then can its
  *   events take the main lane again, behind nothing of theirs. A partition
  *   whose history this process does not know (start, rebalance, redelivery:
- *   the batch does not start where the last one ended) defers every tenant
- *   until the deferred lane is seen drained.
+ *   the batch does not start where the last one ended) starts from the
+ *   deferred tenants its last owner saved (`store`, in Redis), or, with none
+ *   saved (Redis lost), defers every tenant until the deferred lane is seen
+ *   drained.
  */
 export class FairShare {
   private readonly lanes = new Map<number, LaneState>();
@@ -70,18 +81,31 @@ export class FairShare {
     const first = batch.messages[0]?.offset;
     let lane = this.lanes.get(batch.partition);
     if (!lane || lane.nextOffset !== first) {
-      // unknown past: only a drained answer asked from now on lets a tenant back on the main lane
-      lane = { nextOffset: batch.nextOffset, deferred: 'all', lastDeferStep: ++this.step };
+      // unknown past: what the last owner saved, else everything; only a drained answer asked from now on
+      // lets a tenant back on the main lane
+      const saved = await this.options.store?.load(batch.partition);
+      lane = { nextOffset: batch.nextOffset, deferred: saved ? new Set(saved) : 'all', lastDeferStep: ++this.step };
       this.lanes.set(batch.partition, lane);
     }
     lane.nextOffset = batch.nextOffset;
-    if ((lane.deferred === 'all' || lane.deferred.size > 0) && (await this.drainedSince(lane.lastDeferStep))) lane.deferred = new Set();
+    let changed = false;
+    if ((lane.deferred === 'all' || lane.deferred.size > 0) && (await this.drainedSince(lane.lastDeferStep))) {
+      lane.deferred = new Set();
+      changed = true;
+    }
 
     const deferred = lane.deferred;
     if (deferred !== 'all') {
       const perTenant = new Map<string, number>();
       for (const p of parsed) perTenant.set(p.event.tenantId, (perTenant.get(p.event.tenantId) ?? 0) + 1);
-      for (const [tenant, n] of perTenant) if (n > this.options.shareEvents) deferred.add(tenant);
+      for (const [tenant, n] of perTenant) {
+        if (n > this.options.shareEvents && !deferred.has(tenant)) {
+          deferred.add(tenant);
+          changed = true;
+        }
+      }
+      // saved before anything is moved: a next owner must know every tenant that may have events deferred
+      if (changed) await this.options.store?.save(batch.partition, [...deferred]);
     }
     const kept: ParsedMessage[] = [];
     const moved: LogMessage[] = [];
