@@ -18,10 +18,10 @@ afterAll(async () => {
   for (const close of closing.reverse()) await close();
 });
 
-async function twoProcesses(queuePrefix: string, jobs: PeriodicJob[]) {
+async function twoProcesses(queuePrefix: string, jobs: PeriodicJob[], watchEveryMs?: number) {
   for (let p = 0; p < 2; p++) {
     const registry = new WorkerRegistry(REDIS_URL, logger);
-    const schedules = await startSchedules({ redisUrl: REDIS_URL, registry, jobs, queuePrefix });
+    const schedules = await startSchedules({ redisUrl: REDIS_URL, registry, jobs, queuePrefix, ...(watchEveryMs ? { watchEveryMs } : {}) });
     closing.push(() => registry.close(), schedules.close);
   }
   // leave nothing behind in the shared Redis: the queues and their schedulers go with the test
@@ -77,5 +77,32 @@ describe('periodic jobs across two processes', () => {
     expect(most[flaky]).toBe(1);
     // one job's long run does not hold the other up (a queue each)
     expect(most.together).toBe(2);
+  });
+
+  it('a scheduler lost with Redis (its queue wiped) is put back by the processes, and the job ticks again', async () => {
+    const id = `lost-${randomUUID().slice(0, 8)}`;
+    const prefix = `tally-periodic-test-${randomUUID().slice(0, 8)}`;
+    let calls = 0;
+    await twoProcesses(prefix, [{ id, everyMs: 200, run: async () => void calls++ }], 300);
+    const until = async (what: string, done: () => Promise<boolean> | boolean) => {
+      const deadline = Date.now() + 20_000;
+      while (!(await done())) {
+        if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+        await sleep(50);
+      }
+    };
+    await until('first ticks', () => calls >= 2);
+
+    // what FLUSHALL does to this queue: every key of it gone, the scheduler with them
+    const queue = ownBull(REDIS_URL, (o) => new Queue(`${prefix}-${id}`, o));
+    await queue.obliterate({ force: true });
+    expect(await queue.getJobScheduler(id)).toBeUndefined();
+    const afterLoss = calls;
+
+    await until('scheduler back', async () => (await queue.getJobScheduler(id)) !== undefined);
+    await until('ticks again', () => calls >= afterLoss + 3);
+    const restored = (await metricsRegistry.getMetricsAsJSON()).find((m) => m.name === 'tally_periodic_schedulers_restored_total');
+    expect(Number(restored?.values.find((v) => v.labels.job === id)?.value ?? 0)).toBeGreaterThanOrEqual(1);
+    await queue.close();
   });
 });

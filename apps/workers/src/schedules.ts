@@ -84,21 +84,52 @@ export async function startSchedules(options: {
   jobs: PeriodicJob[];
   /** Tests only: queues of their own on a shared Redis. */
   queuePrefix?: string;
+  /** How often each process checks that every scheduler is still in Redis (ms). */
+  watchEveryMs?: number;
 }): Promise<{ close: () => Promise<void> }> {
-  const { redisUrl, registry, jobs, queuePrefix = PERIODIC_QUEUE_PREFIX } = options;
-  const queues: Queue[] = [];
+  const { redisUrl, registry, jobs, queuePrefix = PERIODIC_QUEUE_PREFIX, watchEveryMs = 5_000 } = options;
+  const scheduled: { queue: Queue; periodic: PeriodicJob }[] = [];
   for (const periodic of jobs) {
     const queue = ownBull(redisUrl, (o) => new Queue(`${queuePrefix}-${periodic.id}`, o));
-    queues.push(queue);
-    await queue.setGlobalConcurrency(1);
-    await queue.upsertJobScheduler(
-      periodic.id,
-      { every: periodic.everyMs },
-      { name: periodic.id, data: {}, opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
-    );
+    scheduled.push({ queue, periodic });
+    await schedule(queue, periodic);
     registry.register(queue.name, () => runOnce(periodic), 1, WORKER_OPTIONS);
   }
-  return { close: async () => void (await Promise.all(queues.map((q) => q.close()))) };
+  // A scheduler lives only in Redis: a lost Redis (FLUSHALL, a failover to an empty replica) takes it with it,
+  // and nothing would ever tick again - the strict outbox's events would never be republished. So every process
+  // looks for each scheduler and puts back a missing one (upserting is idempotent: two processes doing it at
+  // once leave one scheduler).
+  let watching: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    watching = watching.then(() => restoreMissing(scheduled)).catch(() => undefined); // Redis down: next round
+  }, watchEveryMs);
+  timer.unref();
+  return {
+    close: async () => {
+      clearInterval(timer);
+      await watching;
+      await Promise.all(scheduled.map(({ queue }) => queue.close()));
+    },
+  };
+}
+
+const restored = counter('tally_periodic_schedulers_restored_total', 'Job schedulers found missing in Redis and put back', ['job']);
+
+async function schedule(queue: Queue, periodic: PeriodicJob): Promise<void> {
+  await queue.setGlobalConcurrency(1);
+  await queue.upsertJobScheduler(
+    periodic.id,
+    { every: periodic.everyMs },
+    { name: periodic.id, data: {}, opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
+  );
+}
+
+async function restoreMissing(scheduled: { queue: Queue; periodic: PeriodicJob }[]): Promise<void> {
+  for (const { queue, periodic } of scheduled) {
+    if (await queue.getJobScheduler(periodic.id)) continue;
+    await schedule(queue, periodic);
+    restored.labels(periodic.id).inc();
+  }
 }
 
 async function runOnce(periodic: PeriodicJob): Promise<void> {
