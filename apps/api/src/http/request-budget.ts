@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { dependencies, DependencyUnavailableError, newBudget, runWithBudget, waitingOn } from '@tally/runtime';
+import { dependencies, DependencyUnavailableError, newBudget, runWithBudget, waitingOn, type RequestBudget } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import { routeClassOf } from './rate-limit-tenant.ts';
 import type { RouteClass } from './rate-limit-overrides.ts';
@@ -25,11 +25,7 @@ export function needsOf(routeClass: RouteClass, req: Request): string[] {
  */
 export function requestBudgets(ctx: ApiContext): RequestHandler {
   dependencies.watch(ctx.probes);
-  const budgets: Record<RouteClass, number> = {
-    ingest: ctx.config.REQUEST_BUDGET_INGEST_MS,
-    check: ctx.config.REQUEST_BUDGET_CHECK_MS,
-    other: ctx.config.REQUEST_BUDGET_OTHER_MS,
-  };
+  const budgets = budgetsOf(ctx);
   return (req, res, next) => {
     // an import streams its upload to disk for as long as it takes; a rollup repair recomputes whole days (409 while one runs)
     if (req.method === 'POST' && UNBOUNDED.has(req.path)) return next();
@@ -37,12 +33,41 @@ export function requestBudgets(ctx: ApiContext): RequestHandler {
     const needs = needsOf(routeClass, req);
     const down = needs.find((d) => dependencies.isDown(d));
     if (down) return next(new DependencyUnavailableError(down, new Error('reported down by readiness; not waited on')));
-    const budget = newBudget(budgets[routeClass]);
-    const timer = setTimeout(() => spent(res, waitingOn(budget), needs, budgets[routeClass]), budgets[routeClass]);
-    res.on('close', () => clearTimeout(timer));
-    res.on('finish', () => clearTimeout(timer));
+    // started before authentication (requestBudgetStart), so the key lookup and the tenant's limits spent part of it;
+    // entered again here: the body parsers' callbacks need not carry the context
+    const budget = (res.locals.budget as RequestBudget | undefined) ?? startBudget(req, res, budgets[routeClass], routeClass);
     runWithBudget(budget, () => next());
   };
+}
+
+/**
+ * Mounted before authentication: the budget starts when the request does, so the waits before the handler (the
+ * API key's lookup in Postgres on a cache miss, a dashboard session, the tenant's rate-limit overrides) are
+ * bounded by it too, and the answer leaves at the budget even if one of them hangs.
+ */
+export function requestBudgetStart(ctx: ApiContext): RequestHandler {
+  const budgets = budgetsOf(ctx);
+  return (req, res, next) => {
+    if (req.method === 'POST' && UNBOUNDED.has(req.path)) return next();
+    const routeClass = routeClassOf(req.method, req.path);
+    runWithBudget(startBudget(req, res, budgets[routeClass], routeClass), () => next());
+  };
+}
+
+const budgetsOf = (ctx: ApiContext): Record<RouteClass, number> => ({
+  ingest: ctx.config.REQUEST_BUDGET_INGEST_MS,
+  check: ctx.config.REQUEST_BUDGET_CHECK_MS,
+  other: ctx.config.REQUEST_BUDGET_OTHER_MS,
+});
+
+/** A new budget for this request, and the answer it gets when the budget is spent. */
+function startBudget(req: Request, res: Response, budgetMs: number, routeClass: RouteClass): RequestBudget {
+  const budget = newBudget(budgetMs);
+  res.locals.budget = budget;
+  const timer = setTimeout(() => spent(res, waitingOn(budget), needsOf(routeClass, req), budgetMs), budgetMs);
+  res.on('close', () => clearTimeout(timer));
+  res.on('finish', () => clearTimeout(timer));
+  return budget;
 }
 
 function spent(res: Response, waiting: string[], needs: string[], budgetMs: number): void {
