@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type Answer } from './support/stack.ts';
+import { config, eventually, type Answer } from './support/stack.ts';
 import { clickhouseProxy } from './support/clickhouse-proxy.ts';
 import { freePort } from './support/processes.ts';
 import { privateKafka, type PrivateKafka } from './support/private-kafka.ts';
@@ -9,21 +9,25 @@ import { checkBalance, distinctEvents, meteringTenant, subscribedCustomer, usage
 /**
  * Every wait is bounded (docs/operations.md "Budgets"). A hung dependency —
  * SIGSTOP of a PRIVATE Kafka broker, SIGSTOP of the private stack's own
- * redis-server, a ClickHouse proxy that accepts and forwards nothing — gets
+ * redis-server, a ClickHouse proxy and a Postgres proxy that accept and
+ * forward nothing (the shared postgres is not this test's to SIGSTOP) — gets
  * the routes that need it ANSWERED, with 503 and Retry-After (never a hang;
  * the test asserts the answer, not its timing). After resume every event sent
  * again with its id is stored exactly once. Nothing here touches the shared
- * broker, Redis or ClickHouse server other suites use.
+ * broker, Redis, ClickHouse or Postgres server other suites use.
  */
 let kafka: PrivateKafka;
 let stack: PrivateStack;
 let proxy: Awaited<ReturnType<typeof clickhouseProxy>>;
+let pgProxy: Awaited<ReturnType<typeof clickhouseProxy>>;
 const COST = 20; // credits per gpt-4 unit (meteringTenant's catalog)
 
 beforeAll(async () => {
   kafka = await privateKafka();
   const chPort = await freePort();
   proxy = await clickhouseProxy(chPort);
+  const pgPort = await freePort();
+  pgProxy = await clickhouseProxy(pgPort, config.DATABASE_URL);
   stack = await privateStack({
     apis: 1,
     workers: 1,
@@ -34,15 +38,21 @@ beforeAll(async () => {
       REQUEST_BUDGET_OTHER_MS: '2500',
     },
   });
-  // only the API reads ClickHouse through the proxy (the migration ran in this process, whose event loop the proxy needs)
+  // only the API reads ClickHouse and Postgres through the proxies (the migrations ran in this process, whose event loop the proxies need)
   stack.env.CLICKHOUSE_URL = `http://127.0.0.1:${chPort}`;
+  const pgUrl = new URL(config.DATABASE_URL);
+  pgUrl.hostname = '127.0.0.1';
+  pgUrl.port = String(pgPort);
+  stack.env.DATABASE_URL = pgUrl.toString();
   await stack.restart('api', 0);
 }, 240_000);
 afterAll(async () => {
   kafka?.resume();
   proxy?.resume();
+  pgProxy?.resume();
   await stack?.stop();
   await proxy?.down().catch(() => {});
+  await pgProxy?.down().catch(() => {});
   await kafka?.stop();
 });
 
@@ -139,9 +149,33 @@ describe('bounded waits', () => {
     await eventually(async () => (await api.get('/v1/usage')).status === 200, 30_000, 250);
     expect((await track(['k-3', 'k-4'])).status).toBe(200);
 
+    // --- Postgres hung (a proxy in front of it, for the API only): the routes that need it answer 503
+    // naming postgres — each query waited at most the budget, not only the answer
+    const pgCustomer = `pg_${customer}`;
+    pgProxy.pause();
+    try {
+      for (const call of [
+        api.post('/v1/customers', { id: pgCustomer, email: `${pgCustomer}@example.com` }),
+        api.get(`/v1/customers/${pgCustomer}`),
+        api.get('/v1/customers'),
+      ]) {
+        const r = await answered(call);
+        unavailable(r);
+        expect(r.body.error.dependency, JSON.stringify(r.body)).toBe('postgres');
+      }
+    } finally {
+      pgProxy.resume();
+    }
+    // the client's retry of the same upsert succeeds (the paused one may have landed too: the same customer, once)
+    await eventually(async () => (await api.post('/v1/customers', { id: pgCustomer, email: `${pgCustomer}@example.com` })).status === 200, 30_000, 250);
+    const listed = await api.get(`/v1/customers?search=${pgCustomer}`);
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+    expect(listed.body.data.map((c: { id: string }) => c.id)).toEqual([pgCustomer]);
+    expect((await track(['k-5'])).status).toBe(200);
+
     // --- nothing lost, nothing doubled: ClickHouse and the ledger agree with what was answered 200
     const n = stored.size;
-    expect(n).toBe(3 + 1 + 4 + 2 + 2);
+    expect(n).toBe(3 + 1 + 4 + 2 + 2 + 1);
     await eventually(async () => (await usageTotals(tenantId, customer)).events === n, 60_000, 250);
     await new Promise((r) => setTimeout(r, 1000)); // a late extra row would show now
     expect(await usageTotals(tenantId, customer)).toMatchObject({ events: n, plan: n * COST });

@@ -7,9 +7,10 @@ import { config } from './stack.ts';
  * connection reset, the port closed) and restore (`up`), or hang (`pause`:
  * connections accepted, nothing forwarded) and `resume`, so one process sees
  * ClickHouse go away while the server itself stays up for everyone else.
+ * `targetUrl` puts it in front of another TCP service (Postgres: bounded-waits).
  */
-export async function clickhouseProxy(port: number) {
-  const target = new URL(config.CLICKHOUSE_URL);
+export async function clickhouseProxy(port: number, targetUrl = config.CLICKHOUSE_URL) {
+  const target = new URL(targetUrl);
   const sockets = new Set<net.Socket>();
   let server: net.Server | null = null;
   // paused: connections are accepted and bytes taken, but nothing is forwarded (a hung ClickHouse)
