@@ -16,7 +16,6 @@ export interface ErrorCodeInfo {
 export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 'validation_error', status: 400, retryable: false, meaning: 'the body, query or path is invalid; `issues` names each field' },
   { code: 'unauthorized', status: 401, retryable: false, meaning: 'the API key (or admin token) is missing, unknown, revoked or expired' },
-  { code: 'invalid_cursor', status: 400, retryable: false, meaning: 'the `cursor` of a list is not one this list handed out' },
   { code: 'invalid_event', status: 400, retryable: false, meaning: 'a usage event is malformed (in a batch: only that event is `rejected`)' },
   { code: 'invalid_json', status: 400, retryable: false, meaning: 'an NDJSON line is not JSON (in a batch: only that line is `rejected`)' },
   { code: 'feature_not_metered', status: 400, retryable: false, meaning: 'a usage event names a boolean feature (in a batch: only that event is `rejected`)' },

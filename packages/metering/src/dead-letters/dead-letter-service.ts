@@ -1,7 +1,7 @@
 import type { DeadLetterPage, DeadLetterView, DeadLettersQuery, ReplayDeadLetterResult } from '@tally/contracts';
 import { ident, refusalReason, type ClickHouseClient } from '@tally/clickhouse';
 import { withTransaction, type Pool } from '@tally/postgres';
-import { AppError, DependencyUnavailableError, badRequest, conflict, notFound } from '@tally/runtime';
+import { AppError, DependencyUnavailableError, ValidationError, conflict, notFound } from '@tally/runtime';
 import { DeadLetterRepo, type DeadLetterRecord } from './dead-letter-repo.ts';
 import { repairRow } from './repair.ts';
 
@@ -22,7 +22,8 @@ export const encodeCursor = (seq: bigint) => Buffer.from(`${CURSOR_PREFIX}${seq}
 export function decodeCursor(cursor: string): bigint {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!text.startsWith(CURSOR_PREFIX) || !/^[1-9]\d{0,18}$/.test(text.slice(CURSOR_PREFIX.length))) {
-    throw badRequest('invalid_cursor', 'cursor is not one this API handed out (pass nextCursor of the previous page)');
+    // the same answer as every other list's bad cursor: a validation_error naming `cursor`
+    throw new ValidationError('invalid query', [{ path: 'cursor', message: 'not a cursor this list answered (pass nextCursor unchanged)' }]);
   }
   return BigInt(text.slice(CURSOR_PREFIX.length));
 }
