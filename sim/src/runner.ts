@@ -86,8 +86,10 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
   const stackMs = Date.now() - started;
   log(`stack up in ${(stackMs / 1000).toFixed(1)} s`);
   const history = new History();
-  // a broker restart takes a JVM start (40 s on a loaded 2-core machine): requests retry for longer then
-  const ctx: OpContext = { apis: new Apis(stack.apis.map((a) => a.url), wantsBroker ? 180_000 : 45_000), history, divergences: [], sentBy: new Map() };
+  // a request answered 503 or not at all is retried (same id) for 120 s: at a load average of 40 the APIs answered
+  // 503 deadline_exceeded for over 45 s (the budget before), and such an event, applied later, was unknown to the model;
+  // a broker restart takes a JVM start (40 s on a loaded 2-core machine): 180 s then
+  const ctx: OpContext = { apis: new Apis(stack.apis.map((a) => a.url), wantsBroker ? 180_000 : 120_000), history, divergences: [], sentBy: new Map() };
   const counts: Record<string, number> = {};
   const gates = new Gates((err: unknown) => {
     ctx.divergences.push({ tenant: '*', customer: null, what: 'operation failed', expected: 'an answer', actual: String(err) });
