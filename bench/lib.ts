@@ -13,6 +13,8 @@ import { createKafka, KafkajsAdmin } from '@tally/kafka';
 import { parseConfig, sharedEnv } from '@tally/runtime';
 import { startApp, type AppProcess } from '../test/support/processes.ts';
 
+export { startApp };
+
 export const config = parseConfig(sharedEnv);
 
 export interface Stack {

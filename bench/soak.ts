@@ -16,8 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
 import { createRedis } from '@tally/redis';
 import { createKafka, KafkajsAdmin } from '@tally/kafka';
-import { startApp } from '../test/support/processes.ts';
-import { benchTenant, config, machine, post, round, sleep, summarize, usageEvent } from './lib.ts';
+import { benchTenant, config, machine, post, round, sleep, startApp, summarize, usageEvent } from './lib.ts';
 
 const minutes = Number(process.argv[2] ?? 30);
 const csvPath = process.argv[3] ?? `/tmp/tally-soak-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`;
