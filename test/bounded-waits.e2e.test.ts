@@ -23,7 +23,7 @@ let pgProxy: Awaited<ReturnType<typeof clickhouseProxy>>;
 const COST = 20; // credits per gpt-4 unit (meteringTenant's catalog)
 
 beforeAll(async () => {
-  kafka = await privateKafka();
+  kafka = await privateKafka(240_000); // a loaded machine starts a KRaft broker slowly
   const chPort = await freePort();
   proxy = await clickhouseProxy(chPort);
   const pgPort = await freePort();
@@ -45,7 +45,7 @@ beforeAll(async () => {
   pgUrl.port = String(pgPort);
   stack.env.DATABASE_URL = pgUrl.toString();
   await stack.restart('api', 0);
-}, 240_000);
+}, 480_000);
 afterAll(async () => {
   kafka?.resume();
   proxy?.resume();
