@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Admin } from 'kafkajs';
 import { BatchingWriter } from '@tally/clickhouse';
 import type { DeductJob } from '@tally/contracts';
-import { KafkajsConsumer, KafkajsProducer } from '@tally/kafka';
+import { KafkajsAdmin, KafkajsConsumer, KafkajsProducer } from '@tally/kafka';
 import { createBridge, deadLetterSink, deductQueueName, DeductService, FairShare, Rebuilder, StrictOutboxSweeper, type UsageRow } from '@tally/metering';
 import { ownBull } from '@tally/redis';
 import { counter, histogram } from '@tally/runtime';
@@ -108,7 +108,7 @@ async function startDeferredLane(deps: WorkersDeps, queue: Queue<DeductJob>, pro
   const groupId = deferredGroup(config.KAFKA_CONSUMER_GROUP);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureDeferredTopic(admin, config.KAFKA_TOPIC_EVENTS, topic);
+  await ensureDeferredTopic(kafka, admin, config.KAFKA_TOPIC_EVENTS, topic);
   const fairShare = new FairShare({
     shareEvents: config.FAIR_SHARE_EVENTS,
     defer: (messages) => producer.send(topic, messages),
@@ -138,19 +138,21 @@ async function startDeferredLane(deps: WorkersDeps, queue: Queue<DeductJob>, pro
  * min.insync.replicas (an acknowledged move is as durable as the event was). Two workers
  * processes starting at once may both try: the second finds it created.
  */
-async function ensureDeferredTopic(admin: Admin, eventsTopic: string, topic: string): Promise<void> {
+async function ensureDeferredTopic(kafka: WorkersDeps['kafka'], admin: Admin, eventsTopic: string, topic: string): Promise<void> {
   if ((await admin.listTopics()).includes(topic)) return;
   const [events] = (await admin.fetchTopicMetadata({ topics: [eventsTopic] })).topics;
   if (!events || events.partitions.length === 0) throw new Error(`the events topic ${eventsTopic} does not exist (run the migrations)`);
   const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2 /* TOPIC */, name: eventsTopic, configNames: ['min.insync.replicas'] }] });
   const minIsr = described.resources[0]?.configEntries.find((e) => e.configName === 'min.insync.replicas' && !e.isDefault);
+  // KafkajsAdmin.ensureTopic waits for every partition's leader itself (kafkajs' waitForLeaders throws on a
+  // multi-broker cluster whose asked broker has not seen the topic yet)
+  const topics = new KafkajsAdmin(kafka);
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: events.partitions.length, replicationFactor: events.partitions[0]!.replicas.length, configEntries: minIsr ? [{ name: 'min.insync.replicas', value: minIsr.configValue }] : [] }],
-    });
+    await topics.ensureTopic(topic, events.partitions.length, events.partitions[0]!.replicas.length, minIsr ? { 'min.insync.replicas': minIsr.configValue } : {});
   } catch (err) {
     if (!/already exists/i.test(String((err as Error).message))) throw err;
+  } finally {
+    await topics.disconnect().catch(() => {});
   }
 }
 
