@@ -115,12 +115,27 @@ export async function refund(ctx: OpContext, t: TenantHandle, p: PurchaseModel):
 
 const toMicro = (n: number | undefined) => (typeof n === 'number' ? micro(n) : null);
 
-/** Submits the sandbox hosted page's form as a browser would; the HTTP status (303 to the return page when paid). */
-async function payOnPage(url: string, cardNumber: string, saveCard: boolean): Promise<number> {
+/**
+ * Submits the sandbox hosted page's form as a browser would; the HTTP status (303 to the return page when paid).
+ * A page whose API was killed gives no answer: the "browser" submits again (the API restarts on the same port),
+ * for as long as the sim retries API calls. A 409 "Already paid" after a submit that got no answer means that
+ * submit was taken, so it counts as the 303 it would have had; the page never takes a second payment.
+ */
+async function payOnPage(url: string, cardNumber: string, saveCard: boolean, retryForMs = 120_000): Promise<number> {
   const form = new URLSearchParams({ cardNumber, expiry: '12/34', cvc: '123', ...(saveCard ? { saveCard: 'true' } : {}) });
-  const res = await fetch(url, { method: 'POST', body: form, redirect: 'manual', signal: AbortSignal.timeout(15_000) });
-  await res.text();
-  return res.status;
+  const deadline = Date.now() + retryForMs;
+  let unanswered = false;
+  for (;;) {
+    try {
+      const res = await fetch(url, { method: 'POST', body: form, redirect: 'manual', signal: AbortSignal.timeout(15_000) });
+      await res.text();
+      return unanswered && res.status === 409 ? 303 : res.status;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`checkout page ${url}: no answer within ${retryForMs} ms (${String(err)})`);
+      unanswered = true;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }
 
 /** Polls GET /v1/purchases/:reference until completed; false when it does not within PURCHASE_WAIT_MS. */
