@@ -102,7 +102,14 @@ export class ImportService {
 
   async revert(id: string, tenantId: string): Promise<ImportStatus> {
     const s = await this.mustStatus(id, tenantId);
-    if (s.state === 'reverting' || s.state === 'reverted') return s;
+    if (s.state === 'reverted') return s;
+    // Already reverting: the revert job is enqueued again (same job id, so a no-op while it exists). A process that
+    // died between the transition and the enqueue, or a Redis that lost the job, left it with no job at all, and
+    // the caller's retry is what puts it back; the revert's steps are idempotent, so a second run converges.
+    if (s.state === 'reverting') {
+      await enqueueImportJob(this.o.queue, { kind: 'revert', importId: id, tenantId });
+      return this.mustStatus(id, tenantId);
+    }
     if (!(await this.store.transition(id, tenantId, ['completed', 'cancelled', 'failed'], 'reverting'))) {
       throw conflict('import_not_revertable', `import is ${s.state}; cancel it first`);
     }
