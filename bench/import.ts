@@ -13,7 +13,8 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createClient } from '@clickhouse/client';
-import { REPORT_COLUMNS, tsvRow } from '@tally/analytics';
+import { REPORT_COLUMNS } from '@tally/analytics';
+import { tsvRow } from '@tally/clickhouse';
 import { BENCH_DB, CUSTOMERS, FEATURES, benchTenant, chConfig, fmt, peakRssMiB, startBenchStack } from './analytics-lib.ts';
 
 const N = Number(process.argv[2] ?? 10_000_000);

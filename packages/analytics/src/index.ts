@@ -14,6 +14,5 @@ export * from './usage/usage-service.ts';
 export * from './purchases/credit-pack-purchases.ts';
 export * from './examples/example-queries.ts';
 export * from './imports/raw-rows.ts';
-export { insertTsvLines, tsvRow, tsvField } from './clickhouse-io.ts';
 export * from './rollups/repair.ts';
 export * from './rollups/repair-service.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonRow } from './clickhouse-io.ts';
+import { jsonRow } from '@tally/clickhouse';
 import { loadExampleQueries, renderExample } from './examples/example-queries.ts';
 import { buildUsageSql, type UsageQuery } from './usage/usage-query.ts';
 import { repairRollups } from './rollups/repair.ts';

@@ -35,24 +35,38 @@ export function isConnectionFailure(err: unknown): boolean {
   return CONNECTION_FAILURE.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
 }
 
+const BOUNDED_METHODS = new Set<PropertyKey>(['query', 'command', 'insert', 'exec']);
+
 /**
- * Every query, command, insert and exec that fails because the server cannot
- * be reached throws DependencyUnavailableError('clickhouse'), so callers and
- * the HTTP edge answer 503 (retry later) rather than 500.
+ * The client behind a wrapper (the client object itself is left as it is):
+ * every query, command, insert and exec runs within the request's budget, and
+ * one that fails because the server cannot be reached throws
+ * DependencyUnavailableError('clickhouse'), so callers and the HTTP edge
+ * answer 503 (retry later) rather than 500. Every other member is the
+ * client's own.
  */
-function withDependencyErrors(client: ClickHouseClient): ClickHouseClient {
-  for (const method of ['query', 'command', 'insert', 'exec'] as const) {
-    const original = (client[method] as (...args: unknown[]) => Promise<unknown>).bind(client);
-    (client as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
-      try {
-        // within a request, bounded by its budget (docs/operations.md "Budgets")
-        return await bounded('clickhouse', () => original(...args));
-      } catch (err) {
-        throw isConnectionFailure(err) ? new DependencyUnavailableError('clickhouse', err) : err;
+export function withDependencyErrors(client: ClickHouseClient): ClickHouseClient {
+  const wrapped = new Map<PropertyKey, (...args: unknown[]) => Promise<unknown>>();
+  return new Proxy(client, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (!BOUNDED_METHODS.has(prop) || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      let method = wrapped.get(prop);
+      if (!method) {
+        const original = value as (...args: unknown[]) => Promise<unknown>;
+        method = async (...args: unknown[]) => {
+          try {
+            // within a request, bounded by its budget (docs/operations.md "Budgets")
+            return await bounded('clickhouse', () => original.apply(target, args));
+          } catch (err) {
+            throw isConnectionFailure(err) ? new DependencyUnavailableError('clickhouse', err) : err;
+          }
+        };
+        wrapped.set(prop, method);
       }
-    };
-  }
-  return client;
+      return method;
+    },
+  });
 }
 
 export const clickhouseProbe = (client: ClickHouseClient) => ({

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { createClickHouse, type ClickHouseClient, type ClickHouseConfig } from './client.ts';
 import { ident } from './sql.ts';
+import { queryRows } from './query.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
@@ -48,9 +49,4 @@ export function splitStatements(text: string): string[] {
     .split(/;\s*(?:\n|$)/)
     .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
     .filter(Boolean);
-}
-
-export async function queryRows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
-  const result = await client.query({ query, format: 'JSONEachRow' });
-  return result.json<T>();
 }

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import type { Queue } from 'bullmq';
 import type { CatalogSnapshot } from '@tally/core';
-import type { ClickHouseClient } from '@tally/clickhouse';
+import { insertTsvLines, type ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
 import { keys, type RedisClient } from '@tally/redis';
 import type { Logger } from '@tally/runtime';
-import { insertTsvLines } from '../clickhouse-io.ts';
 import { dropStagedIds, findStoredIds } from './dedup.ts';
 import { claimEventIds, releaseClaims } from './id-claims.ts';
 import type { ImportEvent } from './event-line.ts';
@@ -159,9 +158,7 @@ export class ImportProcessor {
       const ingested = Math.floor(now / 1000);
       await insertTsvLines(
         this.d.clickhouse,
-        this.d.database,
-        'raw_usage_events_v1',
-        REPORT_COLUMNS,
+        { database: this.d.database, table: 'raw_usage_events_v1', columns: REPORT_COLUMNS },
         mine.map((e) => reportRow(rec.tenantId, rec.id, e, catalog, ingested)),
       );
       await releaseClaims(this.d.redis, rec.tenantId, mine);

@@ -1,7 +1,6 @@
-import { ident, sql, type ClickHouseClient } from '@tally/clickhouse';
+import { ident, queryRows, sql, type ClickHouseClient } from '@tally/clickhouse';
 import { keys, type RedisClient } from '@tally/redis';
 import { AppError } from '@tally/runtime';
-import { queryJson } from '../clickhouse-io.ts';
 
 /**
  * Waits (by failing retryably) until the metering pipeline has stored a row
@@ -9,7 +8,7 @@ import { queryJson } from '../clickhouse-io.ts';
  * miss rows that are still on their way and let them debit afterwards.
  */
 export async function assertApplyRowsStored(client: ClickHouseClient, database: string, tenantId: string, importId: string, accepted: number): Promise<void> {
-  const [row] = await queryJson<{ n: string }>(
+  const [row] = await queryRows<{ n: string }>(
     client,
     sql`SELECT uniqExact(event_id) AS n FROM ${ident(database)}.raw_usage_events_v1 WHERE tenant_id = ${tenantId} AND import_id = ${importId}`,
   );
@@ -28,7 +27,7 @@ export async function assertApplyRowsStored(client: ClickHouseClient, database: 
  * same computation as any rebuild, with no second bookkeeping to drift.
  */
 export async function creditBack(client: ClickHouseClient, redis: RedisClient, database: string, tenantId: string, importId: string): Promise<number> {
-  const customers = await queryJson<{ customer_id: string }>(
+  const customers = await queryRows<{ customer_id: string }>(
     client,
     sql`SELECT DISTINCT customer_id FROM ${ident(database)}.raw_usage_events_v1 WHERE tenant_id = ${tenantId} AND import_id = ${importId}`,
   );

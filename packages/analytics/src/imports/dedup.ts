@@ -1,6 +1,4 @@
-import { ident, sql, type ClickHouseClient } from '@tally/clickhouse';
-import { queryJson, tsvField } from '../clickhouse-io.ts';
-import { insertTsvText } from './tsv-insert.ts';
+import { ident, insertText, queryRows, runCommand, sql, tsvField, type ClickHouseClient } from '@tally/clickhouse';
 
 /**
  * Which of `ids` are already stored for the tenant (by live traffic or any
@@ -20,9 +18,9 @@ export async function findStoredIds(
   if (ids.length === 0) return stored;
   const prefix = `${tsvField(importId)}\t${tsvField(attempt)}\t`;
   const body = ids.map((id) => `${prefix}${tsvField(id)}\n`).join('');
-  await insertTsvText(client, database, 'import_staged_ids_v1', ['import_id', 'attempt', 'event_id'], body);
+  await insertText(client, { database, table: 'import_staged_ids_v1', columns: ['import_id', 'attempt', 'event_id'] }, 'TabSeparated', body);
   const db = ident(database);
-  const rows = await queryJson<{ event_id: string; import_id: string }>(
+  const rows = await queryRows<{ event_id: string; import_id: string }>(
     client,
     sql`SELECT event_id, any(import_id) AS import_id FROM ${db}.usage_event_ids_v1
         WHERE tenant_id = ${tenantId}
@@ -35,5 +33,5 @@ export async function findStoredIds(
 
 /** Drops an import's staged ids (one partition per import). */
 export async function dropStagedIds(client: ClickHouseClient, database: string, importId: string): Promise<void> {
-  await client.command({ query: sql`ALTER TABLE ${ident(database)}.import_staged_ids_v1 DROP PARTITION ${importId}`.text });
+  await runCommand(client, sql`ALTER TABLE ${ident(database)}.import_staged_ids_v1 DROP PARTITION ${importId}`);
 }

@@ -115,7 +115,7 @@ describe('the properties cap (8 KiB of JSON, the same as /v1/track)', () => {
 
 describe('TabSeparated rows', () => {
   it('escapes what would break a field or a row', async () => {
-    const { tsvRow } = await import('../clickhouse-io.ts');
+    const { tsvRow } = await import('@tally/clickhouse');
     expect(tsvRow(['a\tb', 'line\nnext', 'back\\slash', 'nul\0', 12n, 3])).toBe('a\\tb\tline\\nnext\tback\\\\slash\tnul\\0\t12\t3');
   });
 });

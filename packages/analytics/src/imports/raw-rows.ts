@@ -1,5 +1,5 @@
 import { creditsFor, type CatalogSnapshot } from '@tally/core';
-import { tsvRow } from '../clickhouse-io.ts';
+import { tsvRow } from '@tally/clickhouse';
 import type { ImportEvent } from './event-line.ts';
 
 /** Version of rows an import writes; a revert writes version + 1 with reverted = 1. */

@@ -1,6 +1,5 @@
-import type { ClickHouseClient } from '@tally/clickhouse';
+import { insertJsonLines, jsonRow, type ClickHouseClient } from '@tally/clickhouse';
 import type { MirroredPurchase } from '@tally/contracts';
-import { insertJsonLines, jsonRow } from '../clickhouse-io.ts';
 
 const toLine = (p: MirroredPurchase): string =>
   jsonRow({
@@ -28,5 +27,5 @@ const toLine = (p: MirroredPurchase): string =>
  * takes argMax by version per purchase). Postgres stays the system of record.
  */
 export async function recordCreditPackPurchases(client: ClickHouseClient, database: string, purchases: readonly MirroredPurchase[]): Promise<void> {
-  await insertJsonLines(client, database, 'credit_pack_purchases_v1', purchases.map(toLine));
+  await insertJsonLines(client, { database, table: 'credit_pack_purchases_v1' }, purchases.map(toLine));
 }

@@ -1,5 +1,4 @@
-import { ident, raw as rawText, sql } from '@tally/clickhouse';
-import { jsonRow } from '../clickhouse-io.ts';
+import { ident, jsonRow, raw as rawText, sql } from '@tally/clickhouse';
 
 /** What the repair needs from ClickHouse: run a SELECT, run a statement (the HTTP client or chdb alike). */
 export interface SqlRunner {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonRow } from '../clickhouse-io.ts';
+import { jsonRow } from '@tally/clickhouse';
 import { repairRollups } from '../rollups/repair.ts';
 import { bothGenerations, type Engine } from '../testing/clickhouse-engines.ts';
 import { buildUsageSql, type UsageQuery, type UsageSource } from './usage-query.ts';
