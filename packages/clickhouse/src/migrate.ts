@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { createClickHouse, type ClickHouseClient, type ClickHouseConfig } from './client.ts';
+import { createClickHouse, type ClickHouseConfig } from './client.ts';
 import { ident } from './sql.ts';
 import { queryRows } from './query.ts';
 
