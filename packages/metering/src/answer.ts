@@ -1,6 +1,6 @@
 import { fromMicro, NO_PERIOD_END_MS, type MeterDef } from '@tally/core';
 import type { CreditsInfo } from '@tally/contracts';
-import type { MeterSnapshot } from './meter-state.ts';
+import type { MeterSnapshot } from './ledger/index.ts';
 
 /** The balance fields shared by the check and track answers (API.md). */
 export interface BalanceFields {

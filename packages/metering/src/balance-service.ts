@@ -1,9 +1,8 @@
-import { keys, scripts, type RedisClient } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
-import { meterKeys } from './ledger-keys.ts';
-import { runCheckScript, withCustomerState } from './meter-state.ts';
+import { ledgerScripts, meterKeys, runCheckScript, withCustomerState } from './ledger/index.ts';
 import { withRedis } from './redis-errors.ts';
 import { emitBalanceAdjusted, onBalanceChanged, type BalanceListener } from './balance-events.ts';
 
@@ -52,7 +51,7 @@ export class BalanceService {
     const { tenantId: t, customerId: c, creditSystem } = input;
     const [, grantsKey, orderKey, expiryKey] = meterKeys(t, c, creditSystem) as [string, string, string, string];
     await this.withState(t, c, () =>
-      scripts.applyGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [
+      ledgerScripts.applyGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [
         input.grantId,
         input.creditsMicro.toString(),
         String(input.grantedAt.getTime()),
@@ -69,7 +68,7 @@ export class BalanceService {
     const { tenantId: t, customerId: c, creditSystem } = input;
     const [, grantsKey, orderKey, expiryKey] = meterKeys(t, c, creditSystem) as [string, string, string, string];
     const revoked = await this.withState(t, c, () =>
-      scripts.revokeGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [input.grantId, Date.now()]),
+      ledgerScripts.revokeGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [input.grantId, Date.now()]),
     );
     // observers hear the new balance; reading it must not fail the revocation that already happened
     void this.balance({ tenantId: t, customerId: c, creditSystem }).then(

@@ -7,13 +7,11 @@ import { creditsFit, creditsOverflowError } from './ingest-validate.ts';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { blockedByPastDue, customerPlan, meterArgs, meterForFeature, pricedTerms } from './meter-context.ts';
-import { runCheckScript } from './meter-state.ts';
 import { balanceFields, emptyFields } from './answer.ts';
-import { dedupGenerations, idDigest, messageFingerprint } from './dedup.ts';
-import { meterKeys } from './ledger-keys.ts';
-import { keys, scripts, type RedisClient } from '@tally/redis';
+import { dedupGenerations, idDigest, ledgerScripts, meterKeys, messageFingerprint, runCheckScript } from './ledger/index.ts';
+import { keys, type RedisClient } from '@tally/redis';
 import { emitBalanceChanged } from './balance-events.ts';
-import { eventKey, toMessage } from './messages.ts';
+import { toMessage } from './messages.ts';
 import { StrictOutbox } from './strict-outbox.ts';
 
 const checks = counter('tally_checks_total', 'check answers', ['code', 'send_event']);
@@ -162,7 +160,7 @@ export class CheckService {
     const gen = dedupGenerations(nowMs);
     const [meterKey, grantsKey, orderKey] = meterKeys(t, c, meter);
     try {
-      await scripts.undoDebit.run(this.deps.redis, [meterKey!, grantsKey!, orderKey!, keys.seenEvents(t, c, gen.current), keys.appliedLog(t, c)], [digest]);
+      await ledgerScripts.undoDebit.run(this.deps.redis, [meterKey!, grantsKey!, orderKey!, keys.seenEvents(t, c, gen.current), keys.appliedLog(t, c)], [digest]);
     } catch (err) {
       this.deps.logger.error({ err, tenantId: t, customer: c }, 'could not undo a strict-path debit whose event was not published');
     }
@@ -190,5 +188,3 @@ const splitJson = (s: { planMicro: bigint; purchasedMicro: bigint; overageMicro:
   purchased: fromMicro(s.purchasedMicro),
   overage: fromMicro(s.overageMicro),
 });
-
-export { eventKey };

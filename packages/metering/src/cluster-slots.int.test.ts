@@ -13,8 +13,7 @@ import { BalanceService } from './balance-service.ts';
 import { Rebuilder } from './rebuild.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
-import { runCheckScript } from './meter-state.ts';
-import { idDigest } from './dedup.ts';
+import { idDigest, runCheckScript } from './ledger/index.ts';
 import { StrictOutbox, StrictOutboxSweeper, type PendingEvent } from './strict-outbox.ts';
 
 /**

@@ -2,7 +2,7 @@ export * from './balance-service.ts';
 export * from './balance-events.ts';
 export * from './rebuild.ts';
 export * from './directory.ts';
-export * from './dedup.ts';
+export * from './ledger/fingerprints.ts';
 export * from './services.ts';
 export * from './ingest.ts';
 export * from './check-service.ts';

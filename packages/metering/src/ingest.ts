@@ -12,12 +12,11 @@ import { AppError, badRequest, counter, LruCache, notFound, type Logger } from '
 import { execBatch, keys, type BatchCommand, type RedisClient } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
-import { dedupGenerations, idDigest, messageFingerprint, DEDUP_WINDOW_MS } from './dedup.ts';
-import { liveEventMessage } from './ingest-message.ts';
+import { dedupGenerations, idDigest, messageFingerprint, runCheckScript, DEDUP_WINDOW_MS } from './ledger/index.ts';
+import { liveEventMessage } from './messages.ts';
 import { creditsFit, creditsOverflowError, parseTrackEvent } from './ingest-validate.ts';
 import { withRedis } from './redis-errors.ts';
 import { customerPlan, meterArgs, meterForFeature, planFor, pricedTerms, type CustomerPlan } from './meter-context.ts';
-import { runCheckScript } from './meter-state.ts';
 import { balanceFields, emptyFields, type BalanceFields } from './answer.ts';
 
 const MAX_AHEAD_MS = 5 * 60_000;

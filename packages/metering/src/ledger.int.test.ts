@@ -10,9 +10,7 @@ import { BalanceService } from './balance-service.ts';
 import { Rebuilder } from './rebuild.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
-import { runCheckScript } from './meter-state.ts';
-import { dedupGenerations, idDigest } from './dedup.ts';
-import { meterKeys } from './ledger-keys.ts';
+import { dedupGenerations, idDigest, meterKeys, runCheckScript } from './ledger/index.ts';
 
 const config = parseConfig(sharedEnv);
 const redis = createRedis(config.REDIS_URL);

@@ -1,12 +1,11 @@
 import { grantRemainders, rolloverCarry, rolloverGrantId, rolloverLife, spendingOrder, spendingScore, type GrantState, type PurchasedUsage } from '@tally/core';
-import { keys, scripts, type RedisClient } from '@tally/redis';
+import { keys, type RedisClient } from '@tally/redis';
 import { ident, queryRows, sql, type ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
 import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from './directory.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
-import { dedupGenerations, idDigest, DEDUP_WINDOW_MS } from './dedup.ts';
-import { meterKeys } from './ledger-keys.ts';
+import { compareAndDelete, dedupGenerations, idDigest, ledgerScripts, meterKeys, DEDUP_WINDOW_MS } from './ledger/index.ts';
 import { withRedis } from './redis-errors.ts';
 
 const rebuilds = counter('tally_balance_rebuilds_total', 'Customer balance states rebuilt from Postgres + ClickHouse');
@@ -72,7 +71,7 @@ export class Rebuilder {
       if ((await withRedis(() => redis.exists(hydrated))) === 1) return;
       await this.rebuild(tenantId, customerId, new Date());
     } finally {
-      await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, lock, token).catch(() => {});
+      await compareAndDelete(redis, lock, token).catch(() => {});
     }
   }
 
@@ -142,7 +141,7 @@ export class Rebuilder {
     await withRedis(() => tx.exec());
     if ((await withRedis(() => redis.get(keys.rowsWritten(t, c)))) !== writesBefore) {
       // a deduct job wrote rows meanwhile: this build may lack them, so the next use builds again
-      await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, keys.hydrated(t, c), build);
+      await compareAndDelete(redis, keys.hydrated(t, c), build);
       logger.info({ tenantId: t, customerId: c }, 'rows were written during the rebuild; it will run again');
     }
     rebuilds.inc();
@@ -163,7 +162,7 @@ export class Rebuilder {
       const writesBefore = (await withRedis(() => redis.get(keys.rowsWritten(t, c)))) ?? '';
       const inPeriod = await this.periodUsage(t, c, meter, startMs, endMs);
       const done = await withRedis(() =>
-        scripts.settlePeriod.run<number>(redis, [keys.meter(t, c, meter), keys.rowsWritten(t, c)], [
+        ledgerScripts.settlePeriod.run<number>(redis, [keys.meter(t, c, meter), keys.rowsWritten(t, c)], [
           writesBefore,
           startMs,
           endMs,

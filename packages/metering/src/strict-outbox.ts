@@ -1,6 +1,7 @@
 import type { UsageEventMessage } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { isCluster, keys, scripts, type RedisClient } from '@tally/redis';
+import { isCluster, keys, type RedisClient } from '@tally/redis';
+import { ledgerScripts } from './ledger/index.ts';
 import { counter, type Logger } from '@tally/runtime';
 import { toMessage } from './messages.ts';
 import { withRedis } from './redis-errors.ts';
@@ -68,7 +69,7 @@ export class StrictOutbox {
 
   /** Before undoing a debit whose publish failed: false when the sweeper has claimed it (keep the debit). */
   async takeBack(tenantId: string, customer: string, digest: Buffer): Promise<boolean> {
-    return (await withRedis(() => scripts.takeStrictPending.run<number>(this.redis, [keys.strictPending(tenantId, customer)], [digest]))) === 1;
+    return (await withRedis(() => ledgerScripts.takeStrictPending.run<number>(this.redis, [keys.strictPending(tenantId, customer)], [digest]))) === 1;
   }
 }
 
@@ -101,7 +102,7 @@ export class StrictOutboxSweeper {
       let retryAt = Infinity;
       for (const digest of digests) {
         const r = await withRedis(() =>
-          scripts.claimStrictPending.run<[number, string?, string?]>(redis, [pendingKey, keys.appliedLog(tenantId, customer)], [digest, nowMs, nowMs - grace, CLAIM_LAPSE_MS]),
+          ledgerScripts.claimStrictPending.run<[number, string?, string?]>(redis, [pendingKey, keys.appliedLog(tenantId, customer)], [digest, nowMs, nowMs - grace, CLAIM_LAPSE_MS]),
         );
         if (r[0] === 0) out.dropped++;
         else if (r[0] === 2) retryAt = Math.min(retryAt, Number(r[1]));

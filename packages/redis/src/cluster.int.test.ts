@@ -6,7 +6,7 @@ import type { Cluster } from 'ioredis';
 import { deleteKeys, execBatch, flushStore, isCluster, keySlot, masters, scanKeys } from './cluster.ts';
 import { createRedis, ownBull, type RedisClient } from './connection.ts';
 import { keys } from './keys.ts';
-import { scripts } from './scripts.ts';
+import { compareAndDelete, scripts } from './scripts.ts';
 import { RedisChangeBus } from './change-bus.ts';
 import { RedisBalanceChannel } from './balance-channel.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
@@ -79,6 +79,7 @@ describe('every Lua script on a Cluster, with the key set its callers pass', () 
     const seenCur = keys.seenEvents(t, c, 'g2');
     const seenPrev = keys.seenEvents(t, c, 'g1');
     const log = keys.appliedLog(t, c);
+    const claims = keys.custom(keys.customerTag(t, c), 'import-claims');
     const now = Date.now();
     await redis.set(hydrated, 'build-1');
     // every call this test makes, by script: the slots of its keys
@@ -92,6 +93,8 @@ describe('every Lua script on a Cluster, with the key set its callers pass', () 
       ['claimStrictPending', [keys.strictPending(t, c), log]],
       ['settlePeriod', [meter, keys.rowsWritten(t, c)]],
       ['rateLimit', [keys.custom('ratelimit', 'tenant', t, 'track')]],
+      ['compareAndDelete', [hydrated]],
+      ['claimImportIds', [seenCur, seenPrev, claims]],
     ];
     expect(calls.map(([n]) => n).sort()).toEqual(Object.keys(scripts).sort());
     for (const [name, ks] of calls) expect(new Set(await Promise.all(ks.map(slotOf))).size, name).toBe(1);
@@ -106,6 +109,11 @@ describe('every Lua script on a Cluster, with the key set its callers pass', () 
     expect(await scripts.settlePeriod.run(redis, [meter, keys.rowsWritten(t, c)], ['', 0, 1, 0, 0])).toBe(2);
     const rl = await scripts.rateLimit.run<number[]>(redis, [keys.custom('ratelimit', 'tenant', t, 'track')], [100_000, 10, 1]);
     expect(rl[0]).toBe(1);
+    expect(await scripts.claimImportIds.run(redis, [seenCur, seenPrev, claims], ['imp-1', now + 60_000, 60, Buffer.from('d1'), Buffer.from('d2')])).toEqual([1, 1]);
+    expect(await scripts.claimImportIds.run(redis, [seenCur, seenPrev, claims], ['imp-2', now + 60_000, 60, Buffer.from('d1')])).toEqual([0]);
+    expect(await compareAndDelete(redis, hydrated, 'build-0')).toBe(0);
+    expect(await compareAndDelete(redis, hydrated, 'build-1')).toBe(1);
+    expect(await redis.exists(hydrated)).toBe(0);
   });
 });
 

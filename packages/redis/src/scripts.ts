@@ -55,4 +55,15 @@ export const scripts = {
   claimStrictPending: new LuaScript('claim-strict-pending.2.lua'),
   settlePeriod: new LuaScript('settle-period.2.lua'),
   rateLimit: new LuaScript('rate-limit.1.lua'),
+  compareAndDelete: new LuaScript('compare-and-delete.1.lua'),
+  /** Run pipelined with EVALSHA (its source loaded with `loadScript`), not through `run`. */
+  claimImportIds: new LuaScript('claim-import-ids.3.lua'),
 };
+
+/**
+ * Deletes `key` only while it still holds `expected`: a lock released by its
+ * own holder, a build marker dropped only if it is still the stale build.
+ * Resolves to 1 when deleted, 0 when the key held something else.
+ */
+export const compareAndDelete = (redis: RedisClient, key: string, expected: string): Promise<number> =>
+  scripts.compareAndDelete.run<number>(redis, [key], [expected]);

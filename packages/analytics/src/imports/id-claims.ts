@@ -1,5 +1,5 @@
 import { dedupGenerations, idDigest } from '@tally/metering';
-import { execBatch, keys, loadScript, type BatchCommand, type RedisClient } from '@tally/redis';
+import { execBatch, keys, loadScript, scripts, type BatchCommand, type RedisClient } from '@tally/redis';
 
 /**
  * A report import claims each event id it is about to store in the same place
@@ -14,28 +14,8 @@ import { execBatch, keys, loadScript, type BatchCommand, type RedisClient } from
  * Claims also live in `import-claims` (digest -> owner = import and chunk)
  * until the rows are stored, so a chunk retried after a crash between claim
  * and insert recognises its own claims and inserts them then.
+ * The script: packages/redis/lua/claim-import-ids.3.lua.
  */
-const CLAIM = `
-local out = {}
-local took = false
-for i = 4, #ARGV do
-  local d = ARGV[i]
-  if redis.call('HGET', KEYS[3], d) == ARGV[1] then
-    out[#out + 1] = 1
-  elseif redis.call('HEXISTS', KEYS[1], d) == 1 or redis.call('HEXISTS', KEYS[2], d) == 1 then
-    out[#out + 1] = 0
-  else
-    redis.call('HSET', KEYS[1], d, '*')
-    redis.call('HSET', KEYS[3], d, ARGV[1])
-    out[#out + 1] = 1
-    took = true
-  end
-end
-if took then
-  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-  redis.call('EXPIRE', KEYS[3], ARGV[3])
-end
-return out`;
 
 /** Long enough for any retry of a chunk (the chunk marker lives as long). */
 const OWNER_TTL_SEC = 7 * 24 * 3600;
@@ -72,7 +52,7 @@ export async function claimEventIds<T extends ClaimableEvent>(
   nowMs = Date.now(),
 ): Promise<{ mine: T[]; taken: number }> {
   const gen = dedupGenerations(nowMs);
-  const sha = await loadScript(redis, CLAIM);
+  const sha = await loadScript(redis, scripts.claimImportIds.source);
   const groups = [...byCustomer(events)];
   const mine: T[] = [];
   let taken = 0;

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@tally/clickhouse';
 import { AppError } from '@tally/runtime';
 import { repairRollups, type SqlRunner } from './repair.ts';
-import type { RedisClient } from '@tally/redis';
+import { compareAndDelete, type RedisClient } from '@tally/redis';
 
 /** The server's ClickHouse behind the repair's two needs. */
 export const clickhouseRunner = (client: ClickHouseClient): SqlRunner => ({
@@ -30,7 +30,7 @@ export class RollupRepairService {
       return await repairRollups(clickhouseRunner(this.deps.clickhouse), this.deps.database, tenantId, from, to);
     } finally {
       // Release only our own lock (it may have expired and been taken by a later run).
-      await this.deps.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, lock, token);
+      await compareAndDelete(this.deps.redis, lock, token);
     }
   }
 }

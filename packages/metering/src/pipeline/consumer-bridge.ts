@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { usageEventMessageSchema, type DeductJob } from '@tally/contracts';
+import type { DeductJob } from '@tally/contracts';
 import type { ConsumedBatch } from '@tally/kafka';
 import { counter, type Logger } from '@tally/runtime';
+import { fromMessage } from '../messages.ts';
 import { deductJobId, deductJobOptions } from './deduct.queue.ts';
 import type { FairShare, ParsedMessage } from './fair-share.ts';
 
@@ -45,7 +46,7 @@ export function createBridge(queue: Queue<DeductJob>, logger: Logger, options: B
     let parsed: ParsedMessage[] = [];
     for (const message of batch.messages) {
       try {
-        parsed.push({ message, event: usageEventMessageSchema.parse(JSON.parse(message.value?.toString() ?? '')) });
+        parsed.push({ message, event: fromMessage(message.value) });
       } catch (err) {
         badMessages.inc();
         logger.error({ partition: batch.partition, offset: message.offset, err }, 'skipping a Kafka message that is not a usage event');

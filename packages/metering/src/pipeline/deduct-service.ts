@@ -1,14 +1,12 @@
 import { creditsFor } from '@tally/core';
 import type { DeductJob, PricedTerms, UsageEventMessage } from '@tally/contracts';
-import { execBatch, keys, scripts, type BatchCommand, type RedisClient } from '@tally/redis';
+import { execBatch, keys, type BatchCommand, type RedisClient } from '@tally/redis';
 import { inList, sql, type BatchingWriter, type ClickHouseClient } from '@tally/clickhouse';
 import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from '../directory.ts';
 import type { Rebuilder } from '../rebuild.ts';
-import { withCustomerState } from '../meter-state.ts';
 import { customerPlan, meterForFeature, pricedTerms, rolloverFor, type CustomerPlan } from '../meter-context.ts';
-import { dedupGenerations, idDigest, messageFingerprint } from '../dedup.ts';
-import { meterKeys, rolloverArgv, seenKeys } from '../ledger-keys.ts';
+import { compareAndDelete, dedupGenerations, idDigest, ledgerScripts, meterKeys, messageFingerprint, rolloverArgv, seenKeys, withCustomerState } from '../ledger/index.ts';
 import { withRedis } from '../redis-errors.ts';
 import { emitBalanceChanged } from '../balance-events.ts';
 import { parseTakes, usageRow, type UsageRow } from './usage-row.ts';
@@ -211,7 +209,7 @@ export class DeductService {
     let out: (number | string)[];
     for (;;) {
       out = await withCustomerState(rebuilder, t, c, async () => {
-        const r = await scripts.deduct.run<(number | string)[]>(redis, k, a);
+        const r = await ledgerScripts.deduct.run<(number | string)[]>(redis, k, a);
         return r[0] === -1 ? -1 : r;
       });
       if (out[0] !== -2) break;
@@ -305,7 +303,7 @@ export class DeductService {
       const g = job.customers[w.i]!;
       // compare-and-delete: only the build that missed these rows
       await withRedis(() =>
-        redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, keys.hydrated(g.tenantId, g.customer), w.current),
+        compareAndDelete(redis, keys.hydrated(g.tenantId, g.customer), w.current),
       );
       logger.info({ tenantId: g.tenantId, customer: g.customer }, 'state was rebuilt while debits were in flight; rebuilding again');
     }

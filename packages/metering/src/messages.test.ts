@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UsageEventMessage } from '@tally/contracts';
-import { toMessage } from './messages.ts';
-import { liveEventMessage } from './ingest-message.ts';
+import { fromMessage, liveEventMessage, toMessage } from './messages.ts';
 
 const base: UsageEventMessage = {
   tenantId: 't-1',
@@ -34,5 +33,19 @@ describe('liveEventMessage', () => {
     ],
   ])('%s: the same key and bytes as toMessage', (_name, m) => {
     expect(liveEventMessage(m)).toEqual(toMessage(m));
+  });
+});
+
+describe('fromMessage', () => {
+  it('reads back what both encoders write', () => {
+    const debited = { ...base, source: 'check' as const, debited: { meter: 'ai-credits', planMicro: '1', purchasedMicro: '2', overageMicro: '0', appliedAt: 5 } };
+    expect(fromMessage(liveEventMessage(base).value)).toEqual(base);
+    expect(fromMessage(Buffer.from(toMessage(debited).value as string))).toEqual(debited);
+  });
+
+  it('refuses a value that is not a usage event', () => {
+    expect(() => fromMessage('not json')).toThrow();
+    expect(() => fromMessage(JSON.stringify({ ...base, valueMicro: 1.5 }))).toThrow();
+    expect(() => fromMessage(null)).toThrow();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEDUP_WINDOW_MS, dedupGenerations, idDigest, payloadFingerprint } from './dedup.ts';
+import { DEDUP_WINDOW_MS, dedupGenerations, idDigest, payloadFingerprint } from './fingerprints.ts';
 
 const base = { feature: 'gpt-4', valueMicro: 1_000_000n, timestampMs: 1_700_000_000_000, entity: null, properties: '{}' };
 

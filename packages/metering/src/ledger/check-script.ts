@@ -1,10 +1,10 @@
-import { keys, scripts, type RedisClient } from '@tally/redis';
-import { AppError } from '@tally/runtime';
-import { withRedis } from './redis-errors.ts';
-import type { Rebuilder } from './rebuild.ts';
-import type { MeterArgs } from './meter-context.ts';
-import { dedupGenerations } from './dedup.ts';
-import { meterKeys, rolloverArgv, seenKeys } from './ledger-keys.ts';
+import { keys, type RedisClient } from '@tally/redis';
+import { ledgerScripts } from './scripts.ts';
+import type { Rebuilder } from '../rebuild.ts';
+import type { MeterArgs } from '../meter-context.ts';
+import { dedupGenerations } from './fingerprints.ts';
+import { meterKeys, rolloverArgv, seenKeys } from './keys.ts';
+import { withCustomerState } from './customer-state.ts';
 
 export interface MeterSnapshot {
   /** 0 ok, 3 duplicate (already applied), 4 conflict */
@@ -57,7 +57,7 @@ export async function runCheckScript(
   let r: number[];
   for (;;) {
     r = await withCustomerState(rebuilder, t, c, async () => {
-      const out = await scripts.check.run<number[]>(redis, k, a);
+      const out = await ledgerScripts.check.run<number[]>(redis, k, a);
       return out[0] === -1 ? -1 : out;
     });
     if (r[0] !== -2) break;
@@ -74,19 +74,4 @@ export async function runCheckScript(
     overageMicro: n(8),
     periodEndMs: r[10]!,
   };
-}
-
-const MAX_REBUILD_TRIES = 3;
-
-/**
- * Runs a script that answers -1 when the customer has no state: rebuilds and
- * retries. The warm path is the script alone (one round trip).
- */
-export async function withCustomerState<T>(rebuilder: Rebuilder, t: string, c: string, op: () => Promise<T>): Promise<Exclude<T, -1>> {
-  for (let i = 0; i < MAX_REBUILD_TRIES; i++) {
-    const result = await withRedis(op);
-    if (result !== -1) return result as Exclude<T, -1>;
-    await rebuilder.ensure(t, c);
-  }
-  throw new AppError('state_unavailable', 'customer state could not be rebuilt', { status: 503, retryable: true });
 }

@@ -1,6 +1,6 @@
 import { rolloverPrefix } from '@tally/core';
 import { keys } from '@tally/redis';
-import type { MeterRollover } from './meter-context.ts';
+import type { MeterRollover } from '../meter-context.ts';
 
 /** The Redis keys of one meter, in the order the Lua scripts take them. */
 export const meterKeys = (t: string, c: string, meter: string) => [
