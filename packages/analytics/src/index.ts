@@ -3,6 +3,7 @@ export * from './imports/event-line.ts';
 export * from './imports/import-store.ts';
 export * from './imports/import-service.ts';
 export * from './imports/import.queue.ts';
+export * from './imports/import.processor.ts';
 export * from './imports/chunk-processor.ts';
 export * from './imports/kafka-apply-sink.ts';
 export * from './imports/credit-back.ts';

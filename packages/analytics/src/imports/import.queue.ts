@@ -1,14 +1,18 @@
 import { Queue, type JobsOptions } from 'bullmq';
-import type { ImportJob } from '@tally/contracts';
+import { importJobSchema, type ImportJob } from '@tally/contracts';
 import { ownBull } from '@tally/redis';
 
-/** The "import" queue (name overridable by IMPORT_QUEUE): one job per chunk (chained in order) and one per revert. */
+/** The payload schema (in @tally/contracts: the API enqueues it too); import.processor.ts parses with it. */
+export { importJobSchema, type ImportJob };
+
+/** The "import" queue's default name (IMPORT_QUEUE overrides it): one job per chunk (chained in order) and one per revert. */
 export const IMPORT_QUEUE = 'import';
 
 export const importJobOptions: JobsOptions = {
   attempts: 8,
   backoff: { type: 'exponential', delay: 1000 },
   removeOnComplete: { count: 1000 },
+  // failed jobs (an invalid payload among them) stay listed, with their data, for inspection and replay
   removeOnFail: { count: 5000 },
 };
 
@@ -19,5 +23,5 @@ export async function enqueueImportJob(queue: Queue, job: ImportJob): Promise<vo
   await queue.add(job.kind, job, { ...importJobOptions, jobId: importJobId(job) });
 }
 
-/** A producer handle on the import queue (the API enqueues chunk 0 and reverts). */
+/** A producer handle on the import queue (the API enqueues chunk 0 and reverts; the workers the next chunks). */
 export const createImportQueue = (redisUrl: string, name = IMPORT_QUEUE) => ownBull(redisUrl, (o) => new Queue(name, o));
