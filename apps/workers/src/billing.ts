@@ -1,9 +1,8 @@
 import { CHECKOUT_QUEUE, WEBHOOKS_QUEUE, type CheckoutJob, type WebhookDeliveryJob } from '@tally/contracts';
 import { CHECKOUT_WORKER_OPTIONS, ExpiredCheckouts, checkoutProcessor, createBilling, webhookDeliveryProcessor, webhookTargetPolicy } from '@tally/billing';
-import { createBalanceServices } from '@tally/metering';
 import { createPayments } from '@tally/payments';
 import type { PeriodicHandlers } from './schedules.ts';
-import type { RunningWorkers, WorkersDeps } from './workers.ts';
+import type { RunningWorkers, WorkersDeps } from './area.ts';
 
 /** A purchase untouched this long in pending/charging/paid lost its job (or its job gave up): move it on. */
 const STALE_PURCHASE_SECONDS = 120;
@@ -15,15 +14,7 @@ const STALE_DELIVERY_SECONDS = 300;
  * changes from metering's deductions drive balance alerts and auto top-up.
  */
 export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'billingSweep' | 'renewals'> }> {
-  const { config, logger, pool, redis, catalog, customers } = deps;
-  const { balances } = createBalanceServices({
-    redis,
-    pool,
-    clickhouse: deps.clickhouse,
-    directory: { snapshot: (t) => catalog.snapshot(t), context: (t, c) => customers.context(t, c) },
-    logger,
-    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
-  });
+  const { config, logger, pool, redis, catalog, customers, balances } = deps;
   const payments = createPayments(pool, config, config.PUBLIC_URL);
   const billing = createBilling({
     pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.PUBLIC_URL,

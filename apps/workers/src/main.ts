@@ -2,8 +2,8 @@ import http from 'node:http';
 import { ConfigError, Shutdown, checkReadiness, createLogger, metricsRefusal, metricsRegistry, opsAccess, readinessView } from '@tally/runtime';
 import { createPool, postgresProbe } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
-import { broadcastBalanceChanges } from '@tally/metering';
-import { CatalogService, CustomerService, type StateChange } from '@tally/catalog';
+import { broadcastBalanceChanges, createBalanceServices } from '@tally/metering';
+import { CatalogService, CustomerService, catalogDirectory, type StateChange } from '@tally/catalog';
 import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, kafkaProbe } from '@tally/kafka';
 import { loadWorkersConfig } from './config.ts';
@@ -30,10 +30,13 @@ async function main(): Promise<void> {
   const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
   const catalog = new CatalogService(pool, { changes, maxTenants: config.CACHE_MAX_TENANTS });
   const customers = new CustomerService(pool, catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
+  // each shared service once per process: the areas get them injected (area.ts)
+  const directory = catalogDirectory(catalog, customers);
+  const { rebuilder, balances } = createBalanceServices({ redis, pool, clickhouse, directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE });
   // debits and grants here reach the dashboard's balance streams in the API processes
   const balanceSignal = new RedisBalanceChannel(redis, config.REDIS_URL);
   broadcastBalanceChanges(balanceSignal);
-  const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers });
+  const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers, directory, rebuilder, balances });
 
   // Liveness, readiness and metrics for the workers process; details and metrics with METRICS_TOKEN only.
   const server = http.createServer(async (req, res) => {

@@ -8,7 +8,7 @@ import { ownBull } from '@tally/redis';
 import { counter, histogram } from '@tally/runtime';
 import { deductProcessor } from './metering-deduct.processor.ts';
 import type { PeriodicHandlers } from './schedules.ts';
-import type { RunningWorkers, WorkersDeps } from './workers.ts';
+import type { RunningWorkers, WorkersDeps } from './area.ts';
 
 const flushedRows = counter('tally_clickhouse_rows_written_total', 'rows inserted into raw_usage_events_v1');
 const flushSeconds = histogram('tally_clickhouse_flush_seconds', 'duration of one batched insert');

@@ -1,7 +1,7 @@
 import { recordCreditPackPurchases } from '@tally/analytics';
 import { listenForPurchaseChanges, PurchaseMirror } from '@tally/billing';
 import type { PeriodicHandlers } from './schedules.ts';
-import type { RunningWorkers, WorkersDeps } from './workers.ts';
+import type { RunningWorkers, WorkersDeps } from './area.ts';
 
 /** Lets the purchases of one burst (a refund right after its completion) go in one insert. */
 const WAKE_DELAY_MS = 50;

@@ -1,45 +1,14 @@
-import type { Kafka } from 'kafkajs';
-import type { Logger } from '@tally/runtime';
-import type { Pool } from '@tally/postgres';
-import type { ClickHouseClient } from '@tally/clickhouse';
-import type { CatalogService, CustomerService } from '@tally/catalog';
-import type { WorkersConfig } from './config.ts';
-import type { WorkerRegistry } from './registry.ts';
+import type { RunningWorkers, WorkersDeps } from './area.ts';
 import { startAnalytics } from './analytics.ts';
 import { startMetering } from './metering.ts';
 import { startBilling } from './billing.ts';
 import { startPurchaseMirror } from './purchase-mirror.ts';
 import { declareSchedules, startSchedules } from './schedules.ts';
-import type { RedisClient } from '@tally/redis';
-
-export interface WorkersDeps {
-  config: WorkersConfig;
-  logger: Logger;
-  pool: Pool;
-  redis: RedisClient;
-  clickhouse: ClickHouseClient;
-  kafka: Kafka;
-  registry: WorkerRegistry;
-  /** Built once per process, invalidated across processes through the change bus. */
-  catalog: CatalogService;
-  customers: CustomerService;
-}
-
-export interface ShutdownStep {
-  name: string;
-  run: () => Promise<void>;
-}
-
-export interface RunningWorkers {
-  /** Run before BullMQ workers close, in order (e.g. stop the Kafka consumer). */
-  beforeWorkersClose: ShutdownStep[];
-  /** Run after BullMQ workers finished their jobs, in order (e.g. flush the ClickHouse writer). */
-  afterWorkersClose: ShutdownStep[];
-}
 
 /**
  * Starts every consumer and BullMQ processor of the workers app. Each area
- * (metering, billing, analytics) adds its own start function here.
+ * (metering, billing, analytics) adds its own start function here; the
+ * services they share come built in `deps` (main.ts).
  */
 export async function startWorkers(deps: WorkersDeps): Promise<RunningWorkers> {
   const metering = await startMetering(deps);
