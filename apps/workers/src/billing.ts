@@ -24,7 +24,7 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & 
     renewals: config,
   });
 
-  const expiredCheckouts = new ExpiredCheckouts(pool, billing.providers, logger);
+  const expiredCheckouts = new ExpiredCheckouts(billing.purchases, billing.providers, logger);
 
   deps.registry.register<CheckoutJob>(CHECKOUT_QUEUE, checkoutProcessor(billing.checkout), config.WORKER_CONCURRENCY, CHECKOUT_WORKER_OPTIONS);
   deps.registry.register<WebhookDeliveryJob>(WEBHOOKS_QUEUE, webhookDeliveryProcessor(billing.deliveries), config.WORKER_CONCURRENCY);

@@ -1,5 +1,5 @@
 import { recordCreditPackPurchases } from '@tally/analytics';
-import { listenForPurchaseChanges, PurchaseMirror } from '@tally/billing';
+import { listenForPurchaseChanges, PurchaseMirror, PurchaseMirrorRepo } from '@tally/billing';
 import type { PeriodicHandlers } from './schedules.ts';
 import type { RunningWorkers, WorkersDeps } from './area.ts';
 
@@ -20,7 +20,7 @@ const WAKE_DELAY_MS = 50;
  */
 export async function startPurchaseMirror(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'purchaseMirror'> }> {
   const { config, logger, pool, clickhouse } = deps;
-  const mirror = new PurchaseMirror(pool, (rows) => recordCreditPackPurchases(clickhouse, config.CLICKHOUSE_DATABASE, rows), logger);
+  const mirror = new PurchaseMirror(new PurchaseMirrorRepo(pool), (rows) => recordCreditPackPurchases(clickhouse, config.CLICKHOUSE_DATABASE, rows), logger);
   let stopped = false;
   let wakeTimer: NodeJS.Timeout | null = null;
   const wake = () => {

@@ -9,7 +9,7 @@ import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from './po
 import { ProviderWebhooks } from './provider-webhooks.ts';
 import { ProviderPlanCheckout } from './plan-checkout.ts';
 import { AddonService } from './purchases/addon-service.ts';
-import { PurchaseRepo } from './purchases/purchase-repo.ts';
+import { PurchaseRepo, type Purchase } from './purchases/purchase-repo.ts';
 import { RefundService } from './refunds/refund-service.ts';
 import { TenantProviders } from './tenant-providers.ts';
 import { PaymentMethods } from './wallet/payment-methods.ts';
@@ -25,6 +25,21 @@ import { RenewalService } from './renewals/renewal-service.ts';
 import { RenewingPlanCheckout } from './renewals/renewing-plan-checkout.ts';
 import type { RenewalsConfig } from './renewals/config.ts';
 import type { RedisClient } from '@tally/redis';
+import { AutoTopupRepo, RedisAutoTopupLocks } from './auto-topup/auto-topup-repo.ts';
+import { ProviderCredentialsRepo } from './credentials/provider-credentials-repo.ts';
+import { ProviderWebhookRepo } from './provider-webhook-repo.ts';
+import { GrantRepo } from './purchases/grant-repo.ts';
+import { purchaseView } from './purchases/purchase-view.ts';
+import { RefundRepo } from './refunds/refund-repo.ts';
+import { purchasesPage, renewalPurchase } from './renewals/renewal-purchases.ts';
+import { RenewalRepo } from './renewals/renewal-repo.ts';
+import { pgTransactor } from './store.ts';
+import { TenantEnvironmentRepo } from './tenant-environment-repo.ts';
+import { PaymentMethodRepo } from './wallet/payment-method-repo.ts';
+import { WalletSetupRepo } from './wallet/wallet-setup-repo.ts';
+import { AlertThresholdRepo, RedisAlertFlags } from './webhooks/balance-alert-repo.ts';
+import { DeliveryRepo } from './webhooks/delivery-repo.ts';
+import { EndpointRepo } from './webhooks/endpoint-repo.ts';
 
 export interface BillingDeps {
   pool: Pool;
@@ -53,33 +68,38 @@ export type Billing = ReturnType<typeof createBilling>;
 export function createBilling(deps: BillingDeps) {
   const { pool, logger } = deps;
   const base = deps.publicUrl.replace(/\/$/, '');
-  const credentials = deps.credentialsKey ? new ProviderCredentials(pool, deps.credentialsKey) : null;
-  const providers = new TenantProviders(pool, deps.payments.providers, credentials ? { credentials, stripeFor: deps.payments.stripeFor } : null);
+  // the repositories: every SQL statement (and Redis key) of billing is behind one of these
+  const tx = pgTransactor(pool);
+  const refundRecords = new RefundRepo(pool);
+  const renewalRecords = new RenewalRepo(pool);
+  const deliveryRecords = new DeliveryRepo(pool);
+  const credentials = deps.credentialsKey ? new ProviderCredentials(new ProviderCredentialsRepo(pool), deps.credentialsKey) : null;
+  const providers = new TenantProviders(new TenantEnvironmentRepo(pool), deps.payments.providers, credentials ? { credentials, stripeFor: deps.payments.stripeFor } : null);
   const purchases = new PurchaseRepo(pool, deps.purchaseExpirySeconds);
-  const methods = new PaymentMethods(pool);
+  const methods = new PaymentMethods(new PaymentMethodRepo(pool));
   const checkoutQueue = new CheckoutQueue(deps.redisUrl);
   const webhookQueue = new WebhookQueue(deps.redisUrl);
-  const emitter = new WebhookEmitter(pool, webhookQueue, logger);
+  const emitter = new WebhookEmitter(tx, deliveryRecords, webhookQueue, logger);
   purchases.onExpired = (p) =>
     void emitter.emitSafely(p.tenantId, 'purchase.expired', `purchase.expired:${p.id}`, purchaseEventData(p));
-  const fulfilment = new Fulfilment(pool, purchases, deps.balances, emitter, logger);
+  const fulfilment = new Fulfilment(tx, purchases, new GrantRepo(pool), deps.balances, emitter, logger);
   const addon = new AddonService(deps.catalog, deps.customers, providers, purchases, checkoutQueue);
   const checkout = new CheckoutService(purchases, methods, providers, deps.customers, fulfilment, {
     defaultReturnUrl: (id) => `${base}/v1/sandbox/return?reference=${id}`,
   }, logger);
   // `for=card`: the return page of a card set-up speaks of the card, not of a payment.
-  const wallet = new WalletService(pool, methods, providers, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}&for=card`);
-  const refunds = new RefundService(pool, purchases, providers, deps.balances, emitter);
-  const providerWebhooks = new ProviderWebhooks(pool, providers, purchases, fulfilment, methods, wallet, refunds, logger);
+  const wallet = new WalletService(tx, new WalletSetupRepo(pool), methods, providers, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}&for=card`);
+  const refunds = new RefundService(tx, purchases, refundRecords, providers, deps.balances, emitter);
+  const providerWebhooks = new ProviderWebhooks(new ProviderWebhookRepo(pool), providers, purchases, fulfilment, methods, wallet, refunds, logger);
   const planCheckout = new ProviderPlanCheckout(providers, methods, deps.catalog, deps.customers, (ref) => `${base}/v1/sandbox/return?reference=${ref}`);
-  const endpoints = new WebhookEndpoints(pool, deps.webhookTargets);
-  const deliveries = new WebhookDeliveries(pool, webhookQueue, deps.webhookTargets);
-  const alerts = new BalanceAlerts(pool, deps.redis, emitter, deps.balances);
-  const autoTopup = new AutoTopupService(pool, deps.redis, deps.catalog, deps.customers, addon, deps.balances, logger);
+  const endpoints = new WebhookEndpoints(new EndpointRepo(pool), deps.webhookTargets);
+  const deliveries = new WebhookDeliveries(deliveryRecords, webhookQueue, deps.webhookTargets);
+  const alerts = new BalanceAlerts(new AlertThresholdRepo(pool), new RedisAlertFlags(deps.redis), emitter, deps.balances);
+  const autoTopup = new AutoTopupService(new AutoTopupRepo(pool), new RedisAutoTopupLocks(deps.redis), deps.catalog, deps.customers, addon, deps.balances, logger);
   checkout.onDecline((p, code) => autoTopup.disableAfterDecline(p, code));
   checkout.onFinished((p) => autoTopup.release(p));
   wallet.onCardSaved((t, c) => autoTopup.onCardSaved(t, c));
-  const renewals = new RenewalService(pool, providers, methods, deps.catalog, deps.customers, emitter, logger, {
+  const renewals = new RenewalService(tx, renewalRecords, providers, methods, deps.catalog, deps.customers, emitter, logger, {
     RENEWAL_RETRY_SCHEDULE: deps.renewals?.RENEWAL_RETRY_SCHEDULE ?? '1d,3d,5d',
     RENEWAL_CLAIM_SECONDS: deps.renewals?.RENEWAL_CLAIM_SECONDS ?? 60,
   });
@@ -111,6 +131,14 @@ export function createBilling(deps: BillingDeps) {
     alerts,
     autoTopup,
     renewals,
+    /** Reads of GET /v1/purchases and /v1/subscriptions: pack purchases with their refunds, plan charges. */
+    views: {
+      purchase: (p: Purchase) => purchaseView(refundRecords, p),
+      purchasesPage: (tenantId: string, q: Parameters<typeof purchasesPage>[2]) =>
+        purchasesPage({ purchases, renewals: renewalRecords, refunds: refundRecords }, tenantId, q),
+      renewalPurchase: (tenantId: string, reference: string) => renewalPurchase(renewalRecords, tenantId, reference),
+      renewals: (tenantId: string, customerId: string) => renewalRecords.list(tenantId, customerId),
+    },
     balances: deps.balances,
     /** The metering hook: balance alerts and auto top-up after every deduction. Never throws. */
     async onBalanceChanged(change: BalanceChange): Promise<void> {

@@ -1,5 +1,4 @@
 import type { PaidFacts, PaymentProvider, ProviderEvent, SavedCard, WebhookHeaders } from '@tally/payments';
-import type { Pool } from '@tally/postgres';
 import { badRequest, type Logger } from '@tally/runtime';
 import type { Fulfilment } from './checkout/fulfilment.ts';
 import type { PurchaseRepo } from './purchases/purchase-repo.ts';
@@ -8,6 +7,7 @@ import type { WalletService } from './wallet/wallet-service.ts';
 import type { PaymentMethods } from './wallet/payment-methods.ts';
 import { paymentMismatch, paymentMismatchError, type ExpectedPayment } from './payment-match.ts';
 import { PLAN_REFERENCE_PREFIX } from './plan-checkout.ts';
+import type { ProviderWebhookStore } from './provider-webhook-repo.ts';
 import type { TenantProviders } from './tenant-providers.ts';
 
 /** Activates the subscription a plan checkout paid for (the catalog's SubscriptionService). */
@@ -31,7 +31,7 @@ export class ProviderWebhooks {
   private activatePlan: PlanActivation | null = null;
 
   constructor(
-    private readonly pool: Pool,
+    private readonly store: ProviderWebhookStore,
     private readonly providers: TenantProviders,
     private readonly purchases: PurchaseRepo,
     private readonly fulfilment: Fulfilment,
@@ -68,13 +68,9 @@ export class ProviderWebhooks {
     scope: string | null,
   ): Promise<{ received: true; duplicate: boolean }> {
     const event = await verifier.verifyAndParseWebhook(rawBody, headers);
-    const seen = await this.pool.query('SELECT 1 FROM provider_events WHERE provider = $1 AND event_id = $2', [providerName, event.id]);
-    if (seen.rowCount) return { received: true, duplicate: true };
+    if (await this.store.seen(providerName, event.id)) return { received: true, duplicate: true };
     const tenantId = await this.handle(providerName, event, scope);
-    await this.pool.query(
-      'INSERT INTO provider_events (provider, event_id, tenant_id, type) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-      [providerName, event.id, tenantId, event.type],
-    );
+    await this.store.record(providerName, event.id, tenantId, event.type);
     return { received: true, duplicate: false };
   }
 
@@ -92,7 +88,7 @@ export class ProviderWebhooks {
           amountMinor: p.amountMinor,
           currency: p.currency,
         });
-        if (event.card && (await this.methods.save(this.pool, p.tenantId, p.customerId, providerName, event.card))) {
+        if (event.card && (await this.methods.save(null, p.tenantId, p.customerId, providerName, event.card))) {
           await this.wallet.notifyCardSaved(p.tenantId, p.customerId);
         }
         await this.fulfilment.fulfil(p.tenantId, p.id, event.chargeId);
@@ -128,24 +124,18 @@ export class ProviderWebhooks {
 
   private async planPaid(providerName: string, eventId: string, reference: string, card: SavedCard | null, paid: PaidFacts, scope: string | null): Promise<string | null> {
     // The plan's price as the catalog holds it: what ProviderPlanCheckout asked for (a price changed meanwhile is refused, logged).
-    const { rows } = await this.pool.query<{ tenant_id: string; customer_id: string; price_minor: bigint; currency: string }>(
-      `SELECT s.tenant_id, s.customer_id, p.price_minor, p.currency
-         FROM subscriptions s JOIN plans p ON p.id = s.plan_id AND p.tenant_id = s.tenant_id
-        WHERE s.checkout_reference = $1`,
-      [reference],
-    );
-    const found = rows[0];
-    const sub = found && (scope === null || found.tenant_id === scope) ? found : undefined;
+    const found = await this.store.planCheckout(reference);
+    const sub = found && (scope === null || found.tenantId === scope) ? found : undefined;
     if (!sub || !this.activatePlan) {
       this.logger.warn({ reference }, 'provider webhook for an unknown plan checkout; ignored');
       return null;
     }
-    await this.mustMatch(providerName, eventId, paid, { reference, tenantId: sub.tenant_id, amountMinor: sub.price_minor, currency: sub.currency });
-    if (card && (await this.methods.save(this.pool, sub.tenant_id, sub.customer_id, providerName, card))) {
-      await this.wallet.notifyCardSaved(sub.tenant_id, sub.customer_id);
+    await this.mustMatch(providerName, eventId, paid, { reference, tenantId: sub.tenantId, amountMinor: sub.priceMinor, currency: sub.currency });
+    if (card && (await this.methods.save(null, sub.tenantId, sub.customerId, providerName, card))) {
+      await this.wallet.notifyCardSaved(sub.tenantId, sub.customerId);
     }
-    await this.activatePlan(reference, sub.tenant_id);
-    return sub.tenant_id;
+    await this.activatePlan(reference, sub.tenantId);
+    return sub.tenantId;
   }
 
   /** Refuses (400, logged) a payment that is not the one the reference asked for, or a provider the tenant may not use. */

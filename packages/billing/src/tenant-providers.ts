@@ -1,8 +1,8 @@
 import type { PaymentEnvironment, PaymentProvider, ProviderRegistry } from '@tally/payments';
-import type { Pool } from '@tally/postgres';
 import { badRequest, isAppError, notFound } from '@tally/runtime';
 import type { ProviderCredentials, ProviderKeys } from './credentials/provider-credentials.ts';
 import { LruCache } from './lru-cache.ts';
+import type { TenantEnvironments } from './tenant-environment-repo.ts';
 
 /** Tenants' own provider keys (Stripe), and how to build a provider on them. */
 export interface OwnProviders {
@@ -35,7 +35,7 @@ export class TenantProviders {
   private readonly built = new LruCache<string, PaymentProvider>(1_000);
 
   constructor(
-    private readonly pool: Pool,
+    private readonly tenants: TenantEnvironments,
     readonly registry: ProviderRegistry,
     private readonly own: OwnProviders | null = null,
   ) {}
@@ -80,8 +80,7 @@ export class TenantProviders {
   async environmentOf(tenantId: string): Promise<PaymentEnvironment> {
     const cached = this.environments.get(tenantId);
     if (cached) return cached;
-    const { rows } = await this.pool.query<{ environment: PaymentEnvironment }>('SELECT environment FROM tenants WHERE id = $1', [tenantId]);
-    const environment = rows[0]?.environment;
+    const environment = await this.tenants.environmentOf(tenantId);
     if (!environment) throw notFound('tenant_not_found', `tenant ${tenantId} does not exist`);
     this.environments.set(tenantId, environment);
     return environment;

@@ -7,7 +7,6 @@ import {
   purchaseViewSchema,
   refundResultSchema,
 } from '@tally/contracts';
-import { purchaseView, purchasesPage, renewalPurchase } from '@tally/billing';
 import { notFound } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
@@ -22,7 +21,7 @@ export function registerPurchaseRoutes(routes: RouteTable, ctx: ApiContext): voi
     responses: { 200: purchaseListResultSchema, 400: errorBodySchema },
     handler: async ({ query, tenant }) => {
       // pack purchases and plan charges (renewals, upgrades: docs/billing.md "Subscriptions and renewals")
-      const page = await purchasesPage(ctx.pool, ctx.billing.purchases, tenant.tenantId, query);
+      const page = await ctx.billing.views.purchasesPage(tenant.tenantId, query);
       return { body: { success: true as const, ...page } };
     },
   });
@@ -36,8 +35,8 @@ export function registerPurchaseRoutes(routes: RouteTable, ctx: ApiContext): voi
     responses: { 200: purchaseViewSchema, 404: errorBodySchema },
     handler: async ({ params, tenant }) => {
       const p = await ctx.billing.purchases.get(tenant.tenantId, params.reference);
-      if (p) return { body: await purchaseView(ctx.pool, p) };
-      const charge = await renewalPurchase(ctx.pool, tenant.tenantId, params.reference);
+      if (p) return { body: await ctx.billing.views.purchase(p) };
+      const charge = await ctx.billing.views.renewalPurchase(tenant.tenantId, params.reference);
       if (!charge) throw notFound('purchase_not_found', `purchase ${params.reference} does not exist`);
       return { body: { success: true as const, ...charge } };
     },

@@ -1,8 +1,7 @@
 import { fromMicro, toMicro } from '@tally/core';
-import type { Pool } from '@tally/postgres';
-import { keys, type RedisClient } from '@tally/redis';
 import { notFound, type Logger } from '@tally/runtime';
 import { LruCache } from '../lru-cache.ts';
+import type { AutoTopupLocks, AutoTopupStore } from './auto-topup-repo.ts';
 import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from '../ports.ts';
 import type { AddonService } from '../purchases/addon-service.ts';
 import { findPack } from '../purchases/pack-pricing.ts';
@@ -41,8 +40,8 @@ export class AutoTopupService {
   private readonly cache: LruCache<string, { value: AutoTopupSettings | null; until: number }>;
 
   constructor(
-    private readonly pool: Pool,
-    private readonly redis: RedisClient,
+    private readonly store: AutoTopupStore,
+    private readonly locks: AutoTopupLocks,
     private readonly catalog: CatalogPort,
     private readonly customers: CustomerPort,
     private readonly addon: AddonService,
@@ -71,12 +70,9 @@ export class AutoTopupService {
     if (pack.creditSystem !== input.creditSystem) {
       throw notFound('pack_not_found', `pack "${pack.slug}" does not top up "${input.creditSystem}"`);
     }
-    await this.pool.query(
-      `INSERT INTO auto_topups (tenant_id, customer_id, credit_system, threshold_micro, pack_id, quantity, enabled, disabled_reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
-       ON CONFLICT (tenant_id, customer_id, credit_system) DO UPDATE SET threshold_micro = EXCLUDED.threshold_micro,
-         pack_id = EXCLUDED.pack_id, quantity = EXCLUDED.quantity, enabled = EXCLUDED.enabled, disabled_reason = NULL, updated_at = now()`,
-      [tenantId, input.customer, input.creditSystem, toMicro(input.threshold), pack.id, input.quantity, input.enabled],
+    await this.store.upsert(
+      { tenantId, customerId: input.customer, creditSystem: input.creditSystem },
+      { thresholdMicro: toMicro(input.threshold), packId: pack.id, quantity: input.quantity, enabled: input.enabled },
     );
     this.cache.delete(cacheKey(tenantId, input.customer, input.creditSystem));
     return (await this.settings(tenantId, input.customer, input.creditSystem))!;
@@ -84,45 +80,16 @@ export class AutoTopupService {
 
   /** Removes a customer's auto top-up for a credit system; false when there was none. */
   async remove(tenantId: string, customerId: string, creditSystem: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('DELETE FROM auto_topups WHERE tenant_id = $1 AND customer_id = $2 AND credit_system = $3', [
-      tenantId,
-      customerId,
-      creditSystem,
-    ]);
+    const removed = await this.store.remove({ tenantId, customerId, creditSystem });
     this.cache.delete(cacheKey(tenantId, customerId, creditSystem));
-    return (rowCount ?? 0) > 0;
+    return removed;
   }
 
   async settings(tenantId: string, customerId: string, creditSystem: string): Promise<AutoTopupSettings | null> {
     const k = cacheKey(tenantId, customerId, creditSystem);
     const hit = this.cache.get(k);
     if (hit && hit.until > Date.now()) return hit.value;
-    const { rows } = await this.pool.query<{
-      threshold_micro: bigint;
-      pack_id: string;
-      quantity: number;
-      enabled: boolean;
-      disabled_reason: string | null;
-      slug: string | null;
-    }>(
-      `SELECT a.threshold_micro, a.pack_id, a.quantity, a.enabled, a.disabled_reason, p.slug
-         FROM auto_topups a LEFT JOIN credit_packs p ON p.id = a.pack_id AND p.tenant_id = a.tenant_id
-        WHERE a.tenant_id = $1 AND a.customer_id = $2 AND a.credit_system = $3`,
-      [tenantId, customerId, creditSystem],
-    );
-    const r = rows[0];
-    const value = r
-      ? {
-          customerId,
-          creditSystem,
-          thresholdMicro: r.threshold_micro,
-          packId: r.pack_id,
-          packSlug: r.slug ?? r.pack_id,
-          quantity: r.quantity,
-          enabled: r.enabled,
-          disabledReason: r.disabled_reason,
-        }
-      : null;
+    const value = await this.store.get({ tenantId, customerId, creditSystem });
     this.cache.set(k, { value, until: Date.now() + CACHE_MS });
     return value;
   }
@@ -131,13 +98,13 @@ export class AutoTopupService {
   async onBalanceChanged(change: BalanceChange): Promise<Purchase | null> {
     const s = await this.settings(change.tenantId, change.customerId, change.creditSystem);
     if (!s || !s.enabled || change.totalMicro >= s.thresholdMicro) return null;
-    const lock = lockKey(change.tenantId, change.customerId, change.creditSystem);
-    if ((await this.redis.set(lock, '1', 'PX', LOCK_MS, 'NX')) !== 'OK') return null;
+    const lock = { tenantId: change.tenantId, customerId: change.customerId, creditSystem: change.creditSystem };
+    if (!(await this.locks.acquire(lock, LOCK_MS))) return null;
     try {
       // The event may be older than a top-up that just landed: decide on the balance as it is now.
       const now = await this.balances.balance(change);
       if (now.totalMicro >= s.thresholdMicro) {
-        await this.redis.del(lock);
+        await this.locks.release(lock);
         return null;
       }
       const { purchase } = await this.addon.start({
@@ -148,49 +115,34 @@ export class AutoTopupService {
         source: 'auto_topup',
         metadata: { autoTopup: true, balanceAtTrigger: fromMicro(change.totalMicro) },
       });
-      await this.pool.query('UPDATE auto_topups SET last_purchase_id = $4 WHERE tenant_id = $1 AND customer_id = $2 AND credit_system = $3', [
-        change.tenantId,
-        change.customerId,
-        change.creditSystem,
-        purchase.id,
-      ]);
+      await this.store.recordPurchase(lock, purchase.id);
       this.logger.info({ tenantId: change.tenantId, customerId: change.customerId, purchaseId: purchase.id }, 'auto top-up started');
       return purchase;
     } catch (err) {
       if ((err as { code?: string }).code === UNIQUE_VIOLATION) return null; // one already in flight
-      await this.redis.del(lock);
+      await this.locks.release(lock);
       throw err;
     }
   }
 
   /** The top-up purchase reached a final state: the next crossing may buy again. */
   async release(p: Purchase): Promise<void> {
-    if (p.source === 'auto_topup') await this.redis.del(lockKey(p.tenantId, p.customerId, p.creditSystem));
+    if (p.source === 'auto_topup') await this.locks.release({ tenantId: p.tenantId, customerId: p.customerId, creditSystem: p.creditSystem });
   }
 
   /** After a decline: off until the card changes. */
   async disableAfterDecline(p: Purchase, code: string): Promise<void> {
     if (p.source !== 'auto_topup') return;
-    await this.pool.query(
-      `UPDATE auto_topups SET enabled = false, disabled_reason = $4, updated_at = now()
-        WHERE tenant_id = $1 AND customer_id = $2 AND credit_system = $3`,
-      [p.tenantId, p.customerId, p.creditSystem, code],
-    );
+    await this.store.disable({ tenantId: p.tenantId, customerId: p.customerId, creditSystem: p.creditSystem }, code);
     this.cache.delete(cacheKey(p.tenantId, p.customerId, p.creditSystem));
     this.logger.warn({ tenantId: p.tenantId, customerId: p.customerId, code }, 'auto top-up disabled after a decline');
   }
 
   /** A new card: switch back on what a decline switched off. */
   async onCardSaved(tenantId: string, customerId: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE auto_topups SET enabled = true, disabled_reason = NULL, updated_at = now()
-        WHERE tenant_id = $1 AND customer_id = $2 AND enabled = false AND disabled_reason IS NOT NULL`,
-      [tenantId, customerId],
-    );
+    await this.store.reenableAfterDecline(tenantId, customerId);
     this.cache.deleteWhere((k) => k.startsWith(`${tenantId}\u0000${customerId}\u0000`));
   }
 }
 
-const lockKey = (tenantId: string, customerId: string, system: string) =>
-  keys.custom('billing', 'auto-topup', keys.customerTag(tenantId, customerId), system);
 const cacheKey = (tenantId: string, customerId: string, system: string) => `${tenantId}\u0000${customerId}\u0000${system}`;

@@ -8,7 +8,10 @@ import { BalanceService, Rebuilder, type MeteringDirectory } from '@tally/meteri
 import { createPool, withTransaction } from '@tally/postgres';
 import { createRedis, keys } from '@tally/redis';
 import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
+import { GrantRepo } from '../purchases/grant-repo.ts';
 import { PurchaseRepo } from '../purchases/purchase-repo.ts';
+import { pgTransactor } from '../store.ts';
+import { DeliveryRepo } from '../webhooks/delivery-repo.ts';
 import { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
 import { WebhookQueue } from '../webhooks/webhooks.queue.ts';
 import { Fulfilment } from './fulfilment.ts';
@@ -49,7 +52,8 @@ async function setup() {
   const directory = directoryFor(tenantId);
   const balances = new BalanceService(redis, directory, new Rebuilder({ redis, pool, clickhouse, directory, logger }, config.CLICKHOUSE_DATABASE));
   const purchases = new PurchaseRepo(pool);
-  const fulfilment = new Fulfilment(pool, purchases, balances, new WebhookEmitter(pool, queue, logger), logger);
+  const tx = pgTransactor(pool);
+  const fulfilment = new Fulfilment(tx, purchases, new GrantRepo(pool), balances, new WebhookEmitter(tx, new DeliveryRepo(pool), queue, logger), logger);
   const customerId = `c-${randomUUID().slice(0, 8)}`;
   const buy = async (packs: number) =>
     (

@@ -1,8 +1,9 @@
 import { fromMicro } from '@tally/core';
-import { withTransaction, type Pool } from '@tally/postgres';
 import { counter, type Logger } from '@tally/runtime';
 import type { BalancePort } from '../ports.ts';
+import type { GrantLedger } from '../purchases/grant-repo.ts';
 import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
+import type { Transactor } from '../store.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
 
 const purchasesDone = counter('tally_purchases_total', 'Credit pack purchases that reached a final state', ['provider', 'source', 'outcome']);
@@ -33,15 +34,16 @@ export const purchaseEventData = (p: Purchase) => ({
  */
 export class Fulfilment {
   constructor(
-    private readonly pool: Pool,
+    private readonly tx: Transactor,
     private readonly purchases: PurchaseRepo,
+    private readonly grants: GrantLedger,
     private readonly balances: BalancePort,
     private readonly webhooks: WebhookEmitter,
     private readonly logger: Logger,
   ) {}
 
   async fulfil(tenantId: string, purchaseId: string, chargeId: string): Promise<Purchase> {
-    const recorded = await withTransaction(this.pool, async (tx) => {
+    const recorded = await this.tx.transaction(async (tx) => {
       const p = await this.purchases.get(tenantId, purchaseId, tx, true);
       if (!p) throw new Error(`purchase ${purchaseId} not found`);
       if (p.status === 'completed' || p.status === 'refunded' || p.status === 'paid') return p;
@@ -51,15 +53,7 @@ export class Fulfilment {
         this.logger.warn({ tenantId, purchaseId, chargeId }, 'payment for an expired purchase refused: nothing granted');
         return p;
       }
-      // A pack with a validity (expires_after_days) makes the grant expire that many days after it
-      // is granted (now() is the transaction's instant, the same for both columns).
-      await tx.query(
-        `INSERT INTO credit_grants (id, tenant_id, customer_id, credit_system, purchase_id, source, credits_micro, granted_at, expires_at)
-         VALUES ($1, $2, $3, $4, $1, $5, $6, now(),
-                 now() + (SELECT make_interval(days => expires_after_days) FROM credit_packs WHERE tenant_id = $2 AND id = $7))
-         ON CONFLICT (id) DO NOTHING`,
-        [p.id, tenantId, p.customerId, p.creditSystem, p.source, p.creditsMicro, p.packId],
-      );
+      await this.grants.recordPurchase(tx, p);
       await this.purchases.markPaid(tx, tenantId, p.id, chargeId);
       return { ...p, status: 'paid' as const, chargeId };
     });
@@ -69,20 +63,16 @@ export class Fulfilment {
 
   /** Steps (2) and (3) for a purchase whose ledger row exists. */
   async applyPaid(p: Purchase): Promise<Purchase> {
-    const { rows } = await this.pool.query<{ granted_at: Date; expires_at: Date | null; credits_micro: bigint }>(
-      'SELECT granted_at, expires_at, credits_micro FROM credit_grants WHERE tenant_id = $1 AND id = $2',
-      [p.tenantId, p.id],
-    );
-    const grant = rows[0];
+    const grant = await this.grants.get(p.tenantId, p.id);
     if (!grant) throw new Error(`purchase ${p.id} is paid but has no ledger row`);
     await this.balances.applyGrant({
       tenantId: p.tenantId,
       customerId: p.customerId,
       creditSystem: p.creditSystem,
       grantId: p.id,
-      creditsMicro: grant.credits_micro,
-      grantedAt: grant.granted_at,
-      expiresAt: grant.expires_at,
+      creditsMicro: grant.creditsMicro,
+      grantedAt: grant.grantedAt,
+      expiresAt: grant.expiresAt,
     });
     if (await this.purchases.markCompleted(p.tenantId, p.id)) {
       purchasesDone.labels(p.provider, p.source, 'completed').inc();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Pool } from '@tally/postgres';
+import type { ProviderCredentialsStore } from './provider-credentials-repo.ts';
 import { SecretBox, parseCredentialsKey } from './secret-box.ts';
 
 /** The published development key: fine for `npm start`, refused with NODE_ENV=production. */
@@ -37,7 +37,7 @@ export class ProviderCredentials {
   private readonly box: SecretBox;
 
   constructor(
-    private readonly pool: Pool,
+    private readonly store: ProviderCredentialsStore,
     key: string,
   ) {
     this.box = new SecretBox(parseCredentialsKey(key));
@@ -45,35 +45,26 @@ export class ProviderCredentials {
 
   async put(tenantId: string, provider: string, keys: ProviderKeys): Promise<{ keyHint: string; updatedAt: Date }> {
     const ctx = (field: string) => `${tenantId}:${provider}:${field}`;
-    const { rows } = await this.pool.query<{ key_hint: string; updated_at: Date }>(
-      `INSERT INTO tenant_provider_credentials (tenant_id, provider, secret_key_sealed, webhook_sealed, key_hint)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (tenant_id, provider) DO UPDATE SET secret_key_sealed = EXCLUDED.secret_key_sealed,
-         webhook_sealed = EXCLUDED.webhook_sealed, key_hint = EXCLUDED.key_hint, updated_at = clock_timestamp()
-       RETURNING key_hint, updated_at`,
-      [tenantId, provider, this.box.seal(keys.secretKey, ctx('secretKey')), this.box.seal(keys.webhookSecret, ctx('webhookSecret')), hintOf(keys.secretKey)],
-    );
-    return { keyHint: rows[0]!.key_hint, updatedAt: rows[0]!.updated_at };
+    return this.store.upsert(tenantId, provider, {
+      secretKeySealed: this.box.seal(keys.secretKey, ctx('secretKey')),
+      webhookSealed: this.box.seal(keys.webhookSecret, ctx('webhookSecret')),
+      keyHint: hintOf(keys.secretKey),
+    });
   }
 
   async get(tenantId: string, provider: string): Promise<StoredKeys | null> {
-    const { rows } = await this.pool.query<{ secret_key_sealed: string; webhook_sealed: string; key_hint: string; updated_at: Date }>(
-      'SELECT secret_key_sealed, webhook_sealed, key_hint, updated_at FROM tenant_provider_credentials WHERE tenant_id = $1 AND provider = $2',
-      [tenantId, provider],
-    );
-    const r = rows[0];
+    const r = await this.store.find(tenantId, provider);
     if (!r) return null;
     const ctx = (field: string) => `${tenantId}:${provider}:${field}`;
     return {
-      secretKey: this.box.open(r.secret_key_sealed, ctx('secretKey')),
-      webhookSecret: this.box.open(r.webhook_sealed, ctx('webhookSecret')),
-      keyHint: r.key_hint,
-      updatedAt: r.updated_at,
+      secretKey: this.box.open(r.secretKeySealed, ctx('secretKey')),
+      webhookSecret: this.box.open(r.webhookSealed, ctx('webhookSecret')),
+      keyHint: r.keyHint,
+      updatedAt: r.updatedAt,
     };
   }
 
-  async remove(tenantId: string, provider: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('DELETE FROM tenant_provider_credentials WHERE tenant_id = $1 AND provider = $2', [tenantId, provider]);
-    return (rowCount ?? 0) > 0;
+  remove(tenantId: string, provider: string): Promise<boolean> {
+    return this.store.remove(tenantId, provider);
   }
 }

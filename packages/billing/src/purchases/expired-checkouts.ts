@@ -1,6 +1,6 @@
-import type { Pool } from '@tally/postgres';
 import { isAppError, type Logger } from '@tally/runtime';
 import type { TenantProviders } from '../tenant-providers.ts';
+import type { PurchaseRepo } from './purchase-repo.ts';
 
 /**
  * How long an expired purchase's checkout is retried at its provider. Stripe
@@ -8,13 +8,6 @@ import type { TenantProviders } from '../tenant-providers.ts';
  * past a day there is nothing left open to close.
  */
 const RETRY_FOR_SECONDS = 86_400;
-
-interface Row {
-  id: string;
-  tenant_id: string;
-  provider: string;
-  checkout_id: string;
-}
 
 /**
  * Closes at the provider the hosted checkout of a purchase that expired in
@@ -29,7 +22,7 @@ interface Row {
  */
 export class ExpiredCheckouts {
   constructor(
-    private readonly pool: Pool,
+    private readonly purchases: Pick<PurchaseRepo, 'expiredWithOpenCheckout' | 'markCheckoutClosed'>,
     private readonly providers: TenantProviders,
     private readonly logger: Logger,
   ) {}
@@ -42,21 +35,15 @@ export class ExpiredCheckouts {
    * only, so it does not fail every sweep for a day.
    */
   async closeAtProviders(limit = 100): Promise<{ closed: number; failed: number }> {
-    const { rows } = await this.pool.query<Row>(
-      `SELECT id, tenant_id, provider, checkout_id FROM purchases
-        WHERE status = 'expired' AND checkout_id IS NOT NULL AND checkout_closed_at IS NULL
-          AND updated_at > now() - make_interval(secs => $1)
-        ORDER BY updated_at LIMIT $2`,
-      [RETRY_FOR_SECONDS, limit],
-    );
+    const rows = await this.purchases.expiredWithOpenCheckout(RETRY_FOR_SECONDS, limit);
     let closed = 0;
     let failed = 0;
     for (const r of rows) {
       try {
-        const provider = await this.providers.forTenant(r.tenant_id, r.provider);
+        const provider = await this.providers.forTenant(r.tenantId, r.provider);
         // the sandbox has nothing to close: its page reads the purchase and says expired
-        const outcome = provider.expireCheckout ? await provider.expireCheckout(r.checkout_id) : 'not_open';
-        await this.pool.query('UPDATE purchases SET checkout_closed_at = now() WHERE id = $1 AND checkout_closed_at IS NULL', [r.id]);
+        const outcome = provider.expireCheckout ? await provider.expireCheckout(r.checkoutId) : 'not_open';
+        await this.purchases.markCheckoutClosed(r.id);
         if (outcome === 'expired') closed++;
       } catch (err) {
         if (!(isAppError(err) && !err.retryable && err.status < 500)) failed++;

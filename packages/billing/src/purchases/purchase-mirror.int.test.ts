@@ -5,6 +5,7 @@ import { createPool, ensureDatabase, migratePostgres, type Pool } from '@tally/p
 import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import type { MirroredPurchase } from '@tally/contracts';
 import { PurchaseMirror } from './purchase-mirror.ts';
+import { PurchaseMirrorRepo } from './purchase-mirror-repo.ts';
 
 /**
  * The Postgres half of the mirror (trigger, selection, marking) on a database
@@ -67,7 +68,7 @@ describe('purchase mirror (Postgres side)', () => {
     const written: MirroredPurchase[] = [];
     let duringWrite: (() => Promise<void>) | null = null;
     let down = false;
-    const mirror = new PurchaseMirror(pool, async (rows) => {
+    const mirror = new PurchaseMirror(new PurchaseMirrorRepo(pool), async (rows) => {
       if (down) throw new Error('clickhouse unreachable');
       written.push(...rows);
       const hook = duringWrite;
@@ -107,7 +108,7 @@ describe('purchase mirror (Postgres side)', () => {
   it('writes in batches until nothing is pending', async () => {
     const ids = await Promise.all(Array.from({ length: 7 }, () => purchase(100n, ['paid', 'completed'])));
     const batches: number[] = [];
-    const mirror = new PurchaseMirror(pool, async (rows) => void batches.push(rows.length), logger, 3);
+    const mirror = new PurchaseMirror(new PurchaseMirrorRepo(pool), async (rows) => void batches.push(rows.length), logger, 3);
     expect(await mirror.sync()).toBe(7);
     expect(batches).toEqual([3, 3, 1]);
     for (const id of ids) expect(await versions(id)).toEqual({ v: 1n, m: 1n });

@@ -283,4 +283,20 @@ export class PurchaseRepo {
     );
     return rows.map((r) => ({ tenantId: r.tenant_id, id: r.id }));
   }
+
+  /** Expired purchases whose hosted checkout may still be open at the provider (expired within `withinSeconds`). */
+  async expiredWithOpenCheckout(withinSeconds: number, limit = 100): Promise<Array<{ id: string; tenantId: string; provider: string; checkoutId: string }>> {
+    const { rows } = await this.pool.query<{ id: string; tenant_id: string; provider: string; checkout_id: string }>(
+      `SELECT id, tenant_id, provider, checkout_id FROM purchases
+        WHERE status = 'expired' AND checkout_id IS NOT NULL AND checkout_closed_at IS NULL
+          AND updated_at > now() - make_interval(secs => $1)
+        ORDER BY updated_at LIMIT $2`,
+      [withinSeconds, limit],
+    );
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, provider: r.provider, checkoutId: r.checkout_id }));
+  }
+
+  async markCheckoutClosed(id: string): Promise<void> {
+    await this.pool.query('UPDATE purchases SET checkout_closed_at = now() WHERE id = $1 AND checkout_closed_at IS NULL', [id]);
+  }
 }

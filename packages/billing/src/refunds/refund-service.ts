@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { fromMicro, refundAmountMinor } from '@tally/core';
-import type { Pool } from '@tally/postgres';
 import { AppError, conflict, notFound } from '@tally/runtime';
 import { purchaseEventData } from '../checkout/fulfilment.ts';
 import type { BalanceChange, BalancePort, BalanceRef } from '../ports.ts';
 import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
+import type { Transactor } from '../store.ts';
+import type { RefundStore } from './refund-repo.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
 
@@ -35,8 +35,9 @@ export class RefundService {
   private readonly balanceListeners: ((change: BalanceChange) => Promise<void>)[] = [];
 
   constructor(
-    private readonly pool: Pool,
+    private readonly tx: Transactor,
     private readonly purchases: PurchaseRepo,
+    private readonly records: RefundStore,
     private readonly providers: TenantProviders,
     private readonly balances: BalancePort,
     private readonly webhooks: WebhookEmitter,
@@ -73,52 +74,33 @@ export class RefundService {
     purchaseId: string,
     payBack: (p: Purchase, revokedMicro: bigint) => Promise<{ amountMinor: bigint; refundId: string }>,
   ): Promise<RefundOutcome> {
-    const client = await this.pool.connect();
-    let outcome: RefundOutcome;
-    let fresh = false;
-    try {
-      await client.query('BEGIN');
-      const p = await this.purchases.get(tenantId, purchaseId, client, true);
+    const done = await this.tx.transaction(async (tx): Promise<{ outcome: RefundOutcome; fresh: Purchase | null }> => {
+      const p = await this.purchases.get(tenantId, purchaseId, tx, true);
       if (!p) throw notFound('purchase_not_found', `purchase ${purchaseId} does not exist`);
       if (p.status === 'refunded') {
-        const { rows } = await client.query<{ amount_minor: bigint; revoked_micro: bigint; spent_micro: bigint }>(
-          'SELECT amount_minor, revoked_micro, spent_micro FROM refunds WHERE tenant_id = $1 AND purchase_id = $2',
-          [tenantId, p.id],
-        );
-        const r = rows[0]!;
-        outcome = { reference: p.id, amountMinor: r.amount_minor, currency: p.currency, revokedMicro: r.revoked_micro, spentMicro: r.spent_micro };
-      } else {
-        if (p.status !== 'completed' || !p.chargeId) throw conflict('purchase_not_refundable', `purchase ${p.id} is ${p.status}; only completed purchases can be refunded`);
-        const { revokedMicro } = await this.balances.revokeGrant({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem, grantId: p.id });
-        if (revokedMicro > p.creditsMicro) throw new AppError('refund_inconsistent', `revoked more than granted for ${p.id}`);
-        const spentMicro = p.creditsMicro - revokedMicro;
-        const { amountMinor, refundId } = await payBack(p, revokedMicro);
-        await client.query('UPDATE credit_grants SET revoked_micro = $3 WHERE tenant_id = $1 AND id = $2', [tenantId, p.id, revokedMicro]);
-        await client.query(
-          `INSERT INTO refunds (id, tenant_id, purchase_id, amount_minor, revoked_micro, spent_micro, provider_refund_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [randomUUID(), tenantId, p.id, amountMinor, revokedMicro, spentMicro, refundId],
-        );
-        await this.purchases.markRefunded(client, tenantId, p.id);
-        outcome = { reference: p.id, amountMinor, currency: p.currency, revokedMicro, spentMicro };
-        await client.query('COMMIT');
-        fresh = true;
-        await this.webhooks.emitSafely(tenantId, 'refund.completed', `refund.completed:${p.id}`, {
-          ...purchaseEventData(p),
-          refund: { amount: Number(amountMinor), revokedCredits: fromMicro(revokedMicro), spentCredits: fromMicro(spentMicro) },
-        });
-        // Revoked credits lower the balance like usage does: alerts and auto top-up react now, not at the next event.
-        // The refund is committed: a failed balance read only leaves them to the next usage event, as before.
-        if (revokedMicro > 0n) await this.balanceChanged({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem }).catch(() => {});
-        return outcome;
+        const r = (await this.records.ofPurchase(tenantId, p.id, tx))!;
+        return { outcome: { reference: p.id, amountMinor: r.amountMinor, currency: p.currency, revokedMicro: r.revokedMicro, spentMicro: r.spentMicro }, fresh: null };
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      if (!fresh) await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      if (p.status !== 'completed' || !p.chargeId) throw conflict('purchase_not_refundable', `purchase ${p.id} is ${p.status}; only completed purchases can be refunded`);
+      const { revokedMicro } = await this.balances.revokeGrant({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem, grantId: p.id });
+      if (revokedMicro > p.creditsMicro) throw new AppError('refund_inconsistent', `revoked more than granted for ${p.id}`);
+      const spentMicro = p.creditsMicro - revokedMicro;
+      const { amountMinor, refundId } = await payBack(p, revokedMicro);
+      await this.records.recordRevoked(tx, tenantId, p.id, revokedMicro);
+      await this.records.insert(tx, { tenantId, purchaseId: p.id, amountMinor, revokedMicro, spentMicro, providerRefundId: refundId });
+      await this.purchases.markRefunded(tx, tenantId, p.id);
+      return { outcome: { reference: p.id, amountMinor, currency: p.currency, revokedMicro, spentMicro }, fresh: p };
+    });
+    const { outcome, fresh: p } = done;
+    if (!p) return outcome;
+    // After the commit: the refund stands whatever the webhook and the balance listeners do.
+    await this.webhooks.emitSafely(tenantId, 'refund.completed', `refund.completed:${p.id}`, {
+      ...purchaseEventData(p),
+      refund: { amount: Number(outcome.amountMinor), revokedCredits: fromMicro(outcome.revokedMicro), spentCredits: fromMicro(outcome.spentMicro) },
+    });
+    // Revoked credits lower the balance like usage does: alerts and auto top-up react now, not at the next event.
+    // The refund is committed: a failed balance read only leaves them to the next usage event, as before.
+    if (outcome.revokedMicro > 0n) await this.balanceChanged({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem }).catch(() => {});
     return outcome;
   }
 

@@ -1,8 +1,8 @@
-import type { Pool } from '@tally/postgres';
 import { toPage, type Page, type PurchaseView } from '@tally/contracts';
 import type { PurchaseRepo, PurchaseStatus } from '../purchases/purchase-repo.ts';
 import { purchaseViews } from '../purchases/purchase-view.ts';
-import { toRenewal, type Renewal, type RenewalRow, type RenewalStatus } from './renewal-repo.ts';
+import type { RefundReads } from '../refunds/refund-repo.ts';
+import type { Renewal, RenewalRepo, RenewalStatus } from './renewal-repo.ts';
 
 type Item = Omit<PurchaseView, 'success'>;
 
@@ -38,10 +38,10 @@ export function renewalAsPurchase(r: Renewal): Item {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** GET /v1/purchases/:reference for a plan charge: the same row the list shows, or null. */
-export async function renewalPurchase(pool: Pool, tenantId: string, reference: string): Promise<Item | null> {
+export async function renewalPurchase(renewals: Pick<RenewalRepo, 'get'>, tenantId: string, reference: string): Promise<Item | null> {
   if (!UUID.test(reference)) return null;
-  const { rows } = await pool.query<RenewalRow>('SELECT * FROM subscription_renewals WHERE tenant_id = $1 AND id = $2', [tenantId, reference]);
-  return rows[0] ? renewalAsPurchase(toRenewal(rows[0])) : null;
+  const r = await renewals.get(tenantId, reference);
+  return r ? renewalAsPurchase(r) : null;
 }
 
 interface ListOptions {
@@ -56,23 +56,23 @@ interface ListOptions {
  * Both sources are read with the same keyset (created_at with microseconds, id) and merged, so a page
  * and its cursor mean the same as for purchases alone.
  */
-export async function purchasesPage(pool: Pool, purchases: PurchaseRepo, tenantId: string, q: ListOptions): Promise<Page<Item>> {
+export interface PurchaseListSources {
+  purchases: Pick<PurchaseRepo, 'list'>;
+  renewals: Pick<RenewalRepo, 'page'>;
+  refunds: RefundReads;
+}
+
+export async function purchasesPage({ purchases, renewals, refunds }: PurchaseListSources, tenantId: string, q: ListOptions): Promise<Page<Item>> {
   const packs = await purchases.list(tenantId, { limit: q.limit, after: q.cursor, customerId: q.customer, status: q.status });
   const renewalStatuses = (Object.keys(AS_PURCHASE) as RenewalStatus[]).filter((s) => !q.status || AS_PURCHASE[s] === q.status);
-  const { rows } = await pool.query<RenewalRow & { created_key: string }>(
-    `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key FROM subscription_renewals
-      WHERE tenant_id = $1 AND ($2::text IS NULL OR customer_id = $2) AND status = ANY($3::text[])
-        AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
-      ORDER BY created_at DESC, id DESC LIMIT $6`,
-    [tenantId, q.customer ?? null, renewalStatuses, q.cursor?.[0] ?? null, q.cursor?.[1] ?? null, q.limit + 1],
-  );
+  const plans = await renewals.page(tenantId, { limit: q.limit, after: q.cursor, customerId: q.customer, statuses: renewalStatuses });
   type Merged = { key: string; id: string; purchase?: (typeof packs)[number]['purchase']; renewal?: Renewal };
   const merged: Merged[] = [
     ...packs.map((p) => ({ key: p.createdKey, id: p.purchase.id, purchase: p.purchase })),
-    ...rows.map((r) => ({ key: r.created_key, id: r.id, renewal: toRenewal(r) })),
+    ...plans.map((r) => ({ key: r.createdKey, id: r.renewal.id, renewal: r.renewal })),
   ].sort((a, b) => (a.key === b.key ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.key < b.key ? 1 : -1));
   const page = toPage(merged.slice(0, q.limit + 1), q.limit, (m) => [m.key, m.id]);
-  const views = await purchaseViews(pool, tenantId, page.data.flatMap((m) => (m.purchase ? [m.purchase] : [])));
+  const views = await purchaseViews(refunds, tenantId, page.data.flatMap((m) => (m.purchase ? [m.purchase] : [])));
   const byId = new Map(views.map(({ success: _, ...v }) => [v.reference, v])); // a pack purchase: as GET /v1/purchases/:reference, no kind
   return { ...page, data: page.data.map((m) => (m.renewal ? renewalAsPurchase(m.renewal) : byId.get(m.id)!)) };
 }

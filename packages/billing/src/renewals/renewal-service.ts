@@ -1,35 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { currentPeriod, type ResetInterval } from '@tally/core';
 import type { WebhookEventType } from '@tally/contracts';
-import { withTransaction, type Pool, type Queryable } from '@tally/postgres';
 import type { Logger } from '@tally/runtime';
 import type { CatalogPort, CustomerPort } from '../ports.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
+import type { Transactor, Tx } from '../store.ts';
 import type { PaymentMethods } from '../wallet/payment-methods.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
 import { parseRetrySchedule, type RenewalsConfig } from './config.ts';
-import { claimDue, insertRenewal, toRenewal, type Renewal, type RenewalRow } from './renewal-repo.ts';
+import type { DueSubscription, Renewal, RenewalRepo } from './renewal-repo.ts';
 import { renewalEventData } from './renewal-view.ts';
-
-interface DueRow {
-  id: string;
-  tenant_id: string;
-  customer_id: string;
-  plan_id: string;
-  anchor_at: Date;
-  current_period_end: Date;
-  cancel_at_period_end: boolean;
-  scheduled_plan_id: string | null;
-}
-
-interface PlanRow {
-  id: string;
-  slug: string;
-  price_minor: bigint;
-  currency: string;
-  interval: string;
-  provider: string | null;
-}
 
 interface Pending {
   tenantId: string;
@@ -63,7 +43,8 @@ export class RenewalService {
   private readonly schedule: number[];
 
   constructor(
-    private readonly pool: Pool,
+    private readonly tx: Transactor,
+    private readonly renewals: RenewalRepo,
     private readonly providers: TenantProviders,
     private readonly methods: PaymentMethods,
     private readonly catalog: CatalogPort,
@@ -82,7 +63,7 @@ export class RenewalService {
     }
     let charged = 0;
     for (;;) {
-      const claimed = await claimDue(this.pool, this.config.RENEWAL_CLAIM_SECONDS);
+      const claimed = await this.renewals.claimDue(this.config.RENEWAL_CLAIM_SECONDS);
       for (const r of claimed) {
         await this.charge(r).catch((err) => this.logger.warn({ err, renewalId: r.id }, 'renewal charge failed; resumed by a later sweep'));
       }
@@ -93,78 +74,66 @@ export class RenewalService {
 
   /** A card was saved: renewals waiting for a retry (or failed for good) are tried at once. */
   async onCardSaved(tenantId: string, customerId: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE subscription_renewals SET status = 'retrying', next_attempt_at = now(), updated_at = now()
-        WHERE tenant_id = $1 AND customer_id = $2 AND kind = 'renewal' AND status IN ('retrying', 'failed')`,
-      [tenantId, customerId],
-    );
-    for (const r of await claimDue(this.pool, this.config.RENEWAL_CLAIM_SECONDS, { tenantId, customerId })) await this.charge(r);
+    await this.renewals.retryNow(tenantId, customerId);
+    for (const r of await this.renewals.claimDue(this.config.RENEWAL_CLAIM_SECONDS, { tenantId, customerId })) await this.charge(r);
   }
 
   private async openDue(): Promise<number> {
     const events: Pending[] = [];
     const touched: Array<[string, string]> = [];
-    const n = await withTransaction(this.pool, async (db) => {
-      const { rows } = await db.query<DueRow>(
-        `SELECT s.id, s.tenant_id, s.customer_id, s.plan_id, s.anchor_at, s.current_period_end, s.cancel_at_period_end, s.scheduled_plan_id
-           FROM subscriptions s
-          WHERE s.status IN ('active', 'trialing') AND s.current_period_end <= now()
-          ORDER BY s.current_period_end LIMIT 20 FOR UPDATE SKIP LOCKED`,
-      );
-      for (const s of rows) await this.openOne(db, s, events, touched);
-      return rows.length;
+    const n = await this.tx.transaction(async (db) => {
+      const due = await this.renewals.lockDueSubscriptions(db);
+      for (const s of due) await this.openOne(db, s, events, touched);
+      return due.length;
     });
     for (const [t, c] of touched) await this.customers.invalidate?.(t, c);
     for (const e of events) await this.emitter.emitSafely(e.tenantId, e.type, e.id, e.data);
     return n;
   }
 
-  private async openOne(db: Queryable, s: DueRow, events: Pending[], touched: Array<[string, string]>): Promise<void> {
-    const boundary = s.current_period_end;
-    const base = { subscription: s.id, customer: s.customer_id, at: boundary.toISOString() };
-    if (s.cancel_at_period_end) {
-      await db.query(`UPDATE subscriptions SET status = 'canceled', canceled_at = current_period_end, current_period_end = NULL WHERE id = $1`, [s.id]);
-      await db.query('UPDATE customers SET context_version = context_version + 1 WHERE tenant_id = $1 AND id = $2', [s.tenant_id, s.customer_id]);
-      events.push({ tenantId: s.tenant_id, type: 'subscription.canceled', id: `subscription.canceled:${s.id}`, data: { ...base, status: 'canceled', reason: 'cancel_at_period_end' } });
-      touched.push([s.tenant_id, s.customer_id]);
+  private async openOne(db: Tx, s: DueSubscription, events: Pending[], touched: Array<[string, string]>): Promise<void> {
+    const boundary = s.currentPeriodEnd;
+    const base = { subscription: s.id, customer: s.customerId, at: boundary.toISOString() };
+    if (s.cancelAtPeriodEnd) {
+      await this.renewals.cancelAtPeriodEnd(db, s);
+      events.push({ tenantId: s.tenantId, type: 'subscription.canceled', id: `subscription.canceled:${s.id}`, data: { ...base, status: 'canceled', reason: 'cancel_at_period_end' } });
+      touched.push([s.tenantId, s.customerId]);
       return;
     }
-    const planId = s.scheduled_plan_id ?? s.plan_id;
-    const { rows } = await db.query<PlanRow>('SELECT id, slug, price_minor, currency, interval, provider FROM plans WHERE id = $1', [planId]);
-    const plan = rows[0]!;
-    if (s.scheduled_plan_id) {
-      await db.query('UPDATE subscriptions SET plan_id = $2, scheduled_plan_id = NULL WHERE id = $1', [s.id, planId]);
-      await db.query('UPDATE customers SET context_version = context_version + 1 WHERE tenant_id = $1 AND id = $2', [s.tenant_id, s.customer_id]);
+    const planId = s.scheduledPlanId ?? s.planId;
+    const plan = await this.renewals.plan(db, planId);
+    if (s.scheduledPlanId) {
+      await this.renewals.applyScheduledPlan(db, s, planId);
       events.push({
-        tenantId: s.tenant_id,
+        tenantId: s.tenantId,
         type: 'subscription.updated',
         id: `subscription.updated:${s.id}:${boundary.toISOString()}`,
         data: { ...base, status: 'active', plan: plan.slug, change: 'scheduled_plan_applied' },
       });
-      touched.push([s.tenant_id, s.customer_id]);
+      touched.push([s.tenantId, s.customerId]);
     }
-    if (plan.price_minor === 0n) {
+    if (plan.priceMinor === 0n) {
       // a free plan is not renewed: nothing to charge, no paid period to track
-      await db.query('UPDATE subscriptions SET current_period_end = NULL WHERE id = $1', [s.id]);
+      await this.renewals.setPeriodEnd(db, s.id, null);
       return;
     }
-    const periodEnd = periodEndAfter(s.anchor_at, plan.interval, boundary);
-    const provider = plan.provider ?? (await this.catalog.snapshot(s.tenant_id)).defaultProvider ?? 'sandbox';
-    await insertRenewal(db, {
+    const periodEnd = periodEndAfter(s.anchorAt, plan.interval, boundary);
+    const provider = plan.provider ?? (await this.catalog.snapshot(s.tenantId)).defaultProvider ?? 'sandbox';
+    await this.renewals.insert({
       id: randomUUID(),
-      tenantId: s.tenant_id,
+      tenantId: s.tenantId,
       subscriptionId: s.id,
-      customerId: s.customer_id,
+      customerId: s.customerId,
       kind: 'renewal',
       planId: plan.id,
       planSlug: plan.slug,
       periodStart: boundary,
       periodEnd,
-      amountMinor: plan.price_minor,
+      amountMinor: plan.priceMinor,
       currency: plan.currency,
       provider,
-    });
-    await db.query('UPDATE subscriptions SET current_period_end = $2 WHERE id = $1', [s.id, periodEnd]);
+    }, db);
+    await this.renewals.setPeriodEnd(db, s.id, periodEnd);
   }
 
   /**
@@ -175,7 +144,7 @@ export class RenewalService {
     const provider = await this.providers.forTenant(r.tenantId, r.provider);
     const method = r.paymentMethodId ? await this.methods.get(r.tenantId, r.paymentMethodId) : await this.methods.default(r.tenantId, r.customerId, r.provider);
     if (method && !r.paymentMethodId) {
-      await this.pool.query('UPDATE subscription_renewals SET payment_method_id = $3 WHERE id = $1 AND attempt = $2 AND payment_method_id IS NULL', [r.id, r.attempt, method.id]);
+      await this.renewals.pinPaymentMethod(r.id, r.attempt, method.id);
     }
     const result = method
       ? await provider.chargeSavedMethod({
@@ -195,17 +164,10 @@ export class RenewalService {
   }
 
   private async succeeded(r: Renewal, chargeId: string): Promise<Renewal> {
-    const out = await withTransaction(this.pool, async (db) => {
-      const { rows } = await db.query<RenewalRow>(
-        `UPDATE subscription_renewals SET status = 'succeeded', charge_id = $3, completed_at = now(), updated_at = now(),
-                next_attempt_at = NULL, claimed_until = NULL, failure_code = NULL, failure_message = NULL
-          WHERE id = $1 AND status = 'charging' AND attempt = $2 RETURNING *`,
-        [r.id, r.attempt, chargeId],
-      );
-      if (!rows[0]) return null; // another process recorded this attempt already
-      const back = await db.query(`UPDATE subscriptions SET status = 'active' WHERE id = $1 AND status = 'past_due' RETURNING 1`, [r.subscriptionId]);
-      if (back.rowCount) await db.query('UPDATE customers SET context_version = context_version + 1 WHERE tenant_id = $1 AND id = $2', [r.tenantId, r.customerId]);
-      return { renewal: toRenewal(rows[0]), reactivated: (back.rowCount ?? 0) > 0 };
+    const out = await this.tx.transaction(async (db) => {
+      const renewal = await this.renewals.markSucceeded(db, r, chargeId);
+      if (!renewal) return null; // another process recorded this attempt already
+      return { renewal, reactivated: await this.renewals.reactivate(db, r) };
     });
     if (!out) return (await this.get(r.tenantId, r.id)) ?? r;
     if (out.reactivated) await this.customers.invalidate?.(r.tenantId, r.customerId);
@@ -224,25 +186,11 @@ export class RenewalService {
 
   private async declined(r: Renewal, code: string, message: string): Promise<Renewal> {
     const retryOffset = r.kind === 'renewal' ? this.schedule[r.attempt - 1] : undefined;
-    const out = await withTransaction(this.pool, async (db) => {
-      const { rows } = await db.query<RenewalRow>(
-        `UPDATE subscription_renewals
-            SET first_failed_at = COALESCE(first_failed_at, now()),
-                status = CASE WHEN $3::bigint IS NULL THEN 'failed' ELSE 'retrying' END,
-                next_attempt_at = CASE WHEN $3::bigint IS NULL THEN NULL
-                                       ELSE COALESCE(first_failed_at, now()) + make_interval(secs => $3::bigint / 1000.0) END,
-                failure_code = $4, failure_message = $5, claimed_until = NULL, updated_at = now()
-          WHERE id = $1 AND status = 'charging' AND attempt = $2 RETURNING *`,
-        [r.id, r.attempt, retryOffset ?? null, code, message],
-      );
-      if (!rows[0]) return null;
-      let pastDue = false;
-      if (r.kind === 'renewal' && retryOffset === undefined) {
-        const moved = await db.query(`UPDATE subscriptions SET status = 'past_due' WHERE id = $1 AND status IN ('active', 'trialing') RETURNING 1`, [r.subscriptionId]);
-        pastDue = (moved.rowCount ?? 0) > 0;
-        if (pastDue) await db.query('UPDATE customers SET context_version = context_version + 1 WHERE tenant_id = $1 AND id = $2', [r.tenantId, r.customerId]);
-      }
-      return { renewal: toRenewal(rows[0]), pastDue };
+    const out = await this.tx.transaction(async (db) => {
+      const renewal = await this.renewals.markDeclined(db, r, retryOffset ?? null, code, message);
+      if (!renewal) return null;
+      const pastDue = r.kind === 'renewal' && retryOffset === undefined ? await this.renewals.markPastDue(db, r) : false;
+      return { renewal, pastDue };
     });
     if (!out) return (await this.get(r.tenantId, r.id)) ?? r;
     if (r.kind !== 'renewal') return out.renewal;
@@ -257,9 +205,8 @@ export class RenewalService {
     return out.renewal;
   }
 
-  async get(tenantId: string, id: string): Promise<Renewal | null> {
-    const { rows } = await this.pool.query<RenewalRow>('SELECT * FROM subscription_renewals WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
-    return rows[0] ? toRenewal(rows[0]) : null;
+  get(tenantId: string, id: string): Promise<Renewal | null> {
+    return this.renewals.get(tenantId, id);
   }
 
   /**
@@ -280,15 +227,10 @@ export class RenewalService {
     periodStart: Date;
     periodEnd: Date;
   }): Promise<ChargeOutcome> {
-    const { rows } = await this.pool.query<RenewalRow>(
-      `SELECT * FROM subscription_renewals WHERE subscription_id = $1 AND kind = 'upgrade' AND plan_id = $2
-          AND status IN ('pending', 'charging', 'succeeded') ORDER BY created_at DESC LIMIT 1`,
-      [input.fromSubscriptionId, input.planId],
-    );
-    let r = rows[0] ? toRenewal(rows[0]) : null;
+    let r = await this.renewals.liveUpgrade(input.fromSubscriptionId, input.planId);
     if (r?.status === 'succeeded') return { status: 'succeeded', renewal: r };
     if (!r) {
-      r = await insertRenewal(this.pool, {
+      r = await this.renewals.insert({
         id: randomUUID(),
         tenantId: input.tenantId,
         subscriptionId: input.fromSubscriptionId,
@@ -304,13 +246,9 @@ export class RenewalService {
       });
       if (!r) throw new Error('upgrade charge raced with another at the same instant');
     }
-    const claimed = await this.pool.query<RenewalRow>(
-      `UPDATE subscription_renewals SET status = 'charging', attempt = CASE WHEN status = 'charging' THEN attempt ELSE attempt + 1 END, updated_at = now()
-        WHERE id = $1 AND status IN ('pending', 'charging') RETURNING *`,
-      [r.id],
-    );
-    if (!claimed.rows[0]) return this.chargeUpgrade(input);
-    if (input.amountMinor === 0n && r.amountMinor === 0n) return { status: 'succeeded', renewal: await this.succeeded(toRenewal(claimed.rows[0]), 'none') };
-    return this.charge(toRenewal(claimed.rows[0]));
+    const claimed = await this.renewals.claimUpgrade(r.id);
+    if (!claimed) return this.chargeUpgrade(input);
+    if (input.amountMinor === 0n && r.amountMinor === 0n) return { status: 'succeeded', renewal: await this.succeeded(claimed, 'none') };
+    return this.charge(claimed);
   }
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { SavedCard } from '@tally/payments';
-import { withTransaction, type Pool } from '@tally/postgres';
 import { notFound } from '@tally/runtime';
 import type { CatalogPort, CustomerPort } from '../ports.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
+import type { Transactor } from '../store.ts';
 import type { PaymentMethod, PaymentMethods } from './payment-methods.ts';
+import type { WalletSetupStore } from './wallet-setup-repo.ts';
 
 /** Called after a customer saved a new card (auto top-up disabled by a decline comes back on). */
 export type CardSavedListener = (tenantId: string, customerId: string) => Promise<void>;
@@ -14,7 +15,8 @@ export class WalletService {
   private readonly cardSaved: CardSavedListener[] = [];
 
   constructor(
-    private readonly pool: Pool,
+    private readonly tx: Transactor,
+    private readonly setups: WalletSetupStore,
     private readonly methods: PaymentMethods,
     private readonly providers: TenantProviders,
     private readonly catalog: CatalogPort,
@@ -51,10 +53,7 @@ export class WalletService {
       cancelUrl: back,
       idempotencyKey: `tally_setup_${reference}`,
     });
-    await this.pool.query(
-      'INSERT INTO wallet_setups (id, tenant_id, customer_id, provider, checkout_id, url, callback_url) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [reference, tenantId, customerId, name, session.id, session.url, callbackUrl ?? null],
-    );
+    await this.setups.insert({ id: reference, tenantId, customerId, provider: name, checkoutId: session.id, url: session.url, callbackUrl: callbackUrl ?? null });
     return { url: session.url, reference };
   }
 
@@ -62,19 +61,15 @@ export class WalletService {
   /** `tenantId`: only that tenant's setup (an event from a tenant's own provider account), or null for any. */
   async completeSetup(providerName: string, reference: string, card: SavedCard, tenantId: string | null = null): Promise<string | null> {
     if (!/^[0-9a-f-]{36}$/i.test(reference)) return null;
-    const saved = await withTransaction(this.pool, async (tx) => {
-      const { rows } = await tx.query<{ tenant_id: string; customer_id: string }>(
-        `UPDATE wallet_setups SET status = 'completed' WHERE id = $1 AND provider = $2 AND ($3::uuid IS NULL OR tenant_id = $3::uuid) RETURNING tenant_id, customer_id`,
-        [reference, providerName, tenantId],
-      );
-      const setup = rows[0];
+    const saved = await this.tx.transaction(async (tx) => {
+      const setup = await this.setups.complete(tx, reference, providerName, tenantId);
       if (!setup) return null;
-      await this.methods.save(tx, setup.tenant_id, setup.customer_id, providerName, card);
+      await this.methods.save(tx, setup.tenantId, setup.customerId, providerName, card);
       return setup;
     });
     if (!saved) return null;
-    await this.notifyCardSaved(saved.tenant_id, saved.customer_id);
-    return saved.tenant_id;
+    await this.notifyCardSaved(saved.tenantId, saved.customerId);
+    return saved.tenantId;
   }
 
   async notifyCardSaved(tenantId: string, customerId: string): Promise<void> {

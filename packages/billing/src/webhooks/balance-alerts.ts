@@ -1,8 +1,7 @@
 import { fromMicro, toMicro } from '@tally/core';
-import type { Pool } from '@tally/postgres';
 import { LruCache } from '@tally/runtime';
-import { keys, type RedisClient } from '@tally/redis';
 import type { BalanceChange, BalancePort } from '../ports.ts';
+import type { AlertFlags, AlertThresholds } from './balance-alert-repo.ts';
 import { WebhookEmitter } from './webhook-emitter.ts';
 
 const CACHE_MS = 2000;
@@ -21,35 +20,27 @@ export class BalanceAlerts {
   private readonly thresholds = new LruCache<string, { value: bigint | null; until: number }>(BALANCE_ALERT_CACHE_ENTRIES);
 
   constructor(
-    private readonly pool: Pool,
-    private readonly redis: RedisClient,
+    private readonly store: AlertThresholds,
+    private readonly flags: AlertFlags,
     private readonly webhooks: WebhookEmitter,
     private readonly balances: BalancePort,
   ) {}
 
   async setThreshold(tenantId: string, creditSystem: string, lowBalance: number): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO balance_alerts (tenant_id, credit_system, low_threshold_micro) VALUES ($1, $2, $3)
-       ON CONFLICT (tenant_id, credit_system) DO UPDATE SET low_threshold_micro = EXCLUDED.low_threshold_micro, updated_at = now()`,
-      [tenantId, creditSystem, toMicro(lowBalance)],
-    );
+    await this.store.set(tenantId, creditSystem, toMicro(lowBalance));
     this.thresholds.delete(`${tenantId}\u0000${creditSystem}`);
   }
 
   /** The balance.low threshold (micro-credits) of a credit system, or null when none is set. */
-  async getThreshold(tenantId: string, creditSystem: string): Promise<bigint | null> {
-    const { rows } = await this.pool.query<{ low_threshold_micro: bigint }>(
-      'SELECT low_threshold_micro FROM balance_alerts WHERE tenant_id = $1 AND credit_system = $2',
-      [tenantId, creditSystem],
-    );
-    return rows[0]?.low_threshold_micro ?? null;
+  getThreshold(tenantId: string, creditSystem: string): Promise<bigint | null> {
+    return this.store.get(tenantId, creditSystem);
   }
 
   /** Removes the threshold; false when there was none. Other processes see it within their 2 s cache. */
   async removeThreshold(tenantId: string, creditSystem: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('DELETE FROM balance_alerts WHERE tenant_id = $1 AND credit_system = $2', [tenantId, creditSystem]);
+    const removed = await this.store.remove(tenantId, creditSystem);
     this.thresholds.delete(`${tenantId}\u0000${creditSystem}`);
-    return (rowCount ?? 0) > 0;
+    return removed;
   }
 
   async onBalanceChanged(change: BalanceChange): Promise<void> {
@@ -64,15 +55,15 @@ export class BalanceAlerts {
     isUnder: (micro: bigint) => boolean,
     extra: Record<string, unknown>,
   ) {
-    const flag = keys.custom('billing', 'alert', keys.customerTag(change.tenantId, change.customerId), change.creditSystem, type);
+    const flag = { tenantId: change.tenantId, customerId: change.customerId, creditSystem: change.creditSystem, type };
     if (!isUnder(change.totalMicro)) {
-      if (await this.redis.exists(flag)) {
+      if (await this.flags.isSet(flag)) {
         const now = await this.balances.balance(change);
-        if (!isUnder(now.totalMicro)) await this.redis.del(flag);
+        if (!isUnder(now.totalMicro)) await this.flags.clear(flag);
       }
       return;
     }
-    if ((await this.redis.set(flag, '1', 'NX')) !== 'OK') return;
+    if (!(await this.flags.setOnce(flag))) return;
     await this.webhooks.emitSafely(change.tenantId, type, WebhookEmitter.newEventId(), {
       customer: change.customerId,
       creditSystem: change.creditSystem,
@@ -85,11 +76,7 @@ export class BalanceAlerts {
     const k = `${tenantId}\u0000${creditSystem}`;
     const hit = this.thresholds.get(k);
     if (hit && hit.until > Date.now()) return hit.value;
-    const { rows } = await this.pool.query<{ low_threshold_micro: bigint }>(
-      'SELECT low_threshold_micro FROM balance_alerts WHERE tenant_id = $1 AND credit_system = $2',
-      [tenantId, creditSystem],
-    );
-    const value = rows[0]?.low_threshold_micro ?? null;
+    const value = await this.store.get(tenantId, creditSystem);
     this.thresholds.set(k, { value, until: Date.now() + CACHE_MS });
     return value;
   }

@@ -1,58 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import type { Pool } from '@tally/postgres';
 import { AppError, notFound } from '@tally/runtime';
 import { signatureHeader } from '@tally/payments';
+import type { Delivery, DeliveryStore } from './delivery-repo.ts';
 import type { WebhookQueue } from './webhooks.queue.ts';
 import { postToTarget } from './target-fetch.ts';
 import { STRICT_WEBHOOK_TARGETS, systemResolver, type Resolver, type WebhookTargetPolicy } from './target-policy.ts';
 
 export const TALLY_SIGNATURE_HEADER = 'Tally-Signature';
 
-export interface Delivery {
-  id: string;
-  endpointId: string;
-  eventId: string;
-  eventType: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempts: number;
-  responseStatus: number | null;
-  lastError: string | null;
-  redeliveryOf: string | null;
-  createdAt: Date;
-  deliveredAt: Date | null;
-}
-
-interface Row {
-  id: string;
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  status: Delivery['status'];
-  attempts: number;
-  response_status: number | null;
-  last_error: string | null;
-  redelivery_of: string | null;
-  created_at: Date;
-  delivered_at: Date | null;
-}
-const toDelivery = (r: Row): Delivery => ({
-  id: r.id,
-  endpointId: r.endpoint_id,
-  eventId: r.event_id,
-  eventType: r.event_type,
-  status: r.status,
-  attempts: r.attempts,
-  responseStatus: r.response_status,
-  lastError: r.last_error,
-  redeliveryOf: r.redelivery_of,
-  createdAt: r.created_at,
-  deliveredAt: r.delivered_at,
-});
-
 /** The delivery log, one attempt at a time, and manual redelivery. */
 export class WebhookDeliveries {
   constructor(
-    private readonly pool: Pool,
+    private readonly store: DeliveryStore,
     private readonly queue: WebhookQueue,
     private readonly targets: WebhookTargetPolicy = STRICT_WEBHOOK_TARGETS,
     private readonly resolve: Resolver = systemResolver,
@@ -63,39 +21,20 @@ export class WebhookDeliveries {
    * whether there is more. `after` is the keyset of the last row answered:
    * created_at as UTC text with microseconds (createdKey) and the id.
    */
-  async list(
+  list(
     tenantId: string,
     endpointId: string,
     opts: { limit: number; after?: readonly [string, string] | undefined },
   ): Promise<Array<{ delivery: Delivery; createdKey: string }>> {
-    const args: unknown[] = [tenantId, endpointId];
-    let after = '';
-    if (opts.after) {
-      args.push(opts.after[0], opts.after[1]);
-      after = ' AND (created_at, id) < ($3::timestamptz, $4::uuid)';
-    }
-    args.push(opts.limit + 1);
-    const { rows } = await this.pool.query<Row & { created_key: string }>(
-      `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key
-         FROM webhook_deliveries WHERE tenant_id = $1 AND endpoint_id = $2${after}
-        ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
-      args,
-    );
-    return rows.map((r) => ({ delivery: toDelivery(r), createdKey: r.created_key }));
+    return this.store.page(tenantId, endpointId, opts);
   }
 
   /** A new delivery of the same event (same id and body) to the same endpoint. */
   async redeliver(tenantId: string, endpointId: string, deliveryId: string): Promise<Delivery> {
-    const { rows } = await this.pool.query<Row>(
-      `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type, redelivery_of)
-       SELECT $4, tenant_id, endpoint_id, event_id, event_type, id FROM webhook_deliveries
-        WHERE tenant_id = $1 AND endpoint_id = $2 AND id = $3
-       RETURNING *`,
-      [tenantId, endpointId, deliveryId, randomUUID()],
-    );
-    if (!rows[0]) throw notFound('delivery_not_found', `delivery ${deliveryId} does not exist`);
-    await this.queue.enqueue({ tenantId, deliveryId: rows[0].id });
-    return toDelivery(rows[0]);
+    const copy = await this.store.copy(tenantId, endpointId, deliveryId);
+    if (!copy) throw notFound('delivery_not_found', `delivery ${deliveryId} does not exist`);
+    await this.queue.enqueue({ tenantId, deliveryId: copy.id });
+    return copy;
   }
 
   /**
@@ -104,17 +43,9 @@ export class WebhookDeliveries {
    * `lastAttempt` marks the delivery failed for good.
    */
   async attempt(tenantId: string, deliveryId: string, lastAttempt: boolean): Promise<void> {
-    const { rows } = await this.pool.query<{ status: string; url: string; secret: string; deleted_at: Date | null; payload: unknown }>(
-      `SELECT d.status, e.url, e.secret, e.deleted_at, ev.payload
-         FROM webhook_deliveries d
-         JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.tenant_id = d.tenant_id
-         JOIN webhook_events ev ON ev.id = d.event_id AND ev.tenant_id = d.tenant_id
-        WHERE d.tenant_id = $1 AND d.id = $2`,
-      [tenantId, deliveryId],
-    );
-    const row = rows[0];
+    const row = await this.store.target(tenantId, deliveryId);
     if (!row || row.status !== 'pending') return;
-    if (row.deleted_at) {
+    if (row.endpointDeleted) {
       await this.record(tenantId, deliveryId, 'failed', null, 'endpoint deleted');
       return;
     }
@@ -144,22 +75,14 @@ export class WebhookDeliveries {
     throw new AppError('webhook_delivery_failed', `delivery ${deliveryId}: ${result.outcome} (${result.detail})`, { retryable: true });
   }
 
-  private async record(tenantId: string, id: string, status: Delivery['status'], responseStatus: number | null, error: string | null) {
-    await this.pool.query(
-      `UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, response_status = $4, last_error = $5, updated_at = now(),
-              delivered_at = CASE WHEN $3 = 'succeeded' THEN now() ELSE delivered_at END
-        WHERE tenant_id = $1 AND id = $2`,
-      [tenantId, id, status, responseStatus, error],
-    );
+  private record(tenantId: string, id: string, status: Delivery['status'], responseStatus: number | null, error: string | null): Promise<void> {
+    return this.store.recordAttempt(tenantId, id, status, responseStatus, error);
   }
 
   /** Pending deliveries whose job may have been lost (crash between commit and enqueue). */
   async requeueStale(olderThanSeconds: number): Promise<number> {
-    const { rows } = await this.pool.query<{ tenant_id: string; id: string }>(
-      `SELECT tenant_id, id FROM webhook_deliveries WHERE status = 'pending' AND updated_at < now() - make_interval(secs => $1) LIMIT 500`,
-      [olderThanSeconds],
-    );
-    for (const r of rows) await this.queue.enqueue({ tenantId: r.tenant_id, deliveryId: r.id });
-    return rows.length;
+    const stale = await this.store.stale(olderThanSeconds);
+    for (const d of stale) await this.queue.enqueue({ tenantId: d.tenantId, deliveryId: d.id });
+    return stale.length;
   }
 }

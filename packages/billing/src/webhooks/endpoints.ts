@@ -1,26 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Pool } from '@tally/postgres';
 import { notFound } from '@tally/runtime';
+import type { Endpoint, EndpointStore } from './endpoint-repo.ts';
 import { assertWebhookTarget, STRICT_WEBHOOK_TARGETS, systemResolver, type Resolver, type WebhookTargetPolicy } from './target-policy.ts';
-
-export interface Endpoint {
-  id: string;
-  tenantId: string;
-  url: string;
-  secret: string;
-  events: string[];
-  createdAt: Date;
-}
-
-interface Row {
-  id: string;
-  tenant_id: string;
-  url: string;
-  secret: string;
-  events: string[];
-  created_at: Date;
-}
-const toEndpoint = (r: Row): Endpoint => ({ id: r.id, tenantId: r.tenant_id, url: r.url, secret: r.secret, events: r.events, createdAt: r.created_at });
 
 /**
  * A tenant's webhook endpoints. The signing secret is generated here and shown
@@ -29,7 +10,7 @@ const toEndpoint = (r: Row): Endpoint => ({ id: r.id, tenantId: r.tenant_id, url
  */
 export class WebhookEndpoints {
   constructor(
-    private readonly pool: Pool,
+    private readonly store: EndpointStore,
     private readonly targets: WebhookTargetPolicy = STRICT_WEBHOOK_TARGETS,
     private readonly resolve: Resolver = systemResolver,
   ) {}
@@ -37,35 +18,20 @@ export class WebhookEndpoints {
   async create(tenantId: string, url: string, events: string[]): Promise<Endpoint> {
     await assertWebhookTarget(url, this.targets, this.resolve);
     const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-    const { rows } = await this.pool.query<Row>(
-      'INSERT INTO webhook_endpoints (id, tenant_id, url, secret, events) VALUES ($1, $2, $3, $4, $5) RETURNING *',
-      [randomUUID(), tenantId, url, secret, [...new Set(events)]],
-    );
-    return toEndpoint(rows[0]!);
+    return this.store.insert({ id: randomUUID(), tenantId, url, secret, events: [...new Set(events)] });
   }
 
-  async list(tenantId: string): Promise<Endpoint[]> {
-    const { rows } = await this.pool.query<Row>(
-      'SELECT * FROM webhook_endpoints WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY created_at, id',
-      [tenantId],
-    );
-    return rows.map(toEndpoint);
+  list(tenantId: string): Promise<Endpoint[]> {
+    return this.store.list(tenantId);
   }
 
   async get(tenantId: string, id: string): Promise<Endpoint> {
-    const { rows } = await this.pool.query<Row>('SELECT * FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL', [
-      tenantId,
-      id,
-    ]);
-    if (!rows[0]) throw notFound('endpoint_not_found', `webhook endpoint ${id} does not exist`);
-    return toEndpoint(rows[0]);
+    const endpoint = await this.store.get(tenantId, id);
+    if (!endpoint) throw notFound('endpoint_not_found', `webhook endpoint ${id} does not exist`);
+    return endpoint;
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
-    const { rowCount } = await this.pool.query(
-      'UPDATE webhook_endpoints SET deleted_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL',
-      [tenantId, id],
-    );
-    if (!rowCount) throw notFound('endpoint_not_found', `webhook endpoint ${id} does not exist`);
+    if (!(await this.store.remove(tenantId, id))) throw notFound('endpoint_not_found', `webhook endpoint ${id} does not exist`);
   }
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { withTransaction, type Pool } from '@tally/postgres';
 import type { Logger } from '@tally/runtime';
 import type { WebhookEventType } from '@tally/contracts';
+import type { Transactor } from '../store.ts';
+import type { DeliveryStore } from './delivery-repo.ts';
 import type { WebhookQueue } from './webhooks.queue.ts';
 
 /**
@@ -12,28 +13,16 @@ import type { WebhookQueue } from './webhooks.queue.ts';
  */
 export class WebhookEmitter {
   constructor(
-    private readonly pool: Pool,
+    private readonly tx: Transactor,
+    private readonly store: Pick<DeliveryStore, 'recordEvent'>,
     private readonly queue: WebhookQueue,
     private readonly logger: Logger,
   ) {}
 
   async emit(tenantId: string, type: WebhookEventType, eventId: string, data: Record<string, unknown>): Promise<void> {
-    const deliveries = await withTransaction(this.pool, async (tx) => {
-      const payload = { id: eventId, type, createdAt: new Date().toISOString(), data };
-      const inserted = await tx.query(
-        'INSERT INTO webhook_events (id, tenant_id, type, payload) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, id) DO NOTHING',
-        [eventId, tenantId, type, JSON.stringify(payload)],
-      );
-      if (!inserted.rowCount) return [];
-      const { rows } = await tx.query<{ id: string }>(
-        `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, event_type)
-         SELECT gen_random_uuid(), $1, e.id, $2, $3 FROM webhook_endpoints e
-          WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND $3 = ANY(e.events)
-         ON CONFLICT DO NOTHING RETURNING id`,
-        [tenantId, eventId, type],
-      );
-      return rows.map((r) => r.id);
-    });
+    const payload = { id: eventId, type, createdAt: new Date().toISOString(), data };
+    // one transaction: the event and its deliveries exist together or not at all
+    const deliveries = await this.tx.transaction((tx) => this.store.recordEvent(tx, tenantId, { id: eventId, type, payload }));
     // After the commit: a crash here leaves pending deliveries, which the sweeper re-queues.
     for (const deliveryId of deliveries) {
       await this.queue.enqueue({ tenantId, deliveryId }).catch((err) => this.logger.warn({ err, deliveryId }, 'webhook enqueue failed'));
