@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withTransaction } from '@tally/postgres';
 import { isWebUrl } from '../callback-url.ts';
 import { signatureHeader } from '../signature.ts';
 import { cardForSetup, cardOutcome, normalizeCardNumber } from './cards.ts';
@@ -64,7 +63,7 @@ export class SandboxHostedCheckout {
     if (!outcome.ok) return { status: 402, html: renderCheckoutPage(session, outcome.message) };
 
     const [expMonth, expYear] = parseExpiry(form.expiry);
-    const event = await withTransaction(this.store.pool, async (tx) => {
+    const event = await this.store.transaction(async (tx) => {
       // The guarded status change makes a double submit of the same page a no-op.
       if (!(await this.store.closeSession(tx, session.id, session.mode === 'payment' ? 'paid' : 'completed'))) return null;
       const keepCard = session.mode === 'setup' || form.saveCard === true;
@@ -128,15 +127,8 @@ export class SandboxHostedCheckout {
    */
   async redeliverUnacknowledged(minAgeSeconds = 30, limit = 50): Promise<number> {
     if (this.config.enabled === false) return 0;
-    const { rows } = await this.store.pool.query<{ payload: SandboxEvent }>(
-      `SELECT e.payload FROM sandbox_events e
-        WHERE e.created_at < now() - make_interval(secs => $1) AND e.created_at > now() - interval '3 days'
-          AND NOT EXISTS (SELECT 1 FROM provider_events p WHERE p.provider = 'sandbox' AND p.event_id = e.id)
-        ORDER BY e.created_at LIMIT $2`,
-      [minAgeSeconds, limit],
-    );
     let delivered = 0;
-    for (const row of rows) if (await this.deliver(row.payload, 1)) delivered++;
+    for (const event of await this.store.unacknowledgedEvents(minAgeSeconds, limit)) if (await this.deliver(event, 1)) delivered++;
     return delivered;
   }
 
@@ -146,8 +138,7 @@ export class SandboxHostedCheckout {
     if (this.config.enabled === false) return missing;
     const session = await this.store.session(sessionId);
     if (!session) return missing;
-    const { rows } = await this.store.pool.query<{ environment: string }>('SELECT environment FROM tenants WHERE id = $1', [session.tenantId]);
-    if (rows[0]?.environment !== 'test') {
+    if ((await this.store.tenantEnvironment(session.tenantId)) !== 'test') {
       return { refused: { status: 403, html: renderResultPage('Not available', 'The sandbox takes no real money and cannot be used to pay a live merchant.') } };
     }
     return session;
@@ -161,12 +152,7 @@ export class SandboxHostedCheckout {
    */
   private async expired(session: SandboxSession): Promise<boolean> {
     if (session.mode !== 'payment') return false;
-    const { rows } = await this.store.pool.query<{ expired: boolean }>(
-      `SELECT status = 'expired' OR (status = 'awaiting_payment' AND created_at < now() - make_interval(secs => $3)) AS expired
-         FROM purchases WHERE tenant_id = $1 AND id::text = $2`,
-      [session.tenantId, session.reference, this.config.purchaseExpirySeconds ?? 86_400],
-    );
-    return rows[0]?.expired === true;
+    return this.store.purchaseExpired(session.tenantId, session.reference, this.config.purchaseExpirySeconds ?? 86_400);
   }
 
   /** Sends a signed event to Tally, with a few quick retries (re-sending the same event id). */

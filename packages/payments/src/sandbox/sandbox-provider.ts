@@ -87,7 +87,7 @@ export class SandboxProvider implements PaymentProvider {
       return { status: 'declined', code: 'payment_method_missing', message: 'The saved card no longer exists.' };
     }
     const outcome = cardOutcome(card.number);
-    const charge = await this.store.charge(this.store.pool, input.tenantId, {
+    const charge = await this.store.charge(null, input.tenantId, {
       idempotencyKey: input.idempotencyKey,
       amountMinor: input.amountMinor,
       currency: input.currency,

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Pool, Queryable } from '@tally/postgres';
+import { withTransaction, type Pool, type Queryable } from '@tally/postgres';
+import type { SandboxEvent } from './events.ts';
 
 /**
  * The sandbox provider's own records (sessions, saved cards, charges,
@@ -79,7 +80,12 @@ const toSession = (r: SessionRow): SandboxSession => ({
 });
 
 export class SandboxStore {
-  constructor(readonly pool: Pool) {}
+  constructor(private readonly pool: Pool) {}
+
+  /** Runs `fn` in one transaction (the `db` of the methods that take one). */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
+  }
 
   async createSession(s: Omit<SandboxSession, 'status'>): Promise<SandboxSession> {
     await this.pool.query(
@@ -132,10 +138,11 @@ export class SandboxStore {
    * recorded under that key (whatever outcome the new call would have had).
    */
   async charge(
-    db: Queryable,
+    db: Queryable | null,
     tenantId: string,
     c: { idempotencyKey: string; amountMinor: bigint; currency: string; cardId: string | null; status: 'succeeded' | 'declined'; declineCode: string | null },
   ): Promise<SandboxCharge> {
+    db ??= this.pool;
     await db.query(
       `INSERT INTO sandbox_charges (id, tenant_id, idempotency_key, amount_minor, currency, card_id, status, decline_code)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`,
@@ -212,5 +219,36 @@ export class SandboxStore {
       event.type,
       JSON.stringify(event),
     ]);
+  }
+
+  /**
+   * Events Tally has not acknowledged (no provider_events row, which its receiver
+   * writes after acting on one), sent at least `minAgeSeconds` and at most 3 days ago.
+   */
+  async unacknowledgedEvents(minAgeSeconds: number, limit: number): Promise<SandboxEvent[]> {
+    const { rows } = await this.pool.query<{ payload: SandboxEvent }>(
+      `SELECT e.payload FROM sandbox_events e
+        WHERE e.created_at < now() - make_interval(secs => $1) AND e.created_at > now() - interval '3 days'
+          AND NOT EXISTS (SELECT 1 FROM provider_events p WHERE p.provider = 'sandbox' AND p.event_id = e.id)
+        ORDER BY e.created_at LIMIT $2`,
+      [minAgeSeconds, limit],
+    );
+    return rows.map((r) => r.payload);
+  }
+
+  /** The merchant tenant's environment ('test' or 'live'), or null for an unknown tenant. */
+  async tenantEnvironment(tenantId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ environment: string }>('SELECT environment FROM tenants WHERE id = $1', [tenantId]);
+    return rows[0]?.environment ?? null;
+  }
+
+  /** Whether Tally's purchase behind a payment session expired or is overdue (awaiting payment past `expirySeconds`). */
+  async purchaseExpired(tenantId: string, reference: string, expirySeconds: number): Promise<boolean> {
+    const { rows } = await this.pool.query<{ expired: boolean }>(
+      `SELECT status = 'expired' OR (status = 'awaiting_payment' AND created_at < now() - make_interval(secs => $3)) AS expired
+         FROM purchases WHERE tenant_id = $1 AND id::text = $2`,
+      [tenantId, reference, expirySeconds],
+    );
+    return rows[0]?.expired === true;
   }
 }
