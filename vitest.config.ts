@@ -1,5 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+// Workspace packages export their TypeScript sources under the "tally-source" condition and their build
+// (dist/*.js) otherwise; tests always run the sources. The processes tests start (API, workers, CLIs through
+// tsx or `npx tally`) inherit NODE_OPTIONS, so they resolve the sources too and never a stale dist/.
+const SOURCE_CONDITION = 'tally-source';
+if (!(process.env.NODE_OPTIONS ?? '').includes(`--conditions=${SOURCE_CONDITION}`)) {
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --conditions=${SOURCE_CONDITION}`.trim();
+}
+const conditions = [SOURCE_CONDITION, 'module', 'node', 'development|production'];
+const resolve = { conditions };
+const ssr = { resolve: { conditions, externalConditions: [SOURCE_CONDITION] } };
+
 // Three suites: unit (pure, next to the code), integration (adapters and
 // services against the real Redis, Postgres, ClickHouse and Kafka started by
 // deploy/local), e2e (the whole stack over HTTP, in test/).
@@ -7,6 +18,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve,
+        ssr,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
@@ -14,6 +27,8 @@ export default defineConfig({
         },
       },
       {
+        resolve,
+        ssr,
         test: {
           name: 'integration',
           include: ['packages/*/src/**/*.int.test.ts', 'apps/*/src/**/*.int.test.ts'],
@@ -23,6 +38,8 @@ export default defineConfig({
         },
       },
       {
+        resolve,
+        ssr,
         test: {
           name: 'e2e',
           include: ['test/**/*.e2e.test.ts'],

@@ -136,7 +136,11 @@ fail_service() {
 
 # tsx runner: the repo's own tsx (same as `npx tsx`, without the npm wrapper so signals reach the app).
 # Node with tsx's loader, not the tsx wrapper: signals reach the app itself, so Ctrl-C is a graceful shutdown.
-tsx_cmd() { if [[ -d $TALLY_ROOT/node_modules/tsx ]]; then TSX=(node --import tsx); else TSX=(npx --yes tsx); fi; }
+# --conditions=tally-source: workspace packages resolve to their sources, not to a (maybe stale) dist/.
+tsx_cmd() {
+  if [[ -d $TALLY_ROOT/node_modules/tsx ]]; then TSX=(node --conditions=tally-source --import tsx)
+  else TSX=(npx --yes tsx --conditions=tally-source); fi
+}
 run_tsx() { local TSX; tsx_cmd; "${TSX[@]}" "$@"; }
 
 ensure_node_modules() {
