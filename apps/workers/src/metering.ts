@@ -3,10 +3,22 @@ import type { Admin } from 'kafkajs';
 import { BatchingWriter } from '@tally/clickhouse';
 import type { DeductJob } from '@tally/contracts';
 import { KafkajsAdmin, KafkajsConsumer, KafkajsProducer } from '@tally/kafka';
-import { createBridge, deadLetterSink, deductQueueName, DeductService, FairShare, Rebuilder, StrictOutboxSweeper, type UsageRow } from '@tally/metering';
+import {
+  createBridge,
+  DeadLetterRepo,
+  deadLetterSink,
+  DEDUCT_MIN_CONCURRENCY,
+  deductProcessor,
+  deductQueueName,
+  DeductService,
+  deductWorkerOptions,
+  FairShare,
+  Rebuilder,
+  StrictOutboxSweeper,
+  type UsageRow,
+} from '@tally/metering';
 import { ownBull } from '@tally/redis';
 import { counter, histogram } from '@tally/runtime';
-import { deductProcessor } from './metering-deduct.processor.ts';
 import type { PeriodicHandlers } from './schedules.ts';
 import type { RunningWorkers, WorkersDeps } from './area.ts';
 
@@ -47,14 +59,9 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers &
 
   const queueName = deductQueueName(config.KAFKA_CONSUMER_GROUP);
   const queue = ownBull(config.REDIS_URL, (o) => new Queue<DeductJob>(queueName, o));
-  // Jobs wait for their rows' insert, so several run at once to fill each batch.
-  // A killed worker's job is taken over after ~10 s, and never failed for having stalled:
-  // replaying a deduct job is safe (see DeductService), dropping one would lose usage.
-  registry.register<DeductJob>(queueName, deductProcessor(service), Math.max(config.WORKER_CONCURRENCY, 16), {
-    lockDuration: 10_000,
-    stalledInterval: 5_000,
-    maxStalledCount: 1_000_000,
-  });
+  // the queue pair lives in metering (pipeline/deduct.queue.ts, deduct.processor.ts); registered here
+  const processor = deductProcessor({ service, deadLetters: new DeadLetterRepo(pool), logger });
+  registry.register(queueName, processor, Math.max(config.WORKER_CONCURRENCY, DEDUCT_MIN_CONCURRENCY), deductWorkerOptions);
 
   // The strict path's outbox (events debited by a check whose process died before publishing them);
   // the same producer hands the events of tenants over their share to the deferred lane.

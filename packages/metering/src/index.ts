@@ -10,6 +10,7 @@ export * from './strict-outbox.ts';
 export * from './messages.ts';
 export * from './pipeline/deduct-service.ts';
 export * from './pipeline/deduct.queue.ts';
+export * from './pipeline/deduct.processor.ts';
 export * from './pipeline/consumer-bridge.ts';
 export * from './pipeline/fair-share.ts';
 export * from './pipeline/usage-row.ts';

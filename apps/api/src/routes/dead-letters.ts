@@ -12,12 +12,19 @@ import type { RouteTable } from '../http/route.ts';
 
 /**
  * Usage rows ClickHouse refused for their content (the workers' batching
- * writer stores them in usage_dead_letters instead of retrying them forever).
+ * writer stores them in usage_dead_letters instead of retrying them forever),
+ * and deduct payloads that failed validation (table `deduct_job`).
  */
 export function registerDeadLetterRoutes(
   routes: RouteTable,
   ctx: ApiContext,
-  deadLetters = new DeadLetterService({ pool: ctx.pool, clickhouse: ctx.clickhouse, clickhouseDatabase: ctx.config.CLICKHOUSE_DATABASE }),
+  deadLetters = new DeadLetterService({
+    pool: ctx.pool,
+    clickhouse: ctx.clickhouse,
+    clickhouseDatabase: ctx.config.CLICKHOUSE_DATABASE,
+    // a deduct payload set aside for failing validation is replayed by publishing its events again
+    events: { producer: ctx.producer, topic: ctx.config.KAFKA_TOPIC_EVENTS },
+  }),
 ): void {
   routes.add({
     method: 'get',

@@ -62,13 +62,19 @@ const STATE_FILTER: Record<DeadLetterState, string> = {
 export class DeadLetterRepo {
   constructor(private readonly pool: Pool) {}
 
-  /** Stores rows; a row already stored for the same tenant and table is kept once. Returns how many were new. */
-  async add(letters: NewDeadLetter[]): Promise<number> {
+  /**
+   * Stores rows; a row already stored for the same tenant and table is kept once. Returns how many were new.
+   * `knownTenantsOnly`: letters of a tenant that does not exist are skipped instead of failing the insert
+   * (a payload that failed validation may name any tenant).
+   */
+  async add(letters: NewDeadLetter[], options: { knownTenantsOnly?: boolean } = {}): Promise<number> {
     if (letters.length === 0) return 0;
+    const known = options.knownTenantsOnly ? 'WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = l.tenant_id)' : '';
     try {
       const { rowCount } = await this.pool.query(
         `INSERT INTO usage_dead_letters (tenant_id, table_name, row_text, row_sha256, reason)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[])
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) AS l(tenant_id, table_name, row_text, row_sha256, reason)
+         ${known}
          ON CONFLICT (tenant_id, table_name, row_sha256) DO NOTHING`,
         [
           letters.map((l) => l.tenantId),

@@ -1,9 +1,12 @@
-import type { DeadLetterPage, DeadLetterView, DeadLettersQuery, ReplayDeadLetterResult } from '@tally/contracts';
+import { deductJobSchema, type DeadLetterPage, type DeadLetterView, type DeadLettersQuery, type ReplayDeadLetterResult } from '@tally/contracts';
 import { ident, refusalReason, type ClickHouseClient } from '@tally/clickhouse';
+import type { EventProducer } from '@tally/kafka';
 import { withTransaction, type Pool } from '@tally/postgres';
 import { AppError, DependencyUnavailableError, ValidationError, conflict, notFound } from '@tally/runtime';
 import { DeadLetterRepo, type DeadLetterRecord } from './dead-letter-repo.ts';
 import { repairRow } from './repair.ts';
+import { DEDUCT_PAYLOAD_TABLE } from './deduct-payload.ts';
+import { toMessage } from '../messages.ts';
 
 export const deadLetterView = (r: DeadLetterRecord): DeadLetterView => ({
   id: r.id,
@@ -32,6 +35,8 @@ export interface DeadLetterServiceDeps {
   pool: Pool;
   clickhouse: ClickHouseClient;
   clickhouseDatabase: string;
+  /** Where a replayed deduct payload's events are published again (the events topic); without it such a replay is refused. */
+  events?: { producer: EventProducer; topic: string };
 }
 
 /** Lists a tenant's dead letters and inserts one again (GET /v1/dead-letters, POST /v1/dead-letters/:id/replay). */
@@ -54,7 +59,8 @@ export class DeadLetterService {
    * Inserts the row again (repaired first when asked). The dead letter stays
    * locked from the read to the mark, so two replays of one row cannot both
    * insert it (the rollups would count it twice). ClickHouse refusing it again
-   * keeps it, counts the attempt and answers 422 with the reason.
+   * keeps it, counts the attempt and answers 422 with the reason. A deduct
+   * payload's letter (DEDUCT_PAYLOAD_TABLE) is published again instead.
    */
   async replay(tenantId: string, id: string, options: { repair: boolean }): Promise<ReplayDeadLetterResult> {
     const outcome = await withTransaction(this.deps.pool, async (tx) => {
@@ -62,6 +68,10 @@ export class DeadLetterService {
       if (!letter) throw notFound('dead_letter_not_found', `no dead letter ${id}`);
       if (letter.replayedAt) throw conflict('dead_letter_already_replayed', `dead letter ${id} was replayed at ${letter.replayedAt.toISOString()}`);
       const parsed: unknown = JSON.parse(letter.rowText);
+      if (letter.table === DEDUCT_PAYLOAD_TABLE) {
+        const refused = await this.republish(tenantId, parsed);
+        return { refused, letter: refused === null ? await this.repo.markReplayed(tx, tenantId, id) : await this.repo.markFailed(tx, tenantId, id, refused) };
+      }
       const row = options.repair ? repairRow(parsed) : parsed;
       try {
         await this.deps.clickhouse.insert({
@@ -77,12 +87,30 @@ export class DeadLetterService {
       return { refused: null, letter: await this.repo.markReplayed(tx, tenantId, id) };
     });
     if (outcome.refused !== null) {
-      throw new AppError('dead_letter_refused', `ClickHouse refused the row again: ${outcome.refused}`, {
+      const what = outcome.letter.table === DEDUCT_PAYLOAD_TABLE ? 'the payload was not replayed' : 'ClickHouse refused the row again';
+      throw new AppError('dead_letter_refused', `${what}: ${outcome.refused}`, {
         status: 422,
         details: { reason: outcome.refused, attempts: outcome.letter.attempts, repaired: options.repair },
       });
     }
     return { success: true, repaired: options.repair, deadLetter: deadLetterView(outcome.letter) };
+  }
+
+  /**
+   * A deduct payload set aside for failing validation: if it is valid now (a
+   * deploy fixed the cause), its events go to the events topic again and
+   * through the pipeline like any others (the ledger's event-id dedup applies
+   * each once). Answers why not, or null once published.
+   */
+  private async republish(tenantId: string, payload: unknown): Promise<string | null> {
+    const job = deductJobSchema.safeParse(payload);
+    if (!job.success) return `still not a valid deduct payload: ${job.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ')}`;
+    const events = job.data.customers.flatMap((g) => g.events);
+    // filed under this tenant, so it may only publish this tenant's events
+    if (job.data.customers.some((g) => g.tenantId !== tenantId) || events.some((e) => e.tenantId !== tenantId)) return 'the payload holds events of another tenant';
+    if (!this.deps.events) return 'this process cannot publish events';
+    await this.deps.events.producer.send(this.deps.events.topic, events.map(toMessage));
+    return null;
   }
 }
 

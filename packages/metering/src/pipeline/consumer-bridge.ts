@@ -4,7 +4,7 @@ import type { DeductJob } from '@tally/contracts';
 import type { ConsumedBatch } from '@tally/kafka';
 import { counter, type Logger } from '@tally/runtime';
 import { fromMessage } from '../messages.ts';
-import { deductJobId, deductJobOptions } from './deduct.queue.ts';
+import { deductJobId, enqueueDeduct } from './deduct.queue.ts';
 import type { FairShare, ParsedMessage } from './fair-share.ts';
 
 const badMessages = counter('tally_kafka_bad_messages_total', 'Kafka messages that do not parse as usage events');
@@ -70,7 +70,7 @@ export function createBridge(queue: Queue<DeductJob>, logger: Logger, options: B
     // A batch the fair share split carries which tenants it kept: a redelivered batch split another way
     // (the lane state is not the same after a restart) must not find the first split's job id taken.
     const jobId = deductJobId(batch.topic, batch.partition, first, last) + (parsed.length < all ? `-k${keptDigest(groups.keys())}` : '');
-    await queue.add('deduct', job, { ...deductJobOptions, jobId });
+    await enqueueDeduct(queue, job, jobId);
     await untilCompleted(queue, jobId, job, logger, options.pollMs ?? 10, batch.heartbeat);
   };
 }
@@ -88,7 +88,7 @@ async function untilCompleted(queue: Queue<DeductJob>, jobId: string, job: Deduc
     if (state === 'unknown') {
       lostJobs.inc();
       logger.warn({ jobId }, 'deduct job vanished from Redis before completing; adding it again');
-      await queue.add('deduct', job, { ...deductJobOptions, jobId });
+      await enqueueDeduct(queue, job, jobId);
     }
     if (heartbeat && Date.now() - beatAt > 2_000) {
       await heartbeat();
