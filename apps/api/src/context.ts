@@ -3,12 +3,13 @@ import { createPool, postgresProbe, type Pool } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus, type RedisClient } from '@tally/redis';
 import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
-import { CatalogService, CustomerService, SubscriptionService, TenantService, type StateChange } from '@tally/catalog';
+import { CatalogService, CustomerService, SubscriptionService, TenantService, catalogDirectory, type StateChange } from '@tally/catalog';
 import { createPayments, type Payments } from '@tally/payments';
 import { createBilling, webhookTargetPolicy, type Billing } from '@tally/billing';
 import { broadcastBalanceChanges, createBalanceServices, type BalanceService } from '@tally/metering';
 import { createMeteringApi, type MeteringApi } from '@tally/metering';
 import { PlatformaticProducer } from '@tally/kafka';
+import { createAnalyticsApi, importDirs, importRoot, type AnalyticsApi } from '@tally/analytics';
 import type { ApiConfig } from './config.ts';
 import { limitCustomerCreation } from './http/customer-creation-limit.ts';
 import { WindowLimiter } from './http/rate-limit.ts';
@@ -36,6 +37,8 @@ export interface ApiContext {
   billing: Billing;
   /** /v1/track and /v1/check (metering). */
   metering: MeteringApi;
+  /** /v1/imports, /v1/usage and the rollup repair (analytics). */
+  analytics: AnalyticsApi;
   /** Limits counted in Redis across API processes (docs/security.md). */
   limits: { authFailures: WindowLimiter; customerCreation: WindowLimiter };
   /** Dashboard sessions (apps/api/src/dashboard). */
@@ -78,14 +81,9 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   };
   const ensureCustomer = limitCustomerCreation(customers, limits.customerCreation);
   const subscriptions = new SubscriptionService(pool, catalog, customers);
-  const { balances } = createBalanceServices({
-    redis,
-    pool,
-    clickhouse,
-    directory: { snapshot: (t) => catalog.snapshot(t), context: (t, c) => customers.context(t, c) },
-    logger,
-    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
-  });
+  // one directory and one Rebuilder for the process: the balance side and /v1/track, /v1/check share them
+  const directory = { ...catalogDirectory(catalog, customers), ensure: ensureCustomer };
+  const { rebuilder, balances } = createBalanceServices({ redis, pool, clickhouse, directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE });
   const payments = createPayments(pool, config, config.publicUrl);
   const billing = createBilling({
     pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, publicUrl: config.publicUrl,
@@ -104,11 +102,8 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     redis,
     pool,
     clickhouse,
-    directory: {
-      snapshot: (t) => catalog.snapshot(t),
-      context: (t, c) => customers.context(t, c),
-      ensure: ensureCustomer,
-    },
+    directory,
+    rebuilder,
     logger,
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
     producer:
@@ -118,9 +113,25 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     topic: config.KAFKA_TOPIC_EVENTS,
     knownCustomersMax: config.CACHE_MAX_CUSTOMERS,
   });
+  const analytics = createAnalyticsApi({
+    pool,
+    redis,
+    redisUrl: config.REDIS_URL,
+    clickhouse,
+    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+    importQueue: config.IMPORT_QUEUE,
+    // the upload spool folder is shared with the workers (same machine)
+    dataDir: importDirs(importRoot(config)),
+    importLimits: {
+      maxBytes: config.IMPORT_MAX_BYTES,
+      maxRatio: config.IMPORT_MAX_COMPRESSION_RATIO,
+      tenantQuotaBytes: config.IMPORT_TENANT_SPOOL_QUOTA_BYTES,
+    },
+  });
 
   return {
     metering,
+    analytics,
     config,
     logger,
     pool,
@@ -140,6 +151,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     billing,
     async close() {
       await metering.close().catch(() => {});
+      await analytics.close().catch(() => {});
       await billing.close().catch(() => {});
       await producer.disconnect().catch(() => {});
       await admin.disconnect().catch(() => {});

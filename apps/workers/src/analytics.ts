@@ -1,4 +1,4 @@
-import { IMPORT_CONCURRENCY, ImportProcessor, ImportStore, KafkaApplySink, createImportQueue, importDirs, importProcessor, importRoot } from '@tally/analytics';
+import { ClickHouseImportEvents, IMPORT_CONCURRENCY, ImportProcessor, ImportStore, KafkaApplySink, createImportQueue, importDirs, importProcessor, importRoot } from '@tally/analytics';
 import { KafkajsProducer } from '@tally/kafka';
 import type { RunningWorkers, WorkersDeps } from './area.ts';
 
@@ -15,8 +15,7 @@ export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers>
     store,
     pool: deps.pool,
     redis: deps.redis,
-    clickhouse: deps.clickhouse,
-    database: deps.config.CLICKHOUSE_DATABASE,
+    events: new ClickHouseImportEvents(deps.clickhouse, deps.config.CLICKHOUSE_DATABASE),
     queue,
     dataDir: importDirs(importRoot(deps.config)),
     catalog: (tenantId) => deps.directory.snapshot(tenantId),

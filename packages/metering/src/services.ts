@@ -30,6 +30,8 @@ export interface MeteringApiDeps extends MeteringDeps {
   topic: string;
   /** Tenant × customer pairs ingest remembers as existing (default KNOWN_CUSTOMERS_MAX). */
   knownCustomersMax?: number;
+  /** The process's Rebuilder (createBalanceServices' one), so a process builds one; a new one when omitted. */
+  rebuilder?: Rebuilder;
 }
 
 export interface MeteringApi {
@@ -41,7 +43,7 @@ export interface MeteringApi {
 
 /** What the API needs for /v1/track and /v1/check. Concurrent produce calls share Kafka requests. */
 export function createMeteringApi(deps: MeteringApiDeps): MeteringApi {
-  const rebuilder = new Rebuilder(deps, deps.clickhouseDatabase);
+  const rebuilder = deps.rebuilder ?? new Rebuilder(deps, deps.clickhouseDatabase);
   const producer = new CoalescingProducer(deps.producer);
   const common = { redis: deps.redis, rebuilder, directory: deps.directory, producer, topic: deps.topic, logger: deps.logger };
   return { ingest: new IngestService(common, deps.knownCustomersMax), checks: new CheckService(common), close: () => producer.disconnect() };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ImportService, createImportQueue, csvRecord, importDirs, importRoot } from '@tally/analytics';
+import { csvRecord, type ImportService } from '@tally/analytics';
 import {
   createImportQuerySchema,
   errorBodySchema,
@@ -15,27 +15,13 @@ import type { RouteTable } from '../http/route.ts';
 
 const PAGE = 5000;
 
-/** The import service of this API process; the upload spool folder is shared with the workers (same machine). */
-export function createImportService(ctx: ApiContext): ImportService {
-  return new ImportService({
-    pool: ctx.pool,
-    queue: createImportQueue(ctx.config.REDIS_URL, ctx.config.IMPORT_QUEUE),
-    dataDir: importDirs(importRoot(ctx.config)),
-    limits: {
-      maxBytes: ctx.config.IMPORT_MAX_BYTES,
-      maxRatio: ctx.config.IMPORT_MAX_COMPRESSION_RATIO,
-      tenantQuotaBytes: ctx.config.IMPORT_TENANT_SPOOL_QUOTA_BYTES,
-    },
-  });
-}
-
 /**
  * Backfill imports. POST /v1/imports streams the request body (NDJSON or CSV,
  * optionally gzip) to disk: app.ts keeps the body parsers off this route.
  * An upload past a limit (size, gzip ratio, the tenant's spool quota) is a
  * 413 naming it; nothing of it is kept.
  */
-export function registerImportRoutes(routes: RouteTable, ctx: ApiContext, imports = createImportService(ctx)): void {
+export function registerImportRoutes(routes: RouteTable, ctx: ApiContext, imports: ImportService = ctx.analytics.imports): void {
   routes.add({
     method: 'post',
     path: '/imports',

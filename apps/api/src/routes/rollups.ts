@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { errorBodySchema, repairRollupsBodySchema, repairRollupsResultSchema } from '@tally/contracts';
-import { RollupRepairService } from '@tally/analytics';
+import type { RollupRepairService } from '@tally/analytics';
 import { AppError } from '@tally/runtime';
 import type { Request } from 'express';
 import type { ApiContext } from '../context.ts';
@@ -9,8 +9,7 @@ import type { RouteTable } from '../http/route.ts';
 const dayStart = (day: string) => new Date(`${day}T00:00:00Z`);
 const responses = { 200: repairRollupsResultSchema, 400: errorBodySchema, 401: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
 
-const repairsOf = (ctx: ApiContext) =>
-  new RollupRepairService({ clickhouse: ctx.clickhouse, database: ctx.config.CLICKHOUSE_DATABASE, redis: ctx.redis });
+const repairsOf = (ctx: ApiContext): RollupRepairService => ctx.analytics.repairs;
 
 /**
  * repairRollups over HTTP: recompute the calling tenant's hourly and daily

@@ -1,11 +1,11 @@
-import { UsageService, toUsageQuery } from '@tally/analytics';
+import { toUsageQuery } from '@tally/analytics';
 import { usageQuerySchema, usageResponseSchema } from '@tally/contracts';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 
 /** GET /v1/usage: analytics over ClickHouse, answered from rollups where they suffice. */
 export function registerUsageRoutes(routes: RouteTable, ctx: ApiContext): void {
-  const usage = new UsageService(ctx.clickhouse, ctx.config.CLICKHOUSE_DATABASE);
+  const { usage } = ctx.analytics;
   routes.add({
     method: 'get',
     path: '/usage',

@@ -1,20 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import type { Queue } from 'bullmq';
 import type { CatalogSnapshot } from '@tally/core';
-import { insertTsvLines, type ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
 import { keys, type RedisClient } from '@tally/redis';
 import type { Logger } from '@tally/runtime';
-import { dropStagedIds, findStoredIds } from './dedup.ts';
 import { claimEventIds, releaseClaims } from './id-claims.ts';
 import type { ImportEvent } from './event-line.ts';
 import type { ChunkResult, ImportRecord, ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
-import { REPORT_COLUMNS, reportRow } from './raw-rows.ts';
+import { reportRow } from './raw-rows.ts';
 import { ChunkPrefetcher } from './parse-chunk.ts';
-import { revertImportRows } from './revert.ts';
 import { assertApplyRowsStored, creditBack } from './credit-back.ts';
+import type { ImportEvents } from './import-events.ts';
 import { manifestPath, type SpoolManifest } from './spool.ts';
 import { withReportImportLock } from './tenant-lock.ts';
 
@@ -27,8 +24,8 @@ export interface ChunkProcessorDeps {
   store: ImportStore;
   pool: Pool;
   redis: RedisClient;
-  clickhouse: ClickHouseClient;
-  database: string;
+  /** The event store (ClickHouseImportEvents). */
+  events: ImportEvents;
   queue: Queue;
   dataDir: (importId: string) => string;
   catalog: (tenantId: string) => Promise<CatalogSnapshot>;
@@ -80,17 +77,17 @@ export class ImportProcessor {
     if (!rec || rec.state !== 'reverting') return;
     if (rec.mode === 'apply') {
       const status = await this.d.store.status(importId, tenantId);
-      await assertApplyRowsStored(this.d.clickhouse, this.d.database, tenantId, importId, status?.accepted ?? 0);
+      await assertApplyRowsStored(this.d.events, tenantId, importId, status?.accepted ?? 0);
     }
-    await revertImportRows(this.d.clickhouse, this.d.database, tenantId, importId);
-    if (rec.mode === 'apply') await creditBack(this.d.clickhouse, this.d.redis, this.d.database, tenantId, importId);
+    await this.d.events.revert(tenantId, importId);
+    if (rec.mode === 'apply') await creditBack(this.d.events, this.d.redis, tenantId, importId);
     await this.d.store.transition(importId, tenantId, ['reverting'], 'reverted');
   }
 
   async cleanUp(importId: string): Promise<void> {
     this.prefetch.drop(importId);
     await rm(this.d.dataDir(importId), { recursive: true, force: true });
-    await dropStagedIds(this.d.clickhouse, this.d.database, importId).catch((err) =>
+    await this.d.events.dropStaged(importId).catch((err) =>
       this.d.logger.warn({ err, importId }, 'could not drop staged import ids'),
     );
   }
@@ -156,11 +153,7 @@ export class ImportProcessor {
       // The marker is set before the insert so a crash in between is recognised above.
       await this.d.redis.set(marker, '1', 'EX', MARKER_TTL_SEC);
       const ingested = Math.floor(now / 1000);
-      await insertTsvLines(
-        this.d.clickhouse,
-        { database: this.d.database, table: 'raw_usage_events_v1', columns: REPORT_COLUMNS },
-        mine.map((e) => reportRow(rec.tenantId, rec.id, e, catalog, ingested)),
-      );
+      await this.d.events.insertReportRows(mine.map((e) => reportRow(rec.tenantId, rec.id, e, catalog, ingested)));
       await releaseClaims(this.d.redis, rec.tenantId, mine);
       result.accepted += mine.length;
     });
@@ -173,7 +166,7 @@ export class ImportProcessor {
    * accepted when an earlier attempt of this chunk stored them.
    */
   private async unstored(rec: ImportRecord, valid: ImportEvent[], retried: boolean, result: ChunkResult): Promise<ImportEvent[]> {
-    const stored = await findStoredIds(this.d.clickhouse, this.d.database, rec.tenantId, rec.id, randomUUID(), valid.map((e) => e.id));
+    const stored = await this.d.events.storedIds(rec.tenantId, rec.id, valid.map((e) => e.id));
     const fresh: ImportEvent[] = [];
     for (const e of valid) {
       const owner = stored.get(e.id);

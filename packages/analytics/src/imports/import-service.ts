@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Queue } from 'bullmq';
-import type { Pool } from '@tally/postgres';
 import { conflict, isAppError, notFound } from '@tally/runtime';
 import type { ImportMode, ImportStatus, RejectedRow } from '@tally/contracts';
-import { ImportStore } from './import-store.ts';
+import type { ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
 import { spoolUpload } from './spool.ts';
 import { discardRest, spoolBytes } from './spool-disk.ts';
 import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from './spool-limits.ts';
 
 export interface ImportServiceOptions {
-  pool: Pool;
+  /** The imports tables (Postgres). */
+  store: ImportStore;
   queue: Queue;
   dataDir: (importId: string) => string;
   linesPerChunk?: number;
@@ -27,7 +27,7 @@ export class ImportService {
   readonly store: ImportStore;
 
   constructor(private readonly o: ImportServiceOptions) {
-    this.store = new ImportStore(o.pool);
+    this.store = o.store;
   }
 
   /**

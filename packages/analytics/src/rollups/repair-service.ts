@@ -1,15 +1,13 @@
-import type { ClickHouseClient } from '@tally/clickhouse';
 import { AppError } from '@tally/runtime';
 import { repairRollups, type SqlRunner } from './repair.ts';
-import { compareAndDelete, type RedisClient } from '@tally/redis';
+import type { RepairLock } from './repair-lock.ts';
 
-/** The server's ClickHouse behind the repair's two needs. */
-export const clickhouseRunner = (client: ClickHouseClient): SqlRunner => ({
-  rows: async <T>(query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<T>(),
-  exec: async (query: string) => void (await client.command({ query })),
-});
-
-const LOCK_MS = 10 * 60_000;
+export interface RollupRepairDeps {
+  /** ClickHouse as the repair reads and writes it (clickhouse-runner.ts). */
+  runner: SqlRunner;
+  database: string;
+  lock: RepairLock;
+}
 
 /**
  * Runs `repairRollups` for one tenant, one run at a time per tenant across
@@ -18,19 +16,17 @@ const LOCK_MS = 10 * 60_000;
  * refused with 409 while the first holds the lock.
  */
 export class RollupRepairService {
-  constructor(private readonly deps: { clickhouse: ClickHouseClient; database: string; redis: RedisClient }) {}
+  constructor(private readonly deps: RollupRepairDeps) {}
 
   async repair(tenantId: string, from: Date, to: Date): Promise<number> {
-    const lock = `tally:{${tenantId}}:rollup-repair`;
-    const token = `${process.pid}:${Date.now()}:${Math.random()}`;
-    if ((await this.deps.redis.set(lock, token, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+    const token = await this.deps.lock.acquire(tenantId);
+    if (token === null) {
       throw new AppError('repair_in_progress', 'a rollup repair of this tenant is already running', { status: 409 });
     }
     try {
-      return await repairRollups(clickhouseRunner(this.deps.clickhouse), this.deps.database, tenantId, from, to);
+      return await repairRollups(this.deps.runner, this.deps.database, tenantId, from, to);
     } finally {
-      // Release only our own lock (it may have expired and been taken by a later run).
-      await compareAndDelete(this.deps.redis, lock, token);
+      await this.deps.lock.release(tenantId, token);
     }
   }
 }

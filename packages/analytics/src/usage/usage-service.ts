@@ -1,8 +1,8 @@
 import { fromMicro } from '@tally/core';
 import { badRequest } from '@tally/runtime';
-import type { ClickHouseClient } from '@tally/clickhouse';
 import { PROPERTY_FILTER_KEY, toPage, type UsageAggregation, type UsageQueryInput, type UsageResponse, type UsageRow } from '@tally/contracts';
-import { buildUsageSql, canonicalZone, type GroupKey, type UsageQuery } from './usage-query.ts';
+import { canonicalZone, type GroupKey, type UsageQuery } from './usage-query.ts';
+import { UnknownTimeZoneError, type UsageEvents, type UsageResultRow } from './usage-events.ts';
 
 const DEFAULT_AGGREGATIONS: UsageAggregation[] = ['sum_value', 'sum_credits', 'count'];
 const DEFAULT_RANGE_MS = 30 * 24 * 3600 * 1000;
@@ -60,29 +60,25 @@ export function toUsageQuery(tenantId: string, input: UsageQueryInput, now = new
   };
 }
 
-type ResultRow = Record<string, string | number>;
+type ResultRow = UsageResultRow;
 
 const big = (v: string | number | undefined) => BigInt(v ?? 0);
 
-/** Answers /v1/usage from ClickHouse; every query is scoped to the tenant. */
+/** Answers /v1/usage from the event store (ClickHouse); every query is scoped to the tenant. */
 export class UsageService {
-  constructor(
-    private readonly clickhouse: ClickHouseClient,
-    private readonly database: string,
-  ) {}
+  constructor(private readonly events: UsageEvents) {}
 
   async query(q: UsageQuery): Promise<UsageResponse> {
-    // One row more than asked tells whether there is a next page.
-    const { source, query } = buildUsageSql({ ...q, limit: q.limit + 1 }, this.database);
-    let rows: ResultRow[];
+    let selected: Awaited<ReturnType<UsageEvents['select']>>;
     try {
-      const result = await this.clickhouse.query({ query: query.text, format: 'JSONEachRow' });
-      rows = await result.json<ResultRow>();
+      // One row more than asked tells whether there is a next page.
+      selected = await this.events.select({ ...q, limit: q.limit + 1 });
     } catch (err) {
       // A zone this process knows but the server's tz database does not (it is older, or newer).
-      if (/Cannot load time zone/.test((err as Error).message ?? '')) throw unknownZone(q.timezone);
+      if (err instanceof UnknownTimeZoneError) throw unknownZone(q.timezone);
       throw err;
     }
+    const { source, rows } = selected;
     return {
       success: true,
       from: q.from.toISOString(),
