@@ -45,3 +45,4 @@ export * from './webhooks/endpoint-repo.ts';
 export * from './webhooks/delivery-repo.ts';
 export * from './webhooks/balance-alert-repo.ts';
 export * from './auto-topup/auto-topup-repo.ts';
+export * from './errors.ts';

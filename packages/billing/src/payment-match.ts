@@ -1,5 +1,5 @@
 import type { PaidFacts } from '@tally/payments';
-import { AppError } from '@tally/runtime';
+import { billingErrors } from './errors.ts';
 
 /** What Tally asked to be paid for one reference (a purchase, or a plan's first period). */
 export interface ExpectedPayment {
@@ -38,4 +38,4 @@ export function paymentMismatch(expected: ExpectedPayment, paid: PaidFacts): str
 
 /** 400: the provider is told the event was not taken (it may retry; nothing is recorded or granted). */
 export const paymentMismatchError = (reference: string, why: string) =>
-  new AppError('payment_mismatch', `payment for ${reference} does not match it: ${why}; nothing was granted`, { status: 400, details: { reference } });
+  billingErrors.payment_mismatch(`payment for ${reference} does not match it: ${why}; nothing was granted`, { details: { reference } });

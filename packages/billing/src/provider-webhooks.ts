@@ -1,5 +1,5 @@
 import type { PaidFacts, PaymentProvider, ProviderEvent, SavedCard, WebhookHeaders } from '@tally/payments';
-import { badRequest, type Logger } from '@tally/runtime';
+import type { Logger } from '@tally/runtime';
 import type { Fulfilment } from './checkout/fulfilment.ts';
 import type { PurchaseRepo } from './purchases/purchase-repo.ts';
 import type { RefundService } from './refunds/refund-service.ts';
@@ -9,6 +9,7 @@ import { paymentMismatch, paymentMismatchError, type ExpectedPayment } from './p
 import { PLAN_REFERENCE_PREFIX } from './plan-checkout.ts';
 import type { ProviderWebhookStore } from './provider-webhook-repo.ts';
 import type { TenantProviders } from './tenant-providers.ts';
+import { paymentErrors } from '@tally/payments';
 
 /** Activates the subscription a plan checkout paid for (the catalog's SubscriptionService). */
 export type PlanActivation = (reference: string, tenantId: string) => Promise<unknown>;
@@ -56,7 +57,7 @@ export class ProviderWebhooks {
    */
   async receiveForTenant(tenantId: string, providerName: string, rawBody: string, headers: WebhookHeaders): Promise<{ received: true; duplicate: boolean }> {
     const own = await this.providers.ownProvider(tenantId, providerName);
-    if (!own) throw badRequest('provider_not_configured', `this tenant has no ${providerName} keys of its own (PUT /v1/providers/${providerName}/credentials)`, { provider: providerName });
+    if (!own) throw paymentErrors.provider_not_configured(`this tenant has no ${providerName} keys of its own (PUT /v1/providers/${providerName}/credentials)`, { details: { provider: providerName } });
     return this.accept(providerName, own, rawBody, headers, tenantId);
   }
 

@@ -1,8 +1,10 @@
 import type { PaymentEnvironment, PaymentProvider, ProviderRegistry } from '@tally/payments';
-import { badRequest, isAppError, notFound } from '@tally/runtime';
+import { isAppError } from '@tally/runtime';
 import type { ProviderCredentials, ProviderKeys } from './credentials/provider-credentials.ts';
 import { LruCache } from './lru-cache.ts';
 import type { TenantEnvironments } from './tenant-environment-repo.ts';
+import { paymentErrors } from '@tally/payments';
+import { catalogErrors } from '@tally/catalog';
 
 /** Tenants' own provider keys (Stripe), and how to build a provider on them. */
 export interface OwnProviders {
@@ -23,10 +25,9 @@ export const SANDBOX_PROVIDER_NAME = 'sandbox';
 
 /** The 400 a live tenant gets for the sandbox: at addon, attach, checkout jobs and webhooks, and at sync (naming the packs and plans). */
 export const sandboxNotForLive = (details: Record<string, unknown> = {}, subject = '') =>
-  badRequest(
-    'provider_not_configured',
+  paymentErrors.provider_not_configured(
     `payment provider "sandbox" is not configured for live tenants (it takes no real money)${subject ? `: ${subject}` : ''}; give ${subject ? 'them' : 'it'} a live provider (e.g. "provider": "stripe", or "defaultProvider")`,
-    { provider: SANDBOX_PROVIDER_NAME, environment: 'live', ...details },
+    { details: { provider: SANDBOX_PROVIDER_NAME, environment: 'live', ...details } },
   );
 
 export class TenantProviders {
@@ -61,7 +62,7 @@ export class TenantProviders {
       this.built.set(cacheKey, provider);
     }
     if (provider.environment !== (await this.environmentOf(tenantId))) {
-      throw badRequest('provider_not_configured', `the tenant's own ${providerName} key is a ${provider.environment} key; this tenant takes ${await this.environmentOf(tenantId)} payments`, { provider: providerName });
+      throw paymentErrors.provider_not_configured(`the tenant's own ${providerName} key is a ${provider.environment} key; this tenant takes ${await this.environmentOf(tenantId)} payments`, { details: { provider: providerName } });
     }
     return provider;
   }
@@ -81,7 +82,7 @@ export class TenantProviders {
     const cached = this.environments.get(tenantId);
     if (cached) return cached;
     const environment = await this.tenants.environmentOf(tenantId);
-    if (!environment) throw notFound('tenant_not_found', `tenant ${tenantId} does not exist`);
+    if (!environment) throw catalogErrors.tenant_not_found(`tenant ${tenantId} does not exist`);
     this.environments.set(tenantId, environment);
     return environment;
   }

@@ -12,3 +12,4 @@ export * from './subscriptions/plan-checkout.ts';
 export * from './subscriptions/subscription-service.ts';
 export * from './subscriptions/live-subscription.ts';
 export * from './subscriptions/proration.ts';
+export * from './errors.ts';

@@ -10,3 +10,4 @@ export * from './sandbox/sandbox-provider.ts';
 export * from './sandbox/hosted-checkout.ts';
 export { formatMoney, PAGE_SECURITY_HEADERS, renderResultPage } from './sandbox/page.ts';
 export * from './stripe/stripe-provider.ts';
+export * from './errors.ts';

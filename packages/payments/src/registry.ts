@@ -1,5 +1,5 @@
 import type { Pool } from '@tally/postgres';
-import { badRequest } from '@tally/runtime';
+import { paymentErrors } from './errors.ts';
 import { sandboxEnabled, type PaymentsEnv } from './config.ts';
 import type { PaymentEnvironment, PaymentProvider } from './provider.ts';
 import { SandboxHostedCheckout } from './sandbox/hosted-checkout.ts';
@@ -8,7 +8,7 @@ import { SandboxStore } from './sandbox/sandbox-store.ts';
 import { StripeProvider } from './stripe/stripe-provider.ts';
 
 const notConfigured = (name: string, message: string, environment?: PaymentEnvironment) =>
-  badRequest('provider_not_configured', message, { provider: name, ...(environment ? { environment } : {}) });
+  paymentErrors.provider_not_configured(message, { details: { provider: name, ...(environment ? { environment } : {}) } });
 
 /**
  * The providers this deployment has credentials for, by name. A tenant only

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { AppError } from '@tally/runtime';
+import { paymentErrors } from './errors.ts';
 
 /**
  * `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`: the scheme
@@ -17,7 +17,7 @@ export function signatureHeader(secret: string, body: string, timestamp = Math.f
   return `t=${timestamp},v1=${hmacHex(secret, timestamp, body)}`;
 }
 
-export const invalidSignature = (message: string) => new AppError('invalid_signature', message, { status: 400 });
+export const invalidSignature = (message: string) => paymentErrors.invalid_signature(message);
 
 /** Throws `invalid_signature` unless one v1 signature matches and the timestamp is within tolerance. */
 export function verifySignatureHeader(

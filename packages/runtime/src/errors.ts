@@ -1,3 +1,5 @@
+import type { ErrorCodeInfo } from './error-codes.ts';
+
 /**
  * Errors that cross a boundary carry a stable `code`, the HTTP status the edge
  * should answer with, and whether retrying the same operation can help.
@@ -61,3 +63,49 @@ export class DependencyUnavailableError extends AppError {
 }
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+
+/** One error code as a package declares it: the answer's status, whether retrying can help, what it means. */
+export interface ErrorSpec {
+  status: number;
+  retryable: boolean;
+  /** The Retry-After a 503 or 429 of this code carries by default (the HTTP edge sends 1 without one). */
+  retryAfterSeconds?: number;
+  /** One line for docs/errors.md and the OpenAPI document. */
+  meaning: string;
+}
+
+export interface ErrorExtra {
+  details?: Record<string, unknown>;
+  cause?: unknown;
+  /** Overrides the declared Retry-After for this one error (a provider's own hint). */
+  retryAfterSeconds?: number;
+}
+
+export type ErrorFactory = (message: string, extra?: ErrorExtra) => AppError;
+
+/** The factories of a package's codes, by code, and the declarations themselves (`codes`) for the docs table. */
+export type ErrorCatalogue<C extends string> = { readonly [K in C]: ErrorFactory } & { readonly codes: readonly ErrorCodeInfo[] };
+
+/**
+ * Declares a package's error codes once (its `errors.ts`): each factory makes an
+ * AppError with the declared status and retryability, so no throw site restates
+ * them. `codes` is what docs/errors.md and the OpenAPI document list.
+ */
+export function defineErrors<const S extends Record<string, ErrorSpec>>(specs: S): ErrorCatalogue<keyof S & string> {
+  const out: Record<string, unknown> = {};
+  const codes: ErrorCodeInfo[] = [];
+  for (const [code, spec] of Object.entries(specs)) {
+    if (!/^[a-z]+(_[a-z0-9]+)*$/.test(code)) throw new Error(`error code "${code}" is not snake_case`);
+    codes.push({ code, status: spec.status, retryable: spec.retryable, meaning: spec.meaning });
+    out[code] = (message: string, extra: ErrorExtra = {}) =>
+      new AppError(code, message, {
+        status: spec.status,
+        retryable: spec.retryable,
+        retryAfterSeconds: extra.retryAfterSeconds ?? spec.retryAfterSeconds,
+        details: extra.details,
+        cause: extra.cause,
+      });
+  }
+  Object.defineProperty(out, 'codes', { value: codes, enumerable: false });
+  return out as ErrorCatalogue<keyof S & string>;
+}

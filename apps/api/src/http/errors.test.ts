@@ -105,7 +105,9 @@ describe('OpenAPI error codes', () => {
     const { buildOpenApi } = await import('./openapi.ts');
     const { ERROR_CODES } = await import('@tally/runtime');
     const doc = buildOpenApi([], 'http://x') as { components: { schemas: { Error: Record<string, unknown> } } };
-    expect(doc.components.schemas.Error['x-error-codes']).toEqual(ERROR_CODES.map((e) => ({ ...e })));
+    const listed = doc.components.schemas.Error['x-error-codes'] as Array<{ code: string; status: number; retryable: boolean; meaning: string; declaredBy: string[] }>;
+    expect(listed.map(({ declaredBy: _, ...e }) => e)).toEqual(ERROR_CODES.map((e) => ({ ...e })));
+    expect(listed.find((e) => e.code === 'purchase_not_found')?.declaredBy).toEqual(['billing']);
     expect(ERROR_CODES.map((e) => e.code)).toContain('service_unavailable');
   });
 });

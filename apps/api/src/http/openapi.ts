@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AnyRoute } from './route.ts';
-import { ERROR_CODES } from '@tally/runtime';
+import { errorCodeTable } from './errors-catalogues.ts';
 
 const toSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
@@ -48,7 +48,7 @@ export function buildOpenApi(routes: AnyRoute[], serverUrl: string): Record<stri
     servers: [{ url: serverUrl }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-      // The shared error codes, from the same registry as docs/errors.md.
+      // The error codes: the registry docs/errors.md shows, with the package declaring each (errors-catalogues.ts).
       schemas: {
         Error: {
           type: 'object',
@@ -61,7 +61,7 @@ export function buildOpenApi(routes: AnyRoute[], serverUrl: string): Record<stri
               properties: { code: { type: 'string' }, message: { type: 'string' } },
             },
           },
-          'x-error-codes': ERROR_CODES.map((e) => ({ ...e })),
+          'x-error-codes': errorCodeTable(),
         },
       },
     },

@@ -1,5 +1,5 @@
 import { fromMicro, toMicro } from '@tally/core';
-import { notFound, type Logger } from '@tally/runtime';
+import type { Logger } from '@tally/runtime';
 import { LruCache } from '../lru-cache.ts';
 import type { AutoTopupLocks, AutoTopupStore } from './auto-topup-repo.ts';
 import type { BalanceChange, BalancePort, CatalogPort, CustomerPort } from '../ports.ts';
@@ -7,6 +7,7 @@ import type { AddonService } from '../purchases/addon-service.ts';
 import { findPack } from '../purchases/pack-pricing.ts';
 import type { Purchase } from '../purchases/purchase-repo.ts';
 import { UNIQUE_VIOLATION } from '../purchases/purchase-repo.ts';
+import { catalogErrors } from '@tally/catalog';
 
 export interface AutoTopupSettings {
   customerId: string;
@@ -61,14 +62,14 @@ export class AutoTopupService {
     tenantId: string,
     input: { customer: string; creditSystem: string; threshold: number; pack: string; quantity: number; enabled: boolean },
   ): Promise<AutoTopupSettings> {
-    if (!(await this.customers.context(tenantId, input.customer))) throw notFound('customer_not_found', `customer "${input.customer}" does not exist`);
+    if (!(await this.customers.context(tenantId, input.customer))) throw catalogErrors.customer_not_found(`customer "${input.customer}" does not exist`);
     const snapshot = await this.catalog.snapshot(tenantId);
     if (!snapshot.creditSystems.has(input.creditSystem)) {
-      throw notFound('credit_system_not_found', `credit system "${input.creditSystem}" does not exist`);
+      throw catalogErrors.credit_system_not_found(`credit system "${input.creditSystem}" does not exist`);
     }
     const pack = findPack(snapshot, input.pack);
     if (pack.creditSystem !== input.creditSystem) {
-      throw notFound('pack_not_found', `pack "${pack.slug}" does not top up "${input.creditSystem}"`);
+      throw catalogErrors.pack_not_found(`pack "${pack.slug}" does not top up "${input.creditSystem}"`);
     }
     await this.store.upsert(
       { tenantId, customerId: input.customer, creditSystem: input.creditSystem },

@@ -4,6 +4,7 @@ import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
 import { SANDBOX_PROVIDER_NAME, type TenantProviders } from '../tenant-providers.ts';
 import type { PaymentMethods } from '../wallet/payment-methods.ts';
 import type { Fulfilment } from './fulfilment.ts';
+import { billingErrors } from '../errors.ts';
 
 export interface CheckoutUrls {
   /** Where the hosted page sends the buyer after paying, when the app gave no callbackUrl. */
@@ -50,7 +51,7 @@ export class CheckoutService {
 
   async process(tenantId: string, purchaseId: string): Promise<Purchase['status']> {
     const p = await this.purchases.get(tenantId, purchaseId);
-    if (!p) throw new AppError('purchase_not_found', `purchase ${purchaseId} not found`, { status: 404 });
+    if (!p) throw billingErrors.purchase_not_found(`purchase ${purchaseId} not found`);
     const status = await this.step(p);
     if (status === 'completed' || status === 'failed') {
       for (const listener of this.finishedListeners) await listener(p).catch((err) => this.logger.warn({ err }, 'finished listener failed'));

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { badRequest, notFound } from '@tally/runtime';
+import { badRequest } from '@tally/runtime';
 import type { CheckoutQueue } from '../checkout/checkout.queue.ts';
 import type { CatalogPort, CustomerPort } from '../ports.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
 import { idempotencyKeyReused, isSameAddon, type AddonAsk } from './idempotency.ts';
 import { findPack, priceOrder } from './pack-pricing.ts';
 import type { Purchase, PurchaseRepo } from './purchase-repo.ts';
+import { catalogErrors } from '@tally/catalog';
 
 /** What the API hands AddonService: the customer's ask, with its tenant and Idempotency-Key. */
 export interface AddonRequest extends AddonAsk {
@@ -42,7 +43,7 @@ export class AddonService {
     await this.providers.forTenant(req.tenantId, order.provider); // 400 provider_not_configured, naming it (and a wrong environment)
     // as track, check and attach do: an unknown customer is created on first use, once the request is known good
     if (!(await this.customers.context(req.tenantId, req.customer))) {
-      if (!this.customers.ensure) throw notFound('customer_not_found', `customer "${req.customer}" does not exist`);
+      if (!this.customers.ensure) throw catalogErrors.customer_not_found(`customer "${req.customer}" does not exist`);
       await this.customers.ensure(req.tenantId, req.customer, req.customerData ?? null);
     }
     const { purchase, created } = await this.purchases.create({

@@ -1,6 +1,6 @@
 import { canonical } from '@tally/core';
-import { AppError } from '@tally/runtime';
 import type { Purchase } from './purchase-repo.ts';
+import { billingErrors } from '../errors.ts';
 
 /** What a POST /v1/addon asks for, as AddonService receives it. */
 export interface AddonAsk {
@@ -35,8 +35,7 @@ export function isSameAddon(ask: AddonAsk, purchase: Purchase): boolean {
 
 /** 422, as Stripe answers a key reused with other parameters: the first purchase is left as it is. */
 export const idempotencyKeyReused = (key: string, purchase: Purchase) =>
-  new AppError(
-    'idempotency_key_reused',
+  billingErrors.idempotency_key_reused(
     `Idempotency-Key "${key}" was already used for a different request (purchase ${purchase.id}); send a new key for a new purchase`,
-    { status: 422, details: { reference: purchase.id } },
+    { details: { reference: purchase.id } },
   );

@@ -1,11 +1,13 @@
 import type { CatalogSnapshot, CreditPackDef } from '@tally/core';
-import { badRequest, notFound } from '@tally/runtime';
+import { badRequest } from '@tally/runtime';
+import { billingErrors } from '../errors.ts';
+import { catalogErrors } from '@tally/catalog';
 
 /** A pack by slug, or by id (Owostack accepts both); archived packs are not for sale. */
 export function findPack(snapshot: CatalogSnapshot, packRef: string): CreditPackDef {
   const bySlug = snapshot.creditPacks.get(packRef);
   const pack = bySlug ?? [...snapshot.creditPacks.values()].find((p) => p.id === packRef);
-  if (!pack || pack.archived) throw notFound('pack_not_found', `credit pack "${packRef}" does not exist`);
+  if (!pack || pack.archived) throw catalogErrors.pack_not_found(`credit pack "${packRef}" does not exist`);
   return pack;
 }
 
@@ -22,7 +24,7 @@ export function priceOrder(snapshot: CatalogSnapshot, pack: CreditPackDef, quant
     throw badRequest('validation_error', 'quantity is a whole number from 1 to 100');
   }
   if (currency && currency.toUpperCase() !== pack.currency.toUpperCase()) {
-    throw badRequest('currency_mismatch', `pack "${pack.slug}" is sold in ${pack.currency}, not ${currency}`);
+    throw billingErrors.currency_mismatch(`pack "${pack.slug}" is sold in ${pack.currency}, not ${currency}`);
   }
   const q = BigInt(quantity);
   return {

@@ -1,5 +1,4 @@
 import { fromMicro, refundAmountMinor } from '@tally/core';
-import { AppError, conflict, notFound } from '@tally/runtime';
 import { purchaseEventData } from '../checkout/fulfilment.ts';
 import type { BalanceChange, BalancePort, BalanceRef } from '../ports.ts';
 import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
@@ -7,6 +6,7 @@ import type { Transactor } from '../store.ts';
 import type { RefundStore } from './refund-repo.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
+import { billingErrors } from '../errors.ts';
 
 export interface RefundOutcome {
   reference: string;
@@ -76,14 +76,14 @@ export class RefundService {
   ): Promise<RefundOutcome> {
     const done = await this.tx.transaction(async (tx): Promise<{ outcome: RefundOutcome; fresh: Purchase | null }> => {
       const p = await this.purchases.get(tenantId, purchaseId, tx, true);
-      if (!p) throw notFound('purchase_not_found', `purchase ${purchaseId} does not exist`);
+      if (!p) throw billingErrors.purchase_not_found(`purchase ${purchaseId} does not exist`);
       if (p.status === 'refunded') {
         const r = (await this.records.ofPurchase(tenantId, p.id, tx))!;
         return { outcome: { reference: p.id, amountMinor: r.amountMinor, currency: p.currency, revokedMicro: r.revokedMicro, spentMicro: r.spentMicro }, fresh: null };
       }
-      if (p.status !== 'completed' || !p.chargeId) throw conflict('purchase_not_refundable', `purchase ${p.id} is ${p.status}; only completed purchases can be refunded`);
+      if (p.status !== 'completed' || !p.chargeId) throw billingErrors.purchase_not_refundable(`purchase ${p.id} is ${p.status}; only completed purchases can be refunded`);
       const { revokedMicro } = await this.balances.revokeGrant({ tenantId, customerId: p.customerId, creditSystem: p.creditSystem, grantId: p.id });
-      if (revokedMicro > p.creditsMicro) throw new AppError('refund_inconsistent', `revoked more than granted for ${p.id}`);
+      if (revokedMicro > p.creditsMicro) throw billingErrors.refund_inconsistent(`revoked more than granted for ${p.id}`);
       const spentMicro = p.creditsMicro - revokedMicro;
       const { amountMinor, refundId } = await payBack(p, revokedMicro);
       await this.records.recordRevoked(tx, tenantId, p.id, revokedMicro);

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { SavedCard } from '@tally/payments';
-import { notFound } from '@tally/runtime';
 import type { CatalogPort, CustomerPort } from '../ports.ts';
 import type { TenantProviders } from '../tenant-providers.ts';
 import type { Transactor } from '../store.ts';
 import type { PaymentMethod, PaymentMethods } from './payment-methods.ts';
 import type { WalletSetupStore } from './wallet-setup-repo.ts';
+import { billingErrors } from '../errors.ts';
+import { catalogErrors } from '@tally/catalog';
 
 /** Called after a customer saved a new card (auto top-up disabled by a decline comes back on). */
 export type CardSavedListener = (tenantId: string, customerId: string) => Promise<void>;
@@ -77,12 +78,12 @@ export class WalletService {
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
-    if (!(await this.methods.remove(tenantId, id))) throw notFound('payment_method_not_found', `payment method ${id} does not exist`);
+    if (!(await this.methods.remove(tenantId, id))) throw billingErrors.payment_method_not_found(`payment method ${id} does not exist`);
   }
 
   private async requireCustomer(tenantId: string, customerId: string) {
     const ctx = await this.customers.context(tenantId, customerId);
-    if (!ctx) throw notFound('customer_not_found', `customer "${customerId}" does not exist`);
+    if (!ctx) throw catalogErrors.customer_not_found(`customer "${customerId}" does not exist`);
     return ctx;
   }
 }

@@ -1,9 +1,10 @@
-import { AppError, notFound } from '@tally/runtime';
+import { AppError } from '@tally/runtime';
 import { signatureHeader } from '@tally/payments';
 import type { Delivery, DeliveryStore } from './delivery-repo.ts';
 import type { WebhookQueue } from './webhooks.queue.ts';
 import { postToTarget } from './target-fetch.ts';
 import { STRICT_WEBHOOK_TARGETS, systemResolver, type Resolver, type WebhookTargetPolicy } from './target-policy.ts';
+import { billingErrors } from '../errors.ts';
 
 export const TALLY_SIGNATURE_HEADER = 'Tally-Signature';
 
@@ -32,7 +33,7 @@ export class WebhookDeliveries {
   /** A new delivery of the same event (same id and body) to the same endpoint. */
   async redeliver(tenantId: string, endpointId: string, deliveryId: string): Promise<Delivery> {
     const copy = await this.store.copy(tenantId, endpointId, deliveryId);
-    if (!copy) throw notFound('delivery_not_found', `delivery ${deliveryId} does not exist`);
+    if (!copy) throw billingErrors.delivery_not_found(`delivery ${deliveryId} does not exist`);
     await this.queue.enqueue({ tenantId, deliveryId: copy.id });
     return copy;
   }

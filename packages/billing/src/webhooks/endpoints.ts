@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { notFound } from '@tally/runtime';
 import type { Endpoint, EndpointStore } from './endpoint-repo.ts';
 import { assertWebhookTarget, STRICT_WEBHOOK_TARGETS, systemResolver, type Resolver, type WebhookTargetPolicy } from './target-policy.ts';
+import { billingErrors } from '../errors.ts';
 
 /**
  * A tenant's webhook endpoints. The signing secret is generated here and shown
@@ -27,11 +27,11 @@ export class WebhookEndpoints {
 
   async get(tenantId: string, id: string): Promise<Endpoint> {
     const endpoint = await this.store.get(tenantId, id);
-    if (!endpoint) throw notFound('endpoint_not_found', `webhook endpoint ${id} does not exist`);
+    if (!endpoint) throw billingErrors.endpoint_not_found(`webhook endpoint ${id} does not exist`);
     return endpoint;
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
-    if (!(await this.store.remove(tenantId, id))) throw notFound('endpoint_not_found', `webhook endpoint ${id} does not exist`);
+    if (!(await this.store.remove(tenantId, id))) throw billingErrors.endpoint_not_found(`webhook endpoint ${id} does not exist`);
   }
 }

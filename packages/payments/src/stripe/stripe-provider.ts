@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { AppError } from '@tally/runtime';
+import { paymentErrors } from '../errors.ts';
 import type {
   ChargeInput,
   ChargeResult,
@@ -35,7 +35,7 @@ const toStripeAmount = (minor: bigint): number => {
 function asProviderError(err: unknown): unknown {
   const type = (err as { type?: string } | null)?.type;
   if (type === 'StripeConnectionError' || type === 'StripeAPIError' || type === 'StripeRateLimitError') {
-    return new AppError('provider_unavailable', `stripe: ${(err as Error).message}`, { status: 503, retryable: true, cause: err });
+    return paymentErrors.provider_unavailable(`stripe: ${(err as Error).message}`, { cause: err });
   }
   return err;
 }
@@ -108,7 +108,7 @@ export class StripeProvider implements PaymentProvider {
         },
         { idempotencyKey: input.idempotencyKey },
       );
-      if (!session.url) throw new AppError('provider_error', 'stripe returned a checkout session without a url', { status: 502 });
+      if (!session.url) throw paymentErrors.provider_error('stripe returned a checkout session without a url');
       return { id: session.id, url: session.url };
     } catch (err) {
       throw asProviderError(err);
@@ -129,7 +129,7 @@ export class StripeProvider implements PaymentProvider {
         },
         { idempotencyKey: input.idempotencyKey },
       );
-      if (!session.url) throw new AppError('provider_error', 'stripe returned a setup session without a url', { status: 502 });
+      if (!session.url) throw paymentErrors.provider_error('stripe returned a setup session without a url');
       return { id: session.id, url: session.url };
     } catch (err) {
       throw asProviderError(err);
@@ -154,7 +154,7 @@ export class StripeProvider implements PaymentProvider {
       if (intent.status === 'succeeded') return { status: 'succeeded', chargeId: intent.id };
       if (intent.status === 'processing') {
         // Not final yet: retry the job later with the same idempotency key.
-        throw new AppError('charge_processing', `payment ${intent.id} is still processing`, { status: 503, retryable: true });
+        throw paymentErrors.charge_processing(`payment ${intent.id} is still processing`);
       }
       return { status: 'declined', code: 'authentication_required', message: `The payment needs the customer (status ${intent.status}).`, chargeId: intent.id };
     } catch (err) {
@@ -178,7 +178,7 @@ export class StripeProvider implements PaymentProvider {
         { idempotencyKey: input.idempotencyKey },
       );
       if (refund.status === 'failed' || refund.status === 'canceled') {
-        throw new AppError('refund_failed', `stripe refund ${refund.id} ${refund.status}`, { status: 502 });
+        throw paymentErrors.refund_failed(`stripe refund ${refund.id} ${refund.status}`);
       }
       return { refundId: refund.id, status: refund.status === 'succeeded' ? 'succeeded' : 'pending' };
     } catch (err) {
