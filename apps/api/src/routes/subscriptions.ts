@@ -5,7 +5,7 @@ import {
   subscriptionsQuerySchema,
   subscriptionsResultSchema,
 } from '@tally/contracts';
-import { listRenewals, renewalEventData } from '@tally/billing';
+import { renewalEventData } from '@tally/billing';
 import { liveInGroup, type LiveSubscription } from '@tally/catalog';
 import { notFound } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
@@ -39,7 +39,7 @@ export function registerSubscriptionRoutes(routes: RouteTable, ctx: ApiContext):
     handler: async ({ query, tenant }) => {
       if (!(await ctx.customers.context(tenant.tenantId, query.customer))) throw notFound('customer_not_found', `no customer "${query.customer}"`);
       const s = await liveInGroup(ctx.pool, tenant.tenantId, query.customer, undefined);
-      const renewals = await listRenewals(ctx.pool, tenant.tenantId, query.customer);
+      const renewals = await ctx.billing.views.renewals(tenant.tenantId, query.customer);
       return {
         body: {
           success: true as const,
