@@ -1,7 +1,15 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx (the SDK ships its sources).
-import { register } from 'tsx/esm/api';
+// The `tally` CLI. Installed from the package: the compiled dist/cli.js. In the Tally repository, where the
+// sources sit next to bin/: src/cli.ts through tsx, so `npx tally` there never runs a stale build.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli.ts');
+const source = new URL('../src/cli.ts', import.meta.url);
+let main;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import(source.href));
+} else {
+  ({ main } = await import('../dist/cli.js'));
+}
 process.exitCode = await main();
