@@ -13,7 +13,6 @@ import {
   DeductService,
   deductWorkerOptions,
   FairShare,
-  Rebuilder,
   StrictOutboxSweeper,
   type UsageRow,
 } from '@tally/metering';
@@ -32,8 +31,8 @@ const deadLetters = counter('tally_usage_dead_letters_total', 'usage rows ClickH
  * ledger (Redis Lua) -> raw usage rows (ClickHouse, batched).
  */
 export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'strictOutbox'> }> {
-  const { config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers } = deps;
-  const directory = { snapshot: (t: string) => catalog.snapshot(t), context: (t: string, c: string) => customers.context(t, c) };
+  // the process's one directory and Rebuilder (main.ts), shared with billing
+  const { config, logger, pool, redis, clickhouse, kafka, registry, directory, rebuilder } = deps;
   const storeDeadLetters = deadLetterSink<UsageRow>(pool, 'raw_usage_events_v1', (row) => row.tenant_id);
   const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', {
     maxRows: 20_000,
@@ -54,7 +53,6 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers &
       logger.error({ rows: rows.length, stored, reason, events: rows.slice(0, 20).map((r) => [r.tenant_id, r.event_id]) }, 'clickhouse refused usage rows; stored as dead letters');
     },
   });
-  const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory, logger }, config.CLICKHOUSE_DATABASE);
   const service = new DeductService({ redis, rebuilder, directory, writer, clickhouse, logger });
 
   const queueName = deductQueueName(config.KAFKA_CONSUMER_GROUP);
