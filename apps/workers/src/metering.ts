@@ -10,7 +10,7 @@ import {
   DEDUCT_MIN_CONCURRENCY,
   deductProcessor,
   deductQueueName,
-  DeductService,
+  createDeductService,
   deductWorkerOptions,
   FairShare,
   StrictOutboxSweeper,
@@ -53,7 +53,7 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers &
       logger.error({ rows: rows.length, stored, reason, events: rows.slice(0, 20).map((r) => [r.tenant_id, r.event_id]) }, 'clickhouse refused usage rows; stored as dead letters');
     },
   });
-  const service = new DeductService({ redis, rebuilder, directory, writer, clickhouse, logger });
+  const service = createDeductService({ redis, clickhouse, rebuilder, directory, writer, logger });
 
   const queueName = deductQueueName(config.KAFKA_CONSUMER_GROUP);
   const queue = ownBull(config.REDIS_URL, (o) => new Queue<DeductJob>(queueName, o));

@@ -8,6 +8,7 @@ import { createClickHouse } from '@tally/clickhouse';
 import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { BalanceService } from './balance-service.ts';
 import { Rebuilder } from './rebuild.ts';
+import { RedisLedgerStore } from './ledger/index.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 
 const config = parseConfig(sharedEnv);
@@ -29,7 +30,7 @@ afterAll(async () => {
 function service(allowance: number | null) {
   const seed = seedCatalog(allowance);
   const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
-  return { ...seed, balances: new BalanceService(redis, seed.directory, rebuilder) };
+  return { ...seed, balances: new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder) };
 }
 
 describe('BalanceService', () => {

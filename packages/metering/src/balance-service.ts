@@ -1,8 +1,8 @@
-import { keys, type RedisClient } from '@tally/redis';
+import { keys } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
-import { ledgerScripts, meterKeys, runCheckScript, withCustomerState } from './ledger/index.ts';
+import { ledgerScripts, meterKeys, runCheckScript, withCustomerState, type LedgerStore } from './ledger/index.ts';
 import { withRedis } from './redis-errors.ts';
 import { emitBalanceAdjusted, onBalanceChanged, type BalanceListener } from './balance-events.ts';
 
@@ -41,7 +41,7 @@ export interface Balance {
  */
 export class BalanceService {
   constructor(
-    private readonly redis: RedisClient,
+    private readonly ledger: LedgerStore,
     private readonly directory: MeteringDirectory,
     private readonly rebuilder: Rebuilder,
   ) {}
@@ -51,7 +51,7 @@ export class BalanceService {
     const { tenantId: t, customerId: c, creditSystem } = input;
     const [, grantsKey, orderKey, expiryKey] = meterKeys(t, c, creditSystem) as [string, string, string, string];
     await this.withState(t, c, () =>
-      ledgerScripts.applyGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [
+      this.ledger.run<number>(ledgerScripts.applyGrant, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [
         input.grantId,
         input.creditsMicro.toString(),
         String(input.grantedAt.getTime()),
@@ -68,7 +68,7 @@ export class BalanceService {
     const { tenantId: t, customerId: c, creditSystem } = input;
     const [, grantsKey, orderKey, expiryKey] = meterKeys(t, c, creditSystem) as [string, string, string, string];
     const revoked = await this.withState(t, c, () =>
-      ledgerScripts.revokeGrant.run<number>(this.redis, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [input.grantId, Date.now()]),
+      this.ledger.run<number>(ledgerScripts.revokeGrant, [keys.hydrated(t, c), grantsKey, orderKey, expiryKey], [input.grantId, Date.now()]),
     );
     // observers hear the new balance; reading it must not fail the revocation that already happened
     void this.balance({ tenantId: t, customerId: c, creditSystem }).then(
@@ -82,7 +82,7 @@ export class BalanceService {
     const { tenantId: t, customerId: c } = ref;
     const cp = await customerPlan(this.directory, t, c);
     // the same read as a check of 0 credits (the period settled first when a rebuild left it unknown)
-    const m = await runCheckScript(this.redis, this.rebuilder, t, c, meterArgs(cp, meterBySlug(cp, ref.creditSystem), new Date()), { neededMicro: 0n, send: null });
+    const m = await runCheckScript(this.ledger, this.rebuilder, t, c, meterArgs(cp, meterBySlug(cp, ref.creditSystem), new Date()), { neededMicro: 0n, send: null });
     const unlimited = m.limitMicro === null;
     const plan = unlimited || m.limitMicro! < m.usedMicro ? 0n : m.limitMicro! - m.usedMicro;
     return { planMicro: plan, purchasedMicro: m.purchasedMicro, totalMicro: plan + m.purchasedMicro, unlimited, usedMicro: m.usedMicro, overageMicro: m.overageMicro };
@@ -101,7 +101,7 @@ export class BalanceService {
     for (const g of grants) bySystem.set(g.creditSystem, [...(bySystem.get(g.creditSystem) ?? []), g.id]);
     for (const [system, ids] of bySystem) {
       const [, grantsKey, , expiryKey] = meterKeys(t, c, system) as [string, string, string, string];
-      const [rem, exp] = await withRedis(() => Promise.all([this.redis.hmget(grantsKey, ...ids), this.redis.hmget(expiryKey, ...ids)]));
+      const [rem, exp] = await withRedis(() => Promise.all([this.ledger.hmget(grantsKey, ids), this.ledger.hmget(expiryKey, ids)]));
       ids.forEach((id, i) => {
         const expired = exp[i] != null && Number(exp[i]) <= now;
         left.set(id, expired ? 0n : BigInt(rem[i] ?? '0'));

@@ -8,11 +8,11 @@ import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
 import { blockedByPastDue, customerPlan, meterArgs, meterForFeature, pricedTerms } from './meter-context.ts';
 import { balanceFields, emptyFields } from './answer.ts';
-import { dedupGenerations, idDigest, ledgerScripts, meterKeys, messageFingerprint, runCheckScript } from './ledger/index.ts';
-import { keys, type RedisClient } from '@tally/redis';
+import { dedupGenerations, idDigest, ledgerScripts, meterKeys, messageFingerprint, runCheckScript, type LedgerStore } from './ledger/index.ts';
+import { keys } from '@tally/redis';
 import { emitBalanceChanged } from './balance-events.ts';
 import { toMessage } from './messages.ts';
-import { StrictOutbox } from './strict-outbox.ts';
+import type { StrictOutbox } from './strict-outbox.ts';
 
 const checks = counter('tally_checks_total', 'check answers', ['code', 'send_event']);
 
@@ -34,7 +34,9 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 export interface CheckDeps {
-  redis: RedisClient;
+  ledger: LedgerStore;
+  /** The strict path's outbox (strict-outbox.ts). */
+  outbox: StrictOutbox;
   rebuilder: Rebuilder;
   directory: MeteringDirectory;
   producer: EventProducer;
@@ -52,7 +54,7 @@ export class CheckService {
   private readonly outbox: StrictOutbox;
 
   constructor(private readonly deps: CheckDeps) {
-    this.outbox = new StrictOutbox(deps.redis);
+    this.outbox = deps.outbox;
   }
 
   async check(tenantId: string, req: CheckRequest): Promise<CheckResponse> {
@@ -62,7 +64,7 @@ export class CheckService {
   }
 
   private async decide(t: string, req: CheckRequest): Promise<CheckResponse> {
-    const { directory, redis, rebuilder } = this.deps;
+    const { directory, ledger, rebuilder } = this.deps;
     let cp = await customerPlan(directory, t, req.customer);
     if (!cp.customerExists) {
       // the rule of every call that acts for a customer (track, check, attach, addon): an unknown one is
@@ -106,7 +108,7 @@ export class CheckService {
     const digest = event ? idDigest(event.id) : null;
     // Outbox first: if this process dies between the debit and the publish, the sweeper publishes it.
     const ownsPending = event ? await this.outbox.write({ ...event, meter: def.meter }, digest!, now.getTime()) : false;
-    const s = await runCheckScript(redis, rebuilder, t, req.customer, args, {
+    const s = await runCheckScript(ledger, rebuilder, t, req.customer, args, {
       neededMicro,
       send: event ? { digest: digest!, fingerprint: messageFingerprint(event), neededMicro } : null,
     });
@@ -160,7 +162,7 @@ export class CheckService {
     const gen = dedupGenerations(nowMs);
     const [meterKey, grantsKey, orderKey] = meterKeys(t, c, meter);
     try {
-      await ledgerScripts.undoDebit.run(this.deps.redis, [meterKey!, grantsKey!, orderKey!, keys.seenEvents(t, c, gen.current), keys.appliedLog(t, c)], [digest]);
+      await this.deps.ledger.run(ledgerScripts.undoDebit, [meterKey!, grantsKey!, orderKey!, keys.seenEvents(t, c, gen.current), keys.appliedLog(t, c)], [digest]);
     } catch (err) {
       this.deps.logger.error({ err, tenantId: t, customer: c }, 'could not undo a strict-path debit whose event was not published');
     }

@@ -13,7 +13,7 @@ import { BalanceService } from './balance-service.ts';
 import { Rebuilder } from './rebuild.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
-import { idDigest, runCheckScript } from './ledger/index.ts';
+import { idDigest, RedisLedgerStore, runCheckScript } from './ledger/index.ts';
 import { StrictOutbox, StrictOutboxSweeper, type PendingEvent } from './strict-outbox.ts';
 
 /**
@@ -62,7 +62,7 @@ describe('metering on a Redis Cluster', () => {
   it('rebuild, grants, strict check and debit, and the strict outbox round keep each Lua call in one slot', async () => {
     const seed = seedCatalog(10, 'charge');
     const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
-    const balances = new BalanceService(redis, seed.directory, rebuilder);
+    const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder);
     const t = seed.tenantId;
     const c = `cus_${randomUUID().slice(0, 6)}`;
     const ref = { tenantId: t, customerId: c, creditSystem: 'ai-credits' };
@@ -83,7 +83,7 @@ describe('metering on a Redis Cluster', () => {
     const event: PendingEvent = { tenantId: t, id, customer: c, feature: 'gpt-4', valueMicro: '1000000', timestamp: wroteAt, source: 'check', meter: 'ai-credits' };
     expect(await outbox.write(event, digest, wroteAt)).toBe(true);
     expect(await redis.zscore(keys.strictPendingIndex(), `${t}:${c}`)).toBe(String(wroteAt));
-    const debit = await runCheckScript(redis, rebuilder, t, c, args, { neededMicro: toMicro(20), send: { digest, fingerprint: Buffer.from('fp01'), neededMicro: toMicro(20) } });
+    const debit = await runCheckScript(new RedisLedgerStore(redis), rebuilder, t, c, args, { neededMicro: toMicro(20), send: { digest, fingerprint: Buffer.from('fp01'), neededMicro: toMicro(20) } });
     expect(debit.split).toEqual({ planMicro: toMicro(10), purchasedMicro: toMicro(10), overageMicro: 0n });
 
     // the request "died" before publishing: the sweeper claims the message and republishes it

@@ -12,7 +12,7 @@ import { AppError, badRequest, counter, LruCache, notFound, type Logger } from '
 import { execBatch, keys, type BatchCommand, type RedisClient } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
-import { dedupGenerations, idDigest, messageFingerprint, runCheckScript, DEDUP_WINDOW_MS } from './ledger/index.ts';
+import { dedupGenerations, idDigest, messageFingerprint, RedisLedgerStore, runCheckScript, DEDUP_WINDOW_MS, type LedgerStore } from './ledger/index.ts';
 import { liveEventMessage } from './messages.ts';
 import { creditsFit, creditsOverflowError, parseTrackEvent } from './ingest-validate.ts';
 import { withRedis } from './redis-errors.ts';
@@ -69,12 +69,14 @@ export class IngestService {
   // Customers known to exist (they are never deleted): no catalog lookup per event for them. Bounded: the least
   // recently seen are forgotten first and cost one `ensure` again when they come back.
   private readonly knownCustomers: LruCache<string, true>;
+  private readonly ledger: LedgerStore;
 
   constructor(
     private readonly deps: IngestDeps,
     knownCustomersMax = KNOWN_CUSTOMERS_MAX,
   ) {
     this.knownCustomers = new LruCache(knownCustomersMax);
+    this.ledger = new RedisLedgerStore(deps.redis);
   }
 
   /** Customers held as known (never more than the cap). */
@@ -332,7 +334,7 @@ export class IngestService {
     const cp = await customerPlan(this.deps.directory, tenantId, customer);
     const resolved = meterForFeature(cp, feature);
     if (!resolved.ok) return emptyFields;
-    const s = await runCheckScript(this.deps.redis, this.deps.rebuilder, tenantId, customer, meterArgs(cp, resolved.def, new Date()), {
+    const s = await runCheckScript(this.ledger, this.deps.rebuilder, tenantId, customer, meterArgs(cp, resolved.def, new Date()), {
       neededMicro: 0n,
       send: null,
     });

@@ -10,7 +10,7 @@ import { BalanceService } from './balance-service.ts';
 import { Rebuilder } from './rebuild.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
-import { dedupGenerations, idDigest, meterKeys, runCheckScript } from './ledger/index.ts';
+import { dedupGenerations, idDigest, meterKeys, RedisLedgerStore, runCheckScript } from './ledger/index.ts';
 
 const config = parseConfig(sharedEnv);
 const redis = createRedis(config.REDIS_URL);
@@ -30,7 +30,7 @@ afterAll(async () => {
 async function setup(allowance: number) {
   const seed = seedCatalog(allowance, 'charge');
   const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
-  const balances = new BalanceService(redis, seed.directory, rebuilder);
+  const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder);
   const customer = `c-${randomUUID().slice(0, 6)}`;
   const grants: GrantState[] = [];
   for (const [credits, at] of [[30, 2000], [45.5, 1000], [10, 3000]] as const) {
@@ -43,7 +43,7 @@ async function setup(allowance: number) {
   if (!resolved.ok) throw new Error('gpt-4 should meter');
   const args = meterArgs(cp, resolved.def, new Date());
   const strict = (credits: bigint, id = randomUUID()) =>
-    runCheckScript(redis, rebuilder, seed.tenantId, customer, args, { neededMicro: credits, send: { digest: idDigest(id), fingerprint: Buffer.from('fp01'), neededMicro: credits } });
+    runCheckScript(new RedisLedgerStore(redis), rebuilder, seed.tenantId, customer, args, { neededMicro: credits, send: { digest: idDigest(id), fingerprint: Buffer.from('fp01'), neededMicro: credits } });
   return { ...seed, customer, grants, balances, strict };
 }
 

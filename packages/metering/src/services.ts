@@ -8,6 +8,13 @@ import { CoalescingProducer, type EventProducer } from '@tally/kafka';
 import { IngestService } from './ingest.ts';
 import { CheckService } from './check-service.ts';
 import type { RedisClient } from '@tally/redis';
+import { RedisLedgerStore } from './ledger/ledger-store.ts';
+import { StrictOutbox } from './strict-outbox.ts';
+import { DeductService, type DeductDeps } from './pipeline/deduct-service.ts';
+import { ClickHouseStoredEventIds } from './pipeline/stored-event-ids.ts';
+import { DeadLetterRepo } from './dead-letters/dead-letter-repo.ts';
+import { DeadLetterService, type DeadLetterServiceDeps } from './dead-letters/dead-letter-service.ts';
+import { ClickHouseRowInserter } from './dead-letters/row-inserter.ts';
 
 export interface MeteringDeps {
   redis: RedisClient;
@@ -22,7 +29,7 @@ export interface MeteringDeps {
 /** The balance side of metering, for any process (API, workers, billing). */
 export function createBalanceServices(deps: MeteringDeps): { rebuilder: Rebuilder; balances: BalanceService } {
   const rebuilder = new Rebuilder(deps, deps.clickhouseDatabase);
-  return { rebuilder, balances: new BalanceService(deps.redis, deps.directory, rebuilder) };
+  return { rebuilder, balances: new BalanceService(new RedisLedgerStore(deps.redis), deps.directory, rebuilder) };
 }
 
 export interface MeteringApiDeps extends MeteringDeps {
@@ -46,5 +53,21 @@ export function createMeteringApi(deps: MeteringApiDeps): MeteringApi {
   const rebuilder = deps.rebuilder ?? new Rebuilder(deps, deps.clickhouseDatabase);
   const producer = new CoalescingProducer(deps.producer);
   const common = { redis: deps.redis, rebuilder, directory: deps.directory, producer, topic: deps.topic, logger: deps.logger };
-  return { ingest: new IngestService(common, deps.knownCustomersMax), checks: new CheckService(common), close: () => producer.disconnect() };
+  const checks = new CheckService({ ...common, ledger: new RedisLedgerStore(deps.redis), outbox: new StrictOutbox(deps.redis) });
+  return { ingest: new IngestService(common, deps.knownCustomersMax), checks, close: () => producer.disconnect() };
+}
+
+/** The deduct processor's service (workers), its stores built over the process's clients. */
+export function createDeductService(deps: Omit<DeductDeps, 'ledger' | 'storedIds'> & { redis: RedisClient; clickhouse: ClickHouseClient }): DeductService {
+  const { redis, clickhouse, ...rest } = deps;
+  return new DeductService({ ...rest, ledger: new RedisLedgerStore(redis), storedIds: new ClickHouseStoredEventIds(clickhouse) });
+}
+
+/** GET /v1/dead-letters and their replay: usage_dead_letters in Postgres, rows inserted again into ClickHouse. */
+export function createDeadLetterService(deps: { pool: Pool; clickhouse: ClickHouseClient; clickhouseDatabase: string; events?: DeadLetterServiceDeps['events'] }): DeadLetterService {
+  return new DeadLetterService({
+    letters: new DeadLetterRepo(deps.pool),
+    rows: new ClickHouseRowInserter(deps.clickhouse, deps.clickhouseDatabase),
+    ...(deps.events ? { events: deps.events } : {}),
+  });
 }

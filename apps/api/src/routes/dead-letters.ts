@@ -6,7 +6,7 @@ import {
   replayDeadLetterBodySchema,
   replayDeadLetterResultSchema,
 } from '@tally/contracts';
-import { DeadLetterService } from '@tally/metering';
+import { createDeadLetterService, type DeadLetterService } from '@tally/metering';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 
@@ -18,7 +18,7 @@ import type { RouteTable } from '../http/route.ts';
 export function registerDeadLetterRoutes(
   routes: RouteTable,
   ctx: ApiContext,
-  deadLetters = new DeadLetterService({
+  deadLetters: DeadLetterService = createDeadLetterService({
     pool: ctx.pool,
     clickhouse: ctx.clickhouse,
     clickhouseDatabase: ctx.config.CLICKHOUSE_DATABASE,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { asDependencyError, type Pool, type Queryable } from '@tally/postgres';
+import { asDependencyError, withTransaction, type Pool, type Queryable } from '@tally/postgres';
 
 export interface DeadLetterRecord {
   id: string;
@@ -58,9 +58,27 @@ const STATE_FILTER: Record<DeadLetterState, string> = {
   all: '',
 };
 
+/** One transaction's view of usage_dead_letters: a letter read with `lock` stays locked until it ends. */
+export interface DeadLetterTx {
+  lock(tenantId: string, id: string): Promise<DeadLetterRecord | null>;
+  markReplayed(tenantId: string, id: string): Promise<DeadLetterRecord>;
+  markFailed(tenantId: string, id: string, error: string): Promise<DeadLetterRecord>;
+}
+
 /** usage_dead_letters (Postgres migration 0008); every read and update takes the tenant. */
 export class DeadLetterRepo {
   constructor(private readonly pool: Pool) {}
+
+  /** Runs `work` in one transaction (committed when it resolves, rolled back when it throws). */
+  inTransaction<T>(work: (tx: DeadLetterTx) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, (q) =>
+      work({
+        lock: (tenantId, id) => this.lock(q, tenantId, id),
+        markReplayed: (tenantId, id) => this.markReplayed(q, tenantId, id),
+        markFailed: (tenantId, id, error) => this.markFailed(q, tenantId, id, error),
+      }),
+    );
+  }
 
   /**
    * Stores rows; a row already stored for the same tenant and table is kept once. Returns how many were new.
@@ -127,4 +145,14 @@ export class DeadLetterRepo {
     );
     return toRecord(rows[0]!);
   }
+}
+
+/**
+ * The BatchingWriter `deadLetter` sink for one table: stores the refused rows
+ * as JSON text under the tenant `tenantOf` reads from each row.
+ */
+export function deadLetterSink<T>(pool: Pool, table: string, tenantOf: (row: T) => string) {
+  const repo = new DeadLetterRepo(pool);
+  return (rows: T[], reason: string) =>
+    repo.add(rows.map((row) => ({ tenantId: tenantOf(row), table, rowText: JSON.stringify(row), reason })));
 }

@@ -1,9 +1,8 @@
 import { deductJobSchema, type DeadLetterPage, type DeadLetterView, type DeadLettersQuery, type ReplayDeadLetterResult } from '@tally/contracts';
-import { ident, refusalReason, type ClickHouseClient } from '@tally/clickhouse';
 import type { EventProducer } from '@tally/kafka';
-import { withTransaction, type Pool } from '@tally/postgres';
-import { AppError, DependencyUnavailableError, ValidationError, conflict, notFound } from '@tally/runtime';
-import { DeadLetterRepo, type DeadLetterRecord } from './dead-letter-repo.ts';
+import { AppError, ValidationError, conflict, notFound } from '@tally/runtime';
+import type { DeadLetterRecord, DeadLetterRepo } from './dead-letter-repo.ts';
+import type { RowInserter } from './row-inserter.ts';
 import { repairRow } from './repair.ts';
 import { DEDUCT_PAYLOAD_TABLE } from './deduct-payload.ts';
 import { toMessage } from '../messages.ts';
@@ -32,24 +31,20 @@ export function decodeCursor(cursor: string): bigint {
 }
 
 export interface DeadLetterServiceDeps {
-  pool: Pool;
-  clickhouse: ClickHouseClient;
-  clickhouseDatabase: string;
+  letters: Pick<DeadLetterRepo, 'list' | 'inTransaction'>;
+  /** Where a replayed row is inserted again (ClickHouse). */
+  rows: RowInserter;
   /** Where a replayed deduct payload's events are published again (the events topic); without it such a replay is refused. */
   events?: { producer: EventProducer; topic: string };
 }
 
 /** Lists a tenant's dead letters and inserts one again (GET /v1/dead-letters, POST /v1/dead-letters/:id/replay). */
 export class DeadLetterService {
-  private readonly repo: DeadLetterRepo;
-
-  constructor(private readonly deps: DeadLetterServiceDeps) {
-    this.repo = new DeadLetterRepo(deps.pool);
-  }
+  constructor(private readonly deps: DeadLetterServiceDeps) {}
 
   async list(tenantId: string, query: DeadLettersQuery): Promise<DeadLetterPage> {
     const before = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const rows = await this.repo.list(tenantId, query.limit, before, query.state);
+    const rows = await this.deps.letters.list(tenantId, query.limit, before, query.state);
     const page = rows.slice(0, query.limit);
     const hasMore = rows.length > query.limit;
     return { success: true, deadLetters: page.map(deadLetterView), hasMore, nextCursor: hasMore ? encodeCursor(page[page.length - 1]!.seq) : null };
@@ -63,28 +58,19 @@ export class DeadLetterService {
    * payload's letter (DEDUCT_PAYLOAD_TABLE) is published again instead.
    */
   async replay(tenantId: string, id: string, options: { repair: boolean }): Promise<ReplayDeadLetterResult> {
-    const outcome = await withTransaction(this.deps.pool, async (tx) => {
-      const letter = await this.repo.lock(tx, tenantId, id);
+    const outcome = await this.deps.letters.inTransaction(async (tx) => {
+      const letter = await tx.lock(tenantId, id);
       if (!letter) throw notFound('dead_letter_not_found', `no dead letter ${id}`);
       if (letter.replayedAt) throw conflict('dead_letter_already_replayed', `dead letter ${id} was replayed at ${letter.replayedAt.toISOString()}`);
       const parsed: unknown = JSON.parse(letter.rowText);
       if (letter.table === DEDUCT_PAYLOAD_TABLE) {
         const refused = await this.republish(tenantId, parsed);
-        return { refused, letter: refused === null ? await this.repo.markReplayed(tx, tenantId, id) : await this.repo.markFailed(tx, tenantId, id, refused) };
+        return { refused, letter: refused === null ? await tx.markReplayed(tenantId, id) : await tx.markFailed(tenantId, id, refused) };
       }
       const row = options.repair ? repairRow(parsed) : parsed;
-      try {
-        await this.deps.clickhouse.insert({
-          table: `${ident(this.deps.clickhouseDatabase).text}.${ident(letter.table).text}`,
-          values: [row as Record<string, unknown>],
-          format: 'JSONEachRow',
-        });
-      } catch (err) {
-        if (err instanceof DependencyUnavailableError) throw err;
-        const reason = refusalReason(err);
-        return { refused: reason, letter: await this.repo.markFailed(tx, tenantId, id, reason) };
-      }
-      return { refused: null, letter: await this.repo.markReplayed(tx, tenantId, id) };
+      const refused = await this.deps.rows.insert(letter.table, row as Record<string, unknown>);
+      if (refused !== null) return { refused, letter: await tx.markFailed(tenantId, id, refused) };
+      return { refused: null, letter: await tx.markReplayed(tenantId, id) };
     });
     if (outcome.refused !== null) {
       const what = outcome.letter.table === DEDUCT_PAYLOAD_TABLE ? 'the payload was not replayed' : 'ClickHouse refused the row again';
@@ -112,14 +98,4 @@ export class DeadLetterService {
     await this.deps.events.producer.send(this.deps.events.topic, events.map(toMessage));
     return null;
   }
-}
-
-/**
- * The BatchingWriter `deadLetter` sink for one table: stores the refused rows
- * as JSON text under the tenant `tenantOf` reads from each row.
- */
-export function deadLetterSink<T>(pool: Pool, table: string, tenantOf: (row: T) => string) {
-  const repo = new DeadLetterRepo(pool);
-  return (rows: T[], reason: string) =>
-    repo.add(rows.map((row) => ({ tenantId: tenantOf(row), table, rowText: JSON.stringify(row), reason })));
 }

@@ -4,7 +4,8 @@ import { TenantService } from '@tally/catalog';
 import { createPool } from '@tally/postgres';
 import { AppError, parseConfig, sharedEnv } from '@tally/runtime';
 import { usageRow, type UsageRow } from '../pipeline/usage-row.ts';
-import { deadLetterSink, DeadLetterService } from './dead-letter-service.ts';
+import { deadLetterSink } from './dead-letter-repo.ts';
+import { createDeadLetterService } from '../services.ts';
 
 /**
  * The metering writer set-up (raw_usage_events_v1, the Postgres dead-letter
@@ -15,7 +16,7 @@ const config = parseConfig(sharedEnv);
 const pool = createPool(config.DATABASE_URL, 3);
 const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
 const tenants = new TenantService(pool);
-const service = new DeadLetterService({ pool, clickhouse, clickhouseDatabase: config.CLICKHOUSE_DATABASE });
+const service = createDeadLetterService({ pool, clickhouse, clickhouseDatabase: config.CLICKHOUSE_DATABASE });
 const TABLE = 'raw_usage_events_v1';
 
 let tenantA: string;

@@ -1,5 +1,6 @@
-import { keys, type RedisClient } from '@tally/redis';
+import { keys } from '@tally/redis';
 import { ledgerScripts } from './scripts.ts';
+import type { LedgerStore } from './ledger-store.ts';
 import type { Rebuilder } from '../rebuild.ts';
 import type { MeterArgs } from '../meter-context.ts';
 import { dedupGenerations } from './fingerprints.ts';
@@ -31,7 +32,7 @@ export interface StrictEvent {
  * Redis has no state for it.
  */
 export async function runCheckScript(
-  redis: RedisClient,
+  ledger: LedgerStore,
   rebuilder: Rebuilder,
   t: string,
   c: string,
@@ -57,7 +58,7 @@ export async function runCheckScript(
   let r: number[];
   for (;;) {
     r = await withCustomerState(rebuilder, t, c, async () => {
-      const out = await ledgerScripts.check.run<number[]>(redis, k, a);
+      const out = await ledger.run<number[]>(ledgerScripts.check, k, a);
       return out[0] === -1 ? -1 : out;
     });
     if (r[0] !== -2) break;

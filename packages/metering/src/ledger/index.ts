@@ -4,3 +4,4 @@ export * from './keys.ts';
 export * from './customer-state.ts';
 export * from './check-script.ts';
 export * from './scripts.ts';
+export * from './ledger-store.ts';

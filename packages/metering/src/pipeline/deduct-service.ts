@@ -1,15 +1,16 @@
 import { creditsFor } from '@tally/core';
 import type { DeductJob, PricedTerms, UsageEventMessage } from '@tally/contracts';
-import { execBatch, keys, type BatchCommand, type RedisClient } from '@tally/redis';
-import { inList, sql, type BatchingWriter, type ClickHouseClient } from '@tally/clickhouse';
+import { keys, type BatchCommand } from '@tally/redis';
+import type { BatchingWriter } from '@tally/clickhouse';
 import { AppError, counter, type Logger } from '@tally/runtime';
 import type { MeteringDirectory } from '../directory.ts';
 import type { Rebuilder } from '../rebuild.ts';
 import { customerPlan, meterForFeature, pricedTerms, rolloverFor, type CustomerPlan } from '../meter-context.ts';
-import { compareAndDelete, dedupGenerations, idDigest, ledgerScripts, meterKeys, messageFingerprint, rolloverArgv, seenKeys, withCustomerState } from '../ledger/index.ts';
+import { dedupGenerations, idDigest, ledgerScripts, meterKeys, messageFingerprint, rolloverArgv, seenKeys, withCustomerState, type LedgerStore } from '../ledger/index.ts';
 import { withRedis } from '../redis-errors.ts';
 import { emitBalanceChanged } from '../balance-events.ts';
 import { parseTakes, usageRow, type UsageRow } from './usage-row.ts';
+import type { StoredEventIds } from './stored-event-ids.ts';
 
 const outcomes = counter('tally_deduct_events_total', 'events seen by the deduct processor', ['outcome']);
 
@@ -34,12 +35,12 @@ const UNMETERED: PricedTerms = { meter: '~unmetered', creditSystem: '', costMicr
 const FRESH_STATE_WAIT_MS = 2_000;
 
 export interface DeductDeps {
-  redis: RedisClient;
+  ledger: LedgerStore;
   rebuilder: Rebuilder;
   directory: MeteringDirectory;
   writer: BatchingWriter<UsageRow>;
-  /** Reads usage_event_ids_v1 when a retried job replays events (see withoutStoredRows). */
-  clickhouse: ClickHouseClient;
+  /** Read when a retried job replays events (see withoutStoredRows). */
+  storedIds: StoredEventIds;
   logger: Logger;
 }
 
@@ -174,7 +175,7 @@ export class DeductService {
     result: CustomerResult,
     balances: Map<string, { micro: bigint; atMs: number }>,
   ): Promise<void> {
-    const { redis, rebuilder, logger } = this.deps;
+    const { ledger, rebuilder, logger } = this.deps;
     const now = Date.now();
     const meters = new Map<string, { index: number; terms: PricedTerms }>();
     const digests: Buffer[] = [];
@@ -209,7 +210,7 @@ export class DeductService {
     let out: (number | string)[];
     for (;;) {
       out = await withCustomerState(rebuilder, t, c, async () => {
-        const r = await ledgerScripts.deduct.run<(number | string)[]>(redis, k, a);
+        const r = await ledger.run<(number | string)[]>(ledgerScripts.deduct, k, a);
         return r[0] === -1 ? -1 : r;
       });
       if (out[0] !== -2) break;
@@ -260,9 +261,7 @@ export class DeductService {
     });
     const stored = new Set<string>();
     for (const [tenantId, ids] of replayedByTenant) {
-      const query = sql`SELECT event_id FROM usage_event_ids_v1 WHERE tenant_id = ${tenantId} AND event_id IN (${inList(ids)})`.text;
-      const res = await this.deps.clickhouse.query({ query, format: 'JSONEachRow' });
-      for (const row of await res.json<{ event_id: string }>()) stored.add(`${tenantId}\u0000${row.event_id}`);
+      for (const id of await this.deps.storedIds.stored(tenantId, ids)) stored.add(`${tenantId}\u0000${id}`);
     }
     return results.flatMap((r, i) => {
       const t = job.customers[i]!.tenantId;
@@ -277,7 +276,7 @@ export class DeductService {
    * so the next use rebuilds again, now with these rows in ClickHouse.
    */
   private async forgetApplied(job: DeductJob, results: CustomerResult[]): Promise<void> {
-    const { redis, logger } = this.deps;
+    const { ledger, logger } = this.deps;
     // one round trip (on a Cluster one pipeline per customer's slot; each customer's four commands keep their order)
     const commands: BatchCommand[] = [];
     const watched: { i: number; build: string }[] = [];
@@ -294,7 +293,7 @@ export class DeductService {
       watched.push({ i, build: r.build ?? '' });
     });
     if (watched.length === 0) return;
-    const replies = await withRedis(() => execBatch(redis, commands));
+    const replies = await withRedis(() => ledger.batch(commands));
     const stale = watched.flatMap((w, k) => {
       const current = replies[4 * k + 3]?.[1] as string | null | undefined;
       return current && current !== w.build ? [{ ...w, current }] : [];
@@ -303,7 +302,7 @@ export class DeductService {
       const g = job.customers[w.i]!;
       // compare-and-delete: only the build that missed these rows
       await withRedis(() =>
-        compareAndDelete(redis, keys.hydrated(g.tenantId, g.customer), w.current),
+        ledger.compareAndDelete(keys.hydrated(g.tenantId, g.customer), w.current),
       );
       logger.info({ tenantId: g.tenantId, customer: g.customer }, 'state was rebuilt while debits were in flight; rebuilding again');
     }

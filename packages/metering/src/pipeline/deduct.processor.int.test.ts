@@ -10,13 +10,12 @@ import { createPool } from '@tally/postgres';
 import { createRedis, ownBull } from '@tally/redis';
 import { AppError, createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { DeadLetterRepo } from '../dead-letters/dead-letter-repo.ts';
-import { DeadLetterService } from '../dead-letters/dead-letter-service.ts';
 import { DEDUCT_PAYLOAD_TABLE } from '../dead-letters/deduct-payload.ts';
 import { Rebuilder } from '../rebuild.ts';
 import { seedCatalog } from '../testing/fixtures.ts';
 import { enqueueDeduct, type DeductQueue } from './deduct.queue.ts';
 import { deductProcessor, type DeductOutcome } from './deduct.processor.ts';
-import { DeductService } from './deduct-service.ts';
+import { createDeadLetterService, createDeductService } from '../services.ts';
 import type { UsageRow } from './usage-row.ts';
 
 /**
@@ -33,7 +32,7 @@ const logger = createLogger('test', 'silent');
 const seed = seedCatalog(100);
 const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
 const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', { maxRows: 100, maxDelayMs: 20 });
-const service = new DeductService({ redis, rebuilder, directory: seed.directory, writer, clickhouse, logger });
+const service = createDeductService({ redis, clickhouse, rebuilder, directory: seed.directory, writer, logger });
 const queueName = `deduct-int-${randomUUID().slice(0, 8)}`;
 const queue: DeductQueue = ownBull(config.REDIS_URL, (o) => new Queue<DeductJob>(queueName, o));
 const worker = ownBull(config.REDIS_URL, (o) => new Worker(queueName, deductProcessor({ service, deadLetters: new DeadLetterRepo(pool), logger }), { ...o, concurrency: 2 }));
@@ -42,7 +41,7 @@ const topic = `tally.deduct-replay-int-${randomUUID().slice(0, 8)}`;
 const producer = new KafkajsProducer(kafka);
 const admin = new KafkajsAdmin(kafka);
 const raw = kafka.admin();
-const letters = new DeadLetterService({ pool, clickhouse, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: { producer, topic } });
+const letters = createDeadLetterService({ pool, clickhouse, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: { producer, topic } });
 
 let tenantId: string;
 
