@@ -1,4 +1,16 @@
-import { ClickHouseImportEvents, IMPORT_CONCURRENCY, ImportProcessor, ImportStore, KafkaApplySink, createImportQueue, importDirs, importProcessor, importRoot } from '@tally/analytics';
+import {
+  ClickHouseImportEvents,
+  IMPORT_CONCURRENCY,
+  ImportProcessor,
+  ImportStore,
+  KafkaApplySink,
+  RedisImportLedger,
+  createImportQueue,
+  importDirs,
+  importProcessor,
+  importRoot,
+  withReportImportLock,
+} from '@tally/analytics';
 import { KafkajsProducer } from '@tally/kafka';
 import type { RunningWorkers, WorkersDeps } from './area.ts';
 
@@ -13,8 +25,8 @@ export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers>
   const store = new ImportStore(deps.pool);
   const imports = new ImportProcessor({
     store,
-    pool: deps.pool,
-    redis: deps.redis,
+    ledger: new RedisImportLedger(deps.redis),
+    reportLock: (tenantId, fn) => withReportImportLock(deps.pool, tenantId, fn),
     events: new ClickHouseImportEvents(deps.clickhouse, deps.config.CLICKHOUSE_DATABASE),
     queue,
     dataDir: importDirs(importRoot(deps.config)),

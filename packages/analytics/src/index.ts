@@ -7,6 +7,8 @@ export * from './imports/import.queue.ts';
 export * from './imports/import.processor.ts';
 export * from './imports/chunk-processor.ts';
 export * from './imports/import-events.ts';
+export * from './imports/import-ledger.ts';
+export * from './imports/tenant-lock.ts';
 export * from './imports/kafka-apply-sink.ts';
 export * from './imports/credit-back.ts';
 export * from './imports/spool.ts';

@@ -1,10 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import type { Queue } from 'bullmq';
 import type { CatalogSnapshot } from '@tally/core';
-import type { Pool } from '@tally/postgres';
-import { keys, type RedisClient } from '@tally/redis';
 import type { Logger } from '@tally/runtime';
-import { claimEventIds, releaseClaims } from './id-claims.ts';
 import type { ImportEvent } from './event-line.ts';
 import type { ChunkResult, ImportRecord, ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
@@ -12,8 +9,8 @@ import { reportRow } from './raw-rows.ts';
 import { ChunkPrefetcher } from './parse-chunk.ts';
 import { assertApplyRowsStored, creditBack } from './credit-back.ts';
 import type { ImportEvents } from './import-events.ts';
+import type { ImportLedger } from './import-ledger.ts';
 import { manifestPath, type SpoolManifest } from './spool.ts';
-import { withReportImportLock } from './tenant-lock.ts';
 
 /** Sends apply-mode events into the metering pipeline (Kafka, source 'import'), so debits follow live rules. */
 export interface ApplySink {
@@ -22,8 +19,10 @@ export interface ApplySink {
 
 export interface ChunkProcessorDeps {
   store: ImportStore;
-  pool: Pool;
-  redis: RedisClient;
+  /** Chunk markers, id claims and customer state (RedisImportLedger). */
+  ledger: ImportLedger;
+  /** Runs `fn` holding the tenant's report-import lock (withReportImportLock over the pool). */
+  reportLock: <T>(tenantId: string, fn: () => Promise<T>) => Promise<T>;
   /** The event store (ClickHouseImportEvents). */
   events: ImportEvents;
   queue: Queue;
@@ -34,7 +33,6 @@ export interface ChunkProcessorDeps {
 }
 
 const ACTIVE: ImportRecord['state'][] = ['queued', 'running'];
-const MARKER_TTL_SEC = 7 * 24 * 3600;
 export const MAX_FLAGGED_DETAILS = 10_000;
 
 export class ImportProcessor {
@@ -80,7 +78,7 @@ export class ImportProcessor {
       await assertApplyRowsStored(this.d.events, tenantId, importId, status?.accepted ?? 0);
     }
     await this.d.events.revert(tenantId, importId);
-    if (rec.mode === 'apply') await creditBack(this.d.events, this.d.redis, tenantId, importId);
+    if (rec.mode === 'apply') await creditBack(this.d.events, this.d.ledger, tenantId, importId);
     await this.d.store.transition(importId, tenantId, ['reverting'], 'reverted');
   }
 
@@ -132,13 +130,12 @@ export class ImportProcessor {
     // 3. Dedup and store. Ids this import stored in an earlier attempt of this same chunk (crash
     //    after insert, before the chunk was recorded) count as accepted, not duplicate: the marker
     //    says an earlier attempt got that far.
-    const marker = keys.custom('import', rec.id, 'chunk', String(chunk), 'inserting');
-    const retried = (await this.d.redis.exists(marker)) === 1;
+    const retried = await this.d.ledger.attempted(rec.id, chunk);
     if (rec.mode === 'apply') {
       if (!this.d.applySink) throw new Error('apply imports need the metering pipeline (no apply sink configured)');
       // The metering ledger makes the final per-id decision for apply events, as for live ones.
       const fresh = await this.unstored(rec, valid, retried, result);
-      await this.d.redis.set(marker, '1', 'EX', MARKER_TTL_SEC);
+      await this.d.ledger.markAttempt(rec.id, chunk);
       await this.d.applySink.apply(rec.tenantId, rec.id, fresh);
       result.accepted += fresh.length;
       return result;
@@ -146,15 +143,15 @@ export class ImportProcessor {
     // Report rows go straight to ClickHouse, where the views roll up every inserted row: the
     // lookup, the claims and the insert are one decision, under the tenant's lock (imports
     // against imports) and through the ledger's applied ids (imports against live traffic).
-    await withReportImportLock(this.d.pool, rec.tenantId, async () => {
+    await this.d.reportLock(rec.tenantId, async () => {
       const unstored = await this.unstored(rec, valid, retried, result);
-      const { mine, taken } = await claimEventIds(this.d.redis, rec.tenantId, `${rec.id}:${chunk}`, unstored);
+      const { mine, taken } = await this.d.ledger.claim(rec.tenantId, `${rec.id}:${chunk}`, unstored);
       result.duplicates += taken;
       // The marker is set before the insert so a crash in between is recognised above.
-      await this.d.redis.set(marker, '1', 'EX', MARKER_TTL_SEC);
+      await this.d.ledger.markAttempt(rec.id, chunk);
       const ingested = Math.floor(now / 1000);
       await this.d.events.insertReportRows(mine.map((e) => reportRow(rec.tenantId, rec.id, e, catalog, ingested)));
-      await releaseClaims(this.d.redis, rec.tenantId, mine);
+      await this.d.ledger.release(rec.tenantId, mine);
       result.accepted += mine.length;
     });
     return result;
@@ -177,16 +174,7 @@ export class ImportProcessor {
     return fresh;
   }
 
-  private async knownCustomers(tenantId: string, events: ImportEvent[]): Promise<Set<string>> {
-    const ids = [...new Set(events.map((e) => e.customer))];
-    const known = new Set<string>();
-    for (let i = 0; i < ids.length; i += 5000) {
-      const { rows } = await this.d.pool.query<{ id: string }>(`SELECT id FROM customers WHERE tenant_id = $1 AND id = ANY($2)`, [
-        tenantId,
-        ids.slice(i, i + 5000),
-      ]);
-      for (const r of rows) known.add(r.id);
-    }
-    return known;
+  private knownCustomers(tenantId: string, events: ImportEvent[]): Promise<Set<string>> {
+    return this.d.store.knownCustomers(tenantId, [...new Set(events.map((e) => e.customer))]);
   }
 }

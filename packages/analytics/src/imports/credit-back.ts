@@ -1,6 +1,6 @@
-import { keys, type RedisClient } from '@tally/redis';
 import { AppError } from '@tally/runtime';
 import type { ImportEvents } from './import-events.ts';
+import type { ImportLedger } from './import-ledger.ts';
 
 /**
  * Waits (by failing retryably) until the metering pipeline has stored a row
@@ -22,12 +22,8 @@ export async function assertApplyRowsStored(events: ImportEvents, tenantId: stri
  * are a cache that is rebuilt to the same numbers). So the refund is the
  * same computation as any rebuild, with no second bookkeeping to drift.
  */
-export async function creditBack(events: ImportEvents, redis: RedisClient, tenantId: string, importId: string): Promise<number> {
+export async function creditBack(events: ImportEvents, ledger: ImportLedger, tenantId: string, importId: string): Promise<number> {
   const customers = await events.customersOf(tenantId, importId);
-  for (let i = 0; i < customers.length; i += 500) {
-    const batch = customers.slice(i, i + 500).map((c) => keys.hydrated(tenantId, c));
-    // One DEL per customer: keys of different customers may live in different cluster slots.
-    await Promise.all(batch.map((k) => redis.del(k)));
-  }
+  await ledger.dropCustomerState(tenantId, customers);
   return customers.length;
 }

@@ -130,6 +130,19 @@ export class ImportStore {
     return (rowCount ?? 0) > 0;
   }
 
+  /** Which of `customerIds` exist in the tenant (5,000 per query). */
+  async knownCustomers(tenantId: string, customerIds: readonly string[]): Promise<Set<string>> {
+    const known = new Set<string>();
+    for (let i = 0; i < customerIds.length; i += 5000) {
+      const { rows } = await this.pool.query<{ id: string }>(`SELECT id FROM customers WHERE tenant_id = $1 AND id = ANY($2)`, [
+        tenantId,
+        customerIds.slice(i, i + 5000),
+      ]);
+      for (const r of rows) known.add(r.id);
+    }
+    return known;
+  }
+
   async chunkDone(id: string, chunk: number): Promise<boolean> {
     const { rows } = await this.pool.query(`SELECT 1 FROM import_chunks WHERE import_id = $1 AND chunk = $2`, [id, chunk]);
     return rows.length > 0;
