@@ -46,8 +46,6 @@ export default tseslint.config(
       'packages/catalog/src/catalog/catalog-service.ts',
       'packages/catalog/src/customers/customer-service.ts',
       'packages/catalog/src/subscriptions/subscription-service.ts',
-      'packages/metering/src/dead-letters/dead-letter-service.ts',
-      'packages/metering/src/pipeline/deduct-service.ts',
     ],
     rules: { 'tally/no-database-client-in-service': 'off' },
   },
