@@ -1,9 +1,10 @@
 import { ident, jsonRow, raw as rawText, sql } from '@tally/clickhouse';
 
-/** What the repair needs from ClickHouse: run a SELECT, run a statement (the HTTP client or chdb alike). */
+/** What the repair needs from ClickHouse: run a SELECT, run a statement, insert JSONEachRow lines (the HTTP client or chdb alike). */
 export interface SqlRunner {
   rows<T>(query: string): Promise<T[]>;
   exec(query: string): Promise<void>;
+  insertJsonLines(database: string, table: string, lines: string[]): Promise<void>;
 }
 
 const AMOUNTS = ['value_micro', 'credits_micro', 'credits_plan_micro', 'credits_purchased_micro', 'credits_overage_micro'] as const;
@@ -84,7 +85,7 @@ export async function repairRollups(db: SqlRunner, database: string, tenantId: s
         }),
       );
     }
-    if (rows.length) await db.exec(`INSERT INTO ${table.text} FORMAT JSONEachRow\n${rows.join('\n')}`);
+    if (rows.length) await db.insertJsonLines(database, r.table, rows);
     corrected += rows.length;
   }
   return corrected;

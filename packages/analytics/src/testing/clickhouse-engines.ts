@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClickHouse, ident, migrateClickHouse, splitStatements, type ClickHouseClient } from '@tally/clickhouse';
+import { createClickHouse, ident, insertJsonLines, migrateClickHouse, splitStatements, type ClickHouseClient } from '@tally/clickhouse';
 import { parseConfig, sharedEnv } from '@tally/runtime';
 
 /** The same SQL text against either ClickHouse generation. */
@@ -10,6 +10,7 @@ export interface Engine {
   database: string;
   exec(query: string): Promise<void>;
   rows<T = Record<string, unknown>>(query: string): Promise<T[]>;
+  insertJsonLines(database: string, table: string, lines: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,6 +27,7 @@ export async function serverEngine(): Promise<Engine & { client: ClickHouseClien
     database: config.database,
     client,
     exec: async (query) => void (await client.command({ query })),
+    insertJsonLines: (db, table, lines) => insertJsonLines(client, { database: db, table }, lines),
     rows: async <T>(query: string) => (await client.query({ query, format: 'JSONEachRow' })).json<T>(),
     close: () => client.close(),
   };
@@ -48,6 +50,7 @@ export async function chdbEngine(database = 'tally'): Promise<Engine & { version
     database,
     version,
     exec: async (query) => void session.query(query),
+    insertJsonLines: async (db, table, lines) => void session.query(`INSERT INTO ${ident(db).text}.${ident(table).text} FORMAT JSONEachRow\n${lines.join('\n')}`),
     rows: async <T>(query: string) =>
       session
         .query(query, 'JSONEachRow')
