@@ -43,7 +43,7 @@ export async function startApp(
   });
   let tail = '';
   const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-8000);
+    tail = (tail + chunk.toString()).slice(-64_000);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

@@ -7,6 +7,11 @@ import { renewalsEnv, credentialsEnv, credentialsEnvRules, webhookTargetsEnv, we
 const apiEnv = sharedEnv.extend({
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_HOST: z.string().default('127.0.0.1'),
+  /**
+   * API processes sharing API_PORT (node:cluster): a number, or `auto` for one per core. Default `auto`
+   * when NODE_ENV=production, else 1 (tests and the simulator start several single-process APIs).
+   */
+  API_PROCESSES: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).optional(),
   /** Public base URL, used in links Tally hands out (checkout pages, webhooks). */
   PUBLIC_URL: z.url().optional(),
   /** Kafka client producing usage events on /v1/track and /v1/check (see BENCHMARKS.md). */
