@@ -1,5 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { ConsumedBatch, EventConsumer } from './port.ts';
+import { whileRetriable } from './retriable.ts';
 
 export interface KafkajsConsumerOptions {
   groupId: string;
@@ -34,7 +35,8 @@ export class KafkajsConsumer implements EventConsumer {
   }
 
   async run(topic: string, handle: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
-    await this.consumer.subscribe({ topic, fromBeginning: true });
+    // a topic created moments ago may be unknown to the broker asked (several brokers)
+    await whileRetriable(() => this.consumer.subscribe({ topic, fromBeginning: true }));
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
