@@ -8,7 +8,7 @@ import { runSimulation } from './runner.ts';
 /**
  * npm run sim -- --seed S --ops N [--profile default|cluster] [--catalog default|wide]
  *   [--faults kill,flush,keys,clickhouse,period,broker] [--fault-every-ms MS] [--weights addon=20,refund=5]
- *   [--redis-db D] [--concurrency C] [--queue Q]
+ *   [--redis-db D] [--concurrency C] [--queue Q] [--max-minutes M]
  */
 const { values } = parseArgs({
   options: {
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     queue: { type: 'string', default: '64' },
     weights: { type: 'string', default: '' },
+    'max-minutes': { type: 'string', default: '0' },
   },
 });
 
@@ -53,7 +54,19 @@ for (const pair of (values.weights ?? '').split(',').filter(Boolean)) {
   weights[k] = w;
 }
 
+// SIGUSR2 stops generating: what was launched ends, then the usual quiescence and comparison. (Not SIGINT: a
+// terminal's Ctrl-C reaches the stack's processes too.)
+let askStop = () => {};
+const stopSignal = new Promise<void>((resolve) => (askStop = resolve));
+process.once('SIGUSR2', () => {
+  console.log('SIGUSR2: no new operations; quiescing and comparing');
+  askStop();
+});
+console.log(`stop early and still compare: kill -USR2 ${process.pid}`);
+
 const result = await runSimulation({
+  maxMs: int('max-minutes', values['max-minutes']) * 60_000,
+  stopSignal,
   weights,
   seed: int('seed', values.seed),
   ops: int('ops', values.ops),

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +36,7 @@ export class AppProcess {
     const portVar = this.app === 'api' ? 'API_PORT' : 'WORKERS_PORT';
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, `apps/${this.app}/src/main.ts`)], {
       cwd: repoRoot,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...this.env, [portVar]: String(this.port) },
+      env: { ...process.env, LOG_LEVEL: process.env.SIM_LOG_LEVEL ?? 'warn', ...this.env, [portVar]: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -44,6 +45,16 @@ export class AppProcess {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    // SIM_LOG_DIR: every process's whole output, appended across its restarts (<name>.log), to read after a run
+    const logDir = process.env.SIM_LOG_DIR;
+    if (logDir) {
+      mkdirSync(logDir, { recursive: true });
+      const file = createWriteStream(path.join(logDir, `${this.name}.log`), { flags: 'a' });
+      file.write(`--- ${new Date().toISOString()} start (pid ${child.pid})\n`);
+      child.stdout?.pipe(file, { end: false });
+      child.stderr?.pipe(file, { end: false });
+      child.once('exit', (code, signal) => file.end(`--- ${new Date().toISOString()} exit ${code ?? signal}\n`));
+    }
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}:\n${this.tail}`);

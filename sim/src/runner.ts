@@ -26,6 +26,10 @@ export interface RunOptions {
   concurrency?: number;
   /** Operations launched and not yet ended, those waiting behind a barrier included (the generator waits above). */
   queue?: number;
+  /** Stop generating once this much time has passed (0: no limit), then quiesce and compare as usual. */
+  maxMs?: number;
+  /** Resolves when the caller asks to stop generating early (SIGUSR2): the run then quiesces and compares. */
+  stopSignal?: Promise<void>;
   /**
    * 0: faults are drawn among the operations, by weight. > 0: one fault every
    * this many ms on average (0.5x-1.5x), drawn from a stream of their own, so
@@ -221,7 +225,17 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
     let faultChain: Promise<void> = Promise.resolve();
     let nextFaultAt = Date.now() + (faultEveryMs > 0 ? faultRng.int(faultEveryMs / 2, (faultEveryMs * 3) / 2) : 0);
 
+    // a time budget or a stop signal ends the generation; what was launched still ends and is compared
+    let stopped: string | null = null;
+    let generated = 0;
+    void opts.stopSignal?.then(() => (stopped ??= 'stop asked (SIGUSR2)'));
     for (let seq = 1; seq <= opts.ops && !stuck; seq++) {
+      if (!stopped && opts.maxMs && Date.now() - opsStarted > opts.maxMs) stopped = `time budget of ${Math.round(opts.maxMs / 60_000)} min reached`;
+      if (stopped) {
+        log(`  ${stopped} after ${seq - 1} ops: quiescing and comparing`);
+        break;
+      }
+      generated = seq;
       if (faultEveryMs > 0 && Object.keys(faultWeights).length > 0 && Date.now() >= nextFaultAt) {
         const kind = faultRng.weighted(faultWeights) as Fault;
         if (await fault(kind, faultRng.pick(tenants), faultRng)) counts[kind] = (counts[kind] ?? 0) + 1;
@@ -399,7 +413,7 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
       ? [describe(first, ctx.divergences.length, history), ...(ctx.divergences.length > 1 ? ctx.divergences.slice(0, 20).map((d) => `  ${d.tenant} ${d.customer ?? '-'}: ${d.what}: expected ${d.expected}, actual ${d.actual}`) : [])].join('\n')
       : '';
     return {
-      seed: opts.seed, ops: opts.ops, faults: opts.faults, counts, wallMs: Date.now() - started, stackMs, opsMs, perf: perfAll,
+      seed: opts.seed, ops: generated, faults: opts.faults, counts, wallMs: Date.now() - started, stackMs, opsMs, perf: perfAll,
       divergences: ctx.divergences, report, summary: summarize(tenants), history: history.all(),
     };
   } finally {

@@ -122,7 +122,7 @@ export class Stack {
       await stack.stop(); // never leave a started process behind
       throw err;
     }
-    const where = cluster ? `Kafka ${env.KAFKA_BROKERS} (RF 3, min.insync 2); ${env.REDIS_URL}` : `${broker ? ` on ${broker.address}` : ''}; redis db ${opts.redisDb}`;
+    const where = cluster ? ` on Kafka ${env.KAFKA_BROKERS} (RF 3, min.insync 2); ${env.REDIS_URL}` : `${broker ? ` on ${broker.address}` : ''}; redis db ${opts.redisDb}`;
     opts.log(`stack (${stack.profile}): ${stack.apis.map((a) => a.url).join(', ')} + workers ${stack.workers.map((w) => w.url).join(', ')}; topic ${env.KAFKA_TOPIC_EVENTS}${where}; clickhouse via :${proxy.port}`);
     return stack;
   }

@@ -60,7 +60,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
   });
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api` });
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api`, logger });
   // lanes: several idempotent producers, so big ingest sends go out in parallel (packages/kafka/src/kafkajs.ts)
   const producer = new KafkajsProducer(kafka, { lanes: 3 });
   const admin = new KafkajsAdmin(kafka);

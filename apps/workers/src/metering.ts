@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Admin } from 'kafkajs';
 import { BatchingWriter } from '@tally/clickhouse';
 import type { DeductJob } from '@tally/contracts';
-import { KafkajsAdmin, KafkajsConsumer, KafkajsProducer } from '@tally/kafka';
+import { KafkajsAdmin, KafkajsConsumer, KafkajsProducer, whileRetriable } from '@tally/kafka';
 import {
   createBridge,
   DeadLetterRepo,
@@ -113,7 +113,8 @@ async function startDeferredLane(deps: WorkersDeps, queue: Queue<DeductJob>, pro
   const groupId = deferredGroup(config.KAFKA_CONSUMER_GROUP);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureDeferredTopic(kafka, admin, config.KAFKA_TOPIC_EVENTS, topic);
+  // the events topic may be moments old and unknown to the broker asked (several brokers)
+  await whileRetriable(() => ensureDeferredTopic(kafka, admin, config.KAFKA_TOPIC_EVENTS, topic));
   const fairShare = new FairShare({
     shareEvents: config.FAIR_SHARE_EVENTS,
     defer: (messages) => producer.send(topic, messages),

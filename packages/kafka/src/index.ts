@@ -3,3 +3,4 @@ export * from './kafkajs.ts';
 export * from './kafkajs-consumer.ts';
 export * from './coalescing-producer.ts';
 export * from './platformatic-producer.ts';
+export * from './retriable.ts';

@@ -1,5 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { ConsumedBatch, EventConsumer } from './port.ts';
+import { whileRetriable } from './retriable.ts';
 
 export interface KafkajsConsumerOptions {
   groupId: string;
@@ -34,12 +35,13 @@ export class KafkajsConsumer implements EventConsumer {
   }
 
   async run(topic: string, handle: (batch: ConsumedBatch) => Promise<void>): Promise<void> {
-    await this.consumer.subscribe({ topic, fromBeginning: true });
+    // a topic created moments ago may be unknown to the broker asked (several brokers)
+    await whileRetriable(() => this.consumer.subscribe({ topic, fromBeginning: true }));
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0 || !isRunning() || isStale()) return;
         const last = batch.messages[batch.messages.length - 1]!;
         const nextOffset = (BigInt(last.offset) + 1n).toString();
@@ -56,7 +58,12 @@ export class KafkajsConsumer implements EventConsumer {
           heartbeat,
         });
         resolveOffset(last.offset);
-        await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+        // Not consumer.commitOffsets: it retries through the consumer's retrier (1,000 times) with the same
+        // offset manager, whose coordinator kafkajs never looks up again after NOT_COORDINATOR — once the
+        // group's coordinator broker died, every partition stalled for good (3 brokers, the sim's seeds 202-204).
+        // From here the error leaves the batch: kafkajs re-joins the group (fresh coordinator), the batch comes
+        // again, its job is found completed and the commit goes to the new coordinator.
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }] });
         await heartbeat();
       },
     });

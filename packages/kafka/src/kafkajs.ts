@@ -1,12 +1,24 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import kafkajs, { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type Admin, type ICustomPartitioner } from 'kafkajs';
-import { bounded, DependencyUnavailableError } from '@tally/runtime';
+import { bounded, DependencyUnavailableError, type Logger } from '@tally/runtime';
 import type { EventLogAdmin, EventProducer, LogMessage } from './port.ts';
 
 export interface KafkaConfig {
   brokers: string[];
   clientId: string;
+  /** Where kafkajs' own warnings and errors go (rebalances, lost coordinators, crashes); silent without. */
+  logger?: Logger;
+}
+
+/** kafkajs' WARN and ERROR lines as the process's own log lines, component `kafkajs`. */
+function kafkajsLogs(logger: Logger) {
+  const log = logger.child({ component: 'kafkajs' });
+  return () => ({ level, log: entry }: { level: logLevel; log: { message: string; [k: string]: unknown } }) => {
+    const { message, timestamp: _t, logger: _l, ...fields } = entry;
+    if (level === logLevel.ERROR) log.error(fields, message);
+    else if (level === logLevel.WARN) log.warn(fields, message);
+  };
 }
 
 const gzipFast = promisify((buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => zlib.gzip(buf, { level: 1 }, cb));
@@ -25,7 +37,8 @@ export function createKafka(config: KafkaConfig): Kafka {
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
-    logLevel: logLevel.NOTHING,
+    logLevel: config.logger ? logLevel.WARN : logLevel.NOTHING,
+    ...(config.logger ? { logCreator: kafkajsLogs(config.logger) } : {}),
     connectionTimeout: 3000,
     requestTimeout: 10_000,
     retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
