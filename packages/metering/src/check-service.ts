@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { codeForSplit, creditsFor, decideCheck, fromMicro, planRemaining, toMicro, type CheckCode } from '@tally/core';
 import type { CheckRequest, CheckResponse, UsageEventMessage } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { badRequest, budgetLeftMs, conflict, counter, DependencyUnavailableError, type Logger } from '@tally/runtime';
+import { budgetLeftMs, counter, DependencyUnavailableError, type Logger } from '@tally/runtime';
+import { meteringErrors } from './errors.ts';
 import { creditsFit, creditsOverflowError } from './ingest-validate.ts';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
@@ -96,7 +97,7 @@ export class CheckService {
     const now = new Date();
     const args = meterArgs(cp, def, now);
     const valueMicro = toMicro(req.value);
-    if (!creditsFit(valueMicro, def.costMicro)) throw badRequest('credits_overflow', creditsOverflowError(req.feature, valueMicro, def.costMicro).message);
+    if (!creditsFit(valueMicro, def.costMicro)) throw meteringErrors.credits_overflow(creditsOverflowError(req.feature, valueMicro, def.costMicro).message);
     const neededMicro = creditsFor(valueMicro, def.costMicro);
     const event = req.sendEvent ? this.strictEvent(t, req, valueMicro, now.getTime()) : null;
     if (event) {
@@ -116,7 +117,7 @@ export class CheckService {
     if (ownsPending && !debitedNow) this.outbox.forget(t, req.customer, digest!);
     // a first debit under a leftover message of this id (an earlier attempt that did not debit): replace it
     if (debitedNow && !ownsPending) await this.outbox.replace({ ...event, meter: def.meter }, digest!, now.getTime());
-    if (s.status === 4) throw conflict('event_conflict', `event ${event?.id} was already used with a different payload`);
+    if (s.status === 4) throw meteringErrors.event_conflict(`event ${event?.id} was already used with a different payload`);
 
     let allowed: boolean;
     let code: CheckCode;

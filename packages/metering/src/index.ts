@@ -17,3 +17,4 @@ export * from './pipeline/fair-share.ts';
 export * from './pipeline/usage-row.ts';
 export * from './dead-letters/index.ts';
 export * from './pipeline/stored-event-ids.ts';
+export * from './errors.ts';

@@ -8,7 +8,8 @@ import {
   type UsageEventMessage,
 } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { AppError, badRequest, counter, LruCache, notFound, type Logger } from '@tally/runtime';
+import { AppError, counter, LruCache, notFound, type ErrorFactory, type Logger } from '@tally/runtime';
+import { meteringErrors } from './errors.ts';
 import { execBatch, keys, type BatchCommand, type RedisClient } from '@tally/redis';
 import type { MeteringDirectory } from './directory.ts';
 import type { Rebuilder } from './rebuild.ts';
@@ -91,7 +92,7 @@ export class IngestService {
   /** The batch's outcome, and why the customers refused by the creation limit were refused (429s). */
   private async ingest(tenantId: string, events: unknown[]): Promise<{ outcome: BatchOutcome; limited: Map<string, AppError> }> {
     if (events.length > MAX_BATCH_EVENTS) {
-      throw new AppError('payload_too_large', `at most ${MAX_BATCH_EVENTS} events per request`, { status: 413 });
+      throw meteringErrors.payload_too_large(`at most ${MAX_BATCH_EVENTS} events per request`);
     }
     const snapshot = await this.deps.directory.snapshot(tenantId);
     const now = Date.now();
@@ -206,7 +207,9 @@ export class IngestService {
       const refusal = limited.get(input.customer);
       if (refusal) throw refusal;
       const { code, message } = r.error!;
-      throw code === 'feature_not_found' ? notFound(code, message) : badRequest(code, message);
+      // an event's refusal is metering's code, or the catalog's feature_not_found (404)
+      const declared = (meteringErrors as unknown as Partial<Record<string, ErrorFactory>>)[code];
+      throw declared ? declared(message) : notFound(code, message);
     }
     const fields = await this.balanceNow(tenantId, input.customer, input.feature);
     return {

@@ -2,7 +2,8 @@ import { grantRemainders, rolloverCarry, rolloverGrantId, rolloverLife, spending
 import { keys, type RedisClient } from '@tally/redis';
 import { ident, queryRows, sql, type ClickHouseClient } from '@tally/clickhouse';
 import type { Pool } from '@tally/postgres';
-import { AppError, counter, type Logger } from '@tally/runtime';
+import { counter, type Logger } from '@tally/runtime';
+import { meteringErrors } from './errors.ts';
 import type { MeteringDirectory } from './directory.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
 import { compareAndDelete, dedupGenerations, idDigest, ledgerScripts, meterKeys, DEDUP_WINDOW_MS } from './ledger/index.ts';
@@ -65,7 +66,7 @@ export class Rebuilder {
         await new Promise((r) => setTimeout(r, 50));
         if ((await withRedis(() => redis.exists(hydrated))) === 1) return;
       }
-      throw new AppError('rebuild_busy', 'balance rebuild still running', { status: 503, retryable: true });
+      throw meteringErrors.rebuild_busy('balance rebuild still running');
     }
     try {
       if ((await withRedis(() => redis.exists(hydrated))) === 1) return;
@@ -171,7 +172,7 @@ export class Rebuilder {
         ]),
       );
       if (done !== 0) return;
-      if (Date.now() > deadline) throw new AppError('rebuild_busy', 'usage rows kept being written while settling a period; retry', { status: 503, retryable: true });
+      if (Date.now() > deadline) throw meteringErrors.rebuild_busy('usage rows kept being written while settling a period; retry');
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -72,7 +72,7 @@ export const ERROR_CODES: readonly ErrorCodeInfo[] = [
   { code: 'batch_over_rate_limit', status: 413, retryable: false, meaning: "the batch has more events than the tenant's ingest rate limit lets through at once (docs/operations.md); nothing accepted, split it" },
   { code: 'unsupported_media_type', status: 415, retryable: false, meaning: 'the Content-Type is not one the route takes' },
   { code: 'idempotency_key_reused', status: 422, retryable: false, meaning: 'the Idempotency-Key was used for another request; `details.reference` is the first one' },
-  { code: 'dead_letter_refused', status: 422, retryable: false, meaning: 'ClickHouse refused the dead-lettered row again' },
+  { code: 'dead_letter_refused', status: 422, retryable: false, meaning: "the replay did not go through: ClickHouse refused the row again, or a deduct payload could not be published again (still invalid, another tenant's events, no producer here); `details.reason` says why" },
   { code: 'too_many_failed_authentications', status: 429, retryable: true, meaning: 'this address presented too many refused API keys this minute; retry after `Retry-After`' },
   { code: 'too_many_streams', status: 429, retryable: true, meaning: 'the tenant holds its limit of open balance streams on this API process (50); close one' },
   { code: 'customer_rate_limited', status: 429, retryable: true, meaning: 'the tenant created its limit of new customers this minute; retry after `Retry-After`' },

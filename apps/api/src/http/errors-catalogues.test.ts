@@ -5,6 +5,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingErrors } from '@tally/billing';
 import { catalogErrors } from '@tally/catalog';
+import { meteringErrors } from '@tally/metering';
 import { paymentErrors } from '@tally/payments';
 import { createLogger, type ErrorFactory } from '@tally/runtime';
 import { errorHandler } from './errors.ts';
@@ -24,7 +25,7 @@ const docRows = new Map(
 );
 
 // the factories by package and code, for a route that throws any of them
-const catalogues = { billing: billingErrors, catalog: catalogErrors, payments: paymentErrors } as unknown as Record<string, Record<string, ErrorFactory>>;
+const catalogues = { billing: billingErrors, catalog: catalogErrors, metering: meteringErrors, payments: paymentErrors } as unknown as Record<string, Record<string, ErrorFactory>>;
 const declared = Object.entries(ERROR_CATALOGUES).flatMap(([pkg, codes]) => codes.map((c) => ({ pkg, ...c })));
 
 describe("the packages' error catalogues", () => {
@@ -43,6 +44,7 @@ describe("the packages' error catalogues", () => {
     const table = errorCodeTable();
     expect(table.find((r) => r.code === 'provider_not_configured')?.declaredBy).toEqual(['payments']);
     expect(table.find((r) => r.code === 'customer_not_found')?.declaredBy).toEqual(['catalog']);
+    expect(table.find((r) => r.code === 'rebuild_busy')?.declaredBy).toEqual(['metering']);
     const seen = new Map<string, string>();
     for (const c of declared) {
       const again = seen.get(c.code);

@@ -1,17 +1,19 @@
 import { billingErrors } from '@tally/billing';
 import { catalogErrors } from '@tally/catalog';
+import { meteringErrors } from '@tally/metering';
 import { paymentErrors } from '@tally/payments';
 import { ERROR_CODES, type ErrorCodeInfo } from '@tally/runtime';
 
 /** Each domain package's declared codes (its errors.ts, defineErrors). */
 export const ERROR_CATALOGUES: Readonly<Record<string, readonly ErrorCodeInfo[]>> = {
   catalog: catalogErrors.codes,
+  metering: meteringErrors.codes,
   billing: billingErrors.codes,
   payments: paymentErrors.codes,
 };
 
 export interface ErrorCodeRow extends ErrorCodeInfo {
-  /** The packages declaring the code (none: a cross-cutting code of the HTTP edge, runtime or metering). */
+  /** The packages declaring the code (none: a cross-cutting code of the HTTP edge or runtime). */
   declaredBy: string[];
 }
 

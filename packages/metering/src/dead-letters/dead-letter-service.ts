@@ -1,6 +1,7 @@
 import { deductJobSchema, type DeadLetterPage, type DeadLetterView, type DeadLettersQuery, type ReplayDeadLetterResult } from '@tally/contracts';
 import type { EventProducer } from '@tally/kafka';
-import { AppError, ValidationError, conflict, notFound } from '@tally/runtime';
+import { ValidationError } from '@tally/runtime';
+import { meteringErrors } from '../errors.ts';
 import type { DeadLetterRecord, DeadLetterRepo } from './dead-letter-repo.ts';
 import type { RowInserter } from './row-inserter.ts';
 import { repairRow } from './repair.ts';
@@ -60,8 +61,8 @@ export class DeadLetterService {
   async replay(tenantId: string, id: string, options: { repair: boolean }): Promise<ReplayDeadLetterResult> {
     const outcome = await this.deps.letters.inTransaction(async (tx) => {
       const letter = await tx.lock(tenantId, id);
-      if (!letter) throw notFound('dead_letter_not_found', `no dead letter ${id}`);
-      if (letter.replayedAt) throw conflict('dead_letter_already_replayed', `dead letter ${id} was replayed at ${letter.replayedAt.toISOString()}`);
+      if (!letter) throw meteringErrors.dead_letter_not_found(`no dead letter ${id}`);
+      if (letter.replayedAt) throw meteringErrors.dead_letter_already_replayed(`dead letter ${id} was replayed at ${letter.replayedAt.toISOString()}`);
       const parsed: unknown = JSON.parse(letter.rowText);
       if (letter.table === DEDUCT_PAYLOAD_TABLE) {
         const refused = await this.republish(tenantId, parsed);
@@ -74,8 +75,7 @@ export class DeadLetterService {
     });
     if (outcome.refused !== null) {
       const what = outcome.letter.table === DEDUCT_PAYLOAD_TABLE ? 'the payload was not replayed' : 'ClickHouse refused the row again';
-      throw new AppError('dead_letter_refused', `${what}: ${outcome.refused}`, {
-        status: 422,
+      throw meteringErrors.dead_letter_refused(`${what}: ${outcome.refused}`, {
         details: { reason: outcome.refused, attempts: outcome.letter.attempts, repaired: options.repair },
       });
     }

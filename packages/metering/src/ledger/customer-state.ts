@@ -1,4 +1,4 @@
-import { AppError } from '@tally/runtime';
+import { meteringErrors } from '../errors.ts';
 import { withRedis } from '../redis-errors.ts';
 import type { Rebuilder } from '../rebuild.ts';
 
@@ -14,5 +14,5 @@ export async function withCustomerState<T>(rebuilder: Rebuilder, t: string, c: s
     if (result !== -1) return result as Exclude<T, -1>;
     await rebuilder.ensure(t, c);
   }
-  throw new AppError('state_unavailable', 'customer state could not be rebuilt', { status: 503, retryable: true });
+  throw meteringErrors.state_unavailable('customer state could not be rebuilt');
 }
