@@ -9,6 +9,7 @@ import type {
   ResetInterval,
 } from '@tally/core';
 import type { Queryable } from '@tally/postgres';
+import { catalogErrors } from '../errors.ts';
 
 /** Reads one tenant's whole catalog from Postgres into the domain's read model. */
 export async function loadSnapshot(db: Queryable, tenantId: string): Promise<CatalogSnapshot> {
@@ -67,7 +68,7 @@ export async function loadSnapshot(db: Queryable, tenantId: string): Promise<Cat
   );
 
   const head = version.rows[0];
-  if (!head) throw new Error(`unknown tenant ${tenantId}`);
+  if (!head) throw catalogErrors.tenant_not_found(`unknown tenant ${tenantId}`);
 
   const memberOf = new Map<string, { slug: string; costMicro: bigint }>();
   const creditSystems = new Map<string, CreditSystemDef>();

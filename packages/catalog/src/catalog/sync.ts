@@ -9,7 +9,7 @@ import {
   type SyncInput,
 } from '@tally/core';
 import type { PoolClient } from '@tally/postgres';
-import { badRequest } from '@tally/runtime';
+import { catalogErrors } from '../errors.ts';
 import { loadCatalogState, type CatalogState } from './catalog-state.ts';
 
 export interface SectionReport {
@@ -61,7 +61,7 @@ export async function applySync(db: PoolClient, tenantId: string, input: SyncInp
       ),
     });
   } catch (err) {
-    if (err instanceof CatalogReferenceError) throw badRequest('catalog_reference_error', err.message, { slug: err.slug });
+    if (err instanceof CatalogReferenceError) throw catalogErrors.catalog_reference_error(err.message, { details: { slug: err.slug } });
     throw err;
   }
   const warnings: string[] = [];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CustomerDef, SubscriptionDef } from '@tally/core';
 import { asDependencyError, withTransaction, type Pool, type Queryable } from '@tally/postgres';
-import { AppError } from '@tally/runtime';
+import { catalogErrors } from '../errors.ts';
 import type { CatalogService } from '../catalog/catalog-service.ts';
 import { TtlCache } from './customer-context-cache.ts';
 import { noChangeBus, type ChangeBus } from '../changes.ts';
@@ -132,7 +132,7 @@ export class CustomerService {
       return rows[0] as CustomerRow;
     }).catch((err: { code?: string; constraint?: string }) => {
       if (err?.code === UNIQUE_VIOLATION && err.constraint === 'customers_email') {
-        throw new AppError('customer_email_taken', `another customer already has the email ${input.email}`, { status: 409 });
+        throw catalogErrors.customer_email_taken(`another customer already has the email ${input.email}`);
       }
       throw err;
     });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { currentPeriod, type PlanDef, type ResetInterval, type SubscriptionDef } from '@tally/core';
 import { asDependencyError, withTransaction, type Pool, type Queryable } from '@tally/postgres';
-import { AppError, badRequest, notFound } from '@tally/runtime';
+import { AppError, badRequest } from '@tally/runtime';
+import { catalogErrors } from '../errors.ts';
 import type { CatalogService } from '../catalog/catalog-service.ts';
 import type { CustomerData, CustomerService } from '../customers/customer-service.ts';
 import type { PlanCheckout } from './plan-checkout.ts';
@@ -64,7 +65,7 @@ export class SubscriptionService {
   async attach(tenantId: string, input: AttachInput): Promise<AttachOutcome> {
     const snapshot = await this.catalog.snapshot(tenantId);
     const plan = snapshot.plans.get(input.product);
-    if (!plan) throw notFound('plan_not_found', `no plan "${input.product}"`);
+    if (!plan) throw catalogErrors.plan_not_found(`no plan "${input.product}"`);
     const paid = plan.priceMinor > 0n;
     if (paid && !this.checkout) {
       throw badRequest('provider_not_configured', `plan "${plan.slug}" is paid and no checkout provider is configured for plans`);
@@ -83,7 +84,7 @@ export class SubscriptionService {
    */
   private async changeFrom(tenantId: string, current: LiveSubscription, plan: PlanDef, input: AttachInput): Promise<AttachOutcome | null> {
     if (current.status === 'past_due') {
-      throw new AppError('subscription_past_due', `plan ${current.planSlug} is past due; save a new card to pay it before changing plans`, { status: 409 });
+      throw catalogErrors.subscription_past_due(`plan ${current.planSlug} is past due; save a new card to pay it before changing plans`);
     }
     if (current.planId === plan.id) {
       if (!current.scheduledPlanId && !current.cancelAtPeriodEnd) {
@@ -162,10 +163,10 @@ export class SubscriptionService {
 
   private async liveFor(tenantId: string, customerId: string, planSlug?: string): Promise<LiveSubscription> {
     const plan = planSlug ? (await this.catalog.snapshot(tenantId)).plans.get(planSlug) : undefined;
-    if (planSlug && !plan) throw notFound('plan_not_found', `no plan "${planSlug}"`);
+    if (planSlug && !plan) throw catalogErrors.plan_not_found(`no plan "${planSlug}"`);
     const current = await liveInGroup(this.pool, tenantId, customerId, plan ? (plan.planGroup ?? null) : undefined);
     if (!current || (plan && current.planId !== plan.id)) {
-      throw notFound('subscription_not_found', `customer "${customerId}" has no live subscription${planSlug ? ` to plan "${planSlug}"` : ''}`);
+      throw catalogErrors.subscription_not_found(`customer "${customerId}" has no live subscription${planSlug ? ` to plan "${planSlug}"` : ''}`);
     }
     return current;
   }
@@ -190,9 +191,9 @@ export class SubscriptionService {
         [reference, tenantId ?? null],
       );
       const row = rows[0];
-      if (!row) throw notFound('subscription_not_found', `no subscription for checkout ${reference}`);
+      if (!row) throw catalogErrors.subscription_not_found(`no subscription for checkout ${reference}`);
       if (row.status === 'active' || row.status === 'trialing') return { row, tenantId: row.tenant_id, customerId: row.customer_id };
-      if (row.status === 'canceled') throw new AppError('subscription_canceled', `subscription for checkout ${reference} was canceled`, { status: 409 });
+      if (row.status === 'canceled') throw catalogErrors.subscription_canceled(`subscription for checkout ${reference} was canceled`);
       const plan = (await this.catalog.snapshot(row.tenant_id)).plans.get(row.plan_slug);
       await this.lockCustomer(db, row.tenant_id, row.customer_id);
       const anchor = plan ? await this.cancelLiveInGroup(db, row.tenant_id, row.customer_id, plan) : null;
@@ -296,7 +297,7 @@ export class SubscriptionService {
       'UPDATE customers SET context_version = context_version + 1 WHERE tenant_id = $1 AND id = $2 RETURNING 1',
       [tenantId, customerId],
     );
-    if (!rows.length) throw notFound('customer_not_found', `no customer "${customerId}"`);
+    if (!rows.length) throw catalogErrors.customer_not_found(`no customer "${customerId}"`);
   }
 
   /**

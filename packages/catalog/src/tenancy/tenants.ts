@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '@tally/postgres';
 import { asDependencyError, withTransaction } from '@tally/postgres';
-import { AppError, DependencyUnavailableError, conflict, notFound } from '@tally/runtime';
+import { DependencyUnavailableError } from '@tally/runtime';
+import { catalogErrors } from '../errors.ts';
 import { noChangeBus, type ChangeBus } from '../changes.ts';
 import { generateSecretKey, hashSecretKey, keyPrefix, looksLikeSecretKey } from './api-keys.ts';
 import { KeyCache, type KeyCacheOptions } from './key-cache.ts';
@@ -119,10 +120,10 @@ export class TenantService {
       // the tenant row is the lock: concurrent creates count one after the other
       const { rows } = await tx.query<{ environment: 'test' | 'live' }>('SELECT environment FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
       const env = rows[0]?.environment;
-      if (!env) throw new Error(`unknown tenant ${tenantId}`);
+      if (!env) throw catalogErrors.tenant_not_found(`unknown tenant ${tenantId}`);
       const { rows: count } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL', [tenantId]);
       if ((count[0]?.n ?? 0) >= MAX_ACTIVE_KEYS) {
-        throw conflict('too_many_api_keys', `a tenant holds at most ${MAX_ACTIVE_KEYS} active keys; revoke one first`);
+        throw catalogErrors.too_many_api_keys(`a tenant holds at most ${MAX_ACTIVE_KEYS} active keys; revoke one first`);
       }
       const key = await this.insertKey(tx, tenantId, env, name);
       const view = await this.keyRow(tx, tenantId, key.id);
@@ -243,8 +244,8 @@ export class TenantService {
         [tenantId, keyId],
       );
       const old = rows[0];
-      if (!old) throw notFound('api_key_not_found', `no API key ${keyId}`);
-      if (old.revoked_at || old.expires_at) throw conflict('api_key_not_rotatable', `API key ${keyId} is revoked or already rotated`);
+      if (!old) throw catalogErrors.api_key_not_found(`no API key ${keyId}`);
+      if (old.revoked_at || old.expires_at) throw catalogErrors.api_key_not_rotatable(`API key ${keyId} is revoked or already rotated`);
       if (overlapSeconds === 0) await tx.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [keyId]);
       else await tx.query("UPDATE api_keys SET expires_at = now() + make_interval(secs => $2) WHERE id = $1", [keyId, overlapSeconds]);
       const key = await this.insertKey(tx, tenantId, old.environment, old.name);
@@ -268,7 +269,7 @@ export class TenantService {
    */
   async revokeKey(tenantId: string, keyId: string, options: { callerKeyId?: string } = {}): Promise<ApiKeyView> {
     if (options.callerKeyId === keyId) {
-      throw new AppError('cannot_revoke_current_key', 'the key making this call cannot revoke itself; revoke it with another key', { status: 409 });
+      throw catalogErrors.cannot_revoke_current_key('the key making this call cannot revoke itself; revoke it with another key');
     }
     await this.pool
       .query('UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL', [keyId, tenantId])
@@ -276,7 +277,7 @@ export class TenantService {
         throw asDependencyError(err);
       });
     const row = await this.keyRow(this.pool, tenantId, keyId);
-    if (!row) throw notFound('api_key_not_found', `no API key ${keyId}`);
+    if (!row) throw catalogErrors.api_key_not_found(`no API key ${keyId}`);
     this.cache.dropKey(keyId);
     // Committed already; a failed publish is a 503 so the caller retries (revoking again publishes again).
     await this.changes.publish({ kind: 'apiKey', tenantId, keyId }).catch((err: unknown) => {
