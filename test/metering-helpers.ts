@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { expect } from 'vitest';
 import { CatalogService, CustomerService } from '@tally/catalog';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
-import { createBalanceServices } from '@tally/metering';
+import { createBalanceServices, LocalBalanceEvents } from '@tally/metering';
 import { createPool } from '@tally/postgres';
 import { createRedis, deleteKeys, keys, scanKeys } from '@tally/redis';
 import { createLogger } from '@tally/runtime';
@@ -22,6 +22,7 @@ const { balances } = createBalanceServices({
   directory: { snapshot: (t) => catalog.snapshot(t), context: (t, c) => customers.context(t, c) },
   logger: createLogger('e2e', 'silent'),
   clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+  events: new LocalBalanceEvents(),
 });
 
 export const ready = async () => {

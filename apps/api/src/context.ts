@@ -6,7 +6,7 @@ import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProdu
 import { CatalogService, CustomerService, SubscriptionService, TenantService, catalogDirectory, type StateChange } from '@tally/catalog';
 import { createPayments, type Payments } from '@tally/payments';
 import { createBilling, webhookTargetPolicy, type Billing } from '@tally/billing';
-import { broadcastBalanceChanges, createBalanceServices, type BalanceService } from '@tally/metering';
+import { broadcastBalanceChanges, createBalanceServices, LocalBalanceEvents, type BalanceService } from '@tally/metering';
 import { createMeteringApi, type MeteringApi } from '@tally/metering';
 import { PlatformaticProducer } from '@tally/kafka';
 import { createAnalyticsApi, importDirs, importRoot, type AnalyticsApi } from '@tally/analytics';
@@ -70,7 +70,9 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
   // this process's balance changes (the check path, grants) go to every process; streams listen to it
   const balanceSignal = new RedisBalanceChannel(redis, config.REDIS_URL);
-  broadcastBalanceChanges(balanceSignal);
+  // the process's one balance-changed signal: the check path and grants report to it, billing's hooks listen
+  const balanceEvents = new LocalBalanceEvents();
+  broadcastBalanceChanges(balanceEvents, balanceSignal);
   // every per-tenant and per-customer cache is capped (docs/operations.md "Memory bounds")
   const catalog = new CatalogService(pool, { changes, maxTenants: config.CACHE_MAX_TENANTS });
   const customers = new CustomerService(pool, catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
@@ -83,7 +85,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const subscriptions = new SubscriptionService(pool, catalog, customers);
   // one directory and one Rebuilder for the process: the balance side and /v1/track, /v1/check share them
   const directory = { ...catalogDirectory(catalog, customers), ensure: ensureCustomer };
-  const { rebuilder, balances } = createBalanceServices({ redis, pool, clickhouse, directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE });
+  const { rebuilder, balances } = createBalanceServices({ redis, pool, clickhouse, directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: balanceEvents });
   const payments = createPayments(pool, config, config.publicUrl);
   const billing = createBilling({
     pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, publicUrl: config.publicUrl,
@@ -93,7 +95,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     renewals: config,
     customers: { context: (t, c) => customers.context(t, c), ensure: ensureCustomer, invalidate: (t, c) => customers.invalidate(t, c) },
   });
-  balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
+  balanceEvents.onChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
   // Paid plans in /v1/attach go through billing's providers; their webhook activates the subscription.
   subscriptions.setPlanCheckout(billing.planCheckout);
   billing.providerWebhooks.setPlanActivation((reference, tenantId) => subscriptions.activateSubscription(reference, tenantId));
@@ -106,6 +108,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     rebuilder,
     logger,
     clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+    events: balanceEvents,
     producer:
       config.KAFKA_PRODUCER_CLIENT === 'platformatic'
         ? new PlatformaticProducer({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api-usage` })

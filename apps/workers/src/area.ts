@@ -4,7 +4,7 @@ import type { Pool } from '@tally/postgres';
 import type { ClickHouseClient } from '@tally/clickhouse';
 import type { RedisClient } from '@tally/redis';
 import type { CatalogDirectory, CatalogService, CustomerService } from '@tally/catalog';
-import type { BalanceService, Rebuilder } from '@tally/metering';
+import type { BalanceEvents, BalanceService, Rebuilder } from '@tally/metering';
 import type { WorkersConfig } from './config.ts';
 import type { WorkerRegistry } from './registry.ts';
 
@@ -31,6 +31,8 @@ export interface WorkersDeps {
   /** Redis balances rebuilt from Postgres and ClickHouse; shared by the deduct pipeline and billing. */
   rebuilder: Rebuilder;
   balances: BalanceService;
+  /** The process's balance-changed signal: the deduct pipeline reports debits to it, billing's hooks listen. */
+  balanceEvents: BalanceEvents;
 }
 
 export interface ShutdownStep {

@@ -14,7 +14,7 @@ const STALE_DELIVERY_SECONDS = 300;
  * changes from metering's deductions drive balance alerts and auto top-up.
  */
 export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'billingSweep' | 'renewals'> }> {
-  const { config, logger, pool, redis, catalog, customers, balances } = deps;
+  const { config, logger, pool, redis, catalog, customers, balances, balanceEvents } = deps;
   const payments = createPayments(pool, config, config.PUBLIC_URL);
   const billing = createBilling({
     pool, redis, redisUrl: config.REDIS_URL, logger, payments, balances, catalog, customers, publicUrl: config.PUBLIC_URL,
@@ -28,7 +28,7 @@ export async function startBilling(deps: WorkersDeps): Promise<RunningWorkers & 
 
   deps.registry.register<CheckoutJob>(CHECKOUT_QUEUE, checkoutProcessor(billing.checkout), config.WORKER_CONCURRENCY, CHECKOUT_WORKER_OPTIONS);
   deps.registry.register<WebhookDeliveryJob>(WEBHOOKS_QUEUE, webhookDeliveryProcessor(billing.deliveries), config.WORKER_CONCURRENCY);
-  const unsubscribe = balances.onBalanceChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
+  const unsubscribe = balanceEvents.onChanged((e) => void billing.onBalanceChanged({ ...e, totalMicro: e.balanceMicro }));
 
   // Safety net for crashes between two durable steps (purchase row written but job lost,
   // delivery row written but not queued). Every step it re-runs is idempotent. Run by the

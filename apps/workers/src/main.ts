@@ -2,7 +2,7 @@ import http from 'node:http';
 import { ConfigError, Shutdown, checkReadiness, createLogger, metricsRefusal, metricsRegistry, opsAccess, readinessView } from '@tally/runtime';
 import { createPool, postgresProbe } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
-import { broadcastBalanceChanges, createBalanceServices } from '@tally/metering';
+import { broadcastBalanceChanges, createBalanceServices, LocalBalanceEvents } from '@tally/metering';
 import { CatalogService, CustomerService, catalogDirectory, type StateChange } from '@tally/catalog';
 import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, kafkaProbe } from '@tally/kafka';
@@ -32,11 +32,13 @@ async function main(): Promise<void> {
   const customers = new CustomerService(pool, catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
   // each shared service once per process: the areas get them injected (area.ts)
   const directory = catalogDirectory(catalog, customers);
-  const { rebuilder, balances } = createBalanceServices({ redis, pool, clickhouse, directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE });
+  // the process's one balance-changed signal: the deduct pipeline and grants report to it, billing's hooks listen
+  const balanceEvents = new LocalBalanceEvents();
+  const { rebuilder, balances } = createBalanceServices({ redis, pool, clickhouse, directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: balanceEvents });
   // debits and grants here reach the dashboard's balance streams in the API processes
   const balanceSignal = new RedisBalanceChannel(redis, config.REDIS_URL);
-  broadcastBalanceChanges(balanceSignal);
-  const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers, directory, rebuilder, balances });
+  broadcastBalanceChanges(balanceEvents, balanceSignal);
+  const running = await startWorkers({ config, logger, pool, redis, clickhouse, kafka, registry, catalog, customers, directory, rebuilder, balances, balanceEvents });
 
   // Liveness, readiness and metrics for the workers process; details and metrics with METRICS_TOKEN only.
   const server = http.createServer(async (req, res) => {

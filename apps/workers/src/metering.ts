@@ -32,7 +32,7 @@ const deadLetters = counter('tally_usage_dead_letters_total', 'usage rows ClickH
  */
 export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers & { periodic: Pick<PeriodicHandlers, 'strictOutbox'> }> {
   // the process's one directory and Rebuilder (main.ts), shared with billing
-  const { config, logger, pool, redis, clickhouse, kafka, registry, directory, rebuilder } = deps;
+  const { config, logger, pool, redis, clickhouse, kafka, registry, directory, rebuilder, balanceEvents } = deps;
   const storeDeadLetters = deadLetterSink<UsageRow>(pool, 'raw_usage_events_v1', (row) => row.tenant_id);
   const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', {
     maxRows: 20_000,
@@ -53,7 +53,7 @@ export async function startMetering(deps: WorkersDeps): Promise<RunningWorkers &
       logger.error({ rows: rows.length, stored, reason, events: rows.slice(0, 20).map((r) => [r.tenant_id, r.event_id]) }, 'clickhouse refused usage rows; stored as dead letters');
     },
   });
-  const service = createDeductService({ redis, clickhouse, rebuilder, directory, writer, logger });
+  const service = createDeductService({ redis, clickhouse, rebuilder, directory, writer, logger, events: balanceEvents });
 
   const queueName = deductQueueName(config.KAFKA_CONSUMER_GROUP);
   const queue = ownBull(config.REDIS_URL, (o) => new Queue<DeductJob>(queueName, o));

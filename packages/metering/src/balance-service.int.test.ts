@@ -9,6 +9,7 @@ import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { BalanceService } from './balance-service.ts';
 import { Rebuilder } from './rebuild.ts';
 import { RedisLedgerStore } from './ledger/index.ts';
+import { LocalBalanceEvents } from './balance-events.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 
 const config = parseConfig(sharedEnv);
@@ -30,7 +31,8 @@ afterAll(async () => {
 function service(allowance: number | null) {
   const seed = seedCatalog(allowance);
   const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
-  return { ...seed, balances: new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder) };
+  const events = new LocalBalanceEvents();
+  return { ...seed, events, balances: new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder, events) };
 }
 
 describe('BalanceService', () => {
@@ -66,14 +68,16 @@ describe('BalanceService', () => {
     expect((await balances.balance(ref)).purchasedMicro).toBe(toMicro(4));
   });
 
-  it('fires balance-changed listeners registered on any instance', async () => {
-    const { balances } = service(0);
-    const seen: bigint[] = [];
-    const off = balances.onBalanceChanged((e) => seen.push(e.balanceMicro));
-    const { emitBalanceChanged } = await import('./balance-events.ts');
-    emitBalanceChanged({ tenantId: 't', customerId: 'c', creditSystem: 's', balanceMicro: 7n });
-    off();
-    emitBalanceChanged({ tenantId: 't', customerId: 'c', creditSystem: 's', balanceMicro: 8n });
-    expect(seen).toEqual([7n]);
+  it('reports a grant to its signal as an adjustment (observers), not as a debit', async () => {
+    const { tenantId, balances, events } = service(0);
+    const debits: bigint[] = [];
+    const observed: bigint[] = [];
+    const offDebits = events.onChanged((e) => debits.push(e.balanceMicro));
+    const offObserved = events.onObserved((e) => observed.push(e.balanceMicro));
+    await balances.applyGrant({ tenantId, customerId: 'c4', creditSystem: 'ai-credits', grantId: randomUUID(), creditsMicro: toMicro(3), grantedAt: new Date() });
+    offDebits();
+    offObserved();
+    expect(debits).toEqual([]);
+    expect(observed).toEqual([toMicro(3)]);
   });
 });

@@ -4,7 +4,7 @@ import type { Rebuilder } from './rebuild.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
 import { ledgerScripts, meterKeys, runCheckScript, withCustomerState, type LedgerStore } from './ledger/index.ts';
 import { withRedis } from './redis-errors.ts';
-import { emitBalanceAdjusted, onBalanceChanged, type BalanceListener } from './balance-events.ts';
+import type { BalanceEvents } from './balance-events.ts';
 
 export interface GrantInput {
   tenantId: string;
@@ -44,6 +44,8 @@ export class BalanceService {
     private readonly ledger: LedgerStore,
     private readonly directory: MeteringDirectory,
     private readonly rebuilder: Rebuilder,
+    /** The process's balance-changed signal: grants and revocations are reported as adjustments. */
+    private readonly events: BalanceEvents,
   ) {}
 
   /** Adds a grant's credits once (idempotent by grantId); returns the new total balance. */
@@ -59,7 +61,7 @@ export class BalanceService {
       ]),
     );
     const balanceMicro = (await this.balance({ tenantId: t, customerId: c, creditSystem })).totalMicro;
-    emitBalanceAdjusted({ tenantId: t, customerId: c, creditSystem, balanceMicro });
+    this.events.adjusted({ tenantId: t, customerId: c, creditSystem, balanceMicro });
     return { balanceMicro };
   }
 
@@ -72,7 +74,7 @@ export class BalanceService {
     );
     // observers hear the new balance; reading it must not fail the revocation that already happened
     void this.balance({ tenantId: t, customerId: c, creditSystem }).then(
-      (b) => emitBalanceAdjusted({ tenantId: t, customerId: c, creditSystem, balanceMicro: b.totalMicro }),
+      (b) => this.events.adjusted({ tenantId: t, customerId: c, creditSystem, balanceMicro: b.totalMicro }),
       () => {},
     );
     return { revokedMicro: BigInt(revoked) };
@@ -108,11 +110,6 @@ export class BalanceService {
       });
     }
     return left;
-  }
-
-  /** Called after deductions are applied (in this process), for balance.low webhooks and auto top-up. */
-  onBalanceChanged(listener: BalanceListener): () => void {
-    return onBalanceChanged(listener);
   }
 
   private withState<T>(t: string, c: string, op: () => Promise<T>): Promise<Exclude<T, -1>> {

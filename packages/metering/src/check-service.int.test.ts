@@ -9,6 +9,7 @@ import { createPool } from '@tally/postgres';
 import { createRedis } from '@tally/redis';
 import { AppError, createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { createBalanceServices, createMeteringApi } from './services.ts';
+import { LocalBalanceEvents } from './balance-events.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 
 /**
@@ -29,7 +30,7 @@ const admin = new KafkajsAdmin(kafka);
 const raw = kafka.admin();
 const producer = new KafkajsProducer(kafka);
 const seed = seedCatalog(100);
-const deps = { redis, pool, clickhouse, directory: seed.directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE };
+const deps = { redis, pool, clickhouse, directory: seed.directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: new LocalBalanceEvents() };
 const { rebuilder, balances } = createBalanceServices(deps);
 const metering = createMeteringApi({ ...deps, producer, topic, rebuilder });
 

@@ -11,7 +11,7 @@ import { blockedByPastDue, customerPlan, meterArgs, meterForFeature, pricedTerms
 import { balanceFields, emptyFields } from './answer.ts';
 import { dedupGenerations, idDigest, ledgerScripts, meterKeys, messageFingerprint, runCheckScript, type LedgerStore } from './ledger/index.ts';
 import { keys } from '@tally/redis';
-import { emitBalanceChanged } from './balance-events.ts';
+import type { BalanceEvents } from './balance-events.ts';
 import { toMessage } from './messages.ts';
 import type { StrictOutbox } from './strict-outbox.ts';
 
@@ -43,6 +43,8 @@ export interface CheckDeps {
   producer: EventProducer;
   topic: string;
   logger: Logger;
+  /** The process's balance-changed signal: a debit with sendEvent is reported here. */
+  events: BalanceEvents;
 }
 
 const denied = (code: CheckCode, message: string): CheckResponse => ({ allowed: false, code, ...emptyFields, details: { message } });
@@ -144,7 +146,7 @@ export class CheckService {
       }
       this.outbox.forget(t, req.customer, digest!);
       const left = planRemaining(s);
-      emitBalanceChanged({ tenantId: t, customerId: req.customer, creditSystem: def.meter, balanceMicro: (left ?? 0n) + s.purchasedMicro });
+      this.deps.events.changed({ tenantId: t, customerId: req.customer, creditSystem: def.meter, balanceMicro: (left ?? 0n) + s.purchasedMicro });
     }
 
     return {

@@ -10,6 +10,7 @@ import { createRedis, keys, LuaScript, scripts, type RedisClient } from '@tally/
 import { startLocalCluster, type LocalCluster } from '@tally/redis/local-cluster';
 import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { BalanceService } from './balance-service.ts';
+import { LocalBalanceEvents } from './balance-events.ts';
 import { Rebuilder } from './rebuild.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
@@ -62,7 +63,7 @@ describe('metering on a Redis Cluster', () => {
   it('rebuild, grants, strict check and debit, and the strict outbox round keep each Lua call in one slot', async () => {
     const seed = seedCatalog(10, 'charge');
     const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
-    const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder);
+    const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder, new LocalBalanceEvents());
     const t = seed.tenantId;
     const c = `cus_${randomUUID().slice(0, 6)}`;
     const ref = { tenantId: t, customerId: c, creditSystem: 'ai-credits' };

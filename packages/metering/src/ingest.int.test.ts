@@ -8,6 +8,7 @@ import { createPool } from '@tally/postgres';
 import { createRedis } from '@tally/redis';
 import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { createMeteringApi } from './services.ts';
+import { LocalBalanceEvents } from './balance-events.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 
 /**
@@ -26,7 +27,7 @@ const topic = `tally.ingest-int-${randomUUID().slice(0, 8)}`;
 const admin = new KafkajsAdmin(kafka);
 const raw = kafka.admin();
 const seed = seedCatalog(100);
-const metering = createMeteringApi({ redis, pool, clickhouse, directory: seed.directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE, producer: new KafkajsProducer(kafka), topic });
+const metering = createMeteringApi({ redis, pool, clickhouse, directory: seed.directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: new LocalBalanceEvents(), producer: new KafkajsProducer(kafka), topic });
 
 beforeAll(async () => {
   if (redis.status !== 'ready') await once(redis, 'ready');

@@ -7,6 +7,7 @@ import { createPool } from '@tally/postgres';
 import { createClickHouse } from '@tally/clickhouse';
 import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { BalanceService } from './balance-service.ts';
+import { LocalBalanceEvents } from './balance-events.ts';
 import { Rebuilder } from './rebuild.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
@@ -30,7 +31,7 @@ afterAll(async () => {
 async function setup(allowance: number) {
   const seed = seedCatalog(allowance, 'charge');
   const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
-  const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder);
+  const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder, new LocalBalanceEvents());
   const customer = `c-${randomUUID().slice(0, 6)}`;
   const grants: GrantState[] = [];
   for (const [credits, at] of [[30, 2000], [45.5, 1000], [10, 3000]] as const) {

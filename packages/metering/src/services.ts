@@ -15,6 +15,7 @@ import { ClickHouseStoredEventIds } from './pipeline/stored-event-ids.ts';
 import { DeadLetterRepo } from './dead-letters/dead-letter-repo.ts';
 import { DeadLetterService, type DeadLetterServiceDeps } from './dead-letters/dead-letter-service.ts';
 import { ClickHouseRowInserter } from './dead-letters/row-inserter.ts';
+import type { BalanceEvents } from './balance-events.ts';
 
 export interface MeteringDeps {
   redis: RedisClient;
@@ -24,12 +25,14 @@ export interface MeteringDeps {
   directory: MeteringDirectory;
   logger: Logger;
   clickhouseDatabase: string;
+  /** The process's one balance-changed signal (built by its composition root). */
+  events: BalanceEvents;
 }
 
 /** The balance side of metering, for any process (API, workers, billing). */
 export function createBalanceServices(deps: MeteringDeps): { rebuilder: Rebuilder; balances: BalanceService } {
   const rebuilder = new Rebuilder(deps, deps.clickhouseDatabase);
-  return { rebuilder, balances: new BalanceService(new RedisLedgerStore(deps.redis), deps.directory, rebuilder) };
+  return { rebuilder, balances: new BalanceService(new RedisLedgerStore(deps.redis), deps.directory, rebuilder, deps.events) };
 }
 
 export interface MeteringApiDeps extends MeteringDeps {
@@ -53,7 +56,7 @@ export function createMeteringApi(deps: MeteringApiDeps): MeteringApi {
   const rebuilder = deps.rebuilder ?? new Rebuilder(deps, deps.clickhouseDatabase);
   const producer = new CoalescingProducer(deps.producer);
   const common = { redis: deps.redis, rebuilder, directory: deps.directory, producer, topic: deps.topic, logger: deps.logger };
-  const checks = new CheckService({ ...common, ledger: new RedisLedgerStore(deps.redis), outbox: new StrictOutbox(deps.redis) });
+  const checks = new CheckService({ ...common, events: deps.events, ledger: new RedisLedgerStore(deps.redis), outbox: new StrictOutbox(deps.redis) });
   return { ingest: new IngestService(common, deps.knownCustomersMax), checks, close: () => producer.disconnect() };
 }
 

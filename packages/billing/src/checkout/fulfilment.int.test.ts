@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMicro, type CatalogSnapshot, type EntitlementDef, type PlanDef, type SubscriptionDef } from '@tally/core';
 import { TenantService } from '@tally/catalog';
 import { createClickHouse } from '@tally/clickhouse';
-import { BalanceService, Rebuilder, RedisLedgerStore, type MeteringDirectory } from '@tally/metering';
+import { BalanceService, LocalBalanceEvents, Rebuilder, RedisLedgerStore, type MeteringDirectory } from '@tally/metering';
 import { createPool, withTransaction } from '@tally/postgres';
 import { createRedis, keys } from '@tally/redis';
 import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
@@ -50,7 +50,7 @@ function directoryFor(tenantId: string): MeteringDirectory {
 async function setup() {
   const { tenantId } = await new TenantService(pool).createTenant(`billing-int-${Date.now()}`);
   const directory = directoryFor(tenantId);
-  const balances = new BalanceService(new RedisLedgerStore(redis), directory, new Rebuilder({ redis, pool, clickhouse, directory, logger }, config.CLICKHOUSE_DATABASE));
+  const balances = new BalanceService(new RedisLedgerStore(redis), directory, new Rebuilder({ redis, pool, clickhouse, directory, logger }, config.CLICKHOUSE_DATABASE), new LocalBalanceEvents());
   const purchases = new PurchaseRepo(pool);
   const tx = pgTransactor(pool);
   const fulfilment = new Fulfilment(tx, purchases, new GrantRepo(pool), balances, new WebhookEmitter(tx, new DeliveryRepo(pool), queue, logger), logger);

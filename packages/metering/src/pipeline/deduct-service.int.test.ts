@@ -11,6 +11,7 @@ import { BalanceService } from '../balance-service.ts';
 import { RedisLedgerStore } from '../ledger/index.ts';
 import { Rebuilder } from '../rebuild.ts';
 import { createDeductService } from '../services.ts';
+import { LocalBalanceEvents } from '../balance-events.ts';
 import { seedCatalog } from '../testing/fixtures.ts';
 import type { UsageRow } from './usage-row.ts';
 
@@ -27,8 +28,9 @@ const logger = createLogger('test', 'silent');
 const seed = seedCatalog(100);
 const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
 const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', { maxRows: 100, maxDelayMs: 20 });
-const service = createDeductService({ redis, clickhouse, rebuilder, directory: seed.directory, writer, logger });
-const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder);
+const events = new LocalBalanceEvents();
+const service = createDeductService({ redis, clickhouse, rebuilder, directory: seed.directory, writer, logger, events });
+const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder, events);
 
 beforeAll(async () => {
   if (redis.status !== 'ready') await once(redis, 'ready');

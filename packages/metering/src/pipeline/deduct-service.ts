@@ -8,7 +8,7 @@ import type { Rebuilder } from '../rebuild.ts';
 import { customerPlan, meterForFeature, pricedTerms, rolloverFor, type CustomerPlan } from '../meter-context.ts';
 import { dedupGenerations, idDigest, ledgerScripts, meterKeys, messageFingerprint, rolloverArgv, seenKeys, withCustomerState, type LedgerStore } from '../ledger/index.ts';
 import { withRedis } from '../redis-errors.ts';
-import { emitBalanceChanged } from '../balance-events.ts';
+import type { BalanceEvents } from '../balance-events.ts';
 import { parseTakes, usageRow, type UsageRow } from './usage-row.ts';
 import type { StoredEventIds } from './stored-event-ids.ts';
 
@@ -42,6 +42,8 @@ export interface DeductDeps {
   /** Read when a retried job replays events (see withoutStoredRows). */
   storedIds: StoredEventIds;
   logger: Logger;
+  /** The process's balance-changed signal: each debited meter is reported once its rows are written. */
+  events: BalanceEvents;
 }
 
 export interface DeductSummary {
@@ -93,7 +95,7 @@ export class DeductService {
     await this.forgetApplied(job, results);
     for (const [i, r] of results.entries()) {
       const g = job.customers[i]!;
-      for (const b of r.balances) emitBalanceChanged({ tenantId: g.tenantId, customerId: g.customer, creditSystem: b.meter, balanceMicro: b.balanceMicro, atMs: b.atMs });
+      for (const b of r.balances) this.deps.events.changed({ tenantId: g.tenantId, customerId: g.customer, creditSystem: b.meter, balanceMicro: b.balanceMicro, atMs: b.atMs });
     }
     outcomes.labels('applied').inc(summary.applied);
     outcomes.labels('replayed').inc(summary.replayed);

@@ -16,6 +16,7 @@ import { seedCatalog } from '../testing/fixtures.ts';
 import { enqueueDeduct, type DeductQueue } from './deduct.queue.ts';
 import { deductProcessor, type DeductOutcome } from './deduct.processor.ts';
 import { createDeadLetterService, createDeductService } from '../services.ts';
+import { LocalBalanceEvents } from '../balance-events.ts';
 import type { UsageRow } from './usage-row.ts';
 
 /**
@@ -32,7 +33,7 @@ const logger = createLogger('test', 'silent');
 const seed = seedCatalog(100);
 const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
 const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', { maxRows: 100, maxDelayMs: 20 });
-const service = createDeductService({ redis, clickhouse, rebuilder, directory: seed.directory, writer, logger });
+const service = createDeductService({ redis, clickhouse, rebuilder, directory: seed.directory, writer, logger, events: new LocalBalanceEvents() });
 const queueName = `deduct-int-${randomUUID().slice(0, 8)}`;
 const queue: DeductQueue = ownBull(config.REDIS_URL, (o) => new Queue<DeductJob>(queueName, o));
 const worker = ownBull(config.REDIS_URL, (o) => new Worker(queueName, deductProcessor({ service, deadLetters: new DeadLetterRepo(pool), logger }), { ...o, concurrency: 2 }));
