@@ -49,9 +49,4 @@ export default tseslint.config(
     ],
     rules: { 'tally/no-database-client-in-service': 'off' },
   },
-  {
-    // TEMPORARY (issue 13): billing's webhook delivery queue has no webhook-delivery.queue.ts yet
-    files: ['packages/billing/src/webhooks/webhook-delivery.processor.ts'],
-    rules: { 'tally/processor-has-queue': 'off' },
-  },
 );

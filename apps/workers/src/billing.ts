@@ -1,5 +1,7 @@
-import { CHECKOUT_QUEUE, WEBHOOKS_QUEUE, type CheckoutJob, type WebhookDeliveryJob } from '@tally/contracts';
-import { CHECKOUT_WORKER_OPTIONS, ExpiredCheckouts, checkoutProcessor, createBilling, webhookDeliveryProcessor, webhookTargetPolicy } from '@tally/billing';
+import {
+  CHECKOUT_QUEUE, CHECKOUT_WORKER_OPTIONS, ExpiredCheckouts, WEBHOOKS_QUEUE, checkoutProcessor, createBilling, webhookDeliveryProcessor, webhookTargetPolicy,
+  type CheckoutJob, type WebhookDeliveryJob,
+} from '@tally/billing';
 import { createPayments } from '@tally/payments';
 import type { PeriodicHandlers } from './schedules.ts';
 import type { RunningWorkers, WorkersDeps } from './area.ts';

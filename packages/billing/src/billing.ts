@@ -19,7 +19,7 @@ import { WebhookDeliveries } from './webhooks/deliveries.ts';
 import { ProviderCredentials } from './credentials/provider-credentials.ts';
 import { WebhookEndpoints } from './webhooks/endpoints.ts';
 import { WebhookEmitter } from './webhooks/webhook-emitter.ts';
-import { WebhookQueue } from './webhooks/webhooks.queue.ts';
+import { WebhookQueue } from './webhooks/webhook-delivery.queue.ts';
 import type { WebhookTargetPolicy } from './webhooks/target-policy.ts';
 import { RenewalService } from './renewals/renewal-service.ts';
 import { RenewingPlanCheckout } from './renewals/renewing-plan-checkout.ts';

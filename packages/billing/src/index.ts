@@ -15,7 +15,7 @@ export * from './wallet/payment-methods.ts';
 export * from './wallet/wallet-service.ts';
 export * from './refunds/refund-service.ts';
 export * from './provider-webhooks.ts';
-export * from './webhooks/webhooks.queue.ts';
+export * from './webhooks/webhook-delivery.queue.ts';
 export * from './webhooks/webhook-emitter.ts';
 export * from './webhooks/webhook-delivery.processor.ts';
 export * from './webhooks/deliveries.ts';

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 
 /**
- * Billing queue payloads. New fields must be optional so jobs already in a
+ * Billing queue payloads (their queues: packages/billing's checkout.queue.ts and
+ * webhook-delivery.queue.ts). New fields must be optional so jobs already in a
  * queue survive a rolling deploy.
  */
-export const CHECKOUT_QUEUE = 'checkout';
-export const WEBHOOKS_QUEUE = 'webhooks';
 
 export const checkoutJobSchema = z.object({ tenantId: z.uuid(), purchaseId: z.uuid() });
 export type CheckoutJob = z.infer<typeof checkoutJobSchema>;

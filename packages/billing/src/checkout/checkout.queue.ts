@@ -1,13 +1,19 @@
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { ownBull } from '@tally/redis';
-import { CHECKOUT_QUEUE, type CheckoutJob } from '@tally/contracts';
+import { checkoutJobSchema, type CheckoutJob } from '@tally/contracts';
 import { bounded, DependencyUnavailableError } from '@tally/runtime';
 
+/** The payload schema (in @tally/contracts with the other job payloads); checkout.processor.ts parses with it. */
+export { checkoutJobSchema, type CheckoutJob };
+
+/** The "checkout" queue: one job per purchase (jobId = purchase id, so adding it twice is a no-op). */
+export const CHECKOUT_QUEUE = 'checkout';
+
 /**
- * The checkout queue: one job per purchase (jobId = purchase id, so adding it
- * twice is a no-op). Retries back off exponentially; every step of the job is
- * idempotent (guarded purchase states, provider idempotency keys), so a retry
- * or a worker killed mid-job is safe.
+ * Retries back off exponentially; every step of the job is idempotent
+ * (guarded purchase states, provider idempotency keys), so a retry or a worker
+ * killed mid-job is safe. Failed jobs (an invalid payload among them) stay a
+ * week in the failed set, with their data, for inspection and replay.
  */
 export const CHECKOUT_JOB_OPTIONS: JobsOptions = {
   attempts: 8,

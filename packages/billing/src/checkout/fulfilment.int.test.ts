@@ -13,7 +13,7 @@ import { PurchaseRepo } from '../purchases/purchase-repo.ts';
 import { pgTransactor } from '../store.ts';
 import { DeliveryRepo } from '../webhooks/delivery-repo.ts';
 import { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
-import { WebhookQueue } from '../webhooks/webhooks.queue.ts';
+import { WebhookQueue } from '../webhooks/webhook-delivery.queue.ts';
 import { Fulfilment } from './fulfilment.ts';
 
 /** Real Postgres (ledger), Redis (balances) and metering's BalanceService; the catalog lookup is plain data. */

@@ -1,7 +1,7 @@
 import { AppError } from '@tally/runtime';
 import { signatureHeader } from '@tally/payments';
 import type { Delivery, DeliveryStore } from './delivery-repo.ts';
-import type { WebhookQueue } from './webhooks.queue.ts';
+import type { WebhookQueue } from './webhook-delivery.queue.ts';
 import { postToTarget } from './target-fetch.ts';
 import { STRICT_WEBHOOK_TARGETS, systemResolver, type Resolver, type WebhookTargetPolicy } from './target-policy.ts';
 import { billingErrors } from '../errors.ts';

@@ -1,13 +1,20 @@
-import type { Job } from 'bullmq';
-import { webhookDeliveryJobSchema, type WebhookDeliveryJob } from '@tally/contracts';
-import { AppError } from '@tally/runtime';
+import { UnrecoverableError, type Job } from 'bullmq';
 import type { WebhookDeliveries } from './deliveries.ts';
+import { webhookDeliveryJobSchema, type WebhookDeliveryJob } from './webhook-delivery.queue.ts';
+import { invalidPayloadReason } from '../invalid-payload.ts';
 
-/** One delivery attempt per run; a failure throws and the queue retries with backoff. */
+/**
+ * The "webhooks" queue's processor (queue: webhook-delivery.queue.ts): one
+ * delivery attempt per run; a failure throws and the queue retries with backoff.
+ *
+ * A payload that fails validation is not retried: the job fails at once and
+ * stays in the failed set with its data (visible, replayable with BullMQ's
+ * retry once the cause is fixed).
+ */
 export function webhookDeliveryProcessor(deliveries: WebhookDeliveries) {
   return async (job: Job<WebhookDeliveryJob>) => {
     const parsed = webhookDeliveryJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new AppError('invalid_job', `webhook job ${job.id}: ${parsed.error.message}`);
+    if (!parsed.success) throw new UnrecoverableError(invalidPayloadReason('webhook', job.id, parsed.error));
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     await deliveries.attempt(parsed.data.tenantId, parsed.data.deliveryId, lastAttempt);
   };

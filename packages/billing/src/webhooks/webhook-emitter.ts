@@ -3,7 +3,7 @@ import type { Logger } from '@tally/runtime';
 import type { WebhookEventType } from '@tally/contracts';
 import type { Transactor } from '../store.ts';
 import type { DeliveryStore } from './delivery-repo.ts';
-import type { WebhookQueue } from './webhooks.queue.ts';
+import type { WebhookQueue } from './webhook-delivery.queue.ts';
 
 /**
  * Records an outbound event and one delivery per subscribed endpoint, then

@@ -1,10 +1,17 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { ownBull } from '@tally/redis';
-import { WEBHOOKS_QUEUE, type WebhookDeliveryJob } from '@tally/contracts';
+import { webhookDeliveryJobSchema, type WebhookDeliveryJob } from '@tally/contracts';
+
+/** The payload schema (in @tally/contracts with the other job payloads); webhook-delivery.processor.ts parses with it. */
+export { webhookDeliveryJobSchema, type WebhookDeliveryJob };
+
+/** The "webhooks" queue: outbound webhook deliveries, one job per delivery (jobId = delivery id). */
+export const WEBHOOKS_QUEUE = 'webhooks';
 
 /**
- * Outbound webhook deliveries: one job per delivery (jobId = delivery id).
  * Exponential backoff 2 s, 4 s, 8 s … over 10 attempts (about 17 minutes).
+ * Failed jobs (an invalid payload among them) stay a week in the failed set,
+ * with their data, for inspection and replay.
  */
 export const WEBHOOK_JOB_OPTIONS: JobsOptions = {
   attempts: 10,
