@@ -1,4 +1,4 @@
-import { ident, refusalReason, type ClickHouseClient } from '@tally/clickhouse';
+import { insertJsonLines, refusalReason, type ClickHouseClient } from '@tally/clickhouse';
 import { DependencyUnavailableError } from '@tally/runtime';
 
 /** Inserts one dead-lettered row into its table again. */
@@ -7,6 +7,7 @@ export interface RowInserter {
   insert(table: string, row: Record<string, unknown>): Promise<string | null>;
 }
 
+/** Through @tally/clickhouse's one insert path: the row as one JSONEachRow line, as JSON.stringify writes it. */
 export class ClickHouseRowInserter implements RowInserter {
   constructor(
     private readonly clickhouse: ClickHouseClient,
@@ -15,7 +16,7 @@ export class ClickHouseRowInserter implements RowInserter {
 
   async insert(table: string, row: Record<string, unknown>): Promise<string | null> {
     try {
-      await this.clickhouse.insert({ table: `${ident(this.database).text}.${ident(table).text}`, values: [row], format: 'JSONEachRow' });
+      await insertJsonLines(this.clickhouse, { database: this.database, table }, [JSON.stringify(row)]);
       return null;
     } catch (err) {
       if (err instanceof DependencyUnavailableError) throw err;
