@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ownBull } from '@tally/redis';
 import { createLogger, metricsRegistry } from '@tally/runtime';
 import { WorkerRegistry } from './registry.ts';
-import { startSchedules, type PeriodicJob } from './schedules.ts';
+import { periodicQueueName, startSchedules, type PeriodicJob } from './schedules.ts';
 
 /**
  * Two "processes" (two registries and schedulers, as two workers processes
@@ -27,7 +27,7 @@ async function twoProcesses(queuePrefix: string, jobs: PeriodicJob[], watchEvery
   // leave nothing behind in the shared Redis: the queues and their schedulers go with the test
   closing.unshift(async () => {
     for (const job of jobs) {
-      const queue = ownBull(REDIS_URL, (o) => new Queue(`${queuePrefix}-${job.id}`, o));
+      const queue = ownBull(REDIS_URL, (o) => new Queue(periodicQueueName(job.id, queuePrefix), o));
       await queue.obliterate({ force: true });
       await queue.close();
     }
@@ -94,7 +94,7 @@ describe('periodic jobs across two processes', () => {
     await until('first ticks', () => calls >= 2);
 
     // what FLUSHALL does to this queue: every key of it gone, the scheduler with them
-    const queue = ownBull(REDIS_URL, (o) => new Queue(`${prefix}-${id}`, o));
+    const queue = ownBull(REDIS_URL, (o) => new Queue(periodicQueueName(id, prefix), o));
     await queue.obliterate({ force: true });
     expect(await queue.getJobScheduler(id)).toBeUndefined();
     const afterLoss = calls;

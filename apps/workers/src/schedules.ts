@@ -17,6 +17,8 @@ import type { WorkerRegistry } from './registry.ts';
  * per-name concurrency on a shared queue, hence the queue each.
  */
 export const PERIODIC_QUEUE_PREFIX = 'tally-periodic';
+/** The queue of periodic job `id`: the one place its name is made. */
+export const periodicQueueName = (id: string, prefix = PERIODIC_QUEUE_PREFIX) => `${prefix}-${id}`;
 
 const everyMs = (fallback: number) => z.coerce.number().int().min(200).max(86_400_000).default(fallback);
 
@@ -90,7 +92,7 @@ export async function startSchedules(options: {
   const { redisUrl, registry, jobs, queuePrefix = PERIODIC_QUEUE_PREFIX, watchEveryMs = 5_000 } = options;
   const scheduled: { queue: Queue; periodic: PeriodicJob }[] = [];
   for (const periodic of jobs) {
-    const queue = ownBull(redisUrl, (o) => new Queue(`${queuePrefix}-${periodic.id}`, o));
+    const queue = ownBull(redisUrl, (o) => new Queue(periodicQueueName(periodic.id, queuePrefix), o));
     scheduled.push({ queue, periodic });
     await schedule(queue, periodic);
     registry.register(queue.name, () => runOnce(periodic), 1, WORKER_OPTIONS);
