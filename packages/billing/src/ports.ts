@@ -5,27 +5,20 @@ import type { CatalogSnapshot, CustomerDef } from '@tally/core';
  * implementations are @tally/metering's BalanceService and @tally/catalog's
  * CatalogService / CustomerService; apps wire them in.
  */
-export interface GrantInput {
-  tenantId: string;
-  customerId: string;
-  creditSystem: string;
-  grantId: string;
-  creditsMicro: bigint;
-  grantedAt: Date;
-  expiresAt?: Date | null;
-}
-
-export interface GrantRef {
-  tenantId: string;
-  customerId: string;
-  creditSystem: string;
-  grantId: string;
-}
-
 export interface BalanceRef {
   tenantId: string;
   customerId: string;
   creditSystem: string;
+}
+
+export interface GrantRef extends BalanceRef {
+  grantId: string;
+}
+
+export interface GrantInput extends GrantRef {
+  creditsMicro: bigint;
+  grantedAt: Date;
+  expiresAt?: Date | null;
 }
 
 export interface BalancePort {

@@ -171,15 +171,19 @@ export function buildUsageSql(q: UsageQuery, database: string): { source: UsageS
   // Rollup rows of fully reverted events net to zero but may linger until a merge: hide them.
   // Without GROUP BY an aggregate over nothing is still one row of zeros: hide that too.
   const having = sql`${raw(rollup ? 'HAVING sum(events) != 0' : 'HAVING count() > 0')}${afterKey(q, keyNames)}`;
-  const groupBy = keyNames.length ? raw(`GROUP BY ${keyNames.join(', ')}`) : raw('');
-  const order = q.orderBy
-    ? sql`ORDER BY ${ident(q.orderBy)} DESC${keyNames.length ? raw(`, ${keyNames.join(', ')}`) : raw('')}`
-    : keyNames.length
-      ? raw(`ORDER BY ${keyNames.join(', ')}`)
-      : raw('');
+  const groupBy = groupByKeys(keyNames);
+  const order = orderByKeys(q, keyNames);
   const select = join([...keys, ...measures]);
   const query = sql`SELECT ${select} FROM ${table} WHERE ${join(where, ' AND ')} ${groupBy} ${having} ${order} LIMIT ${q.limit}`;
   return { source, query };
+}
+
+const groupByKeys = (keyNames: string[]): Sql => (keyNames.length ? raw(`GROUP BY ${keyNames.join(', ')}`) : raw(''));
+
+/** By the requested measure (largest first) and then the keys, or by the keys alone. */
+function orderByKeys(q: UsageQuery, keyNames: string[]): Sql {
+  if (q.orderBy) return sql`ORDER BY ${ident(q.orderBy)} DESC${keyNames.length ? raw(`, ${keyNames.join(', ')}`) : raw('')}`;
+  return keyNames.length ? raw(`ORDER BY ${keyNames.join(', ')}`) : raw('');
 }
 
 const OUTER_MEASURE: Record<UsageAggregation, string> = {
@@ -201,11 +205,7 @@ function distinctFromRollup(q: UsageQuery, table: Sql, where: Sql[], keys: Sql[]
     FROM ${table} WHERE ${join(where, ' AND ')} ${innerGroup} HAVING m_events != 0`;
   const outerKeys = keyNames.map((k) => raw(k));
   const measures = q.aggregations.map((a) => sql`${raw(OUTER_MEASURE[a])} AS ${ident(a)}`);
-  const groupBy = keyNames.length ? raw(`GROUP BY ${keyNames.join(', ')}`) : raw('');
-  const order = q.orderBy
-    ? sql`ORDER BY ${ident(q.orderBy)} DESC${keyNames.length ? raw(`, ${keyNames.join(', ')}`) : raw('')}`
-    : keyNames.length
-      ? raw(`ORDER BY ${keyNames.join(', ')}`)
-      : raw('');
+  const groupBy = groupByKeys(keyNames);
+  const order = orderByKeys(q, keyNames);
   return sql`SELECT ${join([...outerKeys, ...measures])} FROM (${inner}) ${groupBy} HAVING sum(m_events) != 0${afterKey(q, keyNames)} ${order} LIMIT ${q.limit}`;
 }

@@ -3,6 +3,7 @@ import { counter, type Logger } from '@tally/runtime';
 import type { BalancePort } from '../ports.ts';
 import type { GrantLedger } from '../purchases/grant-repo.ts';
 import type { Purchase, PurchaseRepo } from '../purchases/purchase-repo.ts';
+import { purchaseFigures } from '../purchases/purchase-view.ts';
 import type { Transactor } from '../store.ts';
 import type { WebhookEmitter } from '../webhooks/webhook-emitter.ts';
 
@@ -12,12 +13,7 @@ const creditsGranted = counter('tally_credits_granted_total', 'Purchased credits
 export const purchaseEventData = (p: Purchase) => ({
   reference: p.id,
   customer: p.customerId,
-  pack: p.packSlug,
-  creditSystem: p.creditSystem,
-  quantity: p.quantity,
-  credits: fromMicro(p.creditsMicro),
-  amount: Number(p.amountMinor),
-  currency: p.currency,
+  ...purchaseFigures(p),
   source: p.source,
 });
 

@@ -3,18 +3,23 @@ import type { PurchaseView } from '@tally/contracts';
 import type { RefundReads, RefundRecord } from '../refunds/refund-repo.ts';
 import type { Purchase } from './purchase-repo.ts';
 
+/** What was bought and paid, as the API answer and the purchase.* webhooks both show it. */
+export const purchaseFigures = (p: Purchase) => ({
+  pack: p.packSlug,
+  creditSystem: p.creditSystem,
+  quantity: p.quantity,
+  credits: fromMicro(p.creditsMicro),
+  amount: Number(p.amountMinor),
+  currency: p.currency,
+});
+
 function toView(p: Purchase, refund: RefundRecord | null | undefined): PurchaseView {
   return {
     success: true,
     reference: p.id,
     status: p.status,
     customer: p.customerId,
-    pack: p.packSlug,
-    creditSystem: p.creditSystem,
-    quantity: p.quantity,
-    credits: fromMicro(p.creditsMicro),
-    amount: Number(p.amountMinor),
-    currency: p.currency,
+    ...purchaseFigures(p),
     provider: p.provider,
     source: p.source,
     checkoutUrl: p.checkoutUrl,

@@ -2,17 +2,12 @@ import type { PaymentProvider, SavedCard } from '@tally/payments';
 import type { Tx } from '../store.ts';
 import type { PaymentMethodStore } from './payment-method-repo.ts';
 
-export interface PaymentMethod {
+/** A saved card as the provider describes it, and whose it is. */
+export interface PaymentMethod extends SavedCard {
   id: string;
   tenantId: string;
   customerId: string;
   provider: string;
-  providerMethodId: string;
-  providerCustomerId: string;
-  brand: string | null;
-  last4: string | null;
-  expMonth: number | null;
-  expYear: number | null;
   createdAt: Date;
 }
 

@@ -18,7 +18,7 @@ import { headerValue } from '../provider.ts';
 import { invalidSignature, verifySignatureHeader } from '../signature.ts';
 import { cardOutcome } from './cards.ts';
 import { SANDBOX_SIGNATURE_HEADER, sandboxEventSchema } from './events.ts';
-import { keyedId, sessionChargeKey, type SandboxStore } from './sandbox-store.ts';
+import { keyedId, sessionChargeKey, type SandboxSession, type SandboxStore } from './sandbox-store.ts';
 
 export interface SandboxConfig {
   /** Tally's public URL: hosted pages are served under it. */
@@ -48,33 +48,28 @@ export class SandboxProvider implements PaymentProvider {
   }
 
   async createCheckout(input: CheckoutInput): Promise<HostedSession> {
-    const session = await this.store.createSession({
-      id: keyedId('cs_sbx', input.tenantId, input.idempotencyKey),
-      tenantId: input.tenantId,
-      mode: 'payment',
-      reference: input.reference,
-      customerRef: input.providerCustomerId,
-      description: input.item.name,
-      quantity: input.item.quantity,
-      amountMinor: input.item.unitAmountMinor * BigInt(input.item.quantity),
-      currency: input.item.currency,
-      successUrl: input.successUrl,
-      cancelUrl: input.cancelUrl,
-    });
-    return { id: session.id, url: this.pageUrl(session.id) };
+    const { name, quantity, unitAmountMinor, currency } = input.item;
+    return this.openSession('cs_sbx', 'payment', input, { description: name, quantity, amountMinor: unitAmountMinor * BigInt(quantity), currency });
   }
 
   async setupCard(input: SetupInput): Promise<HostedSession> {
+    return this.openSession('seti_sbx', 'setup', input, { description: 'Save a card for later payments', quantity: 1, amountMinor: 0n, currency: 'USD' });
+  }
+
+  /** A hosted page of ours (idempotent by the caller's key): a payment or a card set-up. */
+  private async openSession(
+    idPrefix: string,
+    mode: SandboxSession['mode'],
+    input: SetupInput,
+    item: Pick<SandboxSession, 'description' | 'quantity' | 'amountMinor' | 'currency'>,
+  ): Promise<HostedSession> {
     const session = await this.store.createSession({
-      id: keyedId('seti_sbx', input.tenantId, input.idempotencyKey),
+      id: keyedId(idPrefix, input.tenantId, input.idempotencyKey),
       tenantId: input.tenantId,
-      mode: 'setup',
+      mode,
       reference: input.reference,
       customerRef: input.providerCustomerId,
-      description: 'Save a card for later payments',
-      quantity: 1,
-      amountMinor: 0n,
-      currency: 'USD',
+      ...item,
       successUrl: input.successUrl,
       cancelUrl: input.cancelUrl,
     });
