@@ -6,7 +6,6 @@ import { dashboardRouter, requireKeyOrSession } from './dashboard/index.ts';
 import { requestContext } from './http/request-context.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { RouteTable } from './http/route.ts';
-import { tenantRateLimits } from './http/rate-limit-tenant.ts';
 import { requestBudgetStart, requestBudgets } from './http/request-budget.ts';
 import { mountHealth } from './routes/health.ts';
 import { registerRoutes } from './routes/index.ts';
@@ -36,7 +35,7 @@ export function createApp(ctx: ApiContext): BuiltApp {
   authed.use(requestBudgetStart(ctx)); // the budget starts with the request: the key lookup and the limits wait within it too
   authed.use(requireKeyOrSession(ctx.tenants, ctx.sessions, ctx.config.publicUrl, { failures: ctx.limits.authFailures, logger: ctx.logger }));
   authed.use(parsers);
-  authed.use(tenantRateLimits(ctx).middleware, requestBudgets(ctx)); // per-tenant limits (after parsing: a batch counts its events), then every wait bounded
+  authed.use(ctx.rateLimits.middleware, requestBudgets(ctx)); // per-tenant limits (after parsing: a batch counts its events), then every wait bounded
 
   mountHealth(publicRouter, ctx.probes, ctx.config.METRICS_TOKEN);
   const routes = new RouteTable('/v1');

@@ -1,28 +1,30 @@
 import { boundCommands, createLogger, type Logger, type Probe } from '@tally/runtime';
 import { createPool, postgresProbe, type Pool } from '@tally/postgres';
-import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus, type RedisClient } from '@tally/redis';
-import { createClickHouse, clickhouseProbe, type ClickHouseClient } from '@tally/clickhouse';
-import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe, type EventProducer } from '@tally/kafka';
+import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
+import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
+import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe } from '@tally/kafka';
 import { CatalogService, CustomerService, SubscriptionService, TenantService, catalogDirectory, type StateChange } from '@tally/catalog';
 import { createPayments, type Payments } from '@tally/payments';
 import { createBilling, webhookTargetPolicy, type Billing } from '@tally/billing';
-import { broadcastBalanceChanges, createBalanceServices, LocalBalanceEvents, type BalanceService } from '@tally/metering';
+import { broadcastBalanceChanges, createBalanceServices, createDeadLetterService, LocalBalanceEvents, type BalanceService, type DeadLetterService } from '@tally/metering';
 import { createMeteringApi, type MeteringApi } from '@tally/metering';
 import { PlatformaticProducer } from '@tally/kafka';
 import { createAnalyticsApi, importDirs, importRoot, type AnalyticsApi } from '@tally/analytics';
 import type { ApiConfig } from './config.ts';
 import { limitCustomerCreation } from './http/customer-creation-limit.ts';
 import { WindowLimiter } from './http/rate-limit.ts';
+import { createTenantRateLimits, type TenantRateLimits } from './http/rate-limit-tenant.ts';
+import { CatalogExtras } from './routes/catalog-extras.ts';
+import { CustomerReads } from './routes/customer-queries.ts';
 import { createSessions, type SessionService } from './dashboard/index.ts';
 
 /** Everything the API's routes need, built once at start-up. */
 export interface ApiContext {
   config: ApiConfig;
   logger: Logger;
+  /** Still read directly by GET /v1/subscriptions (liveInGroup) and the rollup repair's tenant check. */
   pool: Pool;
-  redis: RedisClient;
-  clickhouse: ClickHouseClient;
-  producer: EventProducer;
+  /** Readiness (/readyz): Postgres, Redis, ClickHouse, Kafka. */
   probes: Probe[];
   tenants: TenantService;
   catalog: CatalogService;
@@ -41,6 +43,14 @@ export interface ApiContext {
   analytics: AnalyticsApi;
   /** Limits counted in Redis across API processes (docs/security.md). */
   limits: { authFailures: WindowLimiter; customerCreation: WindowLimiter };
+  /** Per-tenant rates (the /v1 middleware) and their overrides (the admin routes). */
+  rateLimits: TenantRateLimits;
+  /** The operator's customer list and balance detail reads. */
+  customerReads: CustomerReads;
+  /** GET /v1/catalog: what sync keeps that the cached snapshot does not hold. */
+  catalogExtras: CatalogExtras;
+  /** GET /v1/dead-letters and their replay (metering). */
+  deadLetters: DeadLetterService;
   /** Dashboard sessions (apps/api/src/dashboard). */
   sessions: SessionService;
   /** Balance changes of every process (GET /v1/customers/:id/balance-stream). */
@@ -81,6 +91,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     authFailures: new WindowLimiter(redis, 'auth-failures', config.AUTH_FAILURES_PER_MINUTE),
     customerCreation: new WindowLimiter(redis, 'customers-created', config.CUSTOMERS_PER_MINUTE),
   };
+  const rateLimits = createTenantRateLimits({ pool, redis, logger, config });
   const ensureCustomer = limitCustomerCreation(customers, limits.customerCreation);
   const subscriptions = new SubscriptionService(pool, catalog, customers);
   // one directory and one Rebuilder for the process: the balance side and /v1/track, /v1/check share them
@@ -132,18 +143,27 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     },
   });
 
+  const deadLetters = createDeadLetterService({
+    pool,
+    clickhouse,
+    clickhouseDatabase: config.CLICKHOUSE_DATABASE,
+    // a deduct payload set aside for failing validation is replayed by publishing its events again
+    events: { producer, topic: config.KAFKA_TOPIC_EVENTS },
+  });
+
   return {
     metering,
     analytics,
     config,
     logger,
     pool,
-    redis,
-    clickhouse,
-    producer,
     probes: [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)],
     tenants,
     limits,
+    rateLimits,
+    customerReads: new CustomerReads(pool, clickhouse, config.CLICKHOUSE_DATABASE),
+    catalogExtras: new CatalogExtras(pool),
+    deadLetters,
     sessions: createSessions(pool, config.DASHBOARD_SESSION_TTL_SECONDS),
     balanceSignal,
     catalog,
@@ -153,6 +173,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     payments,
     billing,
     async close() {
+      rateLimits.close();
       await metering.close().catch(() => {});
       await analytics.close().catch(() => {});
       await billing.close().catch(() => {});

@@ -72,6 +72,12 @@ export class RateLimitOverrides {
     await this.changed(tenantId);
   }
 
+  /** Whether the tenant exists (the admin routes answer 404 for one that does not). */
+  async hasTenant(tenantId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM tenants WHERE id = $1', [tenantId]);
+    return Boolean(rowCount);
+  }
+
   async clear(tenantId: string): Promise<void> {
     await this.pool.query('DELETE FROM tenant_rate_limits WHERE tenant_id = $1', [tenantId]);
     await this.changed(tenantId);

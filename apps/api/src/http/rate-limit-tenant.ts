@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { keys, scripts, type RedisClient } from '@tally/redis';
+import type { Pool } from '@tally/postgres';
 import { AppError, dependencies, type Logger } from '@tally/runtime';
-import type { ApiContext } from '../context.ts';
 import { RateLimitOverrides, type Rates, type RouteClass } from './rate-limit-overrides.ts';
 import type { Tenant } from './tenant.ts';
 
@@ -82,40 +82,47 @@ export interface TenantRateLimits {
   /** The rates a tenant is limited by now (its overrides over the defaults). */
   ratesOf(tenantId: string): Promise<Rates>;
   defaults: Rates;
+  /** A burst of this many seconds of a rate passes at once. */
+  burstSeconds: number;
+  /** Closes the override channel's subscriber. */
+  close(): void;
 }
 
-const built = new WeakMap<ApiContext, TenantRateLimits>();
+export interface TenantRateLimitsDeps {
+  pool: Pool;
+  redis: RedisClient;
+  logger: Logger;
+  config: {
+    REDIS_URL: string;
+    RATE_LIMIT_INGEST_EVENTS_PER_SECOND: number;
+    RATE_LIMIT_CHECK_PER_SECOND: number;
+    RATE_LIMIT_OTHER_PER_SECOND: number;
+    RATE_LIMIT_BURST_SECONDS: number;
+  };
+}
 
-/** One per API context (the admin routes and the /v1 middleware share it). */
-export function tenantRateLimits(ctx: ApiContext): TenantRateLimits {
-  const existing = built.get(ctx);
-  if (existing) return existing;
-  const { config } = ctx;
+/** Built once by the API's composition root: the admin routes and the /v1 middleware share it. */
+export function createTenantRateLimits(deps: TenantRateLimitsDeps): TenantRateLimits {
+  const { config } = deps;
   const defaults: Rates = {
     ingest: config.RATE_LIMIT_INGEST_EVENTS_PER_SECOND,
     check: config.RATE_LIMIT_CHECK_PER_SECOND,
     other: config.RATE_LIMIT_OTHER_PER_SECOND,
   };
-  const overrides = new RateLimitOverrides(ctx.pool, ctx.redis, config.REDIS_URL);
-  // the override channel's subscriber goes with the context
-  const close = ctx.close.bind(ctx);
-  ctx.close = async () => {
-    overrides.close();
-    await close();
-  };
-  const limiter = new TenantRateLimiter(ctx.redis, config.RATE_LIMIT_BURST_SECONDS);
+  const overrides = new RateLimitOverrides(deps.pool, deps.redis, config.REDIS_URL);
+  const limiter = new TenantRateLimiter(deps.redis, config.RATE_LIMIT_BURST_SECONDS);
   const ratesOf = async (tenantId: string): Promise<Rates> => {
     const own = await overrides.get(tenantId);
     return { ingest: own.ingest ?? defaults.ingest, check: own.check ?? defaults.check, other: own.other ?? defaults.other };
   };
-  const limits: TenantRateLimits = {
+  return {
     defaults,
     overrides,
     ratesOf,
-    middleware: limitTenants(limiter, ratesOf, defaults, config.RATE_LIMIT_BURST_SECONDS, ctx.logger),
+    burstSeconds: config.RATE_LIMIT_BURST_SECONDS,
+    middleware: limitTenants(limiter, ratesOf, defaults, config.RATE_LIMIT_BURST_SECONDS, deps.logger),
+    close: () => overrides.close(),
   };
-  built.set(ctx, limits);
-  return limits;
 }
 
 /**

@@ -4,7 +4,6 @@ import { AppError } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { Request } from 'express';
 import type { RouteTable } from '../http/route.ts';
-import { tenantRateLimits } from '../http/rate-limit-tenant.ts';
 
 const rate = z.number().int().min(0).max(1_000_000).nullable();
 /** The whole set of a tenant's overrides: a class left out (or null) follows the deployment default; 0 = no limit. */
@@ -22,15 +21,14 @@ const rateLimitsSchema = z.object({
 const params = z.object({ tenantId: z.uuid() });
 
 /** GET / PUT / DELETE /admin/tenants/:tenantId/rate-limits (docs/operations.md "Rate limits"), ADMIN_TOKEN. */
-export function registerRateLimitAdminRoutes(routes: RouteTable, ctx: ApiContext, tokenMatches: (presented: string | undefined) => boolean): void {
-  const limits = tenantRateLimits(ctx);
+export function registerRateLimitAdminRoutes(routes: RouteTable, ctx: Pick<ApiContext, 'rateLimits'>, tokenMatches: (presented: string | undefined) => boolean): void {
+  const limits = ctx.rateLimits;
   const guard = (req: Request) => {
     const presented = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (!tokenMatches(presented)) throw new AppError('unauthorized', 'missing or wrong admin token', { status: 401 });
   };
   const existing = async (tenantId: string) => {
-    const { rowCount } = await ctx.pool.query('SELECT 1 FROM tenants WHERE id = $1', [tenantId]);
-    if (!rowCount) throw new AppError('tenant_not_found', 'no such tenant', { status: 404 });
+    if (!(await limits.overrides.hasTenant(tenantId))) throw new AppError('tenant_not_found', 'no such tenant', { status: 404 });
   };
   const answer = async (tenantId: string) => ({
     body: {
@@ -38,7 +36,7 @@ export function registerRateLimitAdminRoutes(routes: RouteTable, ctx: ApiContext
       tenantId,
       overrides: await limits.overrides.get(tenantId),
       effective: await limits.ratesOf(tenantId),
-      burstSeconds: ctx.config.RATE_LIMIT_BURST_SECONDS,
+      burstSeconds: limits.burstSeconds,
     },
   });
   const common = { prefix: '', path: '/admin/tenants/:tenantId/rate-limits', tags: ['admin'], auth: false as const, params };

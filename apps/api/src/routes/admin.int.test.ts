@@ -2,17 +2,22 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageMain } from '@tally/sdk';
+import { createClickHouse, type ClickHouseClient } from '@tally/clickhouse';
 import { createApp } from '../app.ts';
 import { loadApiConfig } from '../config.ts';
 import { createApiContext, type ApiContext } from '../context.ts';
 
 const TOKEN = 'admin-int-test-token-0123456789';
 let ctx: ApiContext;
+/** The test's own client: the context hands out services, not its clients. */
+let clickhouse: ClickHouseClient;
 let server: Server;
 let base: string;
 
 beforeAll(async () => {
   ctx = await createApiContext(loadApiConfig({ ...process.env, LOG_LEVEL: 'silent', ADMIN_TOKEN: TOKEN }));
+  const { config } = ctx;
+  clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
   server = createApp(ctx).app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -20,6 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((r) => server?.close(r));
   await ctx?.close();
+  await clickhouse?.close();
 });
 
 const createTenant = (auth: string | null, body: unknown) =>
@@ -75,7 +81,7 @@ describe('POST /admin/tenants/:tenantId/usage/repair', () => {
     });
     const totals = async () => {
       const sum = async (table: string) => {
-        const rows = await (await ctx.clickhouse.query({
+        const rows = await (await clickhouse.query({
           query: `SELECT toString(sum(events)) AS events FROM ${ctx.config.CLICKHOUSE_DATABASE}.${table} WHERE tenant_id = '${tenantId}'`,
           format: 'JSONEachRow',
         })).json<{ events: string }>();
@@ -84,7 +90,7 @@ describe('POST /admin/tenants/:tenantId/usage/repair', () => {
       return { hour: await sum('usage_per_hour_v1'), day: await sum('usage_per_day_v1') };
     };
     // the row, then a replay's copy of it: the views count it twice
-    for (let i = 0; i < 2; i++) await ctx.clickhouse.insert({ table: `${ctx.config.CLICKHOUSE_DATABASE}.raw_usage_events_v1`, values: [JSON.parse(row)], format: 'JSONEachRow' });
+    for (let i = 0; i < 2; i++) await clickhouse.insert({ table: `${ctx.config.CLICKHOUSE_DATABASE}.raw_usage_events_v1`, values: [JSON.parse(row)], format: 'JSONEachRow' });
     expect(await totals()).toEqual({ hour: 2, day: 2 });
 
     for (const auth of [null, `Bearer ${TOKEN}x`, `Bearer ${(await ctx.tenants.createTenant(`admin-repair-key-${Date.now()}`)).apiKey.secret}`]) {

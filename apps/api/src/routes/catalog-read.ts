@@ -4,6 +4,7 @@ import { errorBodySchema, syncBodySchema } from '@tally/contracts';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 import { creditPackView, creditSystemView, planView } from './catalog-views.ts';
+import type { CatalogExtrasOf } from './catalog-extras.ts';
 
 const featureViewSchema = z.object({
   id: z.string(),
@@ -17,15 +18,6 @@ const featureViewSchema = z.object({
 const featuresResultSchema = z.object({ success: z.literal(true), features: z.array(featureViewSchema) });
 const catalogResultSchema = z.object({ success: z.literal(true), version: z.number(), catalog: syncBodySchema });
 
-/** What sync keeps that the cached snapshot does not hold (plans' billingType and metadata, packs' metadata). */
-async function extras(ctx: Pick<ApiContext, 'pool'>, tenantId: string) {
-  const [plans, packs] = await Promise.all([
-    ctx.pool.query<{ slug: string; billing_type: string | null; metadata: Record<string, unknown> }>('SELECT slug, billing_type, metadata FROM plans WHERE tenant_id = $1', [tenantId]),
-    ctx.pool.query<{ slug: string; metadata: Record<string, unknown> }>('SELECT slug, metadata FROM credit_packs WHERE tenant_id = $1', [tenantId]),
-  ]);
-  return { plans: new Map(plans.rows.map((r) => [r.slug, r])), packs: new Map(packs.rows.map((r) => [r.slug, r.metadata])) };
-}
-
 const nonEmpty = (m: Record<string, unknown> | undefined) => (m && Object.keys(m).length > 0 ? { metadata: m } : {});
 
 /**
@@ -33,7 +25,7 @@ const nonEmpty = (m: Record<string, unknown> | undefined) => (m && Object.keys(m
  * catalog routes answer, without their ids, plus what sync keeps and the snapshot does not hold.
  * Archived packs are left out (sync keeps them archived).
  */
-function asSyncBody(s: CatalogSnapshot, more: Awaited<ReturnType<typeof extras>>) {
+function asSyncBody(s: CatalogSnapshot, more: CatalogExtrasOf) {
   return {
     defaultProvider: s.defaultProvider,
     features: [...s.features.values()].map((f) => ({ slug: f.slug, name: f.name, type: f.type, meterType: f.meterType })),
@@ -62,7 +54,7 @@ function asSyncBody(s: CatalogSnapshot, more: Awaited<ReturnType<typeof extras>>
  * Catalog reads the dashboard edits from: the feature list, and the whole catalog in the shape
  * POST /v1/sync takes, so an edit resends everything (metadata included) and changes only the edit.
  */
-export function registerCatalogReadRoutes(routes: RouteTable, ctx: ApiContext): void {
+export function registerCatalogReadRoutes(routes: RouteTable, ctx: Pick<ApiContext, 'catalog' | 'catalogExtras'>): void {
   routes.add({
     method: 'get',
     path: '/features',
@@ -90,7 +82,7 @@ export function registerCatalogReadRoutes(routes: RouteTable, ctx: ApiContext): 
     tags: ['catalog'],
     responses: { 200: catalogResultSchema, 401: errorBodySchema },
     handler: async ({ tenant }) => {
-      const [snapshot, more] = await Promise.all([ctx.catalog.snapshot(tenant.tenantId), extras(ctx, tenant.tenantId)]);
+      const [snapshot, more] = await Promise.all([ctx.catalog.snapshot(tenant.tenantId), ctx.catalogExtras.of(tenant.tenantId)]);
       return { body: { success: true, version: Number(snapshot.version), catalog: asSyncBody(snapshot, more) } };
     },
   });

@@ -143,3 +143,35 @@ export async function recentEvents(clickhouse: ClickHouseClient, database: strin
     source: r.source,
   }));
 }
+
+/**
+ * The operator's reads of a customer (GET /v1/customers, GET /v1/customers/:id/balances) over
+ * Postgres and ClickHouse: built once by the composition root, so the routes hold no client.
+ */
+export class CustomerReads {
+  constructor(
+    private readonly pool: Pool,
+    private readonly clickhouse: ClickHouseClient,
+    private readonly database: string,
+  ) {}
+
+  list(tenantId: string, opts: Parameters<typeof listCustomers>[2]): Promise<CustomerListRow[]> {
+    return listCustomers(this.pool, tenantId, opts);
+  }
+
+  grants(tenantId: string, customerId: string) {
+    return customerGrants(this.pool, tenantId, customerId);
+  }
+
+  purchases(tenantId: string, customerId: string) {
+    return customerPurchases(this.pool, tenantId, customerId);
+  }
+
+  subscriptions(tenantId: string, customerId: string) {
+    return customerSubscriptions(this.pool, tenantId, customerId);
+  }
+
+  recentEvents(tenantId: string, customerId: string, limit: number) {
+    return recentEvents(this.clickhouse, this.database, tenantId, customerId, limit);
+  }
+}

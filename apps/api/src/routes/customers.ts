@@ -15,9 +15,8 @@ import { fromMicro } from '@tally/core';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 import { customerView, subscriptionView } from './customer-views.ts';
-import { customerGrants, customerPurchases, customerSubscriptions, listCustomers, recentEvents } from './customer-queries.ts';
 
-export function registerCustomerRoutes(routes: RouteTable, ctx: ApiContext): void {
+export function registerCustomerRoutes(routes: RouteTable, ctx: Pick<ApiContext, 'customers' | 'catalog' | 'balances' | 'customerReads'>): void {
   routes.add({
     method: 'post',
     path: '/customers',
@@ -65,7 +64,7 @@ export function registerCustomerRoutes(routes: RouteTable, ctx: ApiContext): voi
     query: customerListQuerySchema,
     responses: { 200: customerListResultSchema, 400: errorBodySchema },
     handler: async ({ query, tenant }) => {
-      const rows = await listCustomers(ctx.pool, tenant.tenantId, { limit: query.limit, after: query.cursor, search: query.search });
+      const rows = await ctx.customerReads.list(tenant.tenantId, { limit: query.limit, after: query.cursor, search: query.search });
       const page = toPage(rows, query.limit, (r) => [r.created_key, r.id], (r) =>
         customerView({ id: r.id, email: r.email, name: r.name, metadata: r.metadata, createdAt: r.created_at, updatedAt: r.updated_at }),
       );
@@ -102,10 +101,10 @@ export function registerCustomerRoutes(routes: RouteTable, ctx: ApiContext): voi
         }),
       );
       const [ledger, purchases, subscriptions, events] = await Promise.all([
-        customerGrants(ctx.pool, t, params.id),
-        customerPurchases(ctx.pool, t, params.id),
-        customerSubscriptions(ctx.pool, t, params.id),
-        recentEvents(ctx.clickhouse, ctx.config.CLICKHOUSE_DATABASE, t, params.id, query.events),
+        ctx.customerReads.grants(t, params.id),
+        ctx.customerReads.purchases(t, params.id),
+        ctx.customerReads.subscriptions(t, params.id),
+        ctx.customerReads.recentEvents(t, params.id, query.events),
       ]);
       const left = await ctx.balances.grantsLeft(t, params.id, ledger);
       const grants = ledger.map((g) => ({ ...g, remaining: fromMicro(left.get(g.id) ?? 0n) }));

@@ -6,7 +6,6 @@ import {
   replayDeadLetterBodySchema,
   replayDeadLetterResultSchema,
 } from '@tally/contracts';
-import { createDeadLetterService, type DeadLetterService } from '@tally/metering';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
 
@@ -15,17 +14,8 @@ import type { RouteTable } from '../http/route.ts';
  * writer stores them in usage_dead_letters instead of retrying them forever),
  * and deduct payloads that failed validation (table `deduct_job`).
  */
-export function registerDeadLetterRoutes(
-  routes: RouteTable,
-  ctx: ApiContext,
-  deadLetters: DeadLetterService = createDeadLetterService({
-    pool: ctx.pool,
-    clickhouse: ctx.clickhouse,
-    clickhouseDatabase: ctx.config.CLICKHOUSE_DATABASE,
-    // a deduct payload set aside for failing validation is replayed by publishing its events again
-    events: { producer: ctx.producer, topic: ctx.config.KAFKA_TOPIC_EVENTS },
-  }),
-): void {
+export function registerDeadLetterRoutes(routes: RouteTable, ctx: Pick<ApiContext, 'deadLetters'>): void {
+  const { deadLetters } = ctx;
   routes.add({
     method: 'get',
     path: '/dead-letters',
