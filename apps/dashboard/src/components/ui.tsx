@@ -75,3 +75,24 @@ export function fmtMoney(minor: number, currency: string): string {
   }
 }
 export const fmtTime = (iso: string | null | undefined): string => (iso ? new Date(iso).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '—');
+
+/** Previous and next page over a stack of cursors (the last one is the page shown). */
+export function Pager(props: { cursors: string[]; setCursors: (update: (c: string[]) => string[]) => void; page: { hasMore: boolean; nextCursor: string | null } }) {
+  const { cursors, setCursors, page } = props;
+  return (
+    <div className="actions">
+      <button type="button" className="secondary" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
+      <button type="button" className="secondary" disabled={!page.hasMore} onClick={() => setCursors((c) => [...c, page.nextCursor!])}>Next page</button>
+    </div>
+  );
+}
+
+/** A catalog form's submit ("Create <what>", or "Save <what>" while editing one) and, while editing, Cancel. */
+export function EditActions(props: { what: string; editing: boolean; disabled: boolean; onCancel: () => void }) {
+  return (
+    <div className="actions">
+      <button type="submit" disabled={props.disabled}>{props.editing ? `Save ${props.what}` : `Create ${props.what}`}</button>
+      {props.editing && <button type="button" className="secondary" onClick={props.onCancel}>Cancel</button>}
+    </div>
+  );
+}

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { describeSync, useCatalog, useCatalogEdit } from '../api/hooks.ts';
 import { slugify, upsert, type SyncCreditSystem } from '../api/catalog.ts';
-import { ErrorNote, Field, Notice, Table } from '../components/ui.tsx';
+import { EditActions, ErrorNote, Field, Notice, Table } from '../components/ui.tsx';
 
 interface Member { feature: string; creditCost: string }
 interface Draft { editing: string | null; name: string; slug: string; description: string; members: Member[] }
@@ -60,10 +60,7 @@ export function CreditSystemsPage() {
           ))}
           <button type="button" className="secondary" onClick={() => setDraft((d) => ({ ...d, members: [...d.members, { feature: '', creditCost: '' }] }))}>Add member</button>
         </fieldset>
-        <div className="actions">
-          <button type="submit" disabled={edit.isPending || !draft.name.trim()}>{draft.editing ? 'Save credit system' : 'Create credit system'}</button>
-          {draft.editing && <button type="button" className="secondary" onClick={() => setDraft(blank())}>Cancel</button>}
-        </div>
+        <EditActions what="credit system" editing={!!draft.editing} disabled={edit.isPending || !draft.name.trim()} onCancel={() => setDraft(blank())} />
         <ErrorNote error={edit.error} />
         {edit.data && <Notice>{describeSync(edit.data)}</Notice>}
       </form>

@@ -3,7 +3,7 @@ import { Link } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { get } from '../api/http.ts';
 import type { CustomerView, Page } from '../api/types.ts';
-import { ErrorNote, Table, fmtTime } from '../components/ui.tsx';
+import { ErrorNote, Pager, Table, fmtTime } from '../components/ui.tsx';
 
 export function CustomersPage() {
   const [search, setSearch] = useState('');
@@ -31,10 +31,7 @@ export function CustomersPage() {
             { header: 'Name', cell: (c) => c.name ?? '—' },
             { header: 'Created', cell: (c) => fmtTime(c.createdAt) },
           ]} />
-          <div className="actions">
-            <button type="button" className="secondary" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
-            <button type="button" className="secondary" disabled={!list.data.hasMore} onClick={() => setCursors((c) => [...c, list.data.nextCursor!])}>Next page</button>
-          </div>
+          <Pager cursors={cursors} setCursors={setCursors} page={list.data} />
         </>
       )}
     </>

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { describeSync, useCatalog, useCatalogEdit } from '../api/hooks.ts';
 import { slugify, upsert, type SyncPlan } from '../api/catalog.ts';
-import { ErrorNote, Field, Notice, Select, Table, fmtMoney } from '../components/ui.tsx';
+import { EditActions, ErrorNote, Field, Notice, Select, Table, fmtMoney } from '../components/ui.tsx';
 
 // RESET_INTERVALS of @tally/core (plans bill on one, allowances reset on one).
 const RESETS = ['monthly', 'yearly', 'quarterly', 'semi_annual', 'weekly', 'daily', 'hourly', '30min', '15min', '5min', 'never', 'none'];
@@ -85,10 +85,7 @@ export function PlansPage() {
           ))}
           <button type="button" className="secondary" onClick={() => set({ features: [...draft.features, { slug: '', limit: '', reset: 'monthly', overage: 'block' }] })}>Add grant</button>
         </fieldset>
-        <div className="actions">
-          <button type="submit" disabled={edit.isPending || !draft.name.trim()}>{draft.editing ? 'Save plan' : 'Create plan'}</button>
-          {draft.editing && <button type="button" className="secondary" onClick={() => setDraft(blank())}>Cancel</button>}
-        </div>
+        <EditActions what="plan" editing={!!draft.editing} disabled={edit.isPending || !draft.name.trim()} onCancel={() => setDraft(blank())} />
         <ErrorNote error={edit.error} />
         {edit.data && <Notice>{describeSync(edit.data)}</Notice>}
       </form>

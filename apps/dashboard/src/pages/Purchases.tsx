@@ -3,7 +3,7 @@ import { Link } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { get, post } from '../api/http.ts';
 import type { Page, PurchaseView } from '../api/types.ts';
-import { ErrorNote, Field, Select, Table, fmtCredits, fmtMoney, fmtTime } from '../components/ui.tsx';
+import { ErrorNote, Field, Pager, Select, Table, fmtCredits, fmtMoney, fmtTime } from '../components/ui.tsx';
 
 const STATUSES = ['', 'pending', 'charging', 'awaiting_payment', 'paid', 'completed', 'failed', 'refunded', 'expired'];
 
@@ -46,10 +46,7 @@ export function PurchasesPage() {
                 onClick={() => { if (window.confirm(`Refund ${p.pack} of ${p.customer}?`)) refund.mutate(p.reference); }}>Refund</button>
             ) : '—' },
           ]} />
-          <div className="actions">
-            <button type="button" className="secondary" disabled={cursors.length === 0} onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
-            <button type="button" className="secondary" disabled={!list.data.hasMore} onClick={() => setCursors((c) => [...c, list.data.nextCursor!])}>Next page</button>
-          </div>
+          <Pager cursors={cursors} setCursors={setCursors} page={list.data} />
         </>
       )}
     </>
