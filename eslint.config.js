@@ -39,14 +39,4 @@ export default tseslint.config(
       'tally/processor-has-queue': 'error',
     },
   },
-  {
-    // TEMPORARY allow-list (issue 13): files of other areas the rules found when they were added; each is being
-    // reshaped by its area. The lead removes an entry once its file passes, and this block once it is empty.
-    files: [
-      'packages/catalog/src/catalog/catalog-service.ts',
-      'packages/catalog/src/customers/customer-service.ts',
-      'packages/catalog/src/subscriptions/subscription-service.ts',
-    ],
-    rules: { 'tally/no-database-client-in-service': 'off' },
-  },
 );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { expect } from 'vitest';
-import { CatalogService, CustomerService } from '@tally/catalog';
+import { CatalogRepo, CatalogService, CustomerRepo, CustomerService } from '@tally/catalog';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
 import { createBalanceServices, LocalBalanceEvents } from '@tally/metering';
 import { createPool } from '@tally/postgres';
@@ -13,8 +13,8 @@ const pool = createPool(config.DATABASE_URL, 2);
 const redis = createRedis(config.REDIS_URL);
 redis.on('error', () => {});
 const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-const catalog = new CatalogService(pool);
-const customers = new CustomerService(pool, catalog);
+const catalog = new CatalogService(new CatalogRepo(pool));
+const customers = new CustomerService(new CustomerRepo(pool), catalog);
 const { balances } = createBalanceServices({
   redis,
   pool,

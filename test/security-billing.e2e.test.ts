@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { CatalogService, TenantService } from '@tally/catalog';
+import { CatalogRepo, CatalogService, TenantService } from '@tally/catalog';
 import { syncBodySchema } from '@tally/contracts';
 import { client, eventually } from './support/stack.ts';
 import { startApp, type AppProcess } from './support/processes.ts';
@@ -44,7 +44,7 @@ const subscriptionsTo = async (tenantId: string, customer: string, plan: string)
 async function liveTenant(base?: string) {
   const created = await tenants.createTenant(`security-live-${Date.now()}`, 'live');
   const api = client(created.apiKey.secret, base);
-  await new CatalogService(db).sync(created.tenantId, syncBodySchema.parse(catalog));
+  await new CatalogService(new CatalogRepo(db)).sync(created.tenantId, syncBodySchema.parse(catalog));
   return { tenantId: created.tenantId, api };
 }
 

@@ -9,7 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { CatalogService, TenantService } from '@tally/catalog';
+import { CatalogRepo, CatalogService, TenantService } from '@tally/catalog';
 import { syncBodySchema } from '@tally/contracts';
 import { SANDBOX_SECRET, billingTenant, catalog, db, ledgerRows, newCustomer, sign, type Api } from './billing.support.ts';
 import { startApp, type AppProcess } from './support/processes.ts';
@@ -94,7 +94,7 @@ describe('sync: a live tenant cannot put anything for sale on the sandbox', () =
 /** A live tenant whose sandbox catalog was written before the rule (straight through the catalog service). */
 async function liveWithOldCatalog() {
   const live = await newLive('live-old-catalog');
-  await new CatalogService(db).sync(live.tenantId, syncBodySchema.parse(catalog));
+  await new CatalogService(new CatalogRepo(db)).sync(live.tenantId, syncBodySchema.parse(catalog));
   return live;
 }
 

@@ -3,7 +3,7 @@ import { createPool, postgresProbe, type Pool } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
 import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe } from '@tally/kafka';
-import { CatalogService, CustomerService, SubscriptionService, TenantService, catalogDirectory, type StateChange } from '@tally/catalog';
+import { CatalogRepo, CatalogService, CustomerRepo, CustomerService, SubscriptionRepo, SubscriptionService, TenantService, catalogDirectory, type StateChange } from '@tally/catalog';
 import { createPayments, type Payments } from '@tally/payments';
 import { createBilling, webhookTargetPolicy, type Billing } from '@tally/billing';
 import { broadcastBalanceChanges, createBalanceServices, createDeadLetterService, LocalBalanceEvents, type BalanceService, type DeadLetterService } from '@tally/metering';
@@ -84,8 +84,8 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   const balanceEvents = new LocalBalanceEvents();
   broadcastBalanceChanges(balanceEvents, balanceSignal);
   // every per-tenant and per-customer cache is capped (docs/operations.md "Memory bounds")
-  const catalog = new CatalogService(pool, { changes, maxTenants: config.CACHE_MAX_TENANTS });
-  const customers = new CustomerService(pool, catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
+  const catalog = new CatalogService(new CatalogRepo(pool), { changes, maxTenants: config.CACHE_MAX_TENANTS });
+  const customers = new CustomerService(new CustomerRepo(pool), catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
   const tenants = new TenantService(pool, { changes, cache: { maxKnown: config.CACHE_MAX_TENANTS } });
   const limits = {
     authFailures: new WindowLimiter(redis, 'auth-failures', config.AUTH_FAILURES_PER_MINUTE),
@@ -93,7 +93,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   };
   const rateLimits = createTenantRateLimits({ pool, redis, logger, config });
   const ensureCustomer = limitCustomerCreation(customers, limits.customerCreation);
-  const subscriptions = new SubscriptionService(pool, catalog, customers);
+  const subscriptions = new SubscriptionService(new SubscriptionRepo(pool), catalog, customers);
   // one directory and one Rebuilder for the process: the balance side and /v1/track, /v1/check share them
   const directory = { ...catalogDirectory(catalog, customers), ensure: ensureCustomer };
   const { rebuilder, balances } = createBalanceServices({ redis, pool, clickhouse, directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: balanceEvents });

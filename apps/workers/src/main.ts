@@ -3,7 +3,7 @@ import { ConfigError, Shutdown, checkReadiness, createLogger, metricsRefusal, me
 import { createPool, postgresProbe } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
 import { broadcastBalanceChanges, createBalanceServices, LocalBalanceEvents } from '@tally/metering';
-import { CatalogService, CustomerService, catalogDirectory, type StateChange } from '@tally/catalog';
+import { CatalogRepo, CatalogService, CustomerRepo, CustomerService, catalogDirectory, type StateChange } from '@tally/catalog';
 import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, kafkaProbe } from '@tally/kafka';
 import { loadWorkersConfig } from './config.ts';
@@ -28,8 +28,8 @@ async function main(): Promise<void> {
 
   const registry = new WorkerRegistry(config.REDIS_URL, logger);
   const changes = new RedisChangeBus<StateChange>(redis, config.REDIS_URL);
-  const catalog = new CatalogService(pool, { changes, maxTenants: config.CACHE_MAX_TENANTS });
-  const customers = new CustomerService(pool, catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
+  const catalog = new CatalogService(new CatalogRepo(pool), { changes, maxTenants: config.CACHE_MAX_TENANTS });
+  const customers = new CustomerService(new CustomerRepo(pool), catalog, { changes, maxEntries: config.CACHE_MAX_CUSTOMERS });
   // each shared service once per process: the areas get them injected (area.ts)
   const directory = catalogDirectory(catalog, customers);
   // the process's one balance-changed signal: the deduct pipeline and grants report to it, billing's hooks listen

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseConfig, sharedEnv } from '@tally/runtime';
 import { loadApiConfig } from '../config.ts';
 import { createPool, withTransaction } from '@tally/postgres';
-import { CatalogService, CustomerService, TenantService } from '@tally/catalog';
+import { CatalogRepo, CatalogService, CustomerRepo, CustomerService, TenantService } from '@tally/catalog';
 import { buildSyncBody } from '@tally/sdk';
 import { syncBodySchema } from '@tally/contracts';
 
@@ -39,9 +39,9 @@ try {
     secret = created.apiKey.secret;
   }
 
-  const catalog = new CatalogService(pool);
+  const catalog = new CatalogService(new CatalogRepo(pool));
   const sync = await catalog.sync(tenantId, syncBodySchema.parse(buildSyncBody(billingConfig)));
-  const customers = new CustomerService(pool, catalog);
+  const customers = new CustomerService(new CustomerRepo(pool), catalog);
   await customers.upsert(tenantId, DEMO_CUSTOMER);
 
   // Pro is a paid plan; the demo puts its customer on it directly instead of through checkout.

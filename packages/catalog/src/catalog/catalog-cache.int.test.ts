@@ -3,6 +3,7 @@ import { createPool } from '@tally/postgres';
 import { parseConfig, sharedEnv } from '@tally/runtime';
 import { TenantService } from '../tenancy/tenants.ts';
 import { CatalogService } from './catalog-service.ts';
+import { CatalogRepo } from './catalog-repo.ts';
 
 const config = parseConfig(sharedEnv);
 const pool = createPool(config.DATABASE_URL, 4);
@@ -12,7 +13,7 @@ afterAll(() => pool.end());
 describe('CatalogCache memory bound', () => {
   it('holds at most maxTenants snapshots however many tenants pass through; a dropped one loads again, right', async () => {
     const ids = await Promise.all(Array.from({ length: 5 }, async (_, i) => (await tenants.createTenant(`catalog-cap-${i}-${Date.now()}`)).tenantId));
-    const catalog = new CatalogService(pool, { maxTenants: 2 });
+    const catalog = new CatalogService(new CatalogRepo(pool), { maxTenants: 2 });
     // each tenant its own catalog, so a snapshot answered for the wrong tenant would show
     for (const [i, tenantId] of ids.entries()) {
       await catalog.sync(tenantId, { features: [{ slug: `f-${i}`, type: 'metered' }], creditSystems: [], creditPacks: [], plans: [] });

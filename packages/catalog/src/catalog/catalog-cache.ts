@@ -1,7 +1,7 @@
 import type { CatalogSnapshot } from '@tally/core';
-import { asDependencyError, type Pool } from '@tally/postgres';
+import { asDependencyError } from '@tally/postgres';
 import { LruCache } from '@tally/runtime';
-import { loadSnapshot } from './load-snapshot.ts';
+import type { SnapshotSource } from './catalog-repo.ts';
 
 export interface CatalogCacheOptions {
   /** How long a cached snapshot is trusted before its version is checked again. */
@@ -36,7 +36,7 @@ export class CatalogCache {
   private readonly maxStaleMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly pool: Pool, options: CatalogCacheOptions = {}) {
+  constructor(private readonly source: SnapshotSource, options: CatalogCacheOptions = {}) {
     this.checkEveryMs = options.checkEveryMs ?? 1000;
     this.maxStaleMs = options.maxStaleMs ?? 60_000;
     this.now = options.now ?? Date.now;
@@ -89,33 +89,16 @@ export class CatalogCache {
     const checkedAt = this.now();
     try {
       if (entry) {
-        const { rows } = await this.pool.query<{ version: bigint }>('SELECT version FROM catalog_versions WHERE tenant_id = $1', [tenantId]);
-        if ((rows[0]?.version ?? 0n) === entry.snapshot.version) {
+        if ((await this.source.version(tenantId)) === entry.snapshot.version) {
           if (current()) entry.checkedAt = checkedAt;
           return entry.snapshot;
         }
       }
-      const snapshot = await this.loadConsistent(tenantId);
+      const snapshot = await this.source.snapshot(tenantId);
       if (current()) this.entries.set(tenantId, { snapshot, checkedAt });
       return snapshot;
     } catch (err) {
       throw asDependencyError(err);
-    }
-  }
-
-  /** One REPEATABLE READ transaction, so the version and the rows it describes come from the same instant. */
-  private async loadConsistent(tenantId: string): Promise<CatalogSnapshot> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const snapshot = await loadSnapshot(client, tenantId);
-      await client.query('COMMIT');
-      return snapshot;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
     }
   }
 }

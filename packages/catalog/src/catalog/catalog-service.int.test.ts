@@ -4,6 +4,7 @@ import { parseConfig, sharedEnv } from '@tally/runtime';
 import type { SyncInput } from '@tally/core';
 import { TenantService } from '../tenancy/tenants.ts';
 import { CatalogService } from './catalog-service.ts';
+import { CatalogRepo } from './catalog-repo.ts';
 
 const config = parseConfig(sharedEnv);
 const pool = createPool(config.DATABASE_URL, 4);
@@ -40,7 +41,7 @@ const count = async (table: string, tenantId: string) =>
 describe('CatalogService.sync against Postgres', () => {
   it('creates the seed catalog, then a second identical sync reports everything unchanged and keeps the version', async () => {
     const tenantId = await newTenant();
-    const catalog = new CatalogService(pool);
+    const catalog = new CatalogService(new CatalogRepo(pool));
     const first = await catalog.sync(tenantId, seed());
     expect(first.features).toEqual({ created: ['ai-tokens', 'gpt-4', 'dall-e'], updated: [], unchanged: [], removed: [] });
     expect(first.creditSystems.created).toEqual(['ai-credits']);
@@ -72,7 +73,7 @@ describe('CatalogService.sync against Postgres', () => {
 
   it('reports updates per slug and moves a member between systems', async () => {
     const tenantId = await newTenant();
-    const catalog = new CatalogService(pool);
+    const catalog = new CatalogService(new CatalogRepo(pool));
     await catalog.sync(tenantId, seed());
     const next = seed();
     next.creditSystems[0]!.features = next.creditSystems[0]!.features.filter((f) => f.feature !== 'dall-e');
@@ -90,7 +91,7 @@ describe('CatalogService.sync against Postgres', () => {
 
   it('an unknown reference is a 400 naming the slug, and nothing of the sync is written', async () => {
     const tenantId = await newTenant();
-    const catalog = new CatalogService(pool);
+    const catalog = new CatalogService(new CatalogRepo(pool));
     const bad = seed();
     bad.plans[0]!.features.push({ slug: 'no-such-feature', enabled: true });
     await expect(catalog.sync(tenantId, bad)).rejects.toMatchObject({ status: 400, code: 'catalog_reference_error', details: { slug: 'no-such-feature' } });
@@ -103,7 +104,7 @@ describe('CatalogService.sync against Postgres', () => {
 
   it('a failure half-way (a database constraint) rolls the whole sync back', async () => {
     const tenantId = await newTenant();
-    const catalog = new CatalogService(pool);
+    const catalog = new CatalogService(new CatalogRepo(pool));
     const body = seed();
     // Passes validation in code but violates CHECK (price_minor >= 0) in the last table written.
     body.plans[0]!.price = -1;
@@ -113,7 +114,7 @@ describe('CatalogService.sync against Postgres', () => {
 
   it('dry run reports the changes without writing them', async () => {
     const tenantId = await newTenant();
-    const catalog = new CatalogService(pool);
+    const catalog = new CatalogService(new CatalogRepo(pool));
     const dry = await catalog.sync(tenantId, seed(), { dryRun: true });
     expect(dry.dryRun).toBe(true);
     expect(dry.plans.created).toEqual(['pro']);
@@ -122,7 +123,7 @@ describe('CatalogService.sync against Postgres', () => {
 
   it('archives packs and deletes unsubscribed plans left out of the config; keeps features with a warning', async () => {
     const tenantId = await newTenant();
-    const catalog = new CatalogService(pool);
+    const catalog = new CatalogService(new CatalogRepo(pool));
     await catalog.sync(tenantId, seed());
     const res = await catalog.sync(tenantId, { features: [], creditSystems: [], creditPacks: [], plans: [] });
     expect(res.creditPacks.removed).toEqual(['500-ai-credits']);
@@ -138,7 +139,7 @@ describe('CatalogService.sync against Postgres', () => {
 
   it('refuses to remove or re-point a pack that has purchases, with a warning', async () => {
     const tenantId = await newTenant();
-    const catalog = new CatalogService(pool);
+    const catalog = new CatalogService(new CatalogRepo(pool));
     await catalog.sync(tenantId, seed());
     const hasPurchases = (await pool.query("SELECT to_regclass('purchases') IS NOT NULL AS ok")).rows[0].ok;
     expect(hasPurchases).toBe(true); // billing's migration 0004 is applied on this stack
@@ -165,8 +166,8 @@ describe('CatalogCache', () => {
   it('sees a sync made by another process once the check interval has passed', async () => {
     const tenantId = await newTenant();
     let now = 1_000;
-    const reader = new CatalogService(pool, { checkEveryMs: 1000, now: () => now });
-    const writer = new CatalogService(pool);
+    const reader = new CatalogService(new CatalogRepo(pool), { checkEveryMs: 1000, now: () => now });
+    const writer = new CatalogService(new CatalogRepo(pool));
     expect((await reader.snapshot(tenantId)).plans.size).toBe(0);
     await writer.sync(tenantId, seed());
     now += 500;
@@ -185,8 +186,8 @@ describe('CatalogCache', () => {
   it('waits for the check when the held snapshot is older than maxStaleMs', async () => {
     const tenantId = await newTenant();
     let now = 1_000;
-    const reader = new CatalogService(pool, { checkEveryMs: 1000, maxStaleMs: 10_000, now: () => now });
-    const writer = new CatalogService(pool);
+    const reader = new CatalogService(new CatalogRepo(pool), { checkEveryMs: 1000, maxStaleMs: 10_000, now: () => now });
+    const writer = new CatalogService(new CatalogRepo(pool));
     expect((await reader.snapshot(tenantId)).plans.size).toBe(0);
     await writer.sync(tenantId, seed());
     now += 10_000;
@@ -196,7 +197,7 @@ describe('CatalogCache', () => {
   it('returns the same snapshot object while the version is unchanged', async () => {
     const tenantId = await newTenant();
     let now = 0;
-    const catalog = new CatalogService(pool, { now: () => now });
+    const catalog = new CatalogService(new CatalogRepo(pool), { now: () => now });
     await catalog.sync(tenantId, seed());
     const a = await catalog.snapshot(tenantId);
     now += 5_000;

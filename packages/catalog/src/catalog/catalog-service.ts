@@ -1,7 +1,7 @@
 import type { CatalogSnapshot, SyncInput } from '@tally/core';
-import { asDependencyError, type Pool } from '@tally/postgres';
 import { CatalogCache, type CatalogCacheOptions } from './catalog-cache.ts';
-import { applySync, type SyncReport } from './sync.ts';
+import type { CatalogStore } from './catalog-repo.ts';
+import type { SyncReport } from './sync.ts';
 import { noChangeBus, type ChangeBus } from '../changes.ts';
 
 export interface SyncOptions {
@@ -15,8 +15,8 @@ export class CatalogService {
 
   private readonly changes: ChangeBus;
 
-  constructor(private readonly pool: Pool, options: CatalogCacheOptions & { changes?: ChangeBus } = {}) {
-    this.cache = new CatalogCache(pool, options);
+  constructor(private readonly store: CatalogStore, options: CatalogCacheOptions & { changes?: ChangeBus } = {}) {
+    this.cache = new CatalogCache(store, options);
     this.changes = options.changes ?? noChangeBus;
     this.changes.subscribe((c) => {
       if (c.kind === 'catalog') this.cache.invalidate(c.tenantId);
@@ -31,27 +31,13 @@ export class CatalogService {
 
   /** POST /v1/sync: one transaction; nothing is written when any reference is wrong. */
   async sync(tenantId: string, input: SyncInput, options: SyncOptions = {}): Promise<SyncReport & { dryRun: boolean }> {
-    let client;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw asDependencyError(err);
+    const dryRun = options.dryRun ?? false;
+    const result = await this.store.sync(tenantId, input, dryRun);
+    // after the commit: this process drops it at once, and the answer leaves only once every other process has been told
+    if (!dryRun && result.changed) {
+      this.cache.invalidate(tenantId);
+      await this.changes.publish({ kind: 'catalog', tenantId }).catch(() => {});
     }
-    try {
-      await client.query('BEGIN');
-      const result = await applySync(client, tenantId, input);
-      await client.query(options.dryRun ? 'ROLLBACK' : 'COMMIT');
-      if (!options.dryRun && result.changed) {
-        this.cache.invalidate(tenantId);
-        // answered only once every other process has been told
-        await this.changes.publish({ kind: 'catalog', tenantId }).catch(() => {});
-      }
-      return { ...result, dryRun: options.dryRun ?? false };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw asDependencyError(err);
-    } finally {
-      client.release();
-    }
+    return { ...result, dryRun };
   }
 }

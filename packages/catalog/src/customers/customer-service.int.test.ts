@@ -3,7 +3,9 @@ import { createPool } from '@tally/postgres';
 import { parseConfig, sharedEnv } from '@tally/runtime';
 import { TenantService } from '../tenancy/tenants.ts';
 import { CatalogService } from '../catalog/catalog-service.ts';
+import { CatalogRepo } from '../catalog/catalog-repo.ts';
 import { CustomerService } from './customer-service.ts';
+import { CustomerRepo } from './customer-repo.ts';
 
 const config = parseConfig(sharedEnv);
 const pool = createPool(config.DATABASE_URL, 4);
@@ -15,7 +17,7 @@ const newTenant = async () => (await tenants.createTenant(`customers-int-${Date.
 describe('CustomerService against Postgres', () => {
   it('ensure creates a missing customer once and context reads it back', async () => {
     const tenantId = await newTenant();
-    const customers = new CustomerService(pool, new CatalogService(pool));
+    const customers = new CustomerService(new CustomerRepo(pool), new CatalogService(new CatalogRepo(pool)));
     expect(await customers.context(tenantId, 'user_1')).toBeNull();
     const created = await customers.ensure(tenantId, 'user_1', { email: 'a@example.com', name: 'A' });
     expect(created.customer).toMatchObject({ id: 'user_1', email: 'a@example.com', name: 'A', metadata: {} });
@@ -28,7 +30,7 @@ describe('CustomerService against Postgres', () => {
 
   it('ensure drops an email that another customer already uses instead of failing', async () => {
     const tenantId = await newTenant();
-    const customers = new CustomerService(pool, new CatalogService(pool));
+    const customers = new CustomerService(new CustomerRepo(pool), new CatalogService(new CatalogRepo(pool)));
     await customers.ensure(tenantId, 'u1', { email: 'same@example.com' });
     const second = await customers.ensure(tenantId, 'u2', { email: 'SAME@example.com' });
     expect(second.customer).toMatchObject({ id: 'u2', email: null });
@@ -36,7 +38,7 @@ describe('CustomerService against Postgres', () => {
 
   it('upsert resolves by id, then by email, and reports a taken email as 409', async () => {
     const tenantId = await newTenant();
-    const customers = new CustomerService(pool, new CatalogService(pool));
+    const customers = new CustomerService(new CustomerRepo(pool), new CatalogService(new CatalogRepo(pool)));
     const a = await customers.upsert(tenantId, { id: 'a', email: 'a@example.com', name: 'Ann', metadata: { tier: 1 } });
     expect(a).toMatchObject({ id: 'a', email: 'a@example.com', name: 'Ann', metadata: { tier: 1 } });
     const renamed = await customers.upsert(tenantId, { id: 'a', email: 'a2@example.com' });
@@ -53,7 +55,7 @@ describe('CustomerService against Postgres', () => {
 
   it('a write in this process invalidates the cached context at once', async () => {
     const tenantId = await newTenant();
-    const customers = new CustomerService(pool, new CatalogService(pool), { ttlMs: 60_000 });
+    const customers = new CustomerService(new CustomerRepo(pool), new CatalogService(new CatalogRepo(pool)), { ttlMs: 60_000 });
     await customers.ensure(tenantId, 'c', {});
     expect((await customers.context(tenantId, 'c'))?.customer.email).toBeNull();
     await customers.upsert(tenantId, { id: 'c', email: 'c@example.com' });
@@ -62,7 +64,7 @@ describe('CustomerService against Postgres', () => {
 
   it('never returns another tenant’s customer', async () => {
     const [t1, t2] = [await newTenant(), await newTenant()];
-    const customers = new CustomerService(pool, new CatalogService(pool));
+    const customers = new CustomerService(new CustomerRepo(pool), new CatalogService(new CatalogRepo(pool)));
     await customers.ensure(t1, 'shared-id', { email: 'x@example.com' });
     expect(await customers.context(t2, 'shared-id')).toBeNull();
   });

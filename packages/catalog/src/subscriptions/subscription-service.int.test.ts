@@ -4,8 +4,11 @@ import { parseConfig, sharedEnv } from '@tally/runtime';
 import type { SyncInput } from '@tally/core';
 import { TenantService } from '../tenancy/tenants.ts';
 import { CatalogService } from '../catalog/catalog-service.ts';
+import { CatalogRepo } from '../catalog/catalog-repo.ts';
 import { CustomerService } from '../customers/customer-service.ts';
+import { CustomerRepo } from '../customers/customer-repo.ts';
 import { SubscriptionService } from './subscription-service.ts';
+import { SubscriptionRepo } from './subscription-repo.ts';
 import type { PlanCheckout, PlanCheckoutRequest } from './plan-checkout.ts';
 
 const config = parseConfig(sharedEnv);
@@ -26,10 +29,10 @@ const catalogBody: SyncInput = {
 
 async function setup(checkout: PlanCheckout | null = null) {
   const tenantId = (await new TenantService(pool).createTenant(`subs-int-${Date.now()}`)).tenantId;
-  const catalog = new CatalogService(pool);
+  const catalog = new CatalogService(new CatalogRepo(pool));
   await catalog.sync(tenantId, catalogBody);
-  const customers = new CustomerService(pool, catalog);
-  return { tenantId, customers, subscriptions: new SubscriptionService(pool, catalog, customers, checkout) };
+  const customers = new CustomerService(new CustomerRepo(pool), catalog);
+  return { tenantId, customers, subscriptions: new SubscriptionService(new SubscriptionRepo(pool), catalog, customers, checkout) };
 }
 
 const liveCount = async (tenantId: string, customerId: string) =>

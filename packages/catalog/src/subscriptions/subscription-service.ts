@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { currentPeriod, type PlanDef, type ResetInterval, type SubscriptionDef } from '@tally/core';
-import { asDependencyError, withTransaction, type Pool, type Queryable } from '@tally/postgres';
 import { AppError, badRequest } from '@tally/runtime';
 import { catalogErrors } from '../errors.ts';
 import type { CatalogService } from '../catalog/catalog-service.ts';
 import type { CustomerData, CustomerService } from '../customers/customer-service.ts';
+import type { Tx } from '../store.ts';
 import type { PlanCheckout } from './plan-checkout.ts';
-import { liveInGroup, type LiveSubscription } from './live-subscription.ts';
+import type { LiveSubscription } from './live-subscription.ts';
+import type { SubscriptionRecord, SubscriptionStore } from './subscription-repo.ts';
 import { proratedUpgrade } from './proration.ts';
 
 export interface AttachInput {
@@ -26,30 +27,20 @@ export interface AttachOutcome {
   message: string;
 }
 
-interface SubscriptionRow {
-  id: string;
-  plan_slug: string;
-  status: SubscriptionDef['status'];
-  anchor_at: Date;
-  trial_ends_at: Date | null;
-}
-
-const toSubscription = (r: SubscriptionRow): SubscriptionDef => ({
+const toSubscription = (r: SubscriptionRecord, planSlug: string): SubscriptionDef => ({
   id: r.id,
-  planSlug: r.plan_slug,
+  planSlug,
   status: r.status,
-  anchorAt: r.anchor_at,
-  trialEndsAt: r.trial_ends_at,
+  anchorAt: r.anchorAt,
+  trialEndsAt: r.trialEndsAt,
 });
-
-const RETURNING = `RETURNING id, status, anchor_at, trial_ends_at`;
 
 /** Subscriptions: attach a plan (free at once, paid through the PlanCheckout seam) and activate paid ones. */
 export class SubscriptionService {
   private checkout: PlanCheckout | null;
 
   constructor(
-    private readonly pool: Pool,
+    private readonly store: SubscriptionStore,
     private readonly catalog: CatalogService,
     private readonly customers: CustomerService,
     checkout: PlanCheckout | null = null,
@@ -71,7 +62,7 @@ export class SubscriptionService {
       throw badRequest('provider_not_configured', `plan "${plan.slug}" is paid and no checkout provider is configured for plans`);
     }
     await this.customers.ensure(tenantId, input.customer, input.customerData);
-    const current = plan.isAddon ? null : await liveInGroup(this.pool, tenantId, input.customer, plan.planGroup ?? null);
+    const current = plan.isAddon ? null : await this.store.liveInGroup(tenantId, input.customer, plan.planGroup ?? null);
     const changed = current ? await this.changeFrom(tenantId, current, plan, input) : null;
     if (changed) return changed;
     return paid ? this.startCheckout(tenantId, plan, input) : this.applyFree(tenantId, plan, input);
@@ -90,13 +81,13 @@ export class SubscriptionService {
       if (!current.scheduledPlanId && !current.cancelAtPeriodEnd) {
         return current.priceMinor > 0n ? { requiresCheckout: false, subscription: current.def, message: `customer ${input.customer} is already on plan ${plan.slug}` } : null;
       }
-      await this.pool.query('UPDATE subscriptions SET scheduled_plan_id = NULL, cancel_at_period_end = false WHERE id = $1 AND tenant_id = $2', [current.id, tenantId]);
+      await this.store.clearScheduled(tenantId, current.id);
       return { requiresCheckout: false, subscription: current.def, message: `customer ${input.customer} stays on plan ${plan.slug}: the scheduled change is undone` };
     }
     if (current.priceMinor === 0n) return null; // from a free plan: checkout or switch, as before
     const periodEnd = current.periodEnd ?? this.periodOf(current.anchorAt, current.interval, new Date()).end;
     if (plan.priceMinor < current.priceMinor) {
-      await this.pool.query('UPDATE subscriptions SET scheduled_plan_id = $3 WHERE id = $1 AND tenant_id = $2', [current.id, tenantId, plan.id]);
+      await this.store.schedulePlan(tenantId, current.id, plan.id);
       return {
         requiresCheckout: false,
         subscription: current.def,
@@ -113,24 +104,21 @@ export class SubscriptionService {
     const amountMinor = proratedUpgrade(current.priceMinor, plan.priceMinor, periodStart, periodEnd, new Date());
     const result = await charge({ tenantId, customerId: input.customer, fromSubscriptionId: current.id, plan, amountMinor, periodStart, periodEnd });
     if (result.status === 'declined') throw new AppError(result.code, result.message, { status: 402, details: { reference: result.reference } });
-    const row = await this.tx(async (db) => {
-      await this.lockCustomer(db, tenantId, input.customer);
-      const left = await db.query(
-        `UPDATE subscriptions SET status = 'canceled', canceled_at = now(), current_period_end = NULL, scheduled_plan_id = NULL
-          WHERE id = $1 AND tenant_id = $2 AND status IN ('active', 'trialing') RETURNING 1`,
-        [current.id, tenantId],
-      );
-      if (!left.rowCount) return null; // a concurrent attach already replaced it
-      const { rows } = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
-        `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, anchor_at, current_period_end, cancel_at_period_end, metadata)
-         VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8::jsonb) ${RETURNING}`,
-        [randomUUID(), tenantId, input.customer, plan.id, current.anchorAt, periodEnd, current.cancelAtPeriodEnd,
-          JSON.stringify({ ...(input.metadata ?? {}), upgradedFrom: current.planSlug, upgradeCharge: result.reference })],
-      );
-      return rows[0]!;
+    const row = await this.store.transaction(async (tx) => {
+      await this.lockCustomer(tx, tenantId, input.customer);
+      if (!(await this.store.endForUpgrade(tx, tenantId, current.id))) return null; // a concurrent attach already replaced it
+      return this.store.insertUpgraded(tx, {
+        tenantId,
+        customerId: input.customer,
+        planId: plan.id,
+        anchorAt: current.anchorAt,
+        periodEnd,
+        cancelAtPeriodEnd: current.cancelAtPeriodEnd,
+        metadata: { ...(input.metadata ?? {}), upgradedFrom: current.planSlug, upgradeCharge: result.reference },
+      });
     });
     await this.customers.invalidate(tenantId, input.customer);
-    const live = row ? toSubscription({ ...row, plan_slug: plan.slug }) : ((await liveInGroup(this.pool, tenantId, input.customer, plan.planGroup ?? null))?.def ?? null);
+    const live = row ? toSubscription(row, plan.slug) : ((await this.store.liveInGroup(tenantId, input.customer, plan.planGroup ?? null))?.def ?? null);
     return {
       requiresCheckout: false,
       reference: result.reference,
@@ -144,12 +132,12 @@ export class SubscriptionService {
     const current = await this.liveFor(tenantId, customerId, planSlug);
     if (current.priceMinor > 0n && current.status !== 'past_due') {
       const periodEnd = current.periodEnd ?? this.periodOf(current.anchorAt, current.interval, new Date()).end;
-      await this.pool.query('UPDATE subscriptions SET cancel_at_period_end = true, current_period_end = $3 WHERE id = $1 AND tenant_id = $2', [current.id, tenantId, periodEnd]);
+      await this.store.cancelAtPeriodEnd(tenantId, current.id, periodEnd);
       return { subscription: current.def, periodEnd };
     }
-    await this.tx(async (db) => {
-      await this.lockCustomer(db, tenantId, customerId);
-      await db.query(`UPDATE subscriptions SET status = 'canceled', canceled_at = now(), current_period_end = NULL WHERE id = $1 AND tenant_id = $2`, [current.id, tenantId]);
+    await this.store.transaction(async (tx) => {
+      await this.lockCustomer(tx, tenantId, customerId);
+      await this.store.cancelNow(tx, tenantId, current.id);
     });
     await this.customers.invalidate(tenantId, customerId);
     return { subscription: { ...current.def, status: 'canceled' }, periodEnd: null };
@@ -157,14 +145,14 @@ export class SubscriptionService {
 
   async resume(tenantId: string, customerId: string, planSlug?: string): Promise<{ subscription: SubscriptionDef; periodEnd: Date | null }> {
     const current = await this.liveFor(tenantId, customerId, planSlug);
-    await this.pool.query('UPDATE subscriptions SET cancel_at_period_end = false WHERE id = $1 AND tenant_id = $2', [current.id, tenantId]);
+    await this.store.resume(tenantId, current.id);
     return { subscription: current.def, periodEnd: current.periodEnd };
   }
 
   private async liveFor(tenantId: string, customerId: string, planSlug?: string): Promise<LiveSubscription> {
     const plan = planSlug ? (await this.catalog.snapshot(tenantId)).plans.get(planSlug) : undefined;
     if (planSlug && !plan) throw catalogErrors.plan_not_found(`no plan "${planSlug}"`);
-    const current = await liveInGroup(this.pool, tenantId, customerId, plan ? (plan.planGroup ?? null) : undefined);
+    const current = await this.store.liveInGroup(tenantId, customerId, plan ? (plan.planGroup ?? null) : undefined);
     if (!current || (plan && current.planId !== plan.id)) {
       throw catalogErrors.subscription_not_found(`customer "${customerId}" has no live subscription${planSlug ? ` to plan "${planSlug}"` : ''}`);
     }
@@ -182,61 +170,46 @@ export class SubscriptionService {
    * a second call returns the already active subscription.
    */
   async activateSubscription(reference: string, tenantId?: string): Promise<SubscriptionDef> {
-    const activated = await this.tx(async (db) => {
-      const { rows } = await db.query<SubscriptionRow & { tenant_id: string; customer_id: string; plan_id: string }>(
-        `SELECT s.id, s.tenant_id, s.customer_id, s.plan_id, p.slug AS plan_slug, s.status, s.anchor_at, s.trial_ends_at
-           FROM subscriptions s JOIN plans p ON p.id = s.plan_id
-          WHERE s.checkout_reference = $1 AND ($2::uuid IS NULL OR s.tenant_id = $2::uuid)
-          FOR UPDATE OF s`,
-        [reference, tenantId ?? null],
-      );
-      const row = rows[0];
+    const activated = await this.store.transaction(async (tx) => {
+      const row = await this.store.lockByCheckout(tx, reference, tenantId);
       if (!row) throw catalogErrors.subscription_not_found(`no subscription for checkout ${reference}`);
-      if (row.status === 'active' || row.status === 'trialing') return { row, tenantId: row.tenant_id, customerId: row.customer_id };
+      if (row.status === 'active' || row.status === 'trialing') return { row, planSlug: row.planSlug, tenantId: row.tenantId, customerId: row.customerId };
       if (row.status === 'canceled') throw catalogErrors.subscription_canceled(`subscription for checkout ${reference} was canceled`);
-      const plan = (await this.catalog.snapshot(row.tenant_id)).plans.get(row.plan_slug);
-      await this.lockCustomer(db, row.tenant_id, row.customer_id);
-      const anchor = plan ? await this.cancelLiveInGroup(db, row.tenant_id, row.customer_id, plan) : null;
+      const plan = (await this.catalog.snapshot(row.tenantId)).plans.get(row.planSlug);
+      await this.lockCustomer(tx, row.tenantId, row.customerId);
+      const anchor = plan ? await this.cancelLiveInGroup(tx, row.tenantId, row.customerId, plan) : null;
       const trialDays = plan?.trialDays ?? 0;
       // The checkout paid the period the (kept or new) anchor puts now in; the renewal sweep charges the next one at its end.
       const anchorAt = anchor ?? new Date();
       const paidUntil = plan && plan.priceMinor > 0n ? currentPeriod(anchorAt, plan.interval as ResetInterval, new Date())?.end ?? null : null;
-      const updated = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
-        `UPDATE subscriptions SET status = $2, anchor_at = $4::timestamptz, current_period_end = $5::timestamptz,
-                trial_ends_at = CASE WHEN $3::int > 0 THEN now() + make_interval(days => $3::int) END
-          WHERE id = $1 ${RETURNING}`,
-        [row.id, trialDays > 0 ? 'trialing' : 'active', trialDays, anchorAt, paidUntil],
-      );
-      return { row: { ...updated.rows[0]!, plan_slug: row.plan_slug }, tenantId: row.tenant_id, customerId: row.customer_id };
+      const updated = await this.store.activate(tx, row.id, { status: trialDays > 0 ? 'trialing' : 'active', trialDays, anchorAt, paidUntil });
+      return { row: updated, planSlug: row.planSlug, tenantId: row.tenantId, customerId: row.customerId };
     });
     await this.customers.invalidate(activated.tenantId, activated.customerId);
-    return toSubscription(activated.row);
+    return toSubscription(activated.row, activated.planSlug);
   }
 
   private async applyFree(tenantId: string, plan: PlanDef, input: AttachInput): Promise<AttachOutcome> {
-    const result = await this.tx(async (db) => {
-      await this.lockCustomer(db, tenantId, input.customer);
-      const { rows: live } = await db.query<SubscriptionRow>(
-        `SELECT s.id, $3::text AS plan_slug, s.status, s.anchor_at, s.trial_ends_at FROM subscriptions s
-          WHERE s.tenant_id = $1 AND s.customer_id = $2 AND s.plan_id = $4 AND s.status IN ('active', 'trialing')`,
-        [tenantId, input.customer, plan.slug, plan.id],
-      );
-      if (live[0]) return { row: live[0], created: false };
-      const anchor = await this.cancelLiveInGroup(db, tenantId, input.customer, plan);
-      const { rows } = await db.query<Omit<SubscriptionRow, 'plan_slug'>>(
-        `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, anchor_at, trial_ends_at, metadata)
-         VALUES ($1, $2, $3, $4, $5, COALESCE($8::timestamptz, now()),
-                 CASE WHEN $6::int > 0 THEN now() + make_interval(days => $6::int) END, $7::jsonb)
-         ${RETURNING}`,
-        [randomUUID(), tenantId, input.customer, plan.id, plan.trialDays > 0 ? 'trialing' : 'active', plan.trialDays,
-          JSON.stringify(input.metadata ?? {}), anchor],
-      );
-      return { row: { ...rows[0]!, plan_slug: plan.slug }, created: true };
+    const result = await this.store.transaction(async (tx) => {
+      await this.lockCustomer(tx, tenantId, input.customer);
+      const live = await this.store.liveOfPlan(tx, tenantId, input.customer, plan.id);
+      if (live) return { row: live, created: false };
+      const anchor = await this.cancelLiveInGroup(tx, tenantId, input.customer, plan);
+      const row = await this.store.insertFree(tx, {
+        tenantId,
+        customerId: input.customer,
+        planId: plan.id,
+        status: plan.trialDays > 0 ? 'trialing' : 'active',
+        trialDays: plan.trialDays,
+        metadata: input.metadata ?? {},
+        anchorAt: anchor,
+      });
+      return { row, created: true };
     });
     await this.customers.invalidate(tenantId, input.customer);
     return {
       requiresCheckout: false,
-      subscription: toSubscription(result.row),
+      subscription: toSubscription(result.row, plan.slug),
       message: result.created ? `customer ${input.customer} is now on plan ${plan.slug}` : `customer ${input.customer} is already on plan ${plan.slug}`,
     };
   }
@@ -246,18 +219,10 @@ export class SubscriptionService {
     const subscriptionId = randomUUID();
     // The pending row is committed before the provider is called (never hold a
     // transaction open across the network); it is removed if checkout fails.
-    await this.tx(async (db) => {
-      await this.lockCustomer(db, tenantId, input.customer);
-      await db.query(
-        `UPDATE subscriptions SET status = 'canceled', canceled_at = now()
-          WHERE tenant_id = $1 AND customer_id = $2 AND plan_id = $3 AND status = 'pending'`,
-        [tenantId, input.customer, plan.id],
-      );
-      await db.query(
-        `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, anchor_at, metadata)
-         VALUES ($1, $2, $3, $4, 'pending', now(), $5::jsonb)`,
-        [subscriptionId, tenantId, input.customer, plan.id, JSON.stringify(input.metadata ?? {})],
-      );
+    await this.store.transaction(async (tx) => {
+      await this.lockCustomer(tx, tenantId, input.customer);
+      await this.store.cancelPending(tx, tenantId, input.customer, plan.id);
+      await this.store.insertPending(tx, { id: subscriptionId, tenantId, customerId: input.customer, planId: plan.id, metadata: input.metadata ?? {} });
     });
     let started;
     try {
@@ -271,18 +236,15 @@ export class SubscriptionService {
         ...(input.metadata ? { metadata: input.metadata } : {}),
       });
     } catch (err) {
-      await this.pool.query('DELETE FROM subscriptions WHERE id = $1 AND tenant_id = $2', [subscriptionId, tenantId]).catch(() => {});
+      await this.store.removePending(tenantId, subscriptionId);
       throw err;
     }
-    const { rows } = await this.pool.query<Omit<SubscriptionRow, 'plan_slug'>>(
-      `UPDATE subscriptions SET checkout_reference = $3 WHERE id = $1 AND tenant_id = $2 ${RETURNING}`,
-      [subscriptionId, tenantId, started.reference],
-    );
+    const row = await this.store.setCheckoutReference(tenantId, subscriptionId, started.reference);
     return {
       requiresCheckout: true,
       checkoutUrl: started.checkoutUrl,
       reference: started.reference,
-      subscription: rows[0] ? toSubscription({ ...rows[0], plan_slug: plan.slug }) : null,
+      subscription: row ? toSubscription(row, plan.slug) : null,
       message: `complete checkout to start plan ${plan.slug}`,
     };
   }
@@ -292,12 +254,8 @@ export class SubscriptionService {
    * leave two live plans) and bumps its context version in the same
    * transaction, so events accepted after the change carry the new version.
    */
-  private async lockCustomer(db: Queryable, tenantId: string, customerId: string): Promise<void> {
-    const { rows } = await db.query(
-      'UPDATE customers SET context_version = context_version + 1 WHERE tenant_id = $1 AND id = $2 RETURNING 1',
-      [tenantId, customerId],
-    );
-    if (!rows.length) throw catalogErrors.customer_not_found(`no customer "${customerId}"`);
+  private async lockCustomer(tx: Tx, tenantId: string, customerId: string): Promise<void> {
+    if (!(await this.store.lockCustomer(tx, tenantId, customerId))) throw catalogErrors.customer_not_found(`no customer "${customerId}"`);
   }
 
   /**
@@ -307,24 +265,9 @@ export class SubscriptionService {
    * that replaces it keeps that anchor (the same period, `used` carried over;
    * docs/catalog.md "Switching plans").
    */
-  private async cancelLiveInGroup(db: Queryable, tenantId: string, customerId: string, plan: PlanDef): Promise<Date | null> {
+  private async cancelLiveInGroup(tx: Tx, tenantId: string, customerId: string, plan: PlanDef): Promise<Date | null> {
     if (plan.isAddon) return null;
-    const { rows } = await db.query<{ anchor_at: Date }>(
-      `UPDATE subscriptions s SET status = 'canceled', canceled_at = now(), current_period_end = NULL
-         FROM plans p
-        WHERE p.id = s.plan_id AND s.tenant_id = $1 AND s.customer_id = $2 AND s.status IN ('active', 'trialing', 'past_due')
-          AND NOT p.is_addon AND p.plan_group IS NOT DISTINCT FROM $3
-        RETURNING s.anchor_at`,
-      [tenantId, customerId, plan.planGroup ?? null],
-    );
-    return rows.reduce<Date | null>((latest, r) => (!latest || r.anchor_at > latest ? r.anchor_at : latest), null);
-  }
-
-  private async tx<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
-    try {
-      return await withTransaction(this.pool, fn);
-    } catch (err) {
-      throw asDependencyError(err);
-    }
+    const anchors = await this.store.cancelLiveInGroup(tx, tenantId, customerId, plan.planGroup ?? null);
+    return anchors.reduce<Date | null>((latest, a) => (!latest || a > latest ? a : latest), null);
   }
 }
