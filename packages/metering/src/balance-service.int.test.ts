@@ -1,31 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMicro } from '@tally/core';
-import { createRedis } from '@tally/redis';
-import { createPool } from '@tally/postgres';
-import { createClickHouse } from '@tally/clickhouse';
-import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { BalanceService } from './balance-service.ts';
 import { Rebuilder } from './rebuild.ts';
 import { RedisLedgerStore } from './ledger/index.ts';
 import { LocalBalanceEvents } from './balance-events.ts';
 import { seedCatalog } from './testing/fixtures.ts';
+import { testStores } from './testing/stores.ts';
 
-const config = parseConfig(sharedEnv);
-const redis = createRedis(config.REDIS_URL);
-const pool = createPool(config.DATABASE_URL, 2);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-const logger = createLogger('test', 'silent');
+const stores = testStores();
+const { config, redis, pool, clickhouse, logger } = stores;
 
 beforeAll(async () => {
-  if (redis.status !== 'ready') await once(redis, 'ready');
+  await stores.ready();
 });
 
 afterAll(async () => {
-  redis.disconnect();
-  await pool.end();
-  await clickhouse.close();
+  await stores.close();
 });
 
 function service(allowance: number | null) {

@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMicro } from '@tally/core';
-import { createClickHouse } from '@tally/clickhouse';
 import { checkRequestSchema, type CheckRequest } from '@tally/contracts';
-import { createKafka, KafkajsAdmin, KafkajsProducer } from '@tally/kafka';
-import { createPool } from '@tally/postgres';
-import { createRedis } from '@tally/redis';
-import { AppError, createLogger, parseConfig, sharedEnv } from '@tally/runtime';
+import { KafkajsProducer } from '@tally/kafka';
+import { AppError } from '@tally/runtime';
 import { createBalanceServices, createMeteringApi } from './services.ts';
 import { LocalBalanceEvents } from './balance-events.ts';
 import { seedCatalog } from './testing/fixtures.ts';
+import { testStores, testTopic } from './testing/stores.ts';
 
 /**
  * POST /v1/check's service on the real Redis ledger and Kafka (a topic of its
@@ -19,15 +16,10 @@ import { seedCatalog } from './testing/fixtures.ts';
  * allowed, refuses what the balance cannot cover, and refuses an id reused
  * with another payload.
  */
-const config = parseConfig(sharedEnv);
-const redis = createRedis(config.REDIS_URL);
-const pool = createPool(config.DATABASE_URL, 2);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-const logger = createLogger('test', 'silent');
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tally-check-service-int' });
-const topic = `tally.check-int-${randomUUID().slice(0, 8)}`;
-const admin = new KafkajsAdmin(kafka);
-const raw = kafka.admin();
+const stores = testStores();
+const { config, redis, pool, clickhouse, logger } = stores;
+const kafkaTopic = testTopic(config, 'check');
+const { kafka, topic } = kafkaTopic;
 const producer = new KafkajsProducer(kafka);
 const seed = seedCatalog(100);
 const deps = { redis, pool, clickhouse, directory: seed.directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: new LocalBalanceEvents() };
@@ -35,26 +27,18 @@ const { rebuilder, balances } = createBalanceServices(deps);
 const metering = createMeteringApi({ ...deps, producer, topic, rebuilder });
 
 beforeAll(async () => {
-  if (redis.status !== 'ready') await once(redis, 'ready');
-  await admin.ensureTopic(topic, 1, config.KAFKA_REPLICATION_FACTOR);
-  await raw.connect();
+  await stores.ready();
+  await kafkaTopic.create();
 });
 
 afterAll(async () => {
   await metering.close();
-  await raw.deleteTopics({ topics: [topic] }).catch(() => {});
-  await raw.disconnect().catch(() => {});
-  await admin.disconnect().catch(() => {});
-  redis.disconnect();
-  await pool.end();
-  await clickhouse.close();
+  await kafkaTopic.remove();
+  await stores.close();
 });
 
 const request = (r: Partial<CheckRequest> & { customer: string }): CheckRequest => checkRequestSchema.parse({ feature: 'gpt-4', ...r });
-const published = async () => {
-  const [p] = await raw.fetchTopicOffsets(topic);
-  return Number(p!.high);
-};
+const published = kafkaTopic.published;
 const planLeft = async (customer: string) => (await balances.balance({ tenantId: seed.tenantId, customerId: customer, creditSystem: 'ai-credits' })).planMicro;
 
 describe('CheckService', () => {

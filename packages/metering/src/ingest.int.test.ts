@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouse } from '@tally/clickhouse';
 import { checkRequestSchema } from '@tally/contracts';
-import { createKafka, KafkajsAdmin, KafkajsProducer } from '@tally/kafka';
-import { createPool } from '@tally/postgres';
-import { createRedis } from '@tally/redis';
-import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
+import { KafkajsProducer } from '@tally/kafka';
 import { createMeteringApi } from './services.ts';
 import { LocalBalanceEvents } from './balance-events.ts';
 import { seedCatalog } from './testing/fixtures.ts';
+import { testStores, testTopic } from './testing/stores.ts';
 
 /**
  * /v1/track(/batch)'s service on the real Redis and Kafka (a topic of its
@@ -17,38 +13,25 @@ import { seedCatalog } from './testing/fixtures.ts';
  * duplicate (same payload) or a conflict, an id the ledger already applied is
  * a duplicate, and only the accepted events reach Kafka.
  */
-const config = parseConfig(sharedEnv);
-const redis = createRedis(config.REDIS_URL);
-const pool = createPool(config.DATABASE_URL, 2);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-const logger = createLogger('test', 'silent');
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tally-ingest-int' });
-const topic = `tally.ingest-int-${randomUUID().slice(0, 8)}`;
-const admin = new KafkajsAdmin(kafka);
-const raw = kafka.admin();
+const stores = testStores();
+const { config, redis, pool, clickhouse, logger } = stores;
+const kafkaTopic = testTopic(config, 'ingest');
+const { kafka, topic } = kafkaTopic;
 const seed = seedCatalog(100);
 const metering = createMeteringApi({ redis, pool, clickhouse, directory: seed.directory, logger, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: new LocalBalanceEvents(), producer: new KafkajsProducer(kafka), topic });
 
 beforeAll(async () => {
-  if (redis.status !== 'ready') await once(redis, 'ready');
-  await admin.ensureTopic(topic, 1, config.KAFKA_REPLICATION_FACTOR);
-  await raw.connect();
+  await stores.ready();
+  await kafkaTopic.create();
 });
 
 afterAll(async () => {
   await metering.close();
-  await raw.deleteTopics({ topics: [topic] }).catch(() => {});
-  await raw.disconnect().catch(() => {});
-  await admin.disconnect().catch(() => {});
-  redis.disconnect();
-  await pool.end();
-  await clickhouse.close();
+  await kafkaTopic.remove();
+  await stores.close();
 });
 
-const published = async () => {
-  const [p] = await raw.fetchTopicOffsets(topic);
-  return Number(p!.high);
-};
+const published = kafkaTopic.published;
 
 describe('IngestService.trackBatch', () => {
   it('answers each event on its own and publishes only the accepted ones', async () => {

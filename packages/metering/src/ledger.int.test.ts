@@ -1,31 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consume, toMicro, type GrantState, type MeterState } from '@tally/core';
-import { createRedis, keys, scripts } from '@tally/redis';
-import { createPool } from '@tally/postgres';
-import { createClickHouse } from '@tally/clickhouse';
-import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
+import { keys, scripts } from '@tally/redis';
 import { BalanceService } from './balance-service.ts';
 import { LocalBalanceEvents } from './balance-events.ts';
 import { Rebuilder } from './rebuild.ts';
 import { seedCatalog } from './testing/fixtures.ts';
+import { testStores } from './testing/stores.ts';
 import { customerPlan, meterArgs, meterForFeature } from './meter-context.ts';
 import { dedupGenerations, idDigest, meterKeys, RedisLedgerStore, runCheckScript } from './ledger/index.ts';
 
-const config = parseConfig(sharedEnv);
-const redis = createRedis(config.REDIS_URL);
-const pool = createPool(config.DATABASE_URL, 2);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-const logger = createLogger('test', 'silent');
+const stores = testStores();
+const { config, redis, pool, clickhouse, logger } = stores;
 
 beforeAll(async () => {
-  if (redis.status !== 'ready') await once(redis, 'ready');
+  await stores.ready();
 });
 afterAll(async () => {
-  redis.disconnect();
-  await pool.end();
-  await clickhouse.close();
+  await stores.close();
 });
 
 async function setup(allowance: number) {

@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMicro } from '@tally/core';
-import { BatchingWriter, createClickHouse, sql } from '@tally/clickhouse';
+import { BatchingWriter, sql } from '@tally/clickhouse';
 import type { DeductJob, UsageEventMessage } from '@tally/contracts';
-import { createPool } from '@tally/postgres';
-import { createRedis } from '@tally/redis';
-import { createLogger, parseConfig, sharedEnv } from '@tally/runtime';
 import { BalanceService } from '../balance-service.ts';
 import { RedisLedgerStore } from '../ledger/index.ts';
 import { Rebuilder } from '../rebuild.ts';
 import { createDeductService } from '../services.ts';
 import { LocalBalanceEvents } from '../balance-events.ts';
 import { seedCatalog } from '../testing/fixtures.ts';
+import { testStores } from '../testing/stores.ts';
 import type { UsageRow } from './usage-row.ts';
 
 /**
@@ -20,11 +17,8 @@ import type { UsageRow } from './usage-row.ts';
  * debited once and stored once, however often the job runs, and an id reused
  * with another payload is not applied.
  */
-const config = parseConfig(sharedEnv);
-const redis = createRedis(config.REDIS_URL);
-const pool = createPool(config.DATABASE_URL, 2);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-const logger = createLogger('test', 'silent');
+const stores = testStores();
+const { config, redis, pool, clickhouse, logger } = stores;
 const seed = seedCatalog(100);
 const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
 const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', { maxRows: 100, maxDelayMs: 20 });
@@ -33,14 +27,12 @@ const service = createDeductService({ redis, clickhouse, rebuilder, directory: s
 const balances = new BalanceService(new RedisLedgerStore(redis), seed.directory, rebuilder, events);
 
 beforeAll(async () => {
-  if (redis.status !== 'ready') await once(redis, 'ready');
+  await stores.ready();
 });
 
 afterAll(async () => {
   await writer.close();
-  redis.disconnect();
-  await pool.end();
-  await clickhouse.close();
+  await stores.close();
 });
 
 const event = (customer: string, id: string, units: number): UsageEventMessage => ({

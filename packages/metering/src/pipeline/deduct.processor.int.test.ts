@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue, Worker, type Job } from 'bullmq';
-import { BatchingWriter, createClickHouse } from '@tally/clickhouse';
+import { BatchingWriter } from '@tally/clickhouse';
 import { TenantService } from '@tally/catalog';
 import type { DeductJob, UsageEventMessage } from '@tally/contracts';
-import { createKafka, KafkajsAdmin, KafkajsProducer } from '@tally/kafka';
-import { createPool } from '@tally/postgres';
-import { createRedis, ownBull } from '@tally/redis';
-import { AppError, createLogger, parseConfig, sharedEnv } from '@tally/runtime';
+import { KafkajsProducer } from '@tally/kafka';
+import { ownBull } from '@tally/redis';
+import { AppError } from '@tally/runtime';
 import { DeadLetterRepo } from '../dead-letters/dead-letter-repo.ts';
 import { DEDUCT_PAYLOAD_TABLE } from '../dead-letters/deduct-payload.ts';
 import { Rebuilder } from '../rebuild.ts';
 import { seedCatalog } from '../testing/fixtures.ts';
+import { testStores, testTopic } from '../testing/stores.ts';
 import { enqueueDeduct, type DeductQueue } from './deduct.queue.ts';
 import { deductProcessor, type DeductOutcome } from './deduct.processor.ts';
 import { createDeadLetterService, createDeductService } from '../services.ts';
@@ -25,11 +24,8 @@ import type { UsageRow } from './usage-row.ts';
  * set aside once, visible and replayable, and its job completes at the first
  * attempt; the valid part of the same job is applied.
  */
-const config = parseConfig(sharedEnv);
-const redis = createRedis(config.REDIS_URL);
-const pool = createPool(config.DATABASE_URL, 3);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
-const logger = createLogger('test', 'silent');
+const stores = testStores(3);
+const { config, redis, pool, clickhouse, logger } = stores;
 const seed = seedCatalog(100);
 const rebuilder = new Rebuilder({ redis, pool, clickhouse, directory: seed.directory, logger }, config.CLICKHOUSE_DATABASE);
 const writer = new BatchingWriter<UsageRow>(clickhouse, config.CLICKHOUSE_DATABASE, 'raw_usage_events_v1', { maxRows: 100, maxDelayMs: 20 });
@@ -37,17 +33,15 @@ const service = createDeductService({ redis, clickhouse, rebuilder, directory: s
 const queueName = `deduct-int-${randomUUID().slice(0, 8)}`;
 const queue: DeductQueue = ownBull(config.REDIS_URL, (o) => new Queue<DeductJob>(queueName, o));
 const worker = ownBull(config.REDIS_URL, (o) => new Worker(queueName, deductProcessor({ service, deadLetters: new DeadLetterRepo(pool), logger }), { ...o, concurrency: 2 }));
-const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tally-deduct-processor-int' });
-const topic = `tally.deduct-replay-int-${randomUUID().slice(0, 8)}`;
+const kafkaTopic = testTopic(config, 'deduct-replay');
+const { kafka, topic } = kafkaTopic;
 const producer = new KafkajsProducer(kafka);
-const admin = new KafkajsAdmin(kafka);
-const raw = kafka.admin();
 const letters = createDeadLetterService({ pool, clickhouse, clickhouseDatabase: config.CLICKHOUSE_DATABASE, events: { producer, topic } });
 
 let tenantId: string;
 
 beforeAll(async () => {
-  if (redis.status !== 'ready') await once(redis, 'ready');
+  await stores.ready();
   tenantId = (await new TenantService(pool).createTenant(`deduct-int-${Date.now()}`)).tenantId;
 });
 
@@ -57,12 +51,8 @@ afterAll(async () => {
   await queue.close();
   await writer.close();
   await producer.disconnect().catch(() => {});
-  await raw.deleteTopics({ topics: [topic] }).catch(() => {});
-  await raw.disconnect().catch(() => {});
-  await admin.disconnect().catch(() => {});
-  redis.disconnect();
-  await pool.end();
-  await clickhouse.close();
+  await kafkaTopic.remove();
+  await stores.close();
 });
 
 const event = (t: string, customer: string, valueMicro: string): UsageEventMessage => ({
@@ -122,8 +112,7 @@ describe('deduct processor', () => {
   });
 
   it('replays a deduct letter that is valid now by publishing its events again', async () => {
-    await admin.ensureTopic(topic, 1, config.KAFKA_REPLICATION_FACTOR);
-    await raw.connect();
+    await kafkaTopic.create();
     // a payload refused by an older schema that the current one accepts (what a fixing deploy leaves behind)
     const events = [event(tenantId, 'c-replay', '2000000'), event(tenantId, 'c-replay', '3000000')];
     const rowText = JSON.stringify({ topic: 't', partition: 0, firstOffset: '5', lastOffset: '6', customers: [{ tenantId, customer: 'c-replay', events }] });
@@ -132,7 +121,6 @@ describe('deduct processor', () => {
 
     const result = await letters.replay(tenantId, letter.id, { repair: false });
     expect(result.deadLetter.replayedAt).not.toBeNull();
-    const [offsets] = await raw.fetchTopicOffsets(topic);
-    expect(Number(offsets!.high) - Number(offsets!.low)).toBe(2);
+    expect(await kafkaTopic.published()).toBe(2); // a topic of its own: both events, nothing else
   });
 });
