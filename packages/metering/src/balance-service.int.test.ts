@@ -11,13 +11,8 @@ import { testStores } from './testing/stores.ts';
 const stores = testStores();
 const { config, redis, pool, clickhouse, logger } = stores;
 
-beforeAll(async () => {
-  await stores.ready();
-});
-
-afterAll(async () => {
-  await stores.close();
-});
+beforeAll(stores.ready);
+afterAll(stores.close);
 
 function service(allowance: number | null) {
   const seed = seedCatalog(allowance);

@@ -13,12 +13,8 @@ import { dedupGenerations, idDigest, meterKeys, RedisLedgerStore, runCheckScript
 const stores = testStores();
 const { config, redis, pool, clickhouse, logger } = stores;
 
-beforeAll(async () => {
-  await stores.ready();
-});
-afterAll(async () => {
-  await stores.close();
-});
+beforeAll(stores.ready);
+afterAll(stores.close);
 
 async function setup(allowance: number) {
   const seed = seedCatalog(allowance, 'charge');
