@@ -101,7 +101,8 @@ describe('errors become answers that say whether to retry', () => {
 });
 
 describe('OpenAPI error codes', () => {
-  it('the Error schema lists the shared error-code registry', async () => {
+  // importing openapi.ts loads every package's routes and catalogues: seconds on a loaded machine
+  it('the Error schema lists the shared error-code registry', { timeout: 60_000 }, async () => {
     const { buildOpenApi } = await import('./openapi.ts');
     const { ERROR_CODES } = await import('@tally/runtime');
     const doc = buildOpenApi([], 'http://x') as { components: { schemas: { Error: Record<string, unknown> } } };
