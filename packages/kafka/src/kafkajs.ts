@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import kafkajs, { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type Admin, type ICustomPartitioner } from 'kafkajs';
-import { bounded, DependencyUnavailableError, type Logger } from '@tally/runtime';
+import { bounded, counter, DependencyUnavailableError, type Logger } from '@tally/runtime';
 import type { EventLogAdmin, EventProducer, LogMessage } from './port.ts';
 
 export interface KafkaConfig {
@@ -89,13 +89,32 @@ function laneOf(key: string, lanes: number): number {
   return (h >>> 0) % lanes;
 }
 
-/** kafkajs producer: idempotent, acks=all, gzip-compressed batches. */
+const unsentPartitions = counter(
+  'tally_kafka_unsent_partitions_total',
+  'kafkajs send calls that resolved without one of their partitions acknowledged (sent again)',
+);
+
+/**
+ * kafkajs producer: idempotent, acks=all, gzip-compressed batches.
+ *
+ * Every message gets its partition here (the default partitioner's choice), and a send counts only
+ * once each of those partitions is in kafkajs' answer. kafkajs 2.2 keeps its retry's answers per
+ * broker: when a partition's leader moves to a broker that already answered for other partitions,
+ * the retry never sends that partition and the send resolves anyway. The simulator lost
+ * acknowledged events that way on 3 brokers (docs/simulation.md, 2026-12-04); such messages are
+ * sent again here (their sequence numbers were rolled back, so a copy the old leader did append
+ * is recognised as a duplicate by the broker).
+ */
 export class KafkajsProducer implements EventProducer {
   private readonly producers: Producer[];
   private readonly connected: boolean[];
   private readonly chunk: number;
+  private readonly admin: Admin;
+  private readonly partitionCounts = new Map<string, Promise<number>>();
+  private readonly assign = memoizedDefaultPartitioner();
 
   constructor(kafka: Kafka, options: KafkajsProducerOptions = {}) {
+    this.admin = kafka.admin();
     const lanes = Math.max(1, options.lanes ?? 1);
     this.chunk = Math.max(1, options.chunk ?? 2000);
     this.producers = [];
@@ -137,14 +156,46 @@ export class KafkajsProducer implements EventProducer {
   private async sendLane(i: number, topic: string, messages: LogMessage[]): Promise<void> {
     if (!this.connected[i]) await this.connectLane(i);
     const producer = this.producers[i]!;
-    for (let start = 0; start < messages.length; start += this.chunk) {
-      const part = start === 0 && messages.length <= this.chunk ? messages : messages.slice(start, start + this.chunk);
-      await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: part });
+    const placed = await this.place(topic, messages);
+    for (let start = 0; start < placed.length; start += this.chunk) {
+      let pending = start === 0 && placed.length <= this.chunk ? placed : placed.slice(start, start + this.chunk);
+      for (let attempt = 1; ; attempt++) {
+        const answer = await producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: pending });
+        const acked = new Set(answer.filter((r) => r.errorCode === 0).map((r) => r.partition));
+        const unsent = pending.filter((m) => !acked.has(m.partition));
+        if (unsent.length === 0) break;
+        unsentPartitions.inc();
+        if (attempt >= 5) throw new Error(`kafka: partitions ${[...new Set(unsent.map((m) => m.partition))].join(',')} of ${topic} not acknowledged after ${attempt} sends`);
+        pending = unsent;
+      }
     }
   }
 
+  /** Each message with the partition kafkajs' default partitioner would give it (by key, as before). */
+  private async place(topic: string, messages: LogMessage[]): Promise<(LogMessage & { partition: number })[]> {
+    const count = await this.partitionCount(topic);
+    const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
+    return messages.map((m) => ({ ...m, partition: this.assign({ topic, partitionMetadata, message: m }) }));
+  }
+
+  /** A topic's partition count, read once (adding partitions to a live topic moves keys anyway: restart the APIs). */
+  private partitionCount(topic: string): Promise<number> {
+    let count = this.partitionCounts.get(topic);
+    if (!count) {
+      count = (async () => {
+        await this.admin.connect();
+        const [meta] = (await this.admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        if (!meta || meta.partitions.length === 0) throw new Error(`kafka: topic ${topic} has no partitions`);
+        return meta.partitions.length;
+      })();
+      count.catch(() => this.partitionCounts.delete(topic)); // ask again next time
+      this.partitionCounts.set(topic, count);
+    }
+    return count;
+  }
+
   async disconnect(): Promise<void> {
-    await Promise.all(this.producers.map((p) => p.disconnect()));
+    await Promise.all([...this.producers.map((p) => p.disconnect()), this.admin.disconnect()]);
     this.connected.fill(false);
   }
 }
