@@ -1,7 +1,7 @@
 import { boundCommands, createLogger, type Logger, type Probe } from '@tally/runtime';
 import { createPool, postgresProbe, type Pool } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
-import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
+import { clickHouseFromEnv, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe } from '@tally/kafka';
 import { CatalogRepo, CatalogService, CustomerRepo, CustomerService, SubscriptionRepo, SubscriptionService, TenantService, catalogDirectory, type StateChange } from '@tally/catalog';
 import { createPayments, type Payments } from '@tally/payments';
@@ -64,12 +64,7 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
   // every command a request sends waits at most what is left of its budget (scripts, plain commands alike)
   const redis = boundCommands(createRedis(config.REDIS_URL));
   redis.on('error', () => {}); // readiness and 503s report it; reconnects on its own
-  const clickhouse = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    database: config.CLICKHOUSE_DATABASE,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-  });
+  const clickhouse = clickHouseFromEnv(config);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-api`, logger });
   // lanes: several idempotent producers, so big ingest sends go out in parallel (packages/kafka/src/kafkajs.ts)
   const producer = new KafkajsProducer(kafka, { lanes: 3 });

@@ -4,7 +4,7 @@ import { createPool, postgresProbe } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
 import { broadcastBalanceChanges, createBalanceServices, LocalBalanceEvents } from '@tally/metering';
 import { CatalogRepo, CatalogService, CustomerRepo, CustomerService, catalogDirectory, type StateChange } from '@tally/catalog';
-import { createClickHouse, clickhouseProbe } from '@tally/clickhouse';
+import { clickHouseFromEnv, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, kafkaProbe } from '@tally/kafka';
 import { loadWorkersConfig } from './config.ts';
 import { WorkerRegistry } from './registry.ts';
@@ -16,12 +16,7 @@ async function main(): Promise<void> {
   const pool = createPool(config.DATABASE_URL);
   const redis = createRedis(config.REDIS_URL);
   redis.on('error', () => {});
-  const clickhouse = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    database: config.CLICKHOUSE_DATABASE,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-  });
+  const clickhouse = clickHouseFromEnv(config);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-workers`, logger });
   const admin = new KafkajsAdmin(kafka);
   const probes = [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)];

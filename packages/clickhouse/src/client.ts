@@ -27,6 +27,18 @@ export function createClickHouse(config: ClickHouseConfig, database: string | nu
   }));
 }
 
+/** The settings every app and test reads ClickHouse's connection from. */
+export interface ClickHouseEnv {
+  CLICKHOUSE_URL: string;
+  CLICKHOUSE_DATABASE: string;
+  CLICKHOUSE_USER: string;
+  CLICKHOUSE_PASSWORD: string;
+}
+
+/** A client from the CLICKHOUSE_* settings (the process's configuration). */
+export const clickHouseFromEnv = (env: ClickHouseEnv, database: string | null = env.CLICKHOUSE_DATABASE): ClickHouseClient =>
+  createClickHouse({ url: env.CLICKHOUSE_URL, database: env.CLICKHOUSE_DATABASE, username: env.CLICKHOUSE_USER, password: env.CLICKHOUSE_PASSWORD }, database);
+
 const CONNECTION_FAILURE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE|socket hang up|Timeout error/i;
 
 /** True when `err` means "ClickHouse could not be reached", as opposed to a bad query. */

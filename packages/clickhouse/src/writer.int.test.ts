@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, parseConfig, sharedEnv } from '@tally/runtime';
-import { createClickHouse, type ClickHouseClient } from './client.ts';
+import { createClickHouse, clickHouseFromEnv, type ClickHouseClient } from './client.ts';
 import { ident, sql } from './sql.ts';
 import { BatchingWriter } from './writer.ts';
 
@@ -11,7 +11,7 @@ import { BatchingWriter } from './writer.ts';
  * sink; every other row is inserted once; no caller waits on a retry loop.
  */
 const config = parseConfig(sharedEnv);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+const clickhouse = clickHouseFromEnv(config);
 const table = `writer_int_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 
 interface Row extends Record<string, unknown> {

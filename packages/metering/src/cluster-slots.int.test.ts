@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
 import { toMicro } from '@tally/core';
 import { createKafka, KafkajsAdmin, KafkajsProducer } from '@tally/kafka';
-import { createClickHouse } from '@tally/clickhouse';
+import { clickHouseFromEnv } from '@tally/clickhouse';
 import { createPool } from '@tally/postgres';
 import { createRedis, keys, LuaScript, scripts, type RedisClient } from '@tally/redis';
 import { startLocalCluster, type LocalCluster } from '@tally/redis/local-cluster';
@@ -24,7 +24,7 @@ import { StrictOutbox, StrictOutboxSweeper, type PendingEvent } from './strict-o
  */
 const config = parseConfig(sharedEnv);
 const pool = createPool(config.DATABASE_URL, 2);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+const clickhouse = clickHouseFromEnv(config);
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tally-cluster-slots-int' });
 const producer = new KafkajsProducer(kafka);
 const topic = `tally.cluster-slots-int.${randomUUID().slice(0, 8)}`;

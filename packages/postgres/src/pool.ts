@@ -31,8 +31,8 @@ export function asDependencyError(err: unknown): unknown {
   return err;
 }
 
-/** Runs `fn` in one transaction; rolls back on any error. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/** Runs `fn` in one transaction; rolls back on any error, and at the end too when `commit` is false (a dry run). */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, { commit = true } = {}): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -42,7 +42,7 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   try {
     await client.query('BEGIN');
     const result = await fn(client);
-    await client.query('COMMIT');
+    await client.query(commit ? 'COMMIT' : 'ROLLBACK');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageMain } from '@tally/sdk';
-import { createClickHouse, type ClickHouseClient } from '@tally/clickhouse';
+import { clickHouseFromEnv, type ClickHouseClient } from '@tally/clickhouse';
 import { createApp } from '../app.ts';
 import { loadApiConfig } from '../config.ts';
 import { createApiContext, type ApiContext } from '../context.ts';
@@ -17,7 +17,7 @@ let base: string;
 beforeAll(async () => {
   ctx = await createApiContext(loadApiConfig({ ...process.env, LOG_LEVEL: 'silent', ADMIN_TOKEN: TOKEN }));
   const { config } = ctx;
-  clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+  clickhouse = clickHouseFromEnv(config);
   server = createApp(ctx).app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMicro, type CatalogSnapshot, type EntitlementDef, type PlanDef, type SubscriptionDef } from '@tally/core';
 import { TenantService } from '@tally/catalog';
-import { createClickHouse } from '@tally/clickhouse';
+import { clickHouseFromEnv } from '@tally/clickhouse';
 import { BalanceService, LocalBalanceEvents, Rebuilder, RedisLedgerStore, type MeteringDirectory } from '@tally/metering';
 import { createPool, withTransaction } from '@tally/postgres';
 import { createRedis, keys } from '@tally/redis';
@@ -20,7 +20,7 @@ import { Fulfilment } from './fulfilment.ts';
 const config = parseConfig(sharedEnv);
 const pool = createPool(config.DATABASE_URL, 12);
 const redis = createRedis(config.REDIS_URL);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+const clickhouse = clickHouseFromEnv(config);
 const logger = createLogger('test', 'silent');
 const queue = new WebhookQueue(config.REDIS_URL);
 

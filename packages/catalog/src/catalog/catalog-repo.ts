@@ -1,5 +1,5 @@
 import type { CatalogSnapshot, SyncInput } from '@tally/core';
-import { asDependencyError, type Pool } from '@tally/postgres';
+import { withTransaction, type Pool } from '@tally/postgres';
 import { loadSnapshot } from './load-snapshot.ts';
 import { applySync, type SyncReport } from './sync.ts';
 
@@ -41,22 +41,6 @@ export class CatalogRepo implements CatalogStore {
   }
 
   async sync(tenantId: string, input: SyncInput, dryRun: boolean): Promise<SyncReport> {
-    let client;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw asDependencyError(err);
-    }
-    try {
-      await client.query('BEGIN');
-      const result = await applySync(client, tenantId, input);
-      await client.query(dryRun ? 'ROLLBACK' : 'COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw asDependencyError(err);
-    } finally {
-      client.release();
-    }
+    return withTransaction(this.pool, (client) => applySync(client, tenantId, input), { commit: !dryRun });
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchingWriter, createClickHouse, ident, inList, sql } from '@tally/clickhouse';
+import { BatchingWriter, clickHouseFromEnv, ident, inList, sql } from '@tally/clickhouse';
 import { TenantService } from '@tally/catalog';
 import { createPool } from '@tally/postgres';
 import { AppError, parseConfig, sharedEnv } from '@tally/runtime';
@@ -14,7 +14,7 @@ import { createDeadLetterService } from '../services.ts';
  */
 const config = parseConfig(sharedEnv);
 const pool = createPool(config.DATABASE_URL, 3);
-const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+const clickhouse = clickHouseFromEnv(config);
 const tenants = new TenantService(pool);
 const service = createDeadLetterService({ pool, clickhouse, clickhouseDatabase: config.CLICKHOUSE_DATABASE });
 const TABLE = 'raw_usage_events_v1';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createClickHouse } from '@tally/clickhouse';
+import { clickHouseFromEnv } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin } from '@tally/kafka';
 import { createPool } from '@tally/postgres';
 import { createRedis } from '@tally/redis';
@@ -15,7 +15,7 @@ export function testStores(poolSize = 2) {
   const config = parseConfig(sharedEnv);
   const redis = createRedis(config.REDIS_URL);
   const pool = createPool(config.DATABASE_URL, poolSize);
-  const clickhouse = createClickHouse({ url: config.CLICKHOUSE_URL, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD });
+  const clickhouse = clickHouseFromEnv(config);
   const logger = createLogger('test', 'silent');
   return {
     config, redis, pool, clickhouse, logger,
