@@ -1,5 +1,5 @@
 import { boundCommands, createLogger, type Logger, type Probe } from '@tally/runtime';
-import { createPool, postgresProbe, type Pool } from '@tally/postgres';
+import { createPool, postgresProbe } from '@tally/postgres';
 import { createRedis, redisProbe, RedisBalanceChannel, RedisChangeBus } from '@tally/redis';
 import { clickHouseFromEnv, clickhouseProbe } from '@tally/clickhouse';
 import { createKafka, KafkajsAdmin, KafkajsProducer, kafkaProbe } from '@tally/kafka';
@@ -22,8 +22,6 @@ import { createSessions, type SessionService } from './dashboard/index.ts';
 export interface ApiContext {
   config: ApiConfig;
   logger: Logger;
-  /** Still read directly by GET /v1/subscriptions (liveInGroup) and the rollup repair's tenant check. */
-  pool: Pool;
   /** Readiness (/readyz): Postgres, Redis, ClickHouse, Kafka. */
   probes: Probe[];
   tenants: TenantService;
@@ -151,7 +149,6 @@ export async function createApiContext(config: ApiConfig): Promise<ApiContext> {
     analytics,
     config,
     logger,
-    pool,
     probes: [postgresProbe(pool), redisProbe(redis), clickhouseProbe(clickhouse), kafkaProbe(admin)],
     tenants,
     limits,

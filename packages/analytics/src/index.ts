@@ -24,3 +24,4 @@ export * from './rollups/repair.ts';
 export * from './rollups/repair-service.ts';
 export * from './rollups/repair-lock.ts';
 export * from './rollups/clickhouse-runner.ts';
+export * from './errors.ts';

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyticsErrors } from '@tally/analytics';
 import { billingErrors } from '@tally/billing';
 import { catalogErrors } from '@tally/catalog';
 import { meteringErrors } from '@tally/metering';
@@ -25,7 +26,7 @@ const docRows = new Map(
 );
 
 // the factories by package and code, for a route that throws any of them
-const catalogues = { billing: billingErrors, catalog: catalogErrors, metering: meteringErrors, payments: paymentErrors } as unknown as Record<string, Record<string, ErrorFactory>>;
+const catalogues = { analytics: analyticsErrors, billing: billingErrors, catalog: catalogErrors, metering: meteringErrors, payments: paymentErrors } as unknown as Record<string, Record<string, ErrorFactory>>;
 const declared = Object.entries(ERROR_CATALOGUES).flatMap(([pkg, codes]) => codes.map((c) => ({ pkg, ...c })));
 
 describe("the packages' error catalogues", () => {

@@ -1,3 +1,4 @@
+import { analyticsErrors } from '@tally/analytics';
 import { billingErrors } from '@tally/billing';
 import { catalogErrors } from '@tally/catalog';
 import { meteringErrors } from '@tally/metering';
@@ -10,6 +11,7 @@ export const ERROR_CATALOGUES: Readonly<Record<string, readonly ErrorCodeInfo[]>
   metering: meteringErrors.codes,
   billing: billingErrors.codes,
   payments: paymentErrors.codes,
+  analytics: analyticsErrors.codes,
 };
 
 export interface ErrorCodeRow extends ErrorCodeInfo {

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usageMain } from '@tally/sdk';
 import { clickHouseFromEnv, type ClickHouseClient } from '@tally/clickhouse';
+import { createPool, type Pool } from '@tally/postgres';
 import { createApp } from '../app.ts';
 import { loadApiConfig } from '../config.ts';
 import { createApiContext, type ApiContext } from '../context.ts';
@@ -12,12 +13,14 @@ let ctx: ApiContext;
 /** The test's own client: the context hands out services, not its clients. */
 let clickhouse: ClickHouseClient;
 let server: Server;
+let pool: Pool;
 let base: string;
 
 beforeAll(async () => {
   ctx = await createApiContext(loadApiConfig({ ...process.env, LOG_LEVEL: 'silent', ADMIN_TOKEN: TOKEN }));
   const { config } = ctx;
   clickhouse = clickHouseFromEnv(config);
+  pool = createPool(config.DATABASE_URL);
   server = createApp(ctx).app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -26,6 +29,7 @@ afterAll(async () => {
   await new Promise((r) => server?.close(r));
   await ctx?.close();
   await clickhouse?.close();
+  await pool?.end();
 });
 
 const createTenant = (auth: string | null, body: unknown) =>
@@ -45,7 +49,7 @@ describe('POST /admin/tenants', () => {
     expect(body.apiKey.secret.startsWith(body.apiKey.prefix)).toBe(true);
     const plans = await fetch(`${base}/v1/plans`, { headers: { Authorization: `Bearer ${body.apiKey.secret}` } });
     expect(plans.status).toBe(200);
-    const { rows } = await ctx.pool.query('SELECT prefix, key_hash FROM api_keys WHERE id = $1', [body.apiKey.id]);
+    const { rows } = await pool.query('SELECT prefix, key_hash FROM api_keys WHERE id = $1', [body.apiKey.id]);
     expect(rows[0].prefix).toBe(body.apiKey.prefix);
     expect(Buffer.from(rows[0].key_hash).toString('utf8')).not.toContain(body.apiKey.secret);
     const stored = JSON.stringify(rows[0]);

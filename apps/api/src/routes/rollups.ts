@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorBodySchema, repairRollupsBodySchema, repairRollupsResultSchema } from '@tally/contracts';
 import type { RollupRepairService } from '@tally/analytics';
+import { catalogErrors } from '@tally/catalog';
 import { AppError } from '@tally/runtime';
 import type { Request } from 'express';
 import type { ApiContext } from '../context.ts';
@@ -58,8 +59,7 @@ export function registerRollupAdminRoute(
     responses: { ...responses, 404: errorBodySchema },
     handler: async ({ params, body, req }) => {
       guard(req);
-      const { rowCount } = await ctx.pool.query('SELECT 1 FROM tenants WHERE id = $1', [params.tenantId]);
-      if (!rowCount) throw new AppError('tenant_not_found', 'no such tenant', { status: 404 });
+      if (!(await ctx.tenants.exists(params.tenantId))) throw catalogErrors.tenant_not_found('no such tenant');
       const corrected = await repairs.repair(params.tenantId, dayStart(body.from), dayStart(body.to));
       return { body: { success: true as const, from: body.from, to: body.to, corrected } };
     },

@@ -6,7 +6,7 @@ import {
   subscriptionsResultSchema,
 } from '@tally/contracts';
 import { renewalEventData } from '@tally/billing';
-import { liveInGroup, type LiveSubscription } from '@tally/catalog';
+import type { LiveSubscription } from '@tally/catalog';
 import { notFound } from '@tally/runtime';
 import type { ApiContext } from '../context.ts';
 import type { RouteTable } from '../http/route.ts';
@@ -24,7 +24,7 @@ const view = (s: LiveSubscription) => ({
 /** Renewals and plan changes of paid plans (docs/billing.md "Subscriptions and renewals"). */
 export function registerSubscriptionRoutes(routes: RouteTable, ctx: ApiContext): void {
   const live = async (tenantId: string, customer: string) => {
-    const s = await liveInGroup(ctx.pool, tenantId, customer, undefined);
+    const s = await ctx.subscriptions.live(tenantId, customer);
     if (!s) throw notFound('subscription_not_found', `customer "${customer}" has no live subscription`);
     return s;
   };
@@ -38,7 +38,7 @@ export function registerSubscriptionRoutes(routes: RouteTable, ctx: ApiContext):
     responses: { 200: subscriptionsResultSchema, 400: errorBodySchema, 404: errorBodySchema },
     handler: async ({ query, tenant }) => {
       if (!(await ctx.customers.context(tenant.tenantId, query.customer))) throw notFound('customer_not_found', `no customer "${query.customer}"`);
-      const s = await liveInGroup(ctx.pool, tenant.tenantId, query.customer, undefined);
+      const s = await ctx.subscriptions.live(tenant.tenantId, query.customer);
       const renewals = await ctx.billing.views.renewals(tenant.tenantId, query.customer);
       return {
         body: {
@@ -59,7 +59,7 @@ export function registerSubscriptionRoutes(routes: RouteTable, ctx: ApiContext):
     responses: { 200: subscriptionChangeResultSchema, 400: errorBodySchema, 404: errorBodySchema },
     handler: async ({ body, tenant }) => {
       const done = await ctx.subscriptions.cancel(tenant.tenantId, body.customer, body.product);
-      const after = await liveInGroup(ctx.pool, tenant.tenantId, body.customer, undefined);
+      const after = await ctx.subscriptions.live(tenant.tenantId, body.customer);
       const subscription = after && after.id === done.subscription.id ? view(after) : { ...view(await liveOrGone(done)), status: 'canceled' as const };
       const message = done.periodEnd ? `plan ${done.subscription.planSlug} ends at ${done.periodEnd.toISOString()}` : `plan ${done.subscription.planSlug} ended`;
       return { body: { success: true as const, subscription, message } };

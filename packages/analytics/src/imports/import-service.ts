@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Queue } from 'bullmq';
-import { conflict, isAppError, notFound } from '@tally/runtime';
+import { isAppError } from '@tally/runtime';
 import type { ImportMode, ImportStatus, RejectedRow } from '@tally/contracts';
 import type { ImportStore } from './import-store.ts';
 import { enqueueImportJob } from './import.queue.ts';
 import { spoolUpload } from './spool.ts';
 import { discardRest, spoolBytes } from './spool-disk.ts';
 import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from './spool-limits.ts';
+import { analyticsErrors } from '../errors.ts';
 
 export interface ImportServiceOptions {
   /** The imports tables (Postgres). */
@@ -87,7 +88,7 @@ export class ImportService {
 
   async mustStatus(id: string, tenantId: string): Promise<ImportStatus> {
     const s = await this.status(id, tenantId);
-    if (!s) throw notFound('import_not_found', `no import ${id}`);
+    if (!s) throw analyticsErrors.import_not_found(`no import ${id}`);
     return s;
   }
 
@@ -95,7 +96,7 @@ export class ImportService {
   async cancel(id: string, tenantId: string): Promise<ImportStatus> {
     const s = await this.mustStatus(id, tenantId);
     if (!(await this.store.transition(id, tenantId, ['uploading', 'queued', 'running'], 'cancelled'))) {
-      throw conflict('import_not_cancellable', `import is ${s.state}`);
+      throw analyticsErrors.import_not_cancellable(`import is ${s.state}`);
     }
     return this.mustStatus(id, tenantId);
   }
@@ -111,7 +112,7 @@ export class ImportService {
       return this.mustStatus(id, tenantId);
     }
     if (!(await this.store.transition(id, tenantId, ['completed', 'cancelled', 'failed'], 'reverting'))) {
-      throw conflict('import_not_revertable', `import is ${s.state}; cancel it first`);
+      throw analyticsErrors.import_not_revertable(`import is ${s.state}; cancel it first`);
     }
     await enqueueImportJob(this.o.queue, { kind: 'revert', importId: id, tenantId });
     return this.mustStatus(id, tenantId);

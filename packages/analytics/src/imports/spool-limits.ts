@@ -1,4 +1,5 @@
-import { AppError } from '@tally/runtime';
+import type { AppError } from '@tally/runtime';
+import { analyticsErrors } from '../errors.ts';
 
 /** What one upload may cost the API: memory is bounded by construction, these bound bytes and disk. */
 export interface SpoolLimits {
@@ -20,7 +21,7 @@ export const RATIO_FLOOR_BYTES = 1 << 20;
 export type SpoolLimitName = 'IMPORT_MAX_BYTES' | 'IMPORT_MAX_COMPRESSION_RATIO' | 'IMPORT_TENANT_SPOOL_QUOTA_BYTES';
 
 export const limitExceeded = (limit: SpoolLimitName, max: number, message: string): AppError =>
-  new AppError('import_limit_exceeded', `${message} (${limit} = ${max})`, { status: 413, details: { limit, max } });
+  analyticsErrors.import_limit_exceeded(`${message} (${limit} = ${max})`, { details: { limit, max } });
 
 /** Counts compressed and decompressed bytes of one upload and throws the 413 of the first limit they pass. */
 export class UploadMeter {

@@ -3,10 +3,11 @@ import path from 'node:path';
 import { PassThrough, type Readable, type Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { badRequest, counter, gauge, isAppError } from '@tally/runtime';
+import { counter, gauge, isAppError } from '@tally/runtime';
 import { ChunkWriter } from './chunk-writer.ts';
 import { detectFormat, type ImportFormat } from './event-line.ts';
 import { DEFAULT_SPOOL_LIMITS, QuotaGuard, UploadMeter, type SpoolLimits, type SpoolQuota } from './spool-limits.ts';
+import { analyticsErrors } from '../errors.ts';
 
 export { chunkPath } from './chunk-writer.ts';
 
@@ -88,7 +89,7 @@ export async function spoolUpload(body: Readable, dir: string, options: SpoolOpt
     if (!format) {
       if (text.trim() === '') return;
       format = detectFormat(text);
-      if (!format) throw badRequest('unsupported_format', 'the file is neither NDJSON (one JSON object per line) nor CSV with a header naming customer and feature');
+      if (!format) throw analyticsErrors.unsupported_format('the file is neither NDJSON (one JSON object per line) nor CSV with a header naming customer and feature');
       await options.onFormat?.(format.format);
       if (format.format === 'csv') return; // the header is kept in the manifest
     }
@@ -129,13 +130,13 @@ export async function spoolUpload(body: Readable, dir: string, options: SpoolOpt
     }
     await onText(decoder.end());
     if (skipping || pending !== '') await onLine(skipping ? TOO_LONG : pending);
-    if (!format) throw badRequest('unsupported_format', 'the file is empty');
+    if (!format) throw analyticsErrors.unsupported_format('the file is empty');
     await writer.finish();
   } catch (err) {
     await writer.abort();
     const limit = isAppError(err) ? err.details?.limit : undefined;
     if (typeof limit === 'string') limitHits.inc({ limit });
-    if ((err as { code?: string }).code === 'Z_DATA_ERROR') throw badRequest('unsupported_format', 'the body is not valid gzip');
+    if ((err as { code?: string }).code === 'Z_DATA_ERROR') throw analyticsErrors.unsupported_format('the body is not valid gzip');
     throw err;
   } finally {
     body.off('data', countCompressed);

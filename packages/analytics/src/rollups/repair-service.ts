@@ -1,4 +1,4 @@
-import { AppError } from '@tally/runtime';
+import { analyticsErrors } from '../errors.ts';
 import { repairRollups, type SqlRunner } from './repair.ts';
 import type { RepairLock } from './repair-lock.ts';
 
@@ -21,7 +21,7 @@ export class RollupRepairService {
   async repair(tenantId: string, from: Date, to: Date): Promise<number> {
     const token = await this.deps.lock.acquire(tenantId);
     if (token === null) {
-      throw new AppError('repair_in_progress', 'a rollup repair of this tenant is already running', { status: 409 });
+      throw analyticsErrors.repair_in_progress('a rollup repair of this tenant is already running');
     }
     try {
       return await repairRollups(this.deps.runner, this.deps.database, tenantId, from, to);

@@ -53,6 +53,11 @@ export class SubscriptionService {
     this.checkout = checkout;
   }
 
+  /** The customer's live subscription, of any plan group (what GET /v1/subscriptions shows). */
+  live(tenantId: string, customerId: string): Promise<LiveSubscription | null> {
+    return this.store.liveInGroup(tenantId, customerId, undefined);
+  }
+
   async attach(tenantId: string, input: AttachInput): Promise<AttachOutcome> {
     const snapshot = await this.catalog.snapshot(tenantId);
     const plan = snapshot.plans.get(input.product);

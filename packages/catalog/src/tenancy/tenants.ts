@@ -115,6 +115,12 @@ export class TenantService {
   }
 
   /** A new key for the tenant; the secret is returned once. At most MAX_ACTIVE_KEYS active keys (409 past it). */
+  /** Whether a tenant with this id exists (operator routes answer tenant_not_found otherwise). */
+  async exists(tenantId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM tenants WHERE id = $1', [tenantId]);
+    return (rowCount ?? 0) > 0;
+  }
+
   async createKey(tenantId: string, name: string): Promise<CreatedTenant['apiKey'] & { view: ApiKeyView }> {
     return withTransaction(this.pool, async (tx) => {
       // the tenant row is the lock: concurrent creates count one after the other
