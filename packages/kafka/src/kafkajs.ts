@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import kafkajs, { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type Admin, type ICustomPartitioner } from 'kafkajs';
+import kafkajs, { CompressionTypes, Kafka, logLevel, Partitioners, type Producer, type Admin, type ICustomPartitioner, type PartitionMetadata } from 'kafkajs';
 import { bounded, counter, DependencyUnavailableError, type Logger } from '@tally/runtime';
 import type { EventLogAdmin, EventProducer, LogMessage } from './port.ts';
 
@@ -110,7 +110,7 @@ export class KafkajsProducer implements EventProducer {
   private readonly connected: boolean[];
   private readonly chunk: number;
   private readonly admin: Admin;
-  private readonly partitionCounts = new Map<string, Promise<number>>();
+  private readonly topicPartitions = new Map<string, Promise<PartitionMetadata[]>>();
   private readonly assign = memoizedDefaultPartitioner();
 
   constructor(kafka: Kafka, options: KafkajsProducerOptions = {}) {
@@ -173,25 +173,27 @@ export class KafkajsProducer implements EventProducer {
 
   /** Each message with the partition kafkajs' default partitioner would give it (by key, as before). */
   private async place(topic: string, messages: LogMessage[]): Promise<(LogMessage & { partition: number })[]> {
-    const count = await this.partitionCount(topic);
-    const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
+    const partitionMetadata = await this.partitionsOf(topic);
     return messages.map((m) => ({ ...m, partition: this.assign({ topic, partitionMetadata, message: m }) }));
   }
 
-  /** A topic's partition count, read once (adding partitions to a live topic moves keys anyway: restart the APIs). */
-  private partitionCount(topic: string): Promise<number> {
-    let count = this.partitionCounts.get(topic);
-    if (!count) {
-      count = (async () => {
+  /**
+   * A topic's partitions as the partitioner reads them, fetched once per topic and kept (not rebuilt per send).
+   * Adding partitions to a live topic moves keys anyway: restart the APIs.
+   */
+  private partitionsOf(topic: string): Promise<PartitionMetadata[]> {
+    let partitions = this.topicPartitions.get(topic);
+    if (!partitions) {
+      partitions = (async () => {
         await this.admin.connect();
         const [meta] = (await this.admin.fetchTopicMetadata({ topics: [topic] })).topics;
         if (!meta || meta.partitions.length === 0) throw new Error(`kafka: topic ${topic} has no partitions`);
-        return meta.partitions.length;
+        return Array.from({ length: meta.partitions.length }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
       })();
-      count.catch(() => this.partitionCounts.delete(topic)); // ask again next time
-      this.partitionCounts.set(topic, count);
+      partitions.catch(() => this.topicPartitions.delete(topic)); // ask again next time
+      this.topicPartitions.set(topic, partitions);
     }
-    return count;
+    return partitions;
   }
 
   async disconnect(): Promise<void> {
