@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMicro } from '@tally/core';
 import { checkRequestSchema, type CheckRequest } from '@tally/contracts';
 import { KafkajsProducer } from '@tally/kafka';
+import { keys } from '@tally/redis';
 import { AppError } from '@tally/runtime';
 import { createBalanceServices, createMeteringApi } from './services.ts';
 import { LocalBalanceEvents } from './balance-events.ts';
@@ -65,6 +66,21 @@ describe('CheckService', () => {
     expect(refused).toMatchObject({ allowed: false, details: { debited: false } });
     expect(await planLeft(c)).toBe(toMicro(40));
     expect(await published()).toBe(1);
+  });
+
+  it('a rebuild keeps a strict-path debit whose row is still on its way', async () => {
+    // The deduct processor drops a build that raced its writes (or a flush loses it); the state
+    // built next comes from ClickHouse, where this check's row is not yet: the debit must survive.
+    const c = `c-${randomUUID().slice(0, 8)}`;
+    await metering.checks.check(seed.tenantId, request({ customer: c, value: 2, sendEvent: true, id: 'evt-r1' }));
+    await metering.checks.check(seed.tenantId, request({ customer: c, value: 1, sendEvent: true, id: 'evt-r2' }));
+    expect(await planLeft(c)).toBe(toMicro(40));
+    await redis.del(keys.hydrated(seed.tenantId, c));
+    expect(await planLeft(c)).toBe(toMicro(40));
+    // and the id is still known: the same request is a duplicate, not a second debit
+    const again = await metering.checks.check(seed.tenantId, request({ customer: c, value: 1, sendEvent: true, id: 'evt-r2' }));
+    expect(again).toMatchObject({ details: { duplicate: true } });
+    expect(await planLeft(c)).toBe(toMicro(40));
   });
 
   it('refuses an id reused with another payload, and answers an unknown feature', async () => {

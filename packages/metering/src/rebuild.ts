@@ -8,6 +8,7 @@ import type { MeteringDirectory } from './directory.ts';
 import { customerPlan, meterArgs, meterBySlug } from './meter-context.ts';
 import { compareAndDelete, dedupGenerations, idDigest, ledgerScripts, meterKeys, DEDUP_WINDOW_MS } from './ledger/index.ts';
 import { withRedis } from './redis-errors.ts';
+import { readAppliedLog, type InFlightDebit } from './ledger/applied-log.ts';
 
 const rebuilds = counter('tally_balance_rebuilds_total', 'Customer balance states rebuilt from Postgres + ClickHouse');
 
@@ -81,10 +82,18 @@ export class Rebuilder {
     // Rows written while this build reads ClickHouse would be missed: remember the
     // counter the deduct processor bumps after each write, and compare at the end.
     const writesBefore = await withRedis(() => redis.get(keys.rowsWritten(t, c)));
+    // Debits already made whose rows are on their way: read before ClickHouse, so that a row
+    // written in between is found there and its entry left out (inFlightOnly), never counted twice.
+    // A row written after the ids are read is caught by the rows-written check below.
+    const logged = await withRedis(() => readAppliedLog(redis, t, c));
+    // rows are stamped in whole seconds (ingested_at)
+    const since = logged.reduce((m, d) => Math.min(m, d.appliedAtMs - 1000), now.getTime() - DEDUP_WINDOW_MS);
+    const ids = await this.recentEventIds(t, c, since);
+    const inFlight = inFlightOnly(logged, ids);
     const cp = await customerPlan(this.deps.directory, t, c);
     const grants = await this.grants(t, c);
     const usage = await this.usageByMeter(t, c);
-    const meters = new Set<string>([...cp.snapshot.creditSystems.keys(), ...grants.keys(), ...usage.keys()]);
+    const meters = new Set<string>([...cp.snapshot.creditSystems.keys(), ...grants.keys(), ...usage.keys(), ...inFlight.map((d) => d.meter)]);
     for (const slug of cp.plan?.entitlements.keys() ?? []) meters.add(slug);
 
     const tx = redis.multi();
@@ -92,7 +101,8 @@ export class Rebuilder {
       const args = meterArgs(cp, meterBySlug(cp, slug), now);
       const [meterKey, grantsKey, orderKey, expiryKey] = meterKeys(t, c, slug) as [string, string, string, string];
       tx.del(meterKey, grantsKey, orderKey, expiryKey);
-      const inPeriod = await this.periodUsage(t, c, slug, args.startMs, args.endMs);
+      const pending = inFlight.filter((d) => d.meter === slug);
+      const inPeriod = withInFlight(await this.periodUsage(t, c, slug, args.startMs, args.endMs), pending, args.startMs, args.endMs);
       tx.hset(meterKey, {
         period_start: String(args.startMs),
         period_end: String(args.endMs),
@@ -106,6 +116,14 @@ export class Rebuilder {
       // Purchased usage of all time, taken from each grant as the rows recorded it.
       const list = grants.get(slug) ?? [];
       const used = usage.get(slug) ?? { takes: new Map(), untrackedMicro: 0n };
+      for (const d of pending) {
+        let taken = 0n;
+        for (const [id, micro] of d.takes) {
+          used.takes.set(id, (used.takes.get(id) ?? 0n) + micro);
+          taken += micro;
+        }
+        used.untrackedMicro += d.purchasedMicro - taken;
+      }
       const left = grantRemainders(list, used);
       for (const g of spendingOrder(list)) {
         const rem = left.get(g.id)!;
@@ -117,7 +135,8 @@ export class Rebuilder {
       // ledger's period turn did, less what rows took from that carry.
       const ro = args.rollover;
       for (const [i, w] of (ro?.windows ?? []).entries()) {
-        const carry = rolloverCarry(args.def.limitMicro, (await this.periodUsage(t, c, slug, w.startMs, w.endMs)).plan, ro!.maxMicro);
+        const past = withInFlight(await this.periodUsage(t, c, slug, w.startMs, w.endMs), pending, w.startMs, w.endMs);
+        const carry = rolloverCarry(args.def.limitMicro, past.plan, ro!.maxMicro);
         if (carry === 0n) continue;
         const id = rolloverGrantId(slug, w.startMs);
         const rem = carry - (used.takes.get(id) ?? 0n);
@@ -128,7 +147,6 @@ export class Rebuilder {
     }
     // Ids applied in the dedup window are remembered again (payload unknown: '*' = duplicate, not conflict).
     const gen = dedupGenerations(now.getTime());
-    const ids = await this.recentEventIds(t, c, now);
     const seenKey = keys.seenEvents(t, c, gen.current);
     for (let i = 0; i < ids.length; i += 1000) {
       const fields: (Buffer | string)[] = [];
@@ -243,12 +261,31 @@ export class Rebuilder {
     return { plan: BigInt(r?.plan ?? '0'), overage: BigInt(r?.overage ?? '0') };
   }
 
-  private async recentEventIds(t: string, c: string, now: Date): Promise<string[]> {
+  /** Ids of rows applied since `sinceMs` (the dedup window, or the oldest in-flight debit if older). */
+  private async recentEventIds(t: string, c: string, sinceMs: number): Promise<string[]> {
     const rows = await queryRows<{ event_id: string }>(
       this.deps.clickhouse,
       sql`SELECT DISTINCT event_id FROM ${this.table}
-           WHERE tenant_id = ${t} AND customer_id = ${c} AND ingested_at >= ${new Date(now.getTime() - DEDUP_WINDOW_MS)}`.text,
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND ingested_at >= ${new Date(sinceMs)}`.text,
     );
     return rows.map((r) => r.event_id);
   }
+}
+
+/** The logged debits whose rows ClickHouse does not hold yet. */
+function inFlightOnly(logged: InFlightDebit[], storedIds: string[]): InFlightDebit[] {
+  if (logged.length === 0) return logged;
+  const stored = new Set(storedIds.map((id) => idDigest(id).toString('hex')));
+  return logged.filter((d) => !stored.has(d.digest));
+}
+
+/** Period usage from ClickHouse plus the in-flight debits applied in [startMs, endMs) (rows land where they were applied). */
+function withInFlight(u: { plan: bigint; overage: bigint }, pending: InFlightDebit[], startMs: number, endMs: number) {
+  let { plan, overage } = u;
+  for (const d of pending) {
+    if (d.appliedAtMs < startMs || d.appliedAtMs >= endMs) continue;
+    plan += d.planMicro;
+    overage += d.overageMicro;
+  }
+  return { plan, overage };
 }

@@ -38,7 +38,7 @@ if status == 0 then
     p, g, o, takes = debit(KEYS[2], KEYS[3], KEYS[4], list, need, now)
     redis.call('HSET', KEYS[6], ARGV[9], ARGV[10])
     redis.call('PEXPIREAT', KEYS[6], ARGV[2])
-    redis.call('HSET', KEYS[8], ARGV[9], log_entry(p, g, o, now), ARGV[9] .. '#g', takes_entry(takes))
+    redis.call('HSET', KEYS[8], ARGV[9], log_entry(p, g, o, now, KEYS[2]), ARGV[9] .. '#g', takes_entry(takes))
     redis.call('EXPIRE', KEYS[8], LOG_TTL_SECONDS)
   end
 end

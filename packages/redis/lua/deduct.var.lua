@@ -56,7 +56,7 @@ while i + 4 <= #ARGV do
     local taken = takes_entry(takes)
     redis.call('HSET', KEYS[2], d, fp)
     -- the takes are kept with the split: a replay writes the same row (the rebuild sums them per grant)
-    redis.call('HSET', KEYS[4], d, log_entry(p, g, o, now), d .. '#g', taken)
+    redis.call('HSET', KEYS[4], d, log_entry(p, g, o, now, KEYS[b + 1]), d .. '#g', taken)
     claim_row(KEYS[4], d, token, now, claim_ms)
     wrote = true
     for _, v in ipairs({ 1, p, g, o, now, taken }) do out[#out + 1] = v end

@@ -220,15 +220,16 @@ local function seen_state(cur, prev, d, fp)
   return 2
 end
 
--- "plan:purchased:overage:appliedAtMs" of an applied event whose ClickHouse row is not yet confirmed.
-local function log_entry(p, g, o, now)
-  return fmt(p) .. ':' .. fmt(g) .. ':' .. fmt(o) .. ':' .. fmt(now)
+-- "plan:purchased:overage:appliedAtMs:meterKey" of an applied event whose ClickHouse row is not yet
+-- confirmed. The meter key lets a rebuild count this debit while its row is on its way (rebuild.ts).
+local function log_entry(p, g, o, now, meter_key)
+  return fmt(p) .. ':' .. fmt(g) .. ':' .. fmt(o) .. ':' .. fmt(now) .. ':' .. meter_key
 end
 
 local function read_log(log, d)
   local v = redis.call('HGET', log, d)
   if not v then return nil end
-  local p, g, o, t = string.match(v, '^(%d+):(%d+):(%d+):(%d+)$')
+  local p, g, o, t = string.match(v, '^(%d+):(%d+):(%d+):(%d+)')
   return { tonumber(p), tonumber(g), tonumber(o), tonumber(t) }
 end
 
