@@ -14,8 +14,11 @@ export type StateChange =
 
 /** The channel itself (Redis pub/sub in production: @tally/redis RedisChangeBus). */
 export interface ChangeBus {
-  /** Resolves once the change is handed to the channel; other processes apply it within milliseconds. */
-  publish(change: StateChange): Promise<void>;
+  /**
+   * Resolves once every other process holds the change (RedisChangeBus: its own message came back,
+   * true) or the wait for that ran out (false); other processes apply it within milliseconds.
+   */
+  publish(change: StateChange): Promise<boolean | void>;
   /** Every change published by any process (this one included), and `reset` after a reconnect. */
   subscribe(handler: (change: StateChange) => void): void;
 }

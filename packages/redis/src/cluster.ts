@@ -110,10 +110,9 @@ export async function execBatch(redis: RedisClient, commands: BatchCommand[]): P
 }
 
 /**
- * Calls `fn` each time a subscriber connection listens again after a loss (messages published in
- * between were missed). One server: each 'ready' after the first. A Cluster subscribes on a
- * connection of its own to one node and, when that one ends, on a new one, without an event of its
- * own: ioredis 5's ClusterSubscriber is wrapped to hear it (and the Cluster's own reconnects too).
+ * Calls `fn` each time a subscriber connection to one server listens again after a loss (messages
+ * published in between were missed): each 'ready' after the first. (On a Cluster the change bus
+ * listens through ShardedSubscription, which says so itself.)
  */
 export function onResubscribe(sub: RedisClient, fn: () => void): void {
   let first = true;
@@ -121,16 +120,6 @@ export function onResubscribe(sub: RedisClient, fn: () => void): void {
     if (!first) fn();
     first = false;
   });
-  if (!isCluster(sub)) return;
-  const internal = (sub as unknown as { subscriber?: { selectSubscriber?: () => void; getInstance?: () => Redis | null } }).subscriber;
-  const select = internal?.selectSubscriber;
-  if (!internal || typeof select !== 'function' || typeof internal.getInstance !== 'function') return;
-  let selected = 0;
-  internal.selectSubscriber = function (this: typeof internal) {
-    select.call(this);
-    if (selected++ === 0) return;
-    internal.getInstance!()?.once('ready', fn);
-  };
 }
 
 /** SCRIPT LOAD on the one server or on every master (a Cluster's script cache is per node); returns the sha. */
