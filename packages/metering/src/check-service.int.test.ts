@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toMicro } from '@tally/core';
-import { checkRequestSchema, type CheckRequest } from '@tally/contracts';
+import { checkRequestSchema, type CheckRequest, type UsageEventMessage } from '@tally/contracts';
 import { KafkajsProducer } from '@tally/kafka';
 import { keys } from '@tally/redis';
 import { AppError } from '@tally/runtime';
 import { createBalanceServices, createMeteringApi } from './services.ts';
 import { LocalBalanceEvents } from './balance-events.ts';
+import { usageRow } from './pipeline/usage-row.ts';
 import { seedCatalog } from './testing/fixtures.ts';
 import { testStores, testTopic } from './testing/stores.ts';
 
@@ -80,6 +81,19 @@ describe('CheckService', () => {
     // and the id is still known: the same request is a duplicate, not a second debit
     const again = await metering.checks.check(seed.tenantId, request({ customer: c, value: 1, sendEvent: true, id: 'evt-r2' }));
     expect(again).toMatchObject({ details: { duplicate: true } });
+    expect(await planLeft(c)).toBe(toMicro(40));
+  });
+
+  it('a rebuild counts a logged debit once when its row is already stored (written, entry not yet removed)', async () => {
+    const c = `c-${randomUUID().slice(0, 8)}`;
+    const t = seed.tenantId;
+    await metering.checks.check(t, request({ customer: c, value: 2, sendEvent: true, id: 'evt-s1' }));
+    await metering.checks.check(t, request({ customer: c, value: 1, sendEvent: true, id: 'evt-s2' }));
+    // the pipeline's row of evt-s1, as the deduct job writes it before it removes the log entry
+    const m = { tenantId: t, customer: c, feature: 'gpt-4', id: 'evt-s1', valueMicro: toMicro(2).toString(), timestamp: Date.now(), source: 'check' } as UsageEventMessage;
+    const row = usageRow(m, { plan: Number(toMicro(40)), purchased: 0, overage: 0 }, 'ai-credits', '', Date.now());
+    await clickhouse.insert({ table: 'raw_usage_events_v1', values: [row], format: 'JSONEachRow' });
+    await redis.del(keys.hydrated(t, c));
     expect(await planLeft(c)).toBe(toMicro(40));
   });
 

@@ -82,18 +82,20 @@ export class Rebuilder {
     // Rows written while this build reads ClickHouse would be missed: remember the
     // counter the deduct processor bumps after each write, and compare at the end.
     const writesBefore = await withRedis(() => redis.get(keys.rowsWritten(t, c)));
-    // Debits already made whose rows are on their way: read before ClickHouse, so that a row
-    // written in between is found there and its entry left out (inFlightOnly), never counted twice.
-    // A row written after the ids are read is caught by the rows-written check below.
+    // Debits already made whose rows may not be in ClickHouse yet (the applied log), read BEFORE
+    // ClickHouse: every row of such a debit, stored or not, is then counted from its log entry and
+    // left out of ClickHouse's part; a row whose entry was gone by then was written before, so
+    // ClickHouse has it. Rows come in whole seconds, so ClickHouse's part is cut at a second: the
+    // rows from `cut` on are read one by one (few: seconds' worth) and those of logged debits dropped.
     const logged = await withRedis(() => readAppliedLog(redis, t, c));
-    // rows are stamped in whole seconds (ingested_at)
-    const since = logged.reduce((m, d) => Math.min(m, d.appliedAtMs - 1000), now.getTime() - DEDUP_WINDOW_MS);
-    const ids = await this.recentEventIds(t, c, since);
-    const inFlight = inFlightOnly(logged, ids);
+    const oldest = logged.reduce((m, d) => Math.min(m, d.appliedAtMs), Number.POSITIVE_INFINITY);
+    const cut = logged.length === 0 ? null : Math.floor(oldest / 1000) * 1000 - 1000;
+    const extra = cut === null ? [] : [...notLogged(await this.rowsSince(t, c, cut), logged), ...logged];
+    const ids = await this.recentEventIds(t, c, now);
     const cp = await customerPlan(this.deps.directory, t, c);
     const grants = await this.grants(t, c);
-    const usage = await this.usageByMeter(t, c);
-    const meters = new Set<string>([...cp.snapshot.creditSystems.keys(), ...grants.keys(), ...usage.keys(), ...inFlight.map((d) => d.meter)]);
+    const usage = await this.usageByMeter(t, c, cut);
+    const meters = new Set<string>([...cp.snapshot.creditSystems.keys(), ...grants.keys(), ...usage.keys(), ...extra.map((d) => d.meter)]);
     for (const slug of cp.plan?.entitlements.keys() ?? []) meters.add(slug);
 
     const tx = redis.multi();
@@ -101,8 +103,8 @@ export class Rebuilder {
       const args = meterArgs(cp, meterBySlug(cp, slug), now);
       const [meterKey, grantsKey, orderKey, expiryKey] = meterKeys(t, c, slug) as [string, string, string, string];
       tx.del(meterKey, grantsKey, orderKey, expiryKey);
-      const pending = inFlight.filter((d) => d.meter === slug);
-      const inPeriod = withInFlight(await this.periodUsage(t, c, slug, args.startMs, args.endMs), pending, args.startMs, args.endMs);
+      const pending = extra.filter((d) => d.meter === slug);
+      const inPeriod = withRows(await this.periodUsage(t, c, slug, args.startMs, args.endMs, cut), pending, args.startMs, args.endMs);
       tx.hset(meterKey, {
         period_start: String(args.startMs),
         period_end: String(args.endMs),
@@ -116,13 +118,10 @@ export class Rebuilder {
       // Purchased usage of all time, taken from each grant as the rows recorded it.
       const list = grants.get(slug) ?? [];
       const used = usage.get(slug) ?? { takes: new Map(), untrackedMicro: 0n };
+      // as the two queries of usageByMeter count a row: its takes, or its purchased credits when it has none
       for (const d of pending) {
-        let taken = 0n;
-        for (const [id, micro] of d.takes) {
-          used.takes.set(id, (used.takes.get(id) ?? 0n) + micro);
-          taken += micro;
-        }
-        used.untrackedMicro += d.purchasedMicro - taken;
+        for (const [id, micro] of d.takes) used.takes.set(id, (used.takes.get(id) ?? 0n) + micro);
+        if (d.takes.size === 0) used.untrackedMicro += d.purchasedMicro;
       }
       const left = grantRemainders(list, used);
       for (const g of spendingOrder(list)) {
@@ -135,7 +134,7 @@ export class Rebuilder {
       // ledger's period turn did, less what rows took from that carry.
       const ro = args.rollover;
       for (const [i, w] of (ro?.windows ?? []).entries()) {
-        const past = withInFlight(await this.periodUsage(t, c, slug, w.startMs, w.endMs), pending, w.startMs, w.endMs);
+        const past = withRows(await this.periodUsage(t, c, slug, w.startMs, w.endMs, cut), pending, w.startMs, w.endMs);
         const carry = rolloverCarry(args.def.limitMicro, past.plan, ro!.maxMicro);
         if (carry === 0n) continue;
         const id = rolloverGrantId(slug, w.startMs);
@@ -223,20 +222,21 @@ export class Rebuilder {
    * All-time purchased usage per meter; FINAL collapses rows re-inserted by replays.
    * Takes per grant (grant ids are unique per customer), and the purchased credits of rows without takes.
    */
-  private async usageByMeter(t: string, c: string): Promise<Map<string, PurchasedUsage>> {
+  private async usageByMeter(t: string, c: string, cut: number | null): Promise<Map<string, PurchasedUsage>> {
     const meter = sql`if(credit_system != '', credit_system, feature)`;
+    const before = cut === null ? sql`1` : sql`ingested_at < ${new Date(cut)}`;
     const takes = await queryRows<{ meter: string; grant_id: string; micro: string }>(
       this.deps.clickhouse,
       sql`SELECT ${meter} AS meter, grant_id, toString(sum(take)) AS micro
             FROM ${this.table} FINAL ARRAY JOIN grant_ids AS grant_id, grant_takes AS take
-           WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0 AND ${before}
            GROUP BY meter, grant_id`.text,
     );
     const untracked = await queryRows<UsageRow>(
       this.deps.clickhouse,
       sql`SELECT ${meter} AS meter, '0' AS plan, toString(sum(credits_purchased_micro)) AS purchased, '0' AS overage
             FROM ${this.table} FINAL
-           WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0 AND empty(grant_ids)
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0 AND empty(grant_ids) AND ${before}
            GROUP BY meter`.text,
     );
     const out = new Map<string, PurchasedUsage>();
@@ -247,7 +247,9 @@ export class Rebuilder {
   }
 
   /** Plan and overage usage of one meter in its current period (rows are in the period they were applied in). */
-  private async periodUsage(t: string, c: string, meter: string, startMs: number, endMs: number) {
+  private async periodUsage(t: string, c: string, meter: string, startMs: number, endMs: number, cut: number | null = null) {
+    if (cut !== null) endMs = Math.min(endMs, cut);
+    if (endMs <= startMs) return { plan: 0n, overage: 0n };
     const rows = await queryRows<UsageRow>(
       this.deps.clickhouse,
       sql`SELECT ${meter} AS meter, toString(sum(credits_plan_micro)) AS plan, '0' AS purchased,
@@ -261,29 +263,54 @@ export class Rebuilder {
     return { plan: BigInt(r?.plan ?? '0'), overage: BigInt(r?.overage ?? '0') };
   }
 
-  /** Ids of rows applied since `sinceMs` (the dedup window, or the oldest in-flight debit if older). */
-  private async recentEventIds(t: string, c: string, sinceMs: number): Promise<string[]> {
+  private async recentEventIds(t: string, c: string, now: Date): Promise<string[]> {
     const rows = await queryRows<{ event_id: string }>(
       this.deps.clickhouse,
       sql`SELECT DISTINCT event_id FROM ${this.table}
-           WHERE tenant_id = ${t} AND customer_id = ${c} AND ingested_at >= ${new Date(sinceMs)}`.text,
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND ingested_at >= ${new Date(now.getTime() - DEDUP_WINDOW_MS)}`.text,
     );
     return rows.map((r) => r.event_id);
   }
+
+  /** The customer's rows applied from `cutMs` on, one by one, in the applied log's shape. */
+  private async rowsSince(t: string, c: string, cutMs: number): Promise<InFlightDebit[]> {
+    const rows = await queryRows<{ event_id: string; meter: string; plan: string; purchased: string; overage: string; at: string; ids: string[]; takes: string[] }>(
+      this.deps.clickhouse,
+      sql`SELECT event_id, if(credit_system != '', credit_system, feature) AS meter, toString(credits_plan_micro) AS plan,
+                 toString(credits_purchased_micro) AS purchased, toString(credits_overage_micro) AS overage,
+                 toString(toUnixTimestamp(ingested_at)) AS at, grant_ids AS ids, arrayMap(x -> toString(x), grant_takes) AS takes
+            FROM ${this.table} FINAL
+           WHERE tenant_id = ${t} AND customer_id = ${c} AND reverted = 0 AND ingested_at >= ${new Date(cutMs)}`.text,
+    );
+    return rows.map((r) => ({
+      digest: idDigest(r.event_id).toString('hex'),
+      meter: r.meter,
+      planMicro: BigInt(r.plan),
+      purchasedMicro: BigInt(r.purchased),
+      overageMicro: BigInt(r.overage),
+      appliedAtMs: Number(r.at) * 1000,
+      takes: new Map(r.ids.map((id, i) => [id, BigInt(r.takes[i] ?? '0')])),
+    }));
+  }
 }
 
-/** The logged debits whose rows ClickHouse does not hold yet. */
-function inFlightOnly(logged: InFlightDebit[], storedIds: string[]): InFlightDebit[] {
-  if (logged.length === 0) return logged;
-  const stored = new Set(storedIds.map((id) => idDigest(id).toString('hex')));
-  return logged.filter((d) => !stored.has(d.digest));
+/** Rows of debits the applied log does not hold (a logged debit counts from its entry instead). */
+function notLogged(rows: InFlightDebit[], logged: InFlightDebit[]): InFlightDebit[] {
+  const inLog = new Set(logged.map((d) => d.digest));
+  return rows.filter((r) => !inLog.has(r.digest));
 }
 
-/** Period usage from ClickHouse plus the in-flight debits applied in [startMs, endMs) (rows land where they were applied). */
-function withInFlight(u: { plan: bigint; overage: bigint }, pending: InFlightDebit[], startMs: number, endMs: number) {
+/**
+ * Period usage from ClickHouse's part plus the rows and logged debits counted one by one, each in
+ * [startMs, endMs) by its second (as ClickHouse compares ingested_at, so a later rebuild agrees).
+ */
+function withRows(u: { plan: bigint; overage: bigint }, rows: InFlightDebit[], startMs: number, endMs: number) {
   let { plan, overage } = u;
-  for (const d of pending) {
-    if (d.appliedAtMs < startMs || d.appliedAtMs >= endMs) continue;
+  const from = Math.floor(startMs / 1000);
+  const to = Math.floor(endMs / 1000);
+  for (const d of rows) {
+    const sec = Math.floor(d.appliedAtMs / 1000);
+    if (sec < from || sec >= to) continue;
     plan += d.planMicro;
     overage += d.overageMicro;
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { UsageEventMessage } from '@tally/contracts';
 
 /**
@@ -11,7 +11,8 @@ import type { UsageEventMessage } from '@tally/contracts';
  */
 export const DEDUP_WINDOW_MS = 35 * 24 * 3600 * 1000;
 
-export const idDigest = (eventId: string): Buffer => createHash('sha256').update(eventId, 'utf8').digest().subarray(0, 8);
+// crypto.hash: one call, no Hash object per id (about half the cost of createHash on the ingest path)
+export const idDigest = (eventId: string): Buffer => hash('sha256', eventId, 'buffer').subarray(0, 8);
 
 export interface FingerprintInput {
   feature: string;
@@ -24,7 +25,7 @@ export interface FingerprintInput {
 /** Same id with a different fingerprint = a conflict (never applied). */
 export function payloadFingerprint(e: FingerprintInput): Buffer {
   const text = [e.feature, e.valueMicro.toString(), String(e.timestampMs), e.entity ?? '', e.properties].join('\u0000');
-  return createHash('sha256').update(text, 'utf8').digest().subarray(0, 4);
+  return hash('sha256', text, 'buffer').subarray(0, 4);
 }
 
 export function dedupGenerations(nowMs: number): { current: string; previous: string; expireAtMs: number } {
