@@ -22,11 +22,7 @@ export function createApp(ctx: ApiContext): BuiltApp {
   app.use(requestContext(ctx.logger));
   // Batch ingest takes up to 5 MB (API.md); everything else is small.
   // POST /v1/imports streams its body to disk itself (files of any size): no parser may buffer it.
-  const parsers: RequestHandler[] = [
-    express.json({ limit: '5mb', verify: keepRawBody }),
-    express.text({ type: ['application/x-ndjson', 'text/csv'], limit: '5mb' }),
-    express.urlencoded({ extended: false, limit: '64kb' }),
-  ].map((parse) => (req, res, next) => (req.method === 'POST' && req.originalUrl.split('?')[0] === '/v1/imports' ? next() : parse(req, res, next)));
+  const parsers: RequestHandler[] = [bodyParser()];
 
   // Order is the point: no body is read before the request matched a public route or its
   // key was accepted (the key is in a header), so an anonymous 5 MB upload costs nothing.
@@ -54,4 +50,28 @@ export function createApp(ctx: ApiContext): BuiltApp {
   });
   app.use(errorHandler(ctx.logger));
   return { app, routes };
+}
+
+/**
+ * One parser per request, picked by its media type: express's three parsers in a row each checked
+ * the Content-Type (and the URL, for the imports exception) again on every request.
+ */
+function bodyParser(): RequestHandler {
+  const json = express.json({ limit: '5mb', verify: keepRawBody });
+  const text = express.text({ type: ['application/x-ndjson', 'text/csv'], limit: '5mb' });
+  const form = express.urlencoded({ extended: false, limit: '64kb' });
+  const byType: Record<string, RequestHandler> = {
+    'application/json': json,
+    'application/x-ndjson': text,
+    'text/csv': text,
+    'application/x-www-form-urlencoded': form,
+  };
+  return (req, res, next) => {
+    const header = req.headers['content-type'];
+    if (!header) return next();
+    const semi = header.indexOf(';');
+    const parse = byType[(semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase()];
+    if (!parse || (req.method === 'POST' && req.originalUrl.split('?')[0] === '/v1/imports')) return next();
+    parse(req, res, next);
+  };
 }

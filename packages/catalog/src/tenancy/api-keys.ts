@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /**
  * Secret keys look like `sk_test_<32 base62 chars>` (about 190 bits of
@@ -15,7 +15,7 @@ export function generateSecretKey(environment: 'test' | 'live'): string {
   return `sk_${environment}_${body}`;
 }
 
-export const hashSecretKey = (secret: string): Buffer => createHash('sha256').update(secret, 'utf8').digest();
+export const hashSecretKey = (secret: string): Buffer => hash('sha256', secret, 'buffer');
 
 export const keyPrefix = (secret: string): string => secret.slice(0, 12);
 
