@@ -77,21 +77,36 @@ describe('spending order', () => {
 
 describe('grantRemainders (rebuild)', () => {
   const ledger = (id: string, credits: number, grantedAtMs: number, expiresAtMs: number | null = null, revoked = false) => ({ ...grant(id, credits, grantedAtMs, expiresAtMs), revoked });
+  const NOW = 100;
 
-  it('subtracts each grant its own takes, so an expired grant keeps what it had left', () => {
+  it('keeps an expired grant at what its own takes left it; the rest of the usage is spent over the live grants', () => {
     const grants = [ledger('a', 100, 1, 50), ledger('b', 40, 2)];
-    const left = grantRemainders(grants, { takes: new Map([['a', toMicro(30)], ['b', toMicro(15)]]), untrackedMicro: 0n });
-    expect([...left]).toEqual([['a', toMicro(70)], ['b', toMicro(25)]]);
+    const left = grantRemainders(grants, { takes: new Map([['a', toMicro(30)], ['b', toMicro(15)]]), untrackedMicro: 0n }, NOW);
+    expect([...left].sort()).toEqual([['a', toMicro(70)], ['b', toMicro(25)]]);
   });
 
-  it('spends purchased credits of rows without takes in grant-time order, after the recorded takes; revoked grants are empty', () => {
-    // 'gone' granted 80, 20 spent, then 60 revoked: its ledger remainder (credits - revoked) is the 20 it gave
-    const grants = [ledger('newer', 50, 20), ledger('older', 30, 10), ledger('gone', 20, 5, null, true)];
-    const left = grantRemainders(grants, { takes: new Map([['older', toMicro(10)]]), untrackedMicro: toMicro(25) });
-    // untracked 25 (grant-time order): 20 from gone, 5 from older (30 - 10 taken - 5 = 15); newer untouched
-    expect(left.get('gone')).toBe(0n);
+  it('spends all purchased usage again in spending order, whichever grant a row took from (a reverted row frees the newest spend)', () => {
+    // 'older' 30 and 'newer' 50, no expiry: rows left after a revert took 10 from newer and 5 without takes
+    const grants = [ledger('newer', 50, 20), ledger('older', 30, 10)];
+    const left = grantRemainders(grants, { takes: new Map([['newer', toMicro(10)]]), untrackedMicro: toMicro(5) }, NOW);
     expect(left.get('older')).toBe(toMicro(15));
     expect(left.get('newer')).toBe(toMicro(50));
+  });
+
+  it('a refunded grant takes its share of the usage (credits - revoked) and keeps nothing, even when nothing was left to revoke', () => {
+    // 'gone' 20 (fully spent when refunded, so 0 revoked); 'next' 50. Usage left: 25 (a revert took 15 off gone's 20 + next's 20)
+    const grants = [ledger('gone', 20, 5, null, true), ledger('next', 50, 6)];
+    const left = grantRemainders(grants, { takes: new Map([['gone', toMicro(5)], ['next', toMicro(20)]]), untrackedMicro: 0n }, NOW);
+    expect(left.get('gone')).toBe(0n);
+    expect(left.get('next')).toBe(toMicro(45));
+  });
+
+  it('spends a grant that expires later after one that expires sooner, whatever their grant times', () => {
+    const grants = [ledger('late', 10, 1, 500), ledger('soon', 10, 2, 200), ledger('none', 10, 0)];
+    const left = grantRemainders(grants, { takes: new Map(), untrackedMicro: toMicro(15) }, NOW);
+    expect(left.get('soon')).toBe(0n);
+    expect(left.get('late')).toBe(toMicro(5));
+    expect(left.get('none')).toBe(toMicro(10));
   });
 });
 

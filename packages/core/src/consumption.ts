@@ -112,28 +112,32 @@ export interface PurchasedUsage {
   untrackedMicro: bigint;
 }
 
-const byGrantTime = (a: GrantState, b: GrantState) => a.grantedAtMs - b.grantedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-
 /**
- * Each grant's remainder for a rebuild: credits - revoked (`remainingMicro`)
- * - what events took from it, so a grant that expired with credits left keeps
- * exactly those. Rows written before the takes were recorded spend their
- * purchased credits in grant-time order, as the ledger then did. A revoked
- * grant has nothing left.
+ * Each grant's remainder for a rebuild. The purchased usage of all time (every row's takes from
+ * these grants, and the purchased credits of rows without takes) is spent again over the grants in
+ * spending order, each up to credits - revoked (`remainingMicro`): what a ledger that never saw a
+ * revert would hold, whichever grant a reverted row had taken from. A grant that has expired keeps
+ * what its own takes left it (its remainder was forfeited at that instant; the usage it gave stays
+ * with it). A revoked (refunded) grant counts what it gave and keeps nothing.
  */
-export function grantRemainders(grants: (GrantState & { revoked: boolean })[], usage: PurchasedUsage): Map<string, bigint> {
+export function grantRemainders(grants: (GrantState & { revoked: boolean })[], usage: PurchasedUsage, nowMs: number): Map<string, bigint> {
   const left = new Map<string, bigint>();
+  const expired = (g: GrantState) => g.expiresAtMs !== null && g.expiresAtMs <= nowMs;
+  let pool = usage.untrackedMicro;
   for (const g of grants) {
-    const r = g.remainingMicro - (usage.takes.get(g.id) ?? 0n);
+    const taken = usage.takes.get(g.id) ?? 0n;
+    if (!expired(g)) {
+      pool += taken;
+      continue;
+    }
+    const r = g.remainingMicro - taken;
     left.set(g.id, r > 0n ? r : 0n);
   }
-  let untracked = usage.untrackedMicro;
-  for (const g of [...grants].sort(byGrantTime)) {
-    if (untracked === 0n) break;
-    const have = left.get(g.id)!;
-    const take = untracked < have ? untracked : have;
-    left.set(g.id, have - take);
-    untracked -= take;
+  for (const g of spendingOrder(grants)) {
+    if (expired(g)) continue;
+    const take = pool < g.remainingMicro ? pool : g.remainingMicro;
+    left.set(g.id, g.remainingMicro - take);
+    pool -= take;
   }
   for (const g of grants) if (g.revoked) left.set(g.id, 0n);
   return left;

@@ -27,6 +27,7 @@ interface GrantRow {
   revoked_micro: bigint;
   granted_at: Date;
   expires_at: Date | null;
+  refunded: boolean | null;
 }
 
 interface UsageRow {
@@ -115,7 +116,7 @@ export class Rebuilder {
       // The plan does not meter it: the period the live ledger had open (from an earlier plan) is
       // unknown here, so the first event with a period settles it (settlePeriod) instead of starting afresh.
       if (!args.def.inPlan) tx.hset(meterKey, 'period_unknown', '1');
-      // Purchased usage of all time, taken from each grant as the rows recorded it.
+      // Purchased usage of all time, spent again over the grants (an expired grant keeps what its rows took).
       const list = grants.get(slug) ?? [];
       const used = usage.get(slug) ?? { takes: new Map(), untrackedMicro: 0n };
       // as the two queries of usageByMeter count a row: its takes, or its purchased credits when it has none
@@ -123,7 +124,7 @@ export class Rebuilder {
         for (const [id, micro] of d.takes) used.takes.set(id, (used.takes.get(id) ?? 0n) + micro);
         if (d.takes.size === 0) used.untrackedMicro += d.purchasedMicro;
       }
-      const left = grantRemainders(list, used);
+      const left = grantRemainders(list, used, now.getTime());
       for (const g of spendingOrder(list)) {
         const rem = left.get(g.id)!;
         tx.hset(grantsKey, g.id, rem.toString());
@@ -200,8 +201,10 @@ export class Rebuilder {
     const { rows: reg } = await this.deps.pool.query<{ t: string | null }>("SELECT to_regclass('credit_grants')::text AS t");
     if (!reg[0]?.t) return out;
     const { rows } = await this.deps.pool.query<GrantRow>(
-      `SELECT id, credit_system, credits_micro, revoked_micro, granted_at, expires_at
-         FROM credit_grants WHERE tenant_id = $1 AND customer_id = $2 ORDER BY granted_at, id`,
+      // a refunded purchase's grant keeps nothing, even when it was fully spent (nothing to revoke)
+      `SELECT g.id, g.credit_system, g.credits_micro, g.revoked_micro, g.granted_at, g.expires_at, p.status = 'refunded' AS refunded
+         FROM credit_grants g LEFT JOIN purchases p ON p.id = g.purchase_id
+        WHERE g.tenant_id = $1 AND g.customer_id = $2 ORDER BY g.granted_at, g.id`,
       [t, c],
     );
     for (const r of rows) {
@@ -211,7 +214,7 @@ export class Rebuilder {
         remainingMicro: r.credits_micro - r.revoked_micro,
         grantedAtMs: r.granted_at.getTime(),
         expiresAtMs: r.expires_at ? r.expires_at.getTime() : null,
-        revoked: r.revoked_micro > 0n,
+        revoked: r.revoked_micro > 0n || r.refunded === true,
       });
       out.set(r.credit_system, list);
     }
