@@ -6,7 +6,8 @@
  *     API process's CPU time per 1,000 accepted events (a figure less sensitive to a loaded machine);
  *  3. events/s fully applied (Redis ledger + ClickHouse rows) for that load;
  *  4. 2xx -> balance-visible delay (p50/p99) while a background load runs at half the measured rate.
- * Usage: npx tsx bench/ingest.ts [seconds=15] [clients=4] [producer=kafkajs|platformatic] [batch=1000]
+ * Usage: [API_PROCESSES=n] [BENCH_WORKERS=n] npx tsx bench/ingest.ts [seconds=15] [clients=4] [producer=kafkajs|platformatic] [batch=1000]
+ * (API CPU is the API process and its node:cluster children.)
  */
 import { randomUUID } from 'node:crypto';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
@@ -30,7 +31,7 @@ const raw = producerClient === 'platformatic' ? await platformaticThroughput(raw
 console.log('raw producer ceiling', JSON.stringify(raw));
 
 const stack = await startStack(true, { KAFKA_PRODUCER_CLIENT: producerClient });
-console.log('API producer client', producerClient);
+console.log('API producer client', producerClient, JSON.stringify({ apiProcesses: process.env.API_PROCESSES ?? '1', workersProcesses: stack.allWorkers.length }));
 try {
   const t = await benchTenant(stack.api.url, 200);
   // steady state: every customer's ledger state exists (first use costs a rebuild from Postgres + ClickHouse)

@@ -3,7 +3,7 @@
  * topic, consumer group and deduct queue), a tenant with the seed catalog,
  * a keep-alive HTTP client and percentiles. Everything points at 127.0.0.1.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -20,11 +20,12 @@ export const config = parseConfig(sharedEnv);
 export interface Stack {
   api: AppProcess;
   workers: AppProcess | null;
+  allWorkers: AppProcess[];
   env: Record<string, string>;
   stop(): Promise<void>;
 }
 
-export async function startStack(withWorkers = true, extraEnv: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(withWorkers = true, extraEnv: Record<string, string> = {}, startTimeoutMs = 60_000): Promise<Stack> {
   const run = randomUUID().slice(0, 8);
   const env = {
     KAFKA_TOPIC_EVENTS: `tally.usage-events.bench-${run}`,
@@ -42,14 +43,25 @@ export async function startStack(withWorkers = true, extraEnv: Record<string, st
   const admin = new KafkajsAdmin(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench' }));
   await admin.ensureTopic(env.KAFKA_TOPIC_EVENTS, 6, 1);
   await admin.disconnect();
-  const api = await startApp('api', env);
-  const workers = withWorkers ? await startApp('workers', { ...env, PUBLIC_URL: api.url }) : null;
+  const api = await startApp('api', env, startTimeoutMs);
+  // BENCH_WORKERS=2: that many workers processes in the one consumer group (the scaling table)
+  const workerCount = withWorkers ? Number(process.env.BENCH_WORKERS ?? 1) : 0;
+  const started = await Promise.allSettled(Array.from({ length: workerCount }, () => startApp('workers', { ...env, PUBLIC_URL: api.url }, startTimeoutMs)));
+  const all = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // nothing left running when the stack cannot start
+    await Promise.all(all.map((w) => w.stop()));
+    await api.stop();
+    throw failed.reason;
+  }
   return {
     api,
-    workers,
+    workers: all[0] ?? null,
+    allWorkers: all,
     env,
     async stop() {
-      await workers?.stop();
+      await Promise.all(all.map((w) => w.stop()));
       await api.stop();
     },
   };
@@ -125,10 +137,29 @@ export const usageEvent = (customer: string, i: number, run: string) => ({
   properties: { model: 'gpt-4o', region: 'eu' },
 });
 
-/** CPU time (user + system, ms) a process used so far, from /proc (Linux). */
+/**
+ * CPU time (user + system, ms) a process and its live descendants used so far, from /proc (Linux):
+ * with API_PROCESSES > 1 the API's work is in the node:cluster children, not the primary.
+ */
 export function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in USER_HZ (100/s)
+  const stats = new Map<number, { ppid: number; ms: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      stats.set(Number(entry), { ppid: Number(fields[1]), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 }); // USER_HZ 100/s
+    } catch {
+      // the process ended while the list was read
+    }
+  }
+  let total = 0;
+  const pending = [pid];
+  while (pending.length > 0) {
+    const p = pending.pop()!;
+    total += stats.get(p)?.ms ?? 0;
+    for (const [child, s] of stats) if (s.ppid === p) pending.push(child);
+  }
+  return total;
 }
 
 export function machine(): string {

@@ -7,7 +7,9 @@
  * issue's target: B's p99 during A's load within 2x of B alone.
  * On a loaded box that cannot serve 2,000 checks/s at all, pass a lower limit
  * (every tenant's default; B's one connection stays under it, A's 64 go over).
- * Usage: npx tsx bench/noisy-neighbour.ts [seconds=15] [connections=64] [modes=limits,nolimits] [limit=2000]
+ * B is paced (one request every 1000 / B_RATE ms, default 200/s, at most half the limit) so that B never
+ * meets its own limit: its latencies are then B's, not its 429s.
+ * Usage: npx tsx bench/noisy-neighbour.ts [seconds=15] [connections=64] [modes=limits,nolimits] [limit=2000] [bRate=200]
  */
 import os from 'node:os';
 import { benchTenant, machine, post, round, startStack, summarize } from './lib.ts';
@@ -17,12 +19,13 @@ const seconds = Number(process.argv[2] ?? 15);
 const connections = Number(process.argv[3] ?? 64);
 const modes = (process.argv[4] ?? 'limits,nolimits').split(',');
 const CHECK_LIMIT = process.argv[5] ?? '2000';
+const B_RATE = Math.min(Number(process.argv[6] ?? 200), Number(CHECK_LIMIT) / 2 || Number.POSITIVE_INFINITY);
 const load = () => os.loadavg().map((l) => round(l)).join(' ');
 
 console.log(`# noisy-neighbour bench ${new Date().toISOString()} — ${machine()} — load ${load()}`);
 
-/** Closed loop on each connection until `until`; latencies of every answer, counts per status. */
-async function loop(conns: RawHttpConnection[], requests: Buffer[], until: () => boolean) {
+/** Closed loop on each connection until `until` (paced: each request starts `everyMs` after the last); latencies of every answer, counts per status. */
+async function loop(conns: RawHttpConnection[], requests: Buffer[], until: () => boolean, everyMs = 0) {
   const ms: number[] = [];
   const statuses = new Map<number, number>();
   let n = 0;
@@ -33,6 +36,8 @@ async function loop(conns: RawHttpConnection[], requests: Buffer[], until: () =>
         const res = await conn.send(requests[n++ % requests.length]!);
         ms.push(performance.now() - t0);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        const wait = t0 + everyMs - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         // 503: the loaded box ran past the request's budget; counted, and the loop goes on
         if (res.status !== 200 && res.status !== 429 && res.status !== 503) throw new Error(`check ${res.status}: ${res.body}`);
       }
@@ -57,14 +62,15 @@ for (const mode of modes) {
       return () => performance.now() > end;
     };
 
-    await loop(bConn, requestsOf(b), after(3000)); // warm-up, not measured
-    const alone = await loop(bConn, requestsOf(b), after(seconds * 1000));
-    console.log(`[${mode}] B alone, 1 connection`, JSON.stringify({ perSecond: Math.round(alone.ms.length / seconds), ms: summarize(alone.ms), statuses: alone.statuses, load: load() }));
+    const bEvery = 1000 / B_RATE;
+    await loop(bConn, requestsOf(b), after(3000), bEvery); // warm-up, not measured
+    const alone = await loop(bConn, requestsOf(b), after(seconds * 1000), bEvery);
+    console.log(`[${mode}] B alone, 1 connection paced at ${round(B_RATE)}/s`, JSON.stringify({ perSecond: Math.round(alone.ms.length / seconds), ms: summarize(alone.ms), statuses: alone.statuses, load: load() }));
 
     let done = false;
     const started = performance.now();
     const noisy = loop(aConns, requestsOf(a), () => done);
-    const during = await loop(bConn, requestsOf(b), after(seconds * 1000));
+    const during = await loop(bConn, requestsOf(b), after(seconds * 1000), bEvery);
     done = true;
     const aRun = await noisy;
     const aSeconds = (performance.now() - started) / 1000;

@@ -15,8 +15,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { createClickHouse, queryRows, sql } from '@tally/clickhouse';
 import { createRedis } from '@tally/redis';
-import { createKafka, KafkajsAdmin } from '@tally/kafka';
-import { benchTenant, config, machine, post, round, sleep, startApp, summarize, usageEvent } from './lib.ts';
+import { benchTenant, config, machine, post, round, sleep, startStack, summarize, usageEvent } from './lib.ts';
 
 const minutes = Number(process.argv[2] ?? 30);
 const csvPath = process.argv[3] ?? `/tmp/tally-soak-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`;
@@ -34,20 +33,8 @@ const failed = (what: string, status: number, text: string) => {
   const k = `${what} ${status} ${text.slice(0, 160)}`;
   failures.set(k, (failures.get(k) ?? 0) + 1);
 };
-/** startStack's stack with a start-up wait of 3 minutes (a loaded machine), and nothing left running when it fails. */
-async function startSoakStack(extraEnv: Record<string, string>) {
-  const run = randomUUID().slice(0, 8);
-  const env = { KAFKA_TOPIC_EVENTS: `tally.usage-events.bench-${run}`, KAFKA_CONSUMER_GROUP: `tally-metering-bench-${run}`, LOG_LEVEL: 'warn', NODE_ENV: 'test', RATE_LIMIT_INGEST_EVENTS_PER_SECOND: '0', RATE_LIMIT_CHECK_PER_SECOND: '0', RATE_LIMIT_OTHER_PER_SECOND: '0', ...extraEnv };
-  const admin = new KafkajsAdmin(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench' }));
-  await admin.ensureTopic(env.KAFKA_TOPIC_EVENTS, 6, 1);
-  await admin.disconnect();
-  const api = await startApp('api', env, 180_000);
-  const workers = await startApp('workers', { ...env, PUBLIC_URL: api.url }, 180_000).catch(async (err: unknown) => {
-    await api.stop();
-    throw err;
-  });
-  return { api, workers, env, stop: async () => (await workers.stop(), await api.stop()) };
-}
+/** startStack's stack with a start-up wait of 3 minutes (a loaded machine). */
+const startSoakStack = (extraEnv: Record<string, string>) => startStack(true, extraEnv, 180_000);
 const load = () => os.loadavg().map((l) => round(l)).join(' ');
 const rssMiB = (pid: number) => {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
@@ -72,7 +59,8 @@ console.log(`# soak ${new Date().toISOString()} — ${machine()} — load ${load
 // (fail fast), and the soak measures memory, not latency
 const stack = await startSoakStack({ METRICS_TOKEN, CUSTOMERS_PER_MINUTE: '0', CACHE_MAX_CUSTOMERS, REQUEST_BUDGET_INGEST_MS: '30000', REQUEST_BUDGET_CHECK_MS: '30000', REQUEST_BUDGET_OTHER_MS: '30000' });
 const apiPid = stack.api.child.pid!;
-const workersPid = stack.workers.child.pid!;
+const workers = stack.workers!;
+const workersPid = workers.child.pid!;
 let tenantId = '';
 try {
   const t = await benchTenant(stack.api.url, ATTACHED);
@@ -192,7 +180,7 @@ try {
       String(rssMiB(apiPid)),
       String(await heapMiB(stack.api.url)),
       String(rssMiB(workersPid)),
-      String(await heapMiB(stack.workers.url)),
+      String(await heapMiB(workers.url)),
       String(sent),
       String(await rowsOf(t.tenantId).catch(() => Number.NaN)),
       String(known.length),
