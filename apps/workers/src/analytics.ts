@@ -8,6 +8,7 @@ import {
   createImportQueue,
   importDirs,
   importProcessor,
+  importWorkerOptions,
   importRoot,
   withReportImportLock,
 } from '@tally/analytics';
@@ -34,7 +35,7 @@ export async function startAnalytics(deps: WorkersDeps): Promise<RunningWorkers>
     applySink: new KafkaApplySink(producer, deps.config.KAFKA_TOPIC_EVENTS),
     logger: deps.logger,
   });
-  deps.registry.register(deps.config.IMPORT_QUEUE, importProcessor({ imports, store, logger: deps.logger }), IMPORT_CONCURRENCY);
+  deps.registry.register(deps.config.IMPORT_QUEUE, importProcessor({ imports, store, logger: deps.logger }), IMPORT_CONCURRENCY, importWorkerOptions);
   return {
     beforeWorkersClose: [],
     afterWorkersClose: [

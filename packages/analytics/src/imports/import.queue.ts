@@ -16,6 +16,14 @@ export const importJobOptions: JobsOptions = {
   removeOnFail: { count: 5000 },
 };
 
+/**
+ * Worker settings: a killed workers process's chunk is taken over within about 15 s (BullMQ's defaults,
+ * a 30 s lock checked every 30 s, made that up to a minute), and a chunk is never failed for having
+ * stalled: a chunk run again is a retry (ids are claimed, rows replace themselves), and failing it
+ * would leave the import failed for a crash.
+ */
+export const importWorkerOptions = { lockDuration: 10_000, stalledInterval: 5_000, maxStalledCount: 1_000 };
+
 /** Deterministic job ids: enqueuing the same chunk twice is a no-op. */
 export const importJobId = (job: ImportJob) => (job.kind === 'chunk' ? `${job.importId}-c${job.chunk}` : `${job.importId}-revert`);
 
