@@ -78,4 +78,28 @@ describe('refunds and import reverts', () => {
     expect(refund.body).toMatchObject({ revokedCredits: 500, spentCredits: 0 });
     expect((await creditsOf(api, customer)).addon).toBe(100);
   });
+
+  it('usage a revert frees goes back to the open packs, not into a refunded one (seed 301, t2-c3)', { timeout: 180_000 }, async () => {
+    const { api, secret } = await billingTenant();
+    const customer = await newCustomer(api);
+    await saveCard(api, customer);
+    await buy(api, customer); // X
+    const r = await buy(api, customer);
+    await track(api, customer, 100); // the plan's 100
+    await addonIs(api, customer, 1000);
+    const imported = await applyImport(api, secret, customer, 300); // X: 500 -> 200
+    await addonIs(api, customer, 700);
+    await track(api, customer, 200); // X: 200 -> 0
+    await addonIs(api, customer, 500);
+    await track(api, customer, 500); // R: 500 -> 0
+    await addonIs(api, customer, 0);
+    const refund = await api.post(`/v1/purchases/${r}/refund`);
+    expect(refund.body).toMatchObject({ revokedCredits: 0, spentCredits: 500 });
+    await buy(api, customer); // Y
+    await addonIs(api, customer, 500);
+
+    await revert(api, imported);
+    // paid 1,500, 0 paid back, 700 purchased usage left (R's 500 stays charged to R): 800 left, X 300 + Y 500
+    await addonIs(api, customer, 800);
+  });
 });

@@ -310,18 +310,25 @@ export class TenantModel {
   }
 
   /**
-   * What a rebuild computes: all purchased usage spent over the grants oldest
-   * first, each up to credits − revoked; a refunded grant keeps nothing (its
-   * money went back), whatever usage a revert took off it. (One credit system in the sim.)
+   * What a rebuild computes: a refunded grant is closed, keeps nothing and stays charged with what it
+   * had given (credits − revoked); the rest of the purchased usage is spent over the other grants
+   * oldest first, each up to its credits. So a revert gives credits back to the open grants and never
+   * to a refunded one. (One credit system in the sim, no expiring packs.)
    */
   private respendGrants(c: CustomerModel): void {
-    let spent = c.totals.purchased;
     for (const [system] of c.grants) {
-      for (const g of this.grantsOf(c, system)) {
+      const grants = this.grantsOf(c, system);
+      const refunded = (g: Grant) => this.purchases.get(g.id)?.status === 'refunded';
+      let spent = c.totals.purchased;
+      for (const g of grants) if (refunded(g)) spent -= g.credits - g.revoked;
+      for (const g of grants) {
+        if (refunded(g)) {
+          g.remaining = 0n;
+          continue;
+        }
         const capacity = g.credits - g.revoked;
-        const take = spent < capacity ? spent : capacity;
-        const refunded = this.purchases.get(g.id)?.status === 'refunded';
-        g.remaining = refunded ? 0n : capacity - take;
+        const take = spent <= 0n ? 0n : spent < capacity ? spent : capacity;
+        g.remaining = capacity - take;
         spent -= take;
       }
     }

@@ -93,12 +93,22 @@ describe('grantRemainders (rebuild)', () => {
     expect(left.get('newer')).toBe(toMicro(50));
   });
 
-  it('a refunded grant takes its share of the usage (credits - revoked) and keeps nothing, even when nothing was left to revoke', () => {
-    // 'gone' 20 (fully spent when refunded, so 0 revoked); 'next' 50. Usage left: 25 (a revert took 15 off gone's 20 + next's 20)
+  it('a refunded grant keeps nothing and stays charged with what it gave; usage a revert frees goes back to the open grants', () => {
+    // x 50 (open), r 20 (refunded when fully spent: 0 revoked), y 50. Rows left after a revert that took 30 off x: x 20, r 20, y 10
+    const grants = [ledger('x', 50, 1), ledger('r', 20, 2, null, true), ledger('y', 50, 3)];
+    const left = grantRemainders(grants, { takes: new Map([['x', toMicro(20)], ['r', toMicro(20)], ['y', toMicro(10)]]), untrackedMicro: 0n }, NOW);
+    // 50 of usage: r accounts for its 20, the other 30 fill x first: x 20 left, y untouched
+    expect(left.get('r')).toBe(0n);
+    expect(left.get('x')).toBe(toMicro(20));
+    expect(left.get('y')).toBe(toMicro(50));
+  });
+
+  it('never reopens a refunded grant whose usage was reverted: its credits are not given back to it', () => {
+    // 'gone' refunded fully spent (20 given); the import that spent it reverted (no takes left); 'next' 50 untouched
     const grants = [ledger('gone', 20, 5, null, true), ledger('next', 50, 6)];
-    const left = grantRemainders(grants, { takes: new Map([['gone', toMicro(5)], ['next', toMicro(20)]]), untrackedMicro: 0n }, NOW);
+    const left = grantRemainders(grants, { takes: new Map(), untrackedMicro: 0n }, NOW);
     expect(left.get('gone')).toBe(0n);
-    expect(left.get('next')).toBe(toMicro(45));
+    expect(left.get('next')).toBe(toMicro(50));
   });
 
   it('spends a grant that expires later after one that expires sooner, whatever their grant times', () => {

@@ -113,12 +113,14 @@ export interface PurchasedUsage {
 }
 
 /**
- * Each grant's remainder for a rebuild. The purchased usage of all time (every row's takes from
- * these grants, and the purchased credits of rows without takes) is spent again over the grants in
- * spending order, each up to credits - revoked (`remainingMicro`): what a ledger that never saw a
- * revert would hold, whichever grant a reverted row had taken from. A grant that has expired keeps
- * what its own takes left it (its remainder was forfeited at that instant; the usage it gave stays
- * with it). A revoked (refunded) grant counts what it gave and keeps nothing.
+ * Each grant's remainder for a rebuild. A grant that has expired or was refunded is closed: an
+ * expired one keeps what its own rows' takes left it (its remainder was forfeited at that instant), a
+ * refunded one keeps nothing and stays charged with what it had given when refunded (credits -
+ * revoked). The rest of the purchased usage of all time (every row's takes from these grants, and
+ * the purchased credits of rows without takes, less what the closed grants account for) is spent
+ * again over the open grants in spending order, each up to credits - revoked: what a ledger that
+ * never saw a reverted event would hold, whichever grant that event had taken from. So a revert
+ * gives the credits back to the open grants, and never reopens a refunded one.
  */
 export function grantRemainders(grants: (GrantState & { revoked: boolean })[], usage: PurchasedUsage, nowMs: number): Map<string, bigint> {
   const left = new Map<string, bigint>();
@@ -126,20 +128,21 @@ export function grantRemainders(grants: (GrantState & { revoked: boolean })[], u
   let pool = usage.untrackedMicro;
   for (const g of grants) {
     const taken = usage.takes.get(g.id) ?? 0n;
-    if (!expired(g)) {
-      pool += taken;
-      continue;
+    pool += taken;
+    if (g.revoked) {
+      left.set(g.id, 0n);
+      pool -= g.remainingMicro;
+    } else if (expired(g)) {
+      left.set(g.id, g.remainingMicro > taken ? g.remainingMicro - taken : 0n);
+      pool -= g.remainingMicro < taken ? g.remainingMicro : taken;
     }
-    const r = g.remainingMicro - taken;
-    left.set(g.id, r > 0n ? r : 0n);
   }
   for (const g of spendingOrder(grants)) {
-    if (expired(g)) continue;
-    const take = pool < g.remainingMicro ? pool : g.remainingMicro;
+    if (g.revoked || expired(g)) continue;
+    const take = pool <= 0n ? 0n : pool < g.remainingMicro ? pool : g.remainingMicro;
     left.set(g.id, g.remainingMicro - take);
     pool -= take;
   }
-  for (const g of grants) if (g.revoked) left.set(g.id, 0n);
   return left;
 }
 
