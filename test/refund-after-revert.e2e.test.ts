@@ -36,6 +36,20 @@ async function buy(api: Api, customer: string): Promise<string> {
   return r.body.reference as string;
 }
 
+/** A customer with two packs of 500 (the second's reference returned), the plan's 100 used, and an apply import of 300 from the first pack. */
+async function twoPacksAndAnImport() {
+  const { api, secret } = await billingTenant();
+  const customer = await newCustomer(api);
+  await saveCard(api, customer);
+  await buy(api, customer);
+  const second = await buy(api, customer);
+  await track(api, customer, 100);
+  await addonIs(api, customer, 1000);
+  const imported = await applyImport(api, secret, customer, 300);
+  await addonIs(api, customer, 700);
+  return { api, customer, second, imported };
+}
+
 describe('refunds and import reverts', () => {
   it('a pack refunded when fully spent gets nothing back when the import that spent it is reverted', { timeout: 180_000 }, async () => {
     const { api, secret } = await billingTenant();
@@ -58,15 +72,7 @@ describe('refunds and import reverts', () => {
   });
 
   it('after a revert the usage left is spent oldest first, so a refund of the newer pack revokes all of it', { timeout: 180_000 }, async () => {
-    const { api, secret } = await billingTenant();
-    const customer = await newCustomer(api);
-    await saveCard(api, customer);
-    await buy(api, customer); // A
-    const b = await buy(api, customer);
-    await track(api, customer, 100); // the plan's 100
-    await addonIs(api, customer, 1000);
-    const imported = await applyImport(api, secret, customer, 300); // A: 500 -> 200
-    await addonIs(api, customer, 700);
+    const { api, customer, second: b, imported } = await twoPacksAndAnImport(); // A: 500 -> 200, B whole
     await track(api, customer, 400); // A: 200 -> 0, B: 500 -> 300
     await addonIs(api, customer, 300);
 
@@ -80,15 +86,7 @@ describe('refunds and import reverts', () => {
   });
 
   it('usage a revert frees goes back to the open packs, not into a refunded one (seed 301, t2-c3)', { timeout: 180_000 }, async () => {
-    const { api, secret } = await billingTenant();
-    const customer = await newCustomer(api);
-    await saveCard(api, customer);
-    await buy(api, customer); // X
-    const r = await buy(api, customer);
-    await track(api, customer, 100); // the plan's 100
-    await addonIs(api, customer, 1000);
-    const imported = await applyImport(api, secret, customer, 300); // X: 500 -> 200
-    await addonIs(api, customer, 700);
+    const { api, customer, second: r, imported } = await twoPacksAndAnImport(); // X: 500 -> 200, R whole
     await track(api, customer, 200); // X: 200 -> 0
     await addonIs(api, customer, 500);
     await track(api, customer, 500); // R: 500 -> 0
