@@ -33,8 +33,13 @@ export class Apis {
         });
         const text = await res.text();
         const parsed: unknown = text ? safeJson(text) : null;
-        if (res.status < 500 || Date.now() > deadline) return { status: res.status, body: parsed, api, attempts, earlier };
+        // 429: over a per-tenant rate limit (the compare's thousands of GETs at the end); nothing was done, so ask again after Retry-After
+        if ((res.status < 500 && res.status !== 429) || Date.now() > deadline) return { status: res.status, body: parsed, api, attempts, earlier };
         earlier.push(`api${api + 1} ${res.status} ${JSON.stringify(parsed).slice(0, 120)}`);
+        if (res.status === 429) {
+          await new Promise((r) => setTimeout(r, 1000 * Math.max(1, Number(res.headers.get('retry-after') ?? 1))));
+          continue;
+        }
       } catch (err) {
         if (Date.now() > deadline) throw new Error(`${method} ${path}: no answer within ${this.retryForMs} ms (${String(err)})`);
         earlier.push(`api${api + 1} no answer (${String(err).slice(0, 80)})`);
