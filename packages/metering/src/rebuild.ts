@@ -116,7 +116,7 @@ export class Rebuilder {
       // The plan does not meter it: the period the live ledger had open (from an earlier plan) is
       // unknown here, so the first event with a period settles it (settlePeriod) instead of starting afresh.
       if (!args.def.inPlan) tx.hset(meterKey, 'period_unknown', '1');
-      // Purchased usage of all time, spent again over the grants (an expired grant keeps what its rows took).
+      // Purchased usage of all time, spent again over the open grants (grantRemainders: expired and refunded ones are closed).
       const list = grants.get(slug) ?? [];
       const used = usage.get(slug) ?? { takes: new Map(), untrackedMicro: 0n };
       // as the two queries of usageByMeter count a row: its takes, or its purchased credits when it has none
